@@ -1,0 +1,170 @@
+"""The findings model every gate produces and every reporter reads.
+
+Gates return `Result`s holding raw `Finding`s; the engine applies waivers and the fail-on threshold,
+so a result's outcome is decided in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a finding is; ordered, so `--fail-on` can compare."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_SEVERITY_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+
+
+class Outcome(str, Enum):
+    """A result's verdict. `error` means the gate could not decide: it fails the run like `failed`."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: a file (or image reference) and, where known, a 1-based line and column."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.path
+        if self.column is None:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Why a finding is accepted: the reason, where the waiver was declared, and until when."""
+
+    reason: str
+    source: str
+    expires: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation of one rule by one resource."""
+
+    rule: str
+    severity: Severity
+    message: str
+    location: Location
+    resource: str | None = None
+    """Kind/namespace/name for a Kubernetes resource, or an image reference."""
+    container: str | None = None
+    waiver: Waiver | None = None
+    """Set by the engine when a live waiver accepts this finding."""
+    notes: tuple[str, ...] = ()
+    """Extra one-line remarks, e.g. that a waiver matched but has expired."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """A gate's verdict on one target (a manifest resource, a file, an image)."""
+
+    gate: str
+    target: str
+    outcome: Outcome
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+    """One line saying why the gate could not decide; set exactly when outcome is `error`."""
+    location: Location | None = None
+    """Where the target itself lives, so errors and passes can be placed in reports."""
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.waiver is None)
+
+    @property
+    def waived_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.waiver is not None)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every result of a run; its outcome is the worst of theirs (error > failed > passed)."""
+
+    results: tuple[Result, ...]
+    gates: tuple[str, ...] = ()
+    """Gates that ran, in order, so a gate with no targets still shows up in reports."""
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    @property
+    def outcome(self) -> Outcome:
+        return overall_outcome(r.outcome for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        tally = {o.value: 0 for o in Outcome}
+        for result in self.results:
+            tally[result.outcome.value] += 1
+        return tally
+
+
+def overall_outcome(outcomes: Iterable[Outcome]) -> Outcome:
+    """Fold result outcomes into a run outcome: any error wins, then any failure; else passed."""
+    seen = set(outcomes)
+    if Outcome.ERROR in seen:
+        return Outcome.ERROR
+    if Outcome.FAILED in seen:
+        return Outcome.FAILED
+    return Outcome.PASSED
+
+
+def error_result(gate: str, target: str, reason: str, location: Location | None = None) -> Result:
+    """A result for a target the gate could not decide; `reason` must be one line."""
+    return Result(gate=gate, target=target, outcome=Outcome.ERROR, error=one_line(reason), location=location)
+
+
+def decided_result(
+    gate: str, target: str, findings: Sequence[Finding], location: Location | None = None
+) -> Result:
+    """A provisional result: `failed` when there are findings; the engine re-decides after waivers."""
+    outcome = Outcome.FAILED if findings else Outcome.PASSED
+    return Result(gate=gate, target=target, outcome=outcome, findings=tuple(findings), location=location)
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace so a message always fits one log line."""
+    return " ".join(text.split())
