@@ -1,0 +1,1 @@
+"""The manifest gate: Pod Security Standards over Kubernetes YAML and JSON."""

@@ -1,0 +1,176 @@
+"""The Pod Security Standards controls as gates rules (Kubernetes v1.37 definitions).
+
+Kept free of heavy imports: `gates list` and `gates explain` read it.
+"""
+
+from __future__ import annotations
+
+from gates.model import Severity
+from gates.rules import Rule
+
+_PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+_B = "baseline"
+_R = "restricted"
+
+
+def _rule(rule_id: str, level: str, severity: Severity, title: str, rationale: str, fix: str) -> Rule:
+    return Rule(
+        id=rule_id, gate="manifests", title=title, severity=severity, rationale=rationale,
+        remediation=fix, level=level, reference=_PSS,
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    _rule(
+        "pss-host-process", _B, Severity.CRITICAL,
+        "Windows HostProcess containers are not allowed",
+        "A HostProcess container runs as a process on the Windows node with the node's privileges; it"
+        " is not isolated from the host at all.",
+        "Remove securityContext.windowsOptions.hostProcess (or set it to false) on the pod and every"
+        " container.",
+    ),
+    _rule(
+        "pss-host-namespaces", _B, Severity.HIGH,
+        "Host namespaces (network, PID, IPC) must not be shared",
+        "Sharing the node's network, process or IPC namespace lets a container sniff node traffic,"
+        " see and signal every process on the node, and reach host-only services.",
+        "Remove spec.hostNetwork, spec.hostPID and spec.hostIPC (or set them to false).",
+    ),
+    _rule(
+        "pss-privileged", _B, Severity.CRITICAL,
+        "Privileged containers are not allowed",
+        "A privileged container has every capability and access to all host devices: escaping to the"
+        " node is trivial.",
+        "Remove securityContext.privileged (or set it to false); grant only the specific capability"
+        " the workload needs.",
+    ),
+    _rule(
+        "pss-capabilities", _B, Severity.HIGH,
+        "Only the default capabilities may be added",
+        "Capabilities beyond the container runtime's default set (e.g. SYS_ADMIN, NET_ADMIN,"
+        " SYS_PTRACE) give a container powers over the kernel and the node.",
+        "Remove capabilities.add entries other than AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID,"
+        " KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT.",
+    ),
+    _rule(
+        "pss-host-path", _B, Severity.HIGH,
+        "hostPath volumes are not allowed",
+        "A hostPath volume exposes the node's filesystem to the container: writing to it is a"
+        " classic path to node compromise, reading it leaks node secrets.",
+        "Use a persistentVolumeClaim, emptyDir, configMap, secret or a CSI volume instead.",
+    ),
+    _rule(
+        "pss-host-ports", _B, Severity.MEDIUM,
+        "Host ports are not allowed",
+        "hostPort binds a port on the node itself, bypassing network policy and exposing the"
+        " container on the node's addresses.",
+        "Remove ports[].hostPort (or set it to 0) and expose the workload through a Service.",
+    ),
+    _rule(
+        "pss-apparmor", _B, Severity.MEDIUM,
+        "AppArmor must not be disabled",
+        "An Unconfined AppArmor profile removes a mandatory access control layer that limits what a"
+        " compromised process can touch.",
+        "Leave appArmorProfile unset, or use type RuntimeDefault or Localhost (and the annotation"
+        " values runtime/default or localhost/*).",
+    ),
+    _rule(
+        "pss-selinux", _B, Severity.MEDIUM,
+        "SELinux options must not grant a custom user, role or unconfined type",
+        "Setting the SELinux user or role, or a type other than the container types, can lift the"
+        " confinement SELinux puts on the container.",
+        "Remove seLinuxOptions.user and .role; use type container_t, container_init_t,"
+        " container_kvm_t or container_engine_t, or leave it unset.",
+    ),
+    _rule(
+        "pss-proc-mount", _B, Severity.MEDIUM,
+        "The /proc mount must keep its default masking",
+        "An Unmasked /proc exposes kernel interfaces that the runtime normally hides, unless the pod"
+        " runs in its own user namespace.",
+        "Remove securityContext.procMount or set it to Default (Unmasked is tolerated at baseline"
+        " only with spec.hostUsers: false).",
+    ),
+    _rule(
+        "pss-seccomp", _B, Severity.MEDIUM,
+        "Seccomp must not be disabled",
+        "An Unconfined seccomp profile lets the container call every system call, the kernel's"
+        " largest attack surface.",
+        "Set seccompProfile.type to RuntimeDefault or Localhost, or leave it unset.",
+    ),
+    _rule(
+        "pss-sysctls", _B, Severity.MEDIUM,
+        "Only namespaced, safe sysctls may be set",
+        "Unsafe sysctls change kernel behaviour for the whole node or weaken isolation between pods.",
+        "Remove spec.securityContext.sysctls entries outside the safe set (kernel.shm_rmid_forced,"
+        " net.ipv4.ip_local_port_range, net.ipv4.ip_unprivileged_port_start, net.ipv4.tcp_syncookies,"
+        " net.ipv4.ping_group_range, net.ipv4.ip_local_reserved_ports, net.ipv4.tcp_keepalive_time,"
+        " net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes,"
+        " net.ipv4.tcp_rmem, net.ipv4.tcp_wmem, net.ipv4.tcp_slow_start_after_idle,"
+        " net.ipv4.tcp_notsent_lowat).",
+    ),
+    _rule(
+        "pss-host-probes", _B, Severity.MEDIUM,
+        "Probes and lifecycle hooks must not target another host",
+        "A probe or lifecycle handler with a host field makes the kubelet send requests to an"
+        " arbitrary address from the node: a server-side request forgery primitive.",
+        "Remove the host field from httpGet and tcpSocket probes and lifecycle handlers; they then"
+        " target the pod's own IP.",
+    ),
+    _rule(
+        "pss-volume-types", _R, Severity.MEDIUM,
+        "Only ephemeral and projected volume types are allowed",
+        "Volume types that mount node or network storage directly (hostPath, nfs, iscsi, ...) bypass"
+        " the PersistentVolume layer where storage access is governed.",
+        "Use configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim,"
+        " projected or secret volumes.",
+    ),
+    _rule(
+        "pss-privilege-escalation", _R, Severity.HIGH,
+        "Privilege escalation must be disallowed",
+        "With allowPrivilegeEscalation unset or true, a process can gain more privileges than its"
+        " parent (setuid binaries, file capabilities).",
+        "Set securityContext.allowPrivilegeEscalation: false on every container.",
+    ),
+    _rule(
+        "pss-run-as-non-root", _R, Severity.HIGH,
+        "Containers must run as non-root",
+        "A container running as root inside is one kernel or runtime bug away from root on the node.",
+        "Set spec.securityContext.runAsNonRoot: true (or on every container), and build the image"
+        " with a non-root USER.",
+    ),
+    _rule(
+        "pss-run-as-user", _R, Severity.HIGH,
+        "Containers must not set runAsUser to 0",
+        "UID 0 is root: setting it explicitly defeats runAsNonRoot.",
+        "Set runAsUser to a non-zero UID, or leave it unset and rely on the image's non-root USER.",
+    ),
+    _rule(
+        "pss-seccomp-restricted", _R, Severity.MEDIUM,
+        "A seccomp profile must be set explicitly",
+        "Without an explicit RuntimeDefault or Localhost profile, some runtimes run containers"
+        " unconfined.",
+        "Set spec.securityContext.seccompProfile.type: RuntimeDefault (or Localhost) for the pod,"
+        " or on every container.",
+    ),
+    _rule(
+        "pss-capabilities-restricted", _R, Severity.MEDIUM,
+        "Containers must drop ALL capabilities and add back only NET_BIND_SERVICE",
+        "Every capability the container keeps is kernel privilege an attacker inherits; the"
+        " restricted profile keeps none but binding low ports.",
+        'Set securityContext.capabilities.drop: ["ALL"] and add at most NET_BIND_SERVICE.',
+    ),
+    _rule(
+        "pss-proc-mount-restricted", _R, Severity.MEDIUM,
+        "The /proc mount must be Default, even in a user namespace",
+        "The restricted profile does not accept an Unmasked /proc under any condition.",
+        "Remove securityContext.procMount or set it to Default.",
+    ),
+)
+
+BASELINE_OVERRIDDEN_AT_RESTRICTED: dict[str, str] = {
+    "pss-capabilities": "pss-capabilities-restricted",
+    "pss-host-path": "pss-volume-types",
+    "pss-seccomp": "pss-seccomp-restricted",
+    "pss-proc-mount": "pss-proc-mount-restricted",
+}
+"""Baseline rules replaced by a stricter restricted rule, as Pod Security Admission does."""

@@ -1,0 +1,212 @@
+"""Finding pod templates in Kubernetes documents, with strict types.
+
+Every workload kind that carries a pod template is unwrapped to the same `Pod` view, and `List`
+objects are flattened. A field of the wrong type (`privileged: "true"`) is not guessed at: the API
+server would reject it, so the gate reports it as undecidable rather than silently passing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gates.errors import InputError
+from gates.targets.yaml_docs import render_path
+
+Path = tuple[str | int, ...]
+
+POD_SPEC_PATHS: dict[str, tuple[Path, Path]] = {
+    "Pod": (("spec",), ("metadata",)),
+    "PodTemplate": (("template", "spec"), ("template", "metadata")),
+    "Deployment": (("spec", "template", "spec"), ("spec", "template", "metadata")),
+    "ReplicaSet": (("spec", "template", "spec"), ("spec", "template", "metadata")),
+    "StatefulSet": (("spec", "template", "spec"), ("spec", "template", "metadata")),
+    "DaemonSet": (("spec", "template", "spec"), ("spec", "template", "metadata")),
+    "Job": (("spec", "template", "spec"), ("spec", "template", "metadata")),
+    "ReplicationController": (("spec", "template", "spec"), ("spec", "template", "metadata")),
+    "CronJob": (
+        ("spec", "jobTemplate", "spec", "template", "spec"),
+        ("spec", "jobTemplate", "spec", "template", "metadata"),
+    ),
+}
+"""Kind -> (path to the pod spec, path to the pod metadata) inside the object."""
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+_TYPE_NAMES: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+                                int: "an integer"}
+
+
+class FieldTypeError(InputError):
+    """A field holds the wrong type; carries its path so the gate can point at the line."""
+
+    def __init__(self, path: Path, expected: type, found: Any) -> None:
+        self.path = path
+        found_name = "null" if found is None else type(found).__name__
+        super().__init__(f"{render_path(path)} must be {_TYPE_NAMES[expected]}, found {found_name}")
+
+
+def typed(value: Any, expected: type, path: Path) -> Any:
+    """`value` if it has the expected JSON type (None passes as absent), else `FieldTypeError`."""
+    if value is None:
+        return None
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        raise FieldTypeError(path, expected, value)
+    return value
+
+
+def get(obj: dict[str, Any], key: str, expected: type, path: Path) -> Any:
+    """`obj[key]` checked against `expected`; None when absent or null."""
+    return typed(obj.get(key), expected, (*path, key))
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container of a pod, with where it sits."""
+
+    name: str
+    spec: dict[str, Any]
+    path: Path
+    kind: str
+    """`containers`, `initContainers` or `ephemeralContainers`."""
+
+
+@dataclass(frozen=True)
+class Pod:
+    """The pod-level view every check reads, whatever workload kind carried it."""
+
+    spec: dict[str, Any]
+    spec_path: Path
+    annotations: dict[str, str]
+    """The pod's own annotations (for Pod Security checks that read them, e.g. AppArmor)."""
+    annotation_paths: dict[str, Path]
+    containers: tuple[Container, ...]
+
+    @property
+    def security_context(self) -> dict[str, Any]:
+        sc = get(self.spec, "securityContext", dict, self.spec_path)
+        return sc if sc is not None else {}
+
+    @property
+    def security_context_path(self) -> Path:
+        return (*self.spec_path, "securityContext")
+
+    @property
+    def is_windows(self) -> bool:
+        os_spec = get(self.spec, "os", dict, self.spec_path)
+        return os_spec is not None and get(os_spec, "name", str, (*self.spec_path, "os")) == "windows"
+
+    @property
+    def in_user_namespace(self) -> bool:
+        """`hostUsers: false`: the pod has its own user namespace, which relaxes some controls."""
+        return get(self.spec, "hostUsers", bool, self.spec_path) is False
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A document (or List item) that carries a pod template."""
+
+    kind: str
+    namespace: str | None
+    name: str
+    base: Path
+    """Path of the object inside its document: () or ('items', i) for List items."""
+    object: dict[str, Any]
+    annotations: dict[str, str]
+    """The object's own annotations merged with its pod template's (where waivers may live)."""
+    annotation_paths: dict[str, Path]
+
+    @property
+    def resource(self) -> str:
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+    def pod(self) -> Pod:
+        spec_rel, meta_rel = POD_SPEC_PATHS[self.kind]
+        spec = _walk(self.object, spec_rel, self.base)
+        spec_path = (*self.base, *spec_rel)
+        if spec is None:
+            raise FieldTypeError(spec_path, dict, None)
+        annotations, annotation_paths = _annotations(
+            _walk(self.object, meta_rel, self.base), (*self.base, *meta_rel)
+        )
+        return Pod(
+            spec=spec, spec_path=spec_path, annotations=annotations, annotation_paths=annotation_paths,
+            containers=tuple(_containers(spec, spec_path)),
+        )
+
+
+def _walk(obj: dict[str, Any], rel: Path, base: Path) -> Any:
+    current: Any = obj
+    done: Path = base
+    for step in rel:
+        assert isinstance(step, str)
+        current = get(current, step, dict, done)
+        done = (*done, step)
+        if current is None:
+            return None
+    return current
+
+
+def _containers(spec: dict[str, Any], spec_path: Path) -> Iterator[Container]:
+    for kind in CONTAINER_LISTS:
+        items = get(spec, kind, list, spec_path)
+        for index, item in enumerate(items or ()):
+            path = (*spec_path, kind, index)
+            container = typed(item, dict, path)
+            if container is None:
+                raise FieldTypeError(path, dict, None)
+            name = get(container, "name", str, path) or f"{kind}[{index}]"
+            yield Container(name=name, spec=container, path=path, kind=kind)
+
+
+def _annotations(meta: dict[str, Any] | None, meta_path: Path) -> tuple[dict[str, str], dict[str, Path]]:
+    if not meta:
+        return {}, {}
+    raw = get(meta, "annotations", dict, meta_path) or {}
+    values: dict[str, str] = {}
+    paths: dict[str, Path] = {}
+    for key, value in raw.items():
+        path = (*meta_path, "annotations", key)
+        values[key] = typed(value, str, path) or ""
+        paths[key] = path
+    return values, paths
+
+
+def workloads(document: Any) -> Iterator[Workload]:
+    """Every workload in a document; raises `InputError` for Kubernetes objects with bad types.
+
+    Documents without both `apiVersion` and `kind` are not Kubernetes objects and yield nothing.
+    """
+    yield from _objects(document, ())
+
+
+def _objects(obj: Any, base: Path) -> Iterator[Workload]:
+    if not isinstance(obj, dict) or "apiVersion" not in obj or "kind" not in obj:
+        return
+    kind = typed(obj["kind"], str, (*base, "kind"))
+    typed(obj["apiVersion"], str, (*base, "apiVersion"))
+    if kind == "List" or (kind.endswith("List") and "items" in obj):
+        for index, item in enumerate(get(obj, "items", list, base) or ()):
+            yield from _objects(item, (*base, "items", index))
+        return
+    if kind not in POD_SPEC_PATHS:
+        return
+    meta_path = (*base, "metadata")
+    meta = get(obj, "metadata", dict, base) or {}
+    name = get(meta, "name", str, meta_path) or get(meta, "generateName", str, meta_path) or "<unnamed>"
+    namespace = get(meta, "namespace", str, meta_path)
+    annotations, annotation_paths = _annotations(meta, meta_path)
+    _, template_meta_rel = POD_SPEC_PATHS[kind]
+    if kind != "Pod":
+        template_meta = _walk(obj, template_meta_rel, base)
+        inner, inner_paths = _annotations(template_meta, (*base, *template_meta_rel))
+        annotations = {**inner, **annotations}
+        annotation_paths = {**inner_paths, **annotation_paths}
+    yield Workload(
+        kind=kind, namespace=namespace, name=name, base=base, object=obj,
+        annotations=annotations, annotation_paths=annotation_paths,
+    )

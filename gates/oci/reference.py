@@ -1,0 +1,163 @@
+"""Image references read exactly as Docker reads them (distribution/reference `ParseNormalizedNamed`).
+
+`alpine` means `docker.io/library/alpine:latest`; a first component is a registry only if it has a `.`
+or `:`, is `localhost`, or has capitals; repository paths are lowercase; a tag and a digest may both be
+given (the digest wins when fetching). Anything Docker would refuse is refused here with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from gates.oci.digest import Digest
+from gates.oci.errors import InvalidReferenceError
+
+DEFAULT_REGISTRY = "docker.io"
+"""The registry a reference without one means; its API lives at `DOCKER_HUB_API_HOST`."""
+DOCKER_HUB_API_HOST = "registry-1.docker.io"
+_LEGACY_DEFAULT_REGISTRY = "index.docker.io"
+_OFFICIAL_PREFIX = "library/"
+NAME_TOTAL_LENGTH_MAX = 255
+
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|{_IPV6})"
+_DOMAIN = rf"{_HOST}(?::[0-9]+)?"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_REFERENCE_RE = re.compile(
+    rf"^(?P<name>(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*))"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
+)
+_TAG_RE = re.compile(rf"^{_TAG}$")
+_ANCHORED_IDENTIFIER = re.compile(r"^[a-f0-9]{64}$")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A parsed, normalized image reference."""
+
+    registry: str
+    """The registry as Docker names it: `docker.io`, `ghcr.io`, `localhost:5000`."""
+    repository: str
+    """The repository path inside the registry: `library/alpine`, `acme/api`."""
+    tag: str | None = None
+    """The tag given, if any (`latest` is implied only when fetching, see `identifier`)."""
+    digest: Digest | None = None
+    """The digest given, if any; it wins over the tag when fetching."""
+
+    @property
+    def api_host(self) -> str:
+        """The host[:port] whose `/v2/` API serves this registry (Docker Hub's differs from its name)."""
+        return DOCKER_HUB_API_HOST if self.registry == DEFAULT_REGISTRY else self.registry
+
+    @property
+    def name(self) -> str:
+        """`registry/repository`, without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def identifier(self) -> str:
+        """What to put after `/manifests/`: the digest if given, else the tag, else `latest`."""
+        if self.digest is not None:
+            return str(self.digest)
+        return self.tag or "latest"
+
+    @property
+    def familiar(self) -> str:
+        """The short form Docker prints: `alpine:3.20` rather than `docker.io/library/alpine:3.20`."""
+        name = self.name
+        if self.registry == DEFAULT_REGISTRY:
+            name = self.repository.removeprefix(_OFFICIAL_PREFIX)
+        return name + self._suffix()
+
+    def with_digest(self, digest: Digest) -> Reference:
+        """The same repository at `digest` (the tag is kept for messages)."""
+        return replace(self, digest=digest)
+
+    def with_tag(self, tag: str) -> Reference:
+        """The same repository at `tag`, without a digest."""
+        if not _TAG_RE.match(tag):
+            raise InvalidReferenceError(f"invalid tag {tag[:140]!r}")
+        return replace(self, tag=tag, digest=None)
+
+    def repo_only(self) -> Reference:
+        """The repository, with neither tag nor digest."""
+        return replace(self, tag=None, digest=None)
+
+    def _suffix(self) -> str:
+        out = f":{self.tag}" if self.tag is not None else ""
+        if self.digest is not None:
+            out += f"@{self.digest}"
+        return out
+
+    def __str__(self) -> str:
+        return self.name + self._suffix()
+
+
+def parse_reference(text: str) -> Reference:
+    """Parse an image reference as `docker pull` would; raises `InvalidReferenceError` saying why."""
+    shown = text if len(text) <= 300 else text[:300] + "..."
+    if not text:
+        raise InvalidReferenceError("invalid image reference: empty")
+    if _ANCHORED_IDENTIFIER.match(text):
+        raise InvalidReferenceError(
+            f"invalid image reference {shown!r}: cannot be a 64-character hexadecimal string"
+        )
+    registry, remainder = _split_registry(text)
+    remote_name = remainder.split(":", 1)[0].split("@", 1)[0]
+    if remote_name.lower() != remote_name:
+        raise InvalidReferenceError(
+            f"invalid image reference {shown!r}: repository name must be lowercase"
+        )
+    match = _REFERENCE_RE.match(f"{registry}/{remainder}")
+    if match is None:
+        raise InvalidReferenceError(f"invalid image reference {shown!r}: {_explain(remainder)}")
+    if len(match.group("name")) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReferenceError(
+            f"invalid image reference {shown!r}: repository name longer than {NAME_TOTAL_LENGTH_MAX}"
+        )
+    digest = None
+    if match.group("digest"):
+        try:
+            digest = Digest.parse(match.group("digest"))
+        except InvalidReferenceError as exc:
+            raise InvalidReferenceError(f"invalid image reference {shown!r}: {exc}") from None
+    return Reference(
+        registry=match.group("domain"), repository=match.group("path"), tag=match.group("tag"), digest=digest
+    )
+
+
+def _split_registry(text: str) -> tuple[str, str]:
+    """Docker's `splitDockerDomain`: is the first path component a registry host?"""
+    first, slash, rest = text.partition("/")
+    if not slash or (
+        not any(c in first for c in ".:") and first != "localhost" and first.lower() == first
+    ):
+        registry, remainder = DEFAULT_REGISTRY, text
+    else:
+        registry, remainder = first, rest
+    if registry == _LEGACY_DEFAULT_REGISTRY:
+        registry = DEFAULT_REGISTRY
+    if registry == DEFAULT_REGISTRY and "/" not in remainder:
+        remainder = _OFFICIAL_PREFIX + remainder
+    return registry, remainder
+
+
+def _explain(remainder: str) -> str:
+    """A best guess at which part of a reference is wrong, for the error message."""
+    before_digest, at, digest = remainder.partition("@")
+    if at and not re.fullmatch(_DIGEST, digest):
+        return "the digest must be algorithm:hex"
+    path, colon, tag = before_digest.rpartition(":") if ":" in before_digest else (before_digest, "", "")
+    if "/" in tag:  # the colon belonged to something else
+        path, colon, tag = before_digest, "", ""
+    if colon and not _TAG_RE.match(tag):
+        return "invalid tag (letters, digits, `_`, `.`, `-`; at most 128; not starting with `.` or `-`)"
+    if not re.fullmatch(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*", path):
+        return "invalid repository name (lowercase letters, digits and single separators `.`, `_`, `-`)"
+    return "invalid reference format"

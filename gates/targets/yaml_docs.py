@@ -1,0 +1,194 @@
+"""YAML (and JSON) documents that remember where each key and item sits in the file.
+
+PyYAML's composer (libyaml's C one where present) builds a node graph with marks; we turn it into
+plain dicts and lists that also carry 1-based line/column of every key and item, so a finding can
+point at the exact offending field. The conversion is where hostile input is stopped: duplicate keys
+(a scanner and the API server could read different values), alias bombs (bounded node budget) and
+absurd nesting (bounded depth) each become an `InputError` naming the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from gates.errors import InputError
+
+try:  # libyaml's C parser is ~10x faster; fall back quietly where it is not built.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Position = tuple[int, int]
+"""1-based (line, column)."""
+
+MAX_DEPTH = 100
+"""Nesting deeper than this is not a manifest; it is an attack on the parser."""
+MAX_NODES = 500_000
+"""Nodes one document may expand to, aliases included (a real manifest has a few hundred)."""
+
+_TAG = "tag:yaml.org,2002:"
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class PosDict(dict[str, Any]):
+    """A mapping that knows the position of each of its keys and of itself."""
+
+    __slots__ = ("key_pos", "pos")
+
+    def __init__(self, pos: Position) -> None:
+        super().__init__()
+        self.pos = pos
+        self.key_pos: dict[str, Position] = {}
+
+
+class PosList(list[Any]):
+    """A sequence that knows the position of each of its items and of itself."""
+
+    __slots__ = ("item_pos", "pos")
+
+    def __init__(self, pos: Position) -> None:
+        super().__init__()
+        self.pos = pos
+        self.item_pos: list[Position] = []
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a file: its 0-based index, start position and content."""
+
+    index: int
+    pos: Position
+    content: Any
+
+
+def _position(node: yaml.Node) -> Position:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
+
+
+class _Converter:
+    """Turns one composed document into PosDict/PosList/scalars under the node and depth budgets."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            line, _ = _position(node)
+            raise InputError(
+                f"line {line}: document expands to more than {MAX_NODES} YAML nodes (alias bomb?)"
+            )
+        if depth > MAX_DEPTH:
+            line, _ = _position(node)
+            raise InputError(f"line {line}: YAML nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            seq = PosList(_position(node))
+            for item in node.value:
+                seq.item_pos.append(_position(item))
+                seq.append(self.convert(item, depth + 1))
+            return seq
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
+        raise InputError(f"line {_position(node)[0]}: unsupported YAML node")  # pragma: no cover
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> PosDict:
+        mapping = PosDict(_position(node))
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                merges.append(value_node)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, _ = _position(key_node)
+                raise InputError(f"line {line}: mapping key is not a scalar")
+            key = str(key_node.value)
+            if key in mapping.key_pos:
+                line, _ = _position(key_node)
+                first = mapping.key_pos[key][0]
+                raise InputError(f"line {line}: duplicate key '{key}' (first set at line {first})")
+            mapping.key_pos[key] = _position(key_node)
+            mapping[key] = self.convert(value_node, depth + 1)
+        for merge in merges:
+            self._merge(mapping, merge, depth)
+        return mapping
+
+    def _merge(self, mapping: PosDict, merge: yaml.Node, depth: int) -> None:
+        """Apply a `<<` merge key: explicit keys win over merged ones, as YAML 1.1 says."""
+        sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+        for source in sources:
+            merged = self.convert(source, depth + 1)
+            if not isinstance(merged, PosDict):
+                raise InputError(f"line {_position(source)[0]}: merge key '<<' needs a mapping")
+            for key, value in merged.items():
+                if key not in mapping.key_pos:
+                    mapping.key_pos[key] = merged.key_pos[key]
+                    mapping[key] = value
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    tag = node.tag
+    if tag == _TAG + "str" or not tag.startswith(_TAG):
+        return node.value
+    if tag == _TAG + "bool":
+        return _CONSTRUCTOR.construct_yaml_bool(node)
+    if tag == _TAG + "int":
+        return _CONSTRUCTOR.construct_yaml_int(node)
+    if tag == _TAG + "float":
+        return _CONSTRUCTOR.construct_yaml_float(node)
+    if tag == _TAG + "null":
+        return None
+    return node.value  # timestamps, binary: kept as their text, as Kubernetes' decoder does
+
+
+def load_documents(text: str) -> Iterator[Document]:
+    """Yield each document of a YAML/JSON stream; raise `InputError` (with a line) on bad input."""
+    loader = _Loader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node said there is one
+                break
+            yield Document(index=index, pos=_position(node), content=_Converter().convert(node))
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise InputError(f"{where}invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(f"YAML nested too deeply to parse (limit {MAX_DEPTH})") from None
+    finally:
+        loader.dispose()
+
+
+def locate(root: Any, path: tuple[str | int, ...]) -> Position | None:
+    """Position of the deepest element of `path` that exists under `root` (its key or item)."""
+    found: Position | None = getattr(root, "pos", None)
+    current = root
+    for step in path:
+        if isinstance(current, PosDict) and isinstance(step, str) and step in current:
+            found = current.key_pos[step]
+            current = current[step]
+        elif isinstance(current, PosList) and isinstance(step, int) and 0 <= step < len(current):
+            found = current.item_pos[step]
+            current = current[step]
+        else:
+            break
+    return found
+
+
+def render_path(path: tuple[str | int, ...]) -> str:
+    """`('spec', 'containers', 0, 'image')` -> `spec.containers[0].image`, as kubectl prints paths."""
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
