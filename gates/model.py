@@ -100,6 +100,11 @@ class Finding:
     """Extra one-line remarks, e.g. that a waiver matched but has expired."""
 
 
+def blocks(finding: Finding, fail_on: Severity) -> bool:
+    """Whether a finding fails its result: not waived, and at least as severe as `fail_on`."""
+    return finding.waiver is None and finding.severity >= fail_on
+
+
 @dataclass(frozen=True)
 class Result:
     """A gate's verdict on one target (a manifest resource, a file, an image)."""
@@ -129,6 +134,10 @@ class Report:
     results: tuple[Result, ...]
     gates: tuple[str, ...] = ()
     """Gates that ran, in order, so a gate with no targets still shows up in reports."""
+    fail_on: Severity = Severity.LOW
+    """The lowest severity that fails a result; findings below it are reported as advisory."""
+    internal_errors: tuple[str, ...] = ()
+    """Bugs caught while running a gate: the run still reports, then exits 3."""
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     @property

@@ -1,0 +1,247 @@
+"""The command line: a thin face on the library. Parses flags, builds jobs, renders, exits.
+
+Exit codes: 0 all passed, 1 a gate failed or could not decide, 2 usage or configuration error,
+3 internal error. Heavy modules (sigstore, requests) are imported only by the gates that need them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gates import __version__
+from gates.config import FORMATS, Config, load
+from gates.engine import GateJob
+from gates.errors import ConfigError, GatesError, UsageError
+from gates.model import Outcome, Report, Severity
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="gates", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Supply-chain gates for pipelines that ship containers to Kubernetes.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: gates.toml or "
+                                                   "[tool.gates] in pyproject.toml, searched upward).")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", "-f", help="Output on stdout: "
+                                                       + ", ".join(FORMATS) + " (repeatable).")]
+OutputOpt = Annotated[Optional[list[str]], typer.Option("--output", "-o", metavar="FORMAT=PATH",
+                                                       help="Also write a report to a file (repeatable).")]
+FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Lowest severity that fails the run.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List passing targets; tracebacks on "
+                                          "internal errors.")]
+LevelOpt = Annotated[Optional[str], typer.Option("--level", help="Pod Security Standards level: baseline or "
+                                                 "restricted (default restricted).")]
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonOptions:
+    config: Path | None
+    formats: list[str] | None
+    outputs: list[str] | None
+    fail_on: Severity | None
+    verbose: bool
+
+
+def _load_config(common: CommonOptions) -> Config:
+    config = load(common.config)
+    changes: dict[str, object] = {}
+    if common.fail_on is not None:
+        changes["fail_on"] = common.fail_on
+    if common.formats:
+        for fmt in common.formats:
+            if fmt not in FORMATS:
+                raise UsageError(f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        changes["formats"] = tuple(common.formats)
+    if common.outputs:
+        outputs = list(config.outputs)
+        for spec in common.outputs:
+            fmt, sep, target = spec.partition("=")
+            if not sep or not target or fmt not in FORMATS:
+                raise UsageError(f"--output: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)},"
+                                 f" got {spec!r}")
+            outputs.append((fmt, Path(target)))
+        changes["outputs"] = tuple(outputs)
+    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+def _manifest_job(config: Config, paths: Sequence[str] | None, level: str | None) -> GateJob:
+    from gates.checks.manifests.gate import LEVELS, ManifestOptions, scan
+
+    section = config.section("manifests")
+    if level is not None and level not in LEVELS:
+        raise UsageError(f"--level: unknown level {level!r} (choose baseline or restricted)")
+    if paths:
+        chosen = tuple(paths)
+    else:
+        base = config.source.parent if config.source else Path.cwd()
+        chosen = tuple(_relative_to_cwd(base / p) for p in section["paths"])
+    options = ManifestOptions(
+        paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
+        skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
+    )
+    return GateJob("manifests", lambda: scan(options))
+
+
+def _relative_to_cwd(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
+def _use_color(stream: object) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR") or os.environ.get("GITHUB_ACTIONS") == "true":
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _emit(report: Report, config: Config, verbose: bool) -> None:
+    from gates.reporters import Format, RenderContext, renderer
+    from gates.rules import all_rules
+
+    root = config.source.parent if config.source else Path.cwd()
+    plain = RenderContext(root=root, version=__version__, rules=all_rules(), verbose=verbose)
+    for fmt in config.formats:
+        context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
+        sys.stdout.write(renderer(Format(fmt))(report, context))
+    for fmt, target in config.outputs:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(renderer(Format(fmt))(report, plain), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {fmt}={target}: cannot write: {exc.strerror or exc}") from None
+    sys.stdout.flush()
+
+
+def _finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
+    from gates.engine import run
+
+    report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+    _emit(report, config, verbose)
+    for problem in report.internal_errors:
+        print(f"gates: internal error in {problem}", file=sys.stderr)
+    if report.internal_errors:
+        return EXIT_INTERNAL
+    return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
+
+
+@app.command("run")
+def run_command(
+    path: Annotated[Optional[str], typer.Argument(help="What to scan (default: the config's paths, else .).")]
+    = None,
+    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+) -> int:
+    """Run every gate the configuration enables (default: the manifest gate)."""
+    cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
+    jobs = []
+    for gate in cfg.gates:
+        if gate == "manifests":
+            jobs.append(_manifest_job(cfg, [path] if path else None, level))
+    return _finish(jobs, cfg, verbose)
+
+
+@app.command("manifests")
+def manifests_command(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, or - for stdin.")],
+    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+) -> int:
+    """Check Kubernetes manifests against the Pod Security Standards."""
+    cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
+    return _finish([_manifest_job(cfg, paths, level)], cfg, verbose)
+
+
+@app.command("list")
+def list_command() -> int:
+    """List the gates and their rules."""
+    from gates.rules import all_rules, gate_names
+
+    rules = all_rules().values()
+    for gate in gate_names():
+        print(gate)
+        for rule in (r for r in rules if r.gate == gate):
+            level = f"[{rule.level}]" if rule.level else ""
+            print(f"  {rule.id:<30} {rule.severity.value:<8} {level:<12} {rule.title}")
+    return EXIT_PASSED
+
+
+@app.command("explain")
+def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> int:
+    """Explain a rule: what it checks, why, and how to fix a finding."""
+    import difflib
+    import textwrap
+
+    from gates.rules import all_rules
+
+    rules = all_rules()
+    rule = rules.get(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, list(rules), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (see `gates list`)"
+        raise UsageError(f"unknown rule {rule_id!r}{hint}")
+    wrap = lambda text: textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+    level = f", Pod Security Standards {rule.level}" if rule.level else ""
+    print(f"{rule.id}: {rule.title}\n  gate {rule.gate}, severity {rule.severity.value}{level}\n")
+    print(f"Why it matters\n{wrap(rule.rationale)}\n\nHow to fix it\n{wrap(rule.remediation)}")
+    if rule.reference:
+        print(f"\nReference\n  {rule.reference}")
+    return EXIT_PASSED
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"gates {__version__}")
+        raise typer.Exit(EXIT_PASSED)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Supply-chain gates for pipelines that ship containers to Kubernetes."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: maps every way a run can end to its exit code, never a traceback by default."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in args or "-v" in args
+    try:
+        code = app(args=args, prog_name="gates", standalone_mode=False)
+    except GatesError as exc:
+        kind = "configuration error" if isinstance(exc, ConfigError) else "error"
+        print(f"gates: {kind}: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, (ConfigError, UsageError)) else EXIT_FAILED
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        print("gates: aborted", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_USAGE
+        if isinstance(exc, click.exceptions.Exit):
+            return int(exc.exit_code)
+        if verbose:
+            traceback.print_exc()
+        print(f"gates: internal error: {type(exc).__name__}: {exc}"
+              + ("" if verbose else " (rerun with --verbose for the traceback)"), file=sys.stderr)
+        return EXIT_INTERNAL
+    return int(code) if isinstance(code, int) else EXIT_PASSED

@@ -1,0 +1,60 @@
+"""Run gates, apply waivers and the fail-on threshold, and fold everything into one `Report`.
+
+Outcomes are decided here and nowhere else: gates report findings, reporters only render.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gates.errors import ConfigError, UsageError
+from gates.model import Outcome, Report, Result, Severity, blocks, error_result
+from gates.waivers import WaiverRule, apply_waivers
+
+
+@dataclass(frozen=True)
+class GateJob:
+    """One gate to run: its name and a function producing its raw results."""
+
+    name: str
+    run: Callable[[], list[Result]]
+
+
+def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, today: dt.date) -> Result:
+    """Final outcome of one result: waivers first, then failed iff a finding still blocks."""
+    if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
+        return result
+    waived = apply_waivers(result, waivers, today)
+    outcome = Outcome.FAILED if any(blocks(f, fail_on) for f in waived.findings) else Outcome.PASSED
+    return dataclasses.replace(waived, outcome=outcome)
+
+
+def run(
+    jobs: Sequence[GateJob],
+    waivers: Sequence[WaiverRule] = (),
+    fail_on: Severity = Severity.LOW,
+    today: dt.date | None = None,
+    verbose: bool = False,
+) -> Report:
+    """Run every job in order; a bug in one gate becomes an error result, and the others still run."""
+    day = today or dt.date.today()
+    results: list[Result] = []
+    internal: list[str] = []
+    for job in jobs:
+        try:
+            raw = job.run()
+        except (UsageError, ConfigError):
+            raise
+        except Exception as exc:  # a bug: report it, keep the run going, exit 3 at the end
+            detail = traceback.format_exc() if verbose else f"{type(exc).__name__}: {exc}"
+            internal.append(f"{job.name}: {detail}")
+            results.append(error_result(job.name, job.name, f"internal error in the {job.name} gate: "
+                                        f"{type(exc).__name__}: {exc}"))
+            continue
+        results.extend(decide(r, waivers, fail_on, day) for r in raw)
+    return Report(results=tuple(results), gates=tuple(j.name for j in jobs), fail_on=fail_on,
+                  internal_errors=tuple(internal))

@@ -1,0 +1,71 @@
+"""The JSON report: the stable contract (`gates/report/v1`) that other tools and tests read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gates.model import Finding, Location, Report, Result, blocks
+from gates.reporters import RenderContext
+
+SCHEMA = "gates/report/v1"
+
+
+def _location(location: Location | None) -> dict[str, Any] | None:
+    if location is None:
+        return None
+    return {"path": location.path, "line": location.line, "column": location.column}
+
+
+def _finding(finding: Finding, report: Report) -> dict[str, Any]:
+    waiver = finding.waiver
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "location": _location(finding.location),
+        "resource": finding.resource,
+        "container": finding.container,
+        "blocking": blocks(finding, report.fail_on),
+        "waived": None if waiver is None else {
+            "reason": waiver.reason,
+            "source": waiver.source,
+            "expires": waiver.expires.isoformat() if waiver.expires else None,
+        },
+        "notes": list(finding.notes),
+    }
+
+
+def _result(result: Result, report: Report) -> dict[str, Any]:
+    return {
+        "gate": result.gate,
+        "target": result.target,
+        "outcome": result.outcome.value,
+        "error": result.error,
+        "location": _location(result.location),
+        "findings": [_finding(f, report) for f in result.findings],
+    }
+
+
+def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
+    findings = [f for r in report.results for f in r.findings]
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "gates", "version": context.version},
+        "generated": report.generated.isoformat(timespec="seconds"),
+        "outcome": report.outcome.value,
+        "fail_on": report.fail_on.value,
+        "gates": list(report.gates),
+        "summary": {
+            "results": report.counts(),
+            "findings": len(findings),
+            "blocking": sum(1 for f in findings if blocks(f, report.fail_on)),
+            "waived": sum(1 for f in findings if f.waiver is not None),
+        },
+        "results": [_result(r, report) for r in report.results],
+        "internal_errors": list(report.internal_errors),
+    }
+
+
+def render(report: Report, context: RenderContext) -> str:
+    return json.dumps(as_dict(report, context), indent=2) + "\n"

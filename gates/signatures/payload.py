@@ -1,0 +1,94 @@
+"""The simple-signing payload of legacy cosign signatures, checked against the image being verified.
+
+A signature only proves that its payload was signed; the payload is what binds it to one image digest
+and one repository. Checked as strictly as containers/image (exact `critical` keys, exact `type`), since
+a verifier that is lenient here accepts payloads no cosign ever wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from gates.signatures import rules
+from gates.signatures.errors import Rejected
+from gates.signatures.reference import ReferenceMatch, reference_matches
+
+SIGNATURE_TYPE = "cosign container image signature"
+
+
+@dataclass(frozen=True)
+class SimpleSigningPayload:
+    """The fields of `critical` that verification uses."""
+
+    docker_reference: str
+    manifest_digest: str
+    type: str
+    optional: dict[str, Any] | None
+
+
+def parse_payload(data: bytes) -> SimpleSigningPayload:
+    """Parse the exact payload bytes; raises `Rejected(signature-payload-mismatch)` on any deviation."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(rules.PAYLOAD_MISMATCH, f"payload is not JSON ({exc.__class__.__name__})") from exc
+    if not isinstance(doc, dict):
+        raise Rejected(rules.PAYLOAD_MISMATCH, "payload is not a JSON object")
+    critical = doc.get("critical")
+    _require_keys(critical, "critical", {"identity", "image", "type"})
+    assert isinstance(critical, dict)
+    identity, image = critical["identity"], critical["image"]
+    _require_keys(identity, "critical.identity", {"docker-reference"})
+    _require_keys(image, "critical.image", {"docker-manifest-digest"})
+    kind, reference, digest = critical["type"], identity["docker-reference"], image["docker-manifest-digest"]
+    for name, value in (("type", kind), ("docker-reference", reference), ("docker-manifest-digest", digest)):
+        if not isinstance(value, str):
+            raise Rejected(rules.PAYLOAD_MISMATCH, f"payload field {name} is not a string")
+    optional = doc.get("optional")
+    if optional is not None and not isinstance(optional, dict):
+        raise Rejected(rules.PAYLOAD_MISMATCH, "payload field optional is neither an object nor null")
+    return SimpleSigningPayload(
+        docker_reference=reference, manifest_digest=digest, type=kind, optional=optional
+    )
+
+
+def check_payload(
+    payload: SimpleSigningPayload,
+    image_digest: str,
+    repository: str,
+    match: ReferenceMatch = ReferenceMatch.REPOSITORY,
+) -> None:
+    """Bind the payload to the image: type, digest, reference; says what was expected and found."""
+    if payload.type != SIGNATURE_TYPE:
+        raise Rejected(
+            rules.PAYLOAD_MISMATCH,
+            f"payload type is {payload.type!r}, expected {SIGNATURE_TYPE!r}",
+        )
+    if payload.manifest_digest != image_digest:
+        raise Rejected(
+            rules.PAYLOAD_MISMATCH,
+            f"payload signs digest {payload.manifest_digest}, expected {image_digest}",
+        )
+    if not reference_matches(payload.docker_reference, repository, match):
+        raise Rejected(
+            rules.PAYLOAD_MISMATCH,
+            f"payload docker-reference {payload.docker_reference!r} does not match {repository!r}"
+            f" ({match.value})",
+        )
+
+
+def _require_keys(value: object, where: str, keys: set[str]) -> None:
+    if not isinstance(value, dict):
+        raise Rejected(rules.PAYLOAD_MISMATCH, f"payload {where} is missing or not an object")
+    found = set(value)
+    if found != keys:
+        missing, extra = sorted(keys - found), sorted(found - keys)
+        detail = "; ".join(
+            part for part in (
+                f"missing {', '.join(missing)}" if missing else "",
+                f"unexpected {', '.join(extra)}" if extra else "",
+            ) if part
+        )
+        raise Rejected(rules.PAYLOAD_MISMATCH, f"payload {where} has the wrong keys: {detail}")

@@ -1,0 +1,70 @@
+"""The signature gate's rules: stable ids with the text `gates explain` prints.
+
+Kept free of heavy imports (no sigstore, no cryptography): `gates list` reads it.
+"""
+
+from __future__ import annotations
+
+from gates.model import Severity
+from gates.rules import Rule
+
+MISSING = "signature-missing"
+INVALID = "signature-invalid"
+IDENTITY_MISMATCH = "signature-identity-mismatch"
+TLOG_MISSING = "signature-tlog-missing"
+PAYLOAD_MISMATCH = "signature-payload-mismatch"
+
+_COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
+
+
+def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediation: str) -> Rule:
+    return Rule(
+        id=rule_id, gate="signature", title=title, severity=severity, rationale=rationale,
+        remediation=remediation, reference=_COSIGN,
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    _rule(
+        MISSING, Severity.HIGH,
+        "The image carries no cosign signature or Sigstore bundle",
+        "An unsigned image can come from anywhere: a compromised build, a typo-squatted repository or a"
+        " registry an attacker can write to. Nothing ties it to your release process.",
+        "Sign the image digest in the release pipeline (`cosign sign --key ...` or keyless `cosign sign`"
+        " from the CI workflow) and push the signature to the same repository.",
+    ),
+    _rule(
+        INVALID, Severity.HIGH,
+        "No signature verifies with a trusted key or certificate chain",
+        "A signature that does not verify, was made by another key, or whose certificate does not chain"
+        " to the trusted root proves nothing; accepting it would let anyone who can push a `.sig` tag"
+        " vouch for an image.",
+        "Check that the policy names the key or trusted root the image was signed with; re-sign the image"
+        " if the signature was made with a key or Sigstore instance you do not trust.",
+    ),
+    _rule(
+        IDENTITY_MISMATCH, Severity.HIGH,
+        "The signing certificate names another identity or OIDC issuer than the policy",
+        "Keyless certificates are issued to anyone with an OIDC account; only the identity (SAN), the"
+        " issuer and the workflow claims say *who* signed. Any valid Fulcio certificate without this check"
+        " is a signature by a stranger.",
+        "Sign from the workflow or account the policy names, or correct the policy's"
+        " certificate-identity / certificate-oidc-issuer (exact or regexp) to the signer you trust.",
+    ),
+    _rule(
+        TLOG_MISSING, Severity.HIGH,
+        "The signature has no verifiable transparency-log (Rekor) entry",
+        "Without a Rekor entry nobody can audit that the key or identity signed this image, and for"
+        " keyless signatures there is no trusted time at which the short-lived certificate was valid.",
+        "Sign with the transparency log enabled (cosign's default), or, for private deployments that"
+        " deliberately run without Rekor, set `ignore_tlog` (`--insecure-ignore-tlog`) in the policy.",
+    ),
+    _rule(
+        PAYLOAD_MISMATCH, Severity.HIGH,
+        "The signed payload is for another image digest or repository, or is not an image signature",
+        "A valid signature over a payload naming another digest or repository can be copied next to any"
+        " image; only the payload binds the signature to this image.",
+        "Sign the digest the tag resolves to (for a multi-arch image, the index) in the repository it is"
+        " pulled from, or point the policy at the repository that was signed.",
+    ),
+)
