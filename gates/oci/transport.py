@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from gates import __version__
@@ -33,6 +33,7 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,6 @@ class Transport:
         self, registry: str, host: str, path: str, *, what: str, scope: str, headers: Mapping[str, str]
     ) -> requests.Response:
         """GET with the body left unread (the caller closes it); retries happen only before the body."""
-        import requests
 
         def keep(resp: requests.Response) -> requests.Response:
             return resp
@@ -171,8 +171,8 @@ class Transport:
         params: Mapping[str, str] | None,
         data: bytes | None,
         stream: bool,
-        finish: Callable[[requests.Response], Any],
-    ) -> Any:
+        finish: Callable[[requests.Response], _T],
+    ) -> _T:
         import requests
 
         authorization = self._auth.header_for(registry, host, scope)
@@ -221,7 +221,7 @@ class Transport:
                         self._scheme[host] = "http"
                     continue
                 raise RegistryError(f"{what}: TLS handshake with {host} failed") from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:  # noqa: E501
                 last_problem = _describe(exc)
                 attempt += 1
                 if attempt >= self._retry.attempts:
@@ -272,7 +272,7 @@ class Transport:
         return (self._timeouts.connect, self._timeouts.read)
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self._retry.backoff * (2 ** (attempt - 1)), self._retry.max_backoff)
+        base: float = min(self._retry.backoff * 2.0 ** (attempt - 1), self._retry.max_backoff)
         return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
 
     def _retry_after(self, resp: requests.Response) -> float | None:
@@ -290,7 +290,7 @@ class Transport:
                 seconds = None
         if seconds is None:
             return None
-        return min(max(seconds, 0.0), self._retry.max_retry_after)
+        return float(min(max(seconds, 0.0), self._retry.max_retry_after))
 
 
 def raise_for_status(resp: Response, what: str, ok: Iterable[int] = (200,)) -> None:

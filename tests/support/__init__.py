@@ -1,0 +1,1 @@
+"""Shared test helpers: a real registry (`registry`) and images built without Docker (`oci_images`)."""
