@@ -1,0 +1,155 @@
+"""Rules of the base-image gate: stable IDs, severities and the text `gates explain` prints.
+
+Light on purpose (no imports beyond the model), so `gates list` stays fast.
+"""
+
+from __future__ import annotations
+
+from gates.model import Severity
+from gates.rules import Rule
+
+GATE = "base-image"
+
+IMAGE_AGE = "base-image-age"
+BASE_AGE = "base-image-base-age"
+BASE_DRIFT = "base-image-base-drift"
+APPROVED_BASE = "base-image-approved-base"
+PINNING = "base-image-pinning"
+NON_ROOT = "base-image-non-root"
+OS_EOL = "base-image-os-eol"
+OS_UNKNOWN = "base-image-os-unknown"
+POINT_RELEASE_LAG = "base-image-point-release-lag"
+VULNERABLE_PACKAGE = "base-image-vulnerable-package"
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id=IMAGE_AGE,
+        gate=GATE,
+        title="The image was built within the allowed number of days",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "An image is frozen at build time: every fix published since is missing from it. Old "
+            "images accumulate known vulnerabilities even when nothing else about them changes. A "
+            "zero or epoch `created` (reproducible builds) gives no age and is reported as unknown."
+        ),
+        remediation=(
+            "Rebuild and redeploy regularly (a scheduled pipeline), or raise `max-age-days` for images "
+            "that are deliberately frozen. For reproducible builds, set "
+            "`org.opencontainers.image.created` to the real build time."
+        ),
+    ),
+    Rule(
+        id=BASE_AGE,
+        gate=GATE,
+        title="The base image was built within the allowed number of days",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "The base supplies the OS and most packages; if the base itself is stale, a freshly built "
+            "image still ships old libraries."
+        ),
+        remediation="Move to a current tag of the base image, or a base that is rebuilt regularly.",
+    ),
+    Rule(
+        id=BASE_DRIFT,
+        gate=GATE,
+        title="The base tag still points at the digest the image was built on",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "When a base tag moves to a new digest, its maintainers rebuilt it, usually for security "
+            "updates; images built on the old digest miss those patches."
+        ),
+        remediation=(
+            "Rebuild the image so it picks up the current base digest (automate with Renovate or Dependabot)."
+        ),
+    ),
+    Rule(
+        id=APPROVED_BASE,
+        gate=GATE,
+        title="The base image comes from an approved registry and repository",
+        severity=Severity.HIGH,
+        rationale=(
+            "Bases from unreviewed sources can carry malware, typosquatted names or unmaintained "
+            "software; an allow-list keeps the supply chain to images the organisation trusts. An "
+            "unknown base cannot be shown to be approved."
+        ),
+        remediation=(
+            "Build on an image matching one of the `allowed` globs, or add the base to the list after "
+            "review. Record the base with the `org.opencontainers.image.base.name` annotation."
+        ),
+    ),
+    Rule(
+        id=PINNING,
+        gate=GATE,
+        title="Every FROM pins its image by digest and none uses `latest`",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "Tags are mutable: `latest` or any tag can be repointed, so the same Dockerfile builds "
+            "different images over time, and a compromised tag is pulled silently. A digest names "
+            "exactly one image."
+        ),
+        remediation="Write `FROM image:tag@sha256:...` and let a bot update the digest.",
+    ),
+    Rule(
+        id=NON_ROOT,
+        gate=GATE,
+        title="The image runs as a non-root user",
+        severity=Severity.HIGH,
+        rationale=(
+            "A process running as root in a container is one kernel or runtime bug away from root on "
+            "the node; an empty `User`, `root`, or uid 0 all mean root."
+        ),
+        remediation="Add `USER <uid>` (a numeric uid other than 0) to the final stage of the Dockerfile.",
+    ),
+    Rule(
+        id=OS_EOL,
+        gate=GATE,
+        title="The image's OS release is still supported by its distribution",
+        severity=Severity.HIGH,
+        rationale=(
+            "After end of life a distribution publishes no security fixes, so vulnerabilities found "
+            "later stay open for good. Which phase counts (security support or extended/LTS) is "
+            "configurable."
+        ),
+        remediation="Move to a supported release of the distribution (or a base built on one).",
+    ),
+    Rule(
+        id=OS_UNKNOWN,
+        gate=GATE,
+        title="The image's OS release is known to the end-of-life data",
+        severity=Severity.LOW,
+        rationale=(
+            "An OS that cannot be identified, or that the shipped end-of-life data does not list, "
+            "cannot be shown to be supported; it is reported rather than assumed fine."
+        ),
+        remediation=(
+            "Use a base with a standard `/etc/os-release`, refresh the data (`gates data update`), or "
+            "waive the rule for distroless/rolling bases with a reason."
+        ),
+    ),
+    Rule(
+        id=POINT_RELEASE_LAG,
+        gate=GATE,
+        title="The OS is not behind its release's newest point release",
+        severity=Severity.LOW,
+        rationale=(
+            "A point release (Debian 12.5 -> 12.6, Alpine 3.19.1 -> 3.19.4) rolls up security updates; "
+            "an image several point releases behind misses them even on a supported release."
+        ),
+        remediation="Rebuild on the current base tag, or run the package manager's upgrade in the build.",
+    ),
+    Rule(
+        id=VULNERABLE_PACKAGE,
+        gate=GATE,
+        title="No installed OS package is affected by a published advisory with a fix",
+        severity=Severity.HIGH,
+        rationale=(
+            "The distribution already published a fixed package for this advisory; the image simply "
+            "has not picked it up. Versions are compared with the distribution's own ordering (dpkg "
+            "epochs and `~`, apk suffixes)."
+        ),
+        remediation=(
+            "Rebuild on a current base or upgrade the package (`apt-get upgrade`, `apk upgrade`) to the "
+            "fixed version named in the finding."
+        ),
+    ),
+)
