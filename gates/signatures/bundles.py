@@ -1,0 +1,309 @@
+"""Sigstore bundles (cosign v3's signatures, attached as OCI referrers), verified offline.
+
+Keyless bundles go through `sigstore`'s `Verifier` (time, chain, SCT, inclusion proof + checkpoint,
+SET, signature, log-entry consistency) with our identity policy plugged in. A valid bundle proves a
+*statement*, not an image: the in-toto subject must be this digest and the predicate a signature, or
+an SBOM attestation would pass as one. `sigstore` cannot verify key-based bundles, so those are
+checked here with the same SET and entry-body code as legacy signatures.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cryptography import x509
+
+from gates.signatures import rules
+from gates.signatures.authority import Authority
+from gates.signatures.errors import Rejected, TrustRootError
+from gates.signatures.identity import KeylessIdentity, check_identity, read_identity
+from gates.signatures.keys import spki_der, verify_prehashed_sha256, verify_signature
+from gates.signatures.rekor import RekorEntry, check_hashedrekord, verify_set
+
+BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
+IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1"
+"""What `cosign sign` (v3) puts in its statement; attestations carry other predicate types."""
+STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
+
+
+@dataclass(frozen=True)
+class SigstoreBundle:
+    """The bytes of one bundle (a referrer's single layer), with a label for messages."""
+
+    data: bytes
+    label: str
+
+    @classmethod
+    def of(cls, data: bytes, number: int) -> SigstoreBundle:
+        return cls(data, f"bundle {number} (sha256:{hashlib.sha256(data).hexdigest()[:12]})")
+
+
+def verify_bundle(
+    data: bytes,
+    authority: Authority,
+    image_digest: str,
+    *,
+    predicate_types: frozenset[str] | None = frozenset({SIGN_PREDICATE_TYPE}),
+) -> None:
+    """Return if `authority` vouches, through this bundle, for the artifact with `image_digest`.
+
+    DSSE bundles must hold an in-toto statement whose subject is the digest (and whose predicate type
+    is in `predicate_types`, unless None); message-signature bundles must sign the digest itself.
+    """
+    algorithm, _, hex_digest = image_digest.partition(":")
+    if algorithm != "sha256" or len(hex_digest) != 64:
+        raise Rejected(rules.INVALID, f"bundles can only be checked against sha256 digests, not {image_digest}")
+    doc = _load_json(data)
+    material = doc.get("verificationMaterial")
+    if isinstance(material, dict) and "publicKey" in material:
+        if authority.verification_key is None:
+            raise Rejected(rules.INVALID, "bundle is signed with a key, but the authority is keyless")
+        _verify_key_bundle(doc, authority, hex_digest, predicate_types)
+        return
+    if authority.keyless is None:
+        raise Rejected(rules.INVALID, "bundle is keyless (certificate), but the authority is a key")
+    _verify_keyless_bundle(data, doc, authority, hex_digest, predicate_types)
+
+
+def check_statement(
+    payload_type: str, payload: bytes, hex_digest: str, predicate_types: frozenset[str] | None
+) -> None:
+    """The DSSE payload must be an in-toto statement about this digest with an accepted predicate."""
+    if payload_type != IN_TOTO_PAYLOAD_TYPE:
+        raise Rejected(rules.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
+    try:
+        statement = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(rules.PAYLOAD_MISMATCH, "in-toto statement is not JSON") from exc
+    if not isinstance(statement, dict) or statement.get("_type") not in STATEMENT_TYPES:
+        raise Rejected(rules.PAYLOAD_MISMATCH, "DSSE payload is not an in-toto statement")
+    predicate = statement.get("predicateType")
+    if predicate_types is not None and predicate not in predicate_types:
+        raise Rejected(
+            rules.PAYLOAD_MISMATCH,
+            f"statement predicate type is {predicate!r}, expected {' or '.join(sorted(predicate_types))}",
+        )
+    subjects = statement.get("subject")
+    found: list[str] = []
+    if isinstance(subjects, list):
+        for subject in subjects:
+            digests = subject.get("digest") if isinstance(subject, dict) else None
+            value = digests.get("sha256") if isinstance(digests, dict) else None
+            if isinstance(value, str):
+                if value.lower() == hex_digest:
+                    return
+                found.append(f"sha256:{value[:16]}…")
+    raise Rejected(
+        rules.PAYLOAD_MISMATCH,
+        f"statement subjects are {', '.join(found) or 'none'}, expected sha256:{hex_digest}",
+    )
+
+
+# -- keyless, through sigstore ------------------------------------------------------------------------
+
+
+class _IdentityPolicy:
+    """A `sigstore` VerificationPolicy that applies our identity checks (regexps, GitHub claims)."""
+
+    def __init__(self, identity: KeylessIdentity) -> None:
+        self._identity = identity
+
+    def verify(self, cert: x509.Certificate) -> None:
+        check_identity(self._identity, read_identity(cert))
+
+
+_MISSING_TLOG_HINTS = (
+    "expected exactly one log entry",
+    "must contain inclusion proof",
+    "inclusion promise or signed timestamp",
+    "must contain an inclusion promise",
+    "expected checkpoint",
+)
+
+
+def _verify_keyless_bundle(
+    data: bytes,
+    doc: dict[str, Any],
+    authority: Authority,
+    hex_digest: str,
+    predicate_types: frozenset[str] | None,
+) -> None:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.hashes import Hashed
+    from sigstore.models import Bundle
+    from sigstore_models.common.v1 import HashAlgorithm
+
+    if authority.ca_roots is not None:
+        raise Rejected(rules.INVALID, "bundles under a private CA (ca_roots) are not supported; use trusted_root")
+    assert authority.keyless is not None
+    verifier = _verifier(str(authority.trusted_root) if authority.trusted_root is not None else None)
+    policy = _IdentityPolicy(authority.keyless)
+    try:
+        bundle = Bundle.from_json(data)
+        if "dsseEnvelope" in doc:
+            payload_type, payload = verifier.verify_dsse(bundle, policy)
+        else:
+            hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(hex_digest))
+            verifier.verify_artifact(hashed, bundle, policy)
+            return
+    except SigstoreError as exc:
+        message = _first_line(exc)
+        rule = rules.TLOG_MISSING if any(h in message for h in _MISSING_TLOG_HINTS) else rules.INVALID
+        raise Rejected(rule, f"Sigstore bundle does not verify: {message}") from exc
+    except (ValueError, TypeError, KeyError) as exc:  # malformed content sigstore did not wrap
+        raise Rejected(rules.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
+    check_statement(payload_type, payload, hex_digest, predicate_types)
+
+
+@lru_cache(maxsize=8)
+def _verifier(trusted_root: str | None) -> Any:
+    """A `sigstore` Verifier on the given root, or on the production root embedded in the package."""
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import TrustedRoot
+    from sigstore.verify import Verifier
+
+    from gates.signatures.trustroot import embedded_production_root_bytes
+
+    try:
+        if trusted_root is None:
+            from sigstore_models.trustroot import v1 as trustroot_v1
+
+            root = TrustedRoot(trustroot_v1.TrustedRoot.from_json(embedded_production_root_bytes()))
+        else:
+            root = TrustedRoot.from_file(trusted_root)
+        return Verifier(trusted_root=root)
+    except (SigstoreError, ValueError, OSError) as exc:
+        where = trusted_root or "sigstore production (embedded)"
+        raise TrustRootError(f"trusted root {where} cannot be used: {_first_line(exc)}") from exc
+
+
+# -- key-based, here -----------------------------------------------------------------------------------
+
+
+def _verify_key_bundle(
+    doc: dict[str, Any], authority: Authority, hex_digest: str, predicate_types: frozenset[str] | None
+) -> None:
+    key = authority.verification_key
+    assert key is not None
+    if not str(doc.get("mediaType", "")).startswith(BUNDLE_MEDIA_TYPE_PREFIX):
+        raise Rejected(rules.INVALID, f"unsupported bundle media type {doc.get('mediaType')!r}")
+    envelope, message = doc.get("dsseEnvelope"), doc.get("messageSignature")
+    if (envelope is None) == (message is None):
+        raise Rejected(rules.INVALID, "bundle must hold exactly one of dsseEnvelope or messageSignature")
+    try:
+        if envelope is not None:
+            payload_type = _s(envelope["payloadType"])
+            payload = _b64(envelope["payload"])
+            signatures = envelope["signatures"]
+            if not isinstance(signatures, list) or len(signatures) != 1:
+                raise Rejected(rules.INVALID, "DSSE envelope must carry exactly one signature")
+            signature = _b64(signatures[0]["sig"])
+            pae = b"DSSEv1 %d %b %d %b" % (len(payload_type.encode()), payload_type.encode(), len(payload), payload)
+            if not verify_signature(key.key, signature, pae):
+                raise Rejected(rules.INVALID, f"DSSE signature does not verify with {key.describe()}")
+        else:
+            if not isinstance(message, dict):
+                raise TypeError("messageSignature is not an object")
+            signature = _b64(message["signature"])
+            declared = message.get("messageDigest")
+            if isinstance(declared, dict) and (
+                declared.get("algorithm") != "SHA2_256" or _b64(declared.get("digest")).hex() != hex_digest
+            ):
+                raise Rejected(rules.PAYLOAD_MISMATCH, f"bundle signs another digest than sha256:{hex_digest}")
+            if not verify_prehashed_sha256(key.key, signature, bytes.fromhex(hex_digest)):
+                raise Rejected(
+                    rules.INVALID, f"signature over sha256:{hex_digest[:16]}… does not verify with {key.describe()}"
+                )
+        if not authority.ignore_tlog:
+            entry, kind = _bundle_tlog_entry(doc)
+            verify_set(entry, authority.trust_root())
+            if envelope is not None:
+                _check_dsse_entry(entry, kind, payload, signature, spki_der(key.key))
+            else:
+                check_hashedrekord(entry, data_sha256=hex_digest, signature=signature, signer=spki_der(key.key))
+    except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
+        raise Rejected(rules.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
+    if envelope is not None:
+        check_statement(payload_type, payload, hex_digest, predicate_types)
+
+
+def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
+    entries = doc["verificationMaterial"].get("tlogEntries") or []
+    if len(entries) != 1:
+        raise Rejected(
+            rules.TLOG_MISSING,
+            f"bundle has {len(entries)} transparency log entries, expected one; transparency is required"
+            " unless the policy sets ignore_tlog",
+        )
+    item = entries[0]
+    promise = item.get("inclusionPromise")
+    if not promise:
+        raise Rejected(
+            rules.TLOG_MISSING,
+            "bundle's log entry has no inclusion promise (SET); Rekor v2 entries need inclusion-proof"
+            " verification, not supported for key-based bundles yet",
+        )
+    entry = RekorEntry(
+        signed_entry_timestamp=_b64(promise["signedEntryTimestamp"]),
+        body=_s(item["canonicalizedBody"]),
+        integrated_time=int(item["integratedTime"]),
+        log_index=int(item["logIndex"]),
+        log_id=_b64(item["logId"]["keyId"]),
+    )
+    kind_version = item.get("kindVersion", {})
+    return entry, f"{kind_version.get('kind')}/{kind_version.get('version')}"
+
+
+def _check_dsse_entry(entry: RekorEntry, kind: str, payload: bytes, signature: bytes, spki: bytes) -> None:
+    """A `dsse` 0.0.1 body must record this payload's hash and this signature by this key."""
+    from cryptography.hazmat.primitives import serialization
+
+    body = json.loads(base64.b64decode(entry.body, validate=True))
+    if (body.get("kind"), body.get("apiVersion")) != ("dsse", "0.0.1") or kind != "dsse/0.0.1":
+        raise Rejected(rules.INVALID, f"log entry is {kind}, expected dsse/0.0.1 for a DSSE bundle")
+    spec = body["spec"]
+    payload_hash = spec["payloadHash"]
+    if payload_hash.get("algorithm") != "sha256" or payload_hash.get("value") != hashlib.sha256(payload).hexdigest():
+        raise Rejected(rules.INVALID, "log entry records another payload hash than the bundle's")
+    logged = spec["signatures"]
+    if not isinstance(logged, list) or len(logged) != 1:
+        raise Rejected(rules.INVALID, "log entry records another number of signatures than the bundle")
+    if _b64(logged[0]["signature"]) != signature:
+        raise Rejected(rules.INVALID, "log entry records another signature than the bundle's")
+    verifier_key = serialization.load_pem_public_key(_b64(logged[0]["verifier"]))
+    if verifier_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != spki:
+        raise Rejected(rules.INVALID, "log entry records another key than the authority's")
+
+
+def _load_json(data: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(rules.INVALID, f"Sigstore bundle is not JSON ({exc.__class__.__name__})") from exc
+    if not isinstance(doc, dict):
+        raise Rejected(rules.INVALID, "Sigstore bundle is not a JSON object")
+    return doc
+
+
+def _b64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("expected base64 text")
+    return base64.b64decode(value, validate=True)
+
+
+def _s(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[0].split())[:200] if text else exc.__class__.__name__
