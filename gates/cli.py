@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,16 +30,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: gates.toml or "
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: gates.toml or "
                                                    "[tool.gates] in pyproject.toml, searched upward).")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", "-f", help="Output on stdout: "
+FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output on stdout: "
                                                        + ", ".join(FORMATS) + " (repeatable).")]
-OutputOpt = Annotated[Optional[list[str]], typer.Option("--output", "-o", metavar="FORMAT=PATH",
+OutputOpt = Annotated[list[str] | None, typer.Option("--output", "-o", metavar="FORMAT=PATH",
                                                        help="Also write a report to a file (repeatable).")]
-FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Lowest severity that fails the run.")]
+FailOnOpt = Annotated[Severity | None, typer.Option("--fail-on", help="Lowest severity that fails the run.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List passing targets; tracebacks on "
                                           "internal errors.")]
-LevelOpt = Annotated[Optional[str], typer.Option("--level", help="Pod Security Standards level: baseline or "
+LevelOpt = Annotated[str | None, typer.Option("--level", help="Pod Security Standards level: baseline or "
                                                  "restricted (default restricted).")]
 
 
@@ -109,7 +109,7 @@ def _use_color(stream: object) -> bool:
 
 
 def _emit(report: Report, config: Config, verbose: bool) -> None:
-    from gates.reporters import Format, RenderContext, renderer
+    from gates.reporters import Format, RenderContext, github, renderer
     from gates.rules import all_rules
 
     root = config.source.parent if config.source else Path.cwd()
@@ -123,6 +123,7 @@ def _emit(report: Report, config: Config, verbose: bool) -> None:
             target.write_text(renderer(Format(fmt))(report, plain), encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"--output {fmt}={target}: cannot write: {exc.strerror or exc}") from None
+    github.auto_emit(report, plain, config.formats, sys.stdout, sys.stderr)  # annotations + job summary
     sys.stdout.flush()
 
 
@@ -140,7 +141,7 @@ def _finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
 
 @app.command("run")
 def run_command(
-    path: Annotated[Optional[str], typer.Argument(help="What to scan (default: the config's paths, else .).")]
+    path: Annotated[str | None, typer.Argument(help="What to scan (default: the config's paths, else .).")]
     = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
@@ -193,12 +194,27 @@ def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> 
         close = difflib.get_close_matches(rule_id, list(rules), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else " (see `gates list`)"
         raise UsageError(f"unknown rule {rule_id!r}{hint}")
-    wrap = lambda text: textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+
+    def wrap(text: str) -> str:
+        return textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")
+
     level = f", Pod Security Standards {rule.level}" if rule.level else ""
     print(f"{rule.id}: {rule.title}\n  gate {rule.gate}, severity {rule.severity.value}{level}\n")
     print(f"Why it matters\n{wrap(rule.rationale)}\n\nHow to fix it\n{wrap(rule.remediation)}")
     if rule.reference:
         print(f"\nReference\n  {rule.reference}")
+    return EXIT_PASSED
+
+
+@app.command("install-hook")
+def install_hook_command(
+    uninstall: Annotated[bool, typer.Option("--uninstall", help="Remove the hook again, restoring any hook it "
+                                            "chained.")] = False,
+) -> int:
+    """Install a git pre-push hook running `gates run`; a hook already there is kept and runs first."""
+    from gates import hooks
+
+    print(hooks.uninstall(Path.cwd()) if uninstall else hooks.install(Path.cwd()))
     return EXIT_PASSED
 
 
@@ -232,13 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("gates: aborted", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        show = getattr(exc, "show", None)
+        if isinstance(exc, typer.exceptions.TyperException) and callable(show):
+            show()  # a usage error found by the command-line parser
             return EXIT_USAGE
-        if isinstance(exc, click.exceptions.Exit):
-            return int(exc.exit_code)
         if verbose:
             traceback.print_exc()
         print(f"gates: internal error: {type(exc).__name__}: {exc}"

@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 CONFIG_NAME = "gates.toml"
-FORMATS = ("console", "json", "junit")
+FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
 
 Validator = Callable[[Any, str], Any]
@@ -151,7 +151,7 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read configuration: {exc}") from None
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
     if source.name == "pyproject.toml":
@@ -163,15 +163,22 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
             return {}
         if not isinstance(gates, dict):
             raise ConfigError(f"{source}: [tool.gates] must be a table")
-        return gates
+        return dict(gates)
     return data
 
 
 _TOP_LEVEL = {"gates", "fail-on", "format", "output", "waivers", *SECTIONS}
 
 
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
 def _validate(data: dict[str, Any], source: Path | None) -> Config:
-    where = str(source) if source else "configuration"
+    where = _display(source) if source else "configuration"
     prefix = "tool.gates." if source is not None and source.name == "pyproject.toml" else ""
 
     def fail(key: str, problem: str) -> ConfigError:
@@ -254,9 +261,11 @@ def _waivers(
             raise fail(f"{key}.reason", "a waiver needs a reason")
         if "rule" not in entry:
             raise fail(f"{key}.rule", "a waiver must name the rule (a glob such as 'pss-*' is allowed)")
+        expires_key = f"{key}.expires"
+        expires = _date(entry.get("expires"), lambda problem, k=expires_key: fail(k, problem))  # type: ignore[misc]
         waivers.append(WaiverRule(
             rule=entry["rule"], reason=reason, source=f"{where} {prefix}{key}", path=entry.get("path"),
-            resource=entry.get("resource"), expires=_date(entry.get("expires"), lambda p: fail(f"{key}.expires", p)),
+            resource=entry.get("resource"), expires=expires,
         ))
     return waivers
 

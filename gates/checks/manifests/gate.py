@@ -50,9 +50,10 @@ def scan(options: ManifestOptions) -> list[Result]:
     rules = {r.id: r for r in rules_of(GATE)}
     results: list[Result] = []
     for chart in found.charts:
+        files = f"{chart.templates} file" + ("s" if chart.templates != 1 else "")
         results.append(Result(
             gate=GATE, target=f"{chart.path}/templates", outcome=Outcome.SKIPPED,
-            error=(f"Helm chart templates are not YAML until rendered ({chart.templates} files): scan them"
+            error=(f"Helm chart templates are not YAML until rendered ({files}): scan them"
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
         ))
