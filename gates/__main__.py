@@ -2,6 +2,6 @@
 
 import sys
 
-from gates.cli import main
+from gates.entry import main
 
 sys.exit(main())
