@@ -288,9 +288,7 @@ def parse_dockerfile(
             continue
         if instruction.keyword != "FROM":
             if not stages and instruction.keyword not in ("ARG",):
-                raise DockerfileError(
-                    f"{where}: {instruction.keyword} before the first FROM (only ARG may come first)"
-                )
+                raise DockerfileError(f"{where}: {instruction.keyword} before the first FROM (only ARG may come first)")
             continue
         stages.append(_parse_from(instruction, where, len(stages), global_args, names))
         if stages[-1].name is not None:

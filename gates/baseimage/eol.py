@@ -68,7 +68,6 @@ class EolDataError(InputError):
     """The end-of-life data file is missing or malformed."""
 
 
-
 @dataclass(frozen=True)
 class Cycle:
     """One release cycle of a distribution (`12`, `3.19`, `22.04`)."""
@@ -158,9 +157,7 @@ class EolDatabase:
         if not distro or not version:
             return EolAnswer(EolStatus.UNKNOWN, distro, version, phase, reason="OS or version not detected")
         if self.product_for(distro) is None:
-            return EolAnswer(
-                EolStatus.UNKNOWN, distro, version, phase, reason=f"no end-of-life data for {distro!r}"
-            )
+            return EolAnswer(EolStatus.UNKNOWN, distro, version, phase, reason=f"no end-of-life data for {distro!r}")
         cycle = self.find_cycle(distro, version)
         if cycle is None:
             return EolAnswer(
@@ -172,17 +169,11 @@ class EolDatabase:
             )
         end = cycle.end_of(phase)
         if end is True:
-            return EolAnswer(
-                EolStatus.END_OF_LIFE, distro, version, phase, cycle, None, f"{phase.value} support ended"
-            )
+            return EolAnswer(EolStatus.END_OF_LIFE, distro, version, phase, cycle, None, f"{phase.value} support ended")
         if end is False:
-            return EolAnswer(
-                EolStatus.SUPPORTED, distro, version, phase, cycle, None, "no end date announced"
-            )
+            return EolAnswer(EolStatus.SUPPORTED, distro, version, phase, cycle, None, "no end date announced")
         if end is None:
-            return EolAnswer(
-                EolStatus.UNKNOWN, distro, version, phase, cycle, None, "the data has no end date"
-            )
+            return EolAnswer(EolStatus.UNKNOWN, distro, version, phase, cycle, None, "the data has no end date")
         if today >= end:
             return EolAnswer(
                 EolStatus.END_OF_LIFE,

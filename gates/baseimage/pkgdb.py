@@ -128,9 +128,7 @@ def _dpkg_stanzas(path: str, data: bytes | str, problems: list[str]) -> Iterable
         yield start, fields
 
 
-def _dpkg_package(
-    path: str, line: int, fields: Mapping[str, str], problems: list[str]
-) -> InstalledPackage | None:
+def _dpkg_package(path: str, line: int, fields: Mapping[str, str], problems: list[str]) -> InstalledPackage | None:
     where = f"{path}:{line}"
     name = fields.get("Package", "")
     if not name:

@@ -177,8 +177,6 @@ def test_ecosystems_for_release() -> None:
 
     assert ecosystems_for_release(release("debian", "12.5")) == ("Debian:12",)
     assert ecosystems_for_release(release("alpine", "3.19.1")) == ("Alpine:v3.19",)
-    assert ecosystems_for_release(release("ubuntu", "22.04", "22.04.4 LTS (Jammy Jellyfish)")) == (
-        "Ubuntu:22.04:LTS",
-    )
+    assert ecosystems_for_release(release("ubuntu", "22.04", "22.04.4 LTS (Jammy Jellyfish)")) == ("Ubuntu:22.04:LTS",)
     assert ecosystems_for_release(release("ubuntu", "24.10", "24.10 (Oracular Oriole)")) == ("Ubuntu:24.10",)
     assert ecosystems_for_release(release("fedora", "40")) == ()

@@ -37,9 +37,7 @@ def test_shipped_file_is_what_the_script_builds_from_the_corpus(tmp_path: Path) 
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     shipped = json.loads((REPO / "gates" / "data" / "distro-eol.json").read_text())
-    built = module.build(
-        corpus_path("eol", "endoflife.date-products"), dt.date.fromisoformat(shipped["generated"])
-    )
+    built = module.build(corpus_path("eol", "endoflife.date-products"), dt.date.fromisoformat(shipped["generated"]))
     assert built == shipped
 
 
@@ -48,7 +46,7 @@ def test_agrees_with_the_normalized_corpus_file() -> None:
     db = load_eol_data()
     compared = 0
     for product, cycles in db.products.items():
-        for cycle, raw in zip(cycles, normalized[product]["releases"]):
+        for cycle, raw in zip(cycles, normalized[product]["releases"], strict=True):
             assert cycle.cycle == raw["releaseCycle"]
             eol = raw.get("eol")
             want = dt.date.fromisoformat(eol) if isinstance(eol, str) else eol

@@ -29,9 +29,9 @@ def test_quoting_comments_and_escapes() -> None:
         "NAME='Single quoted $HOME'\n"
         'PRETTY_NAME="Debian \\"bookworm\\" \\$5"\n'
         "ID=debian  # trailing comment\n"
-        "VERSION_ID=\"12\"\r\n"
+        'VERSION_ID="12"\r\n'
         "garbage line without equals\n"
-        "  ID_LIKE=\"ubuntu debian\"\n"
+        '  ID_LIKE="ubuntu debian"\n'
     )
     values = parse_os_release(text)
     assert values == {

@@ -84,9 +84,7 @@ def test_trivy_apk_with_broken_entry() -> None:
     data = corpus_path("extras", "pkgdb", "trivy", "apk", "installed").read_bytes()
     db = parse_apk_installed(data, strict=False)
     assert len(db.packages) == 15
-    assert db.problems == (
-        "lib/apk/db/installed:23: package invalidPackageWithoutAVersion has no version (V:)",
-    )
+    assert db.problems == ("lib/apk/db/installed:23: package invalidPackageWithoutAVersion has no version (V:)",)
     musl = next(p for p in db.packages if p.name == "musl")
     assert (musl.version, musl.source_name) == ("1.1.14-r10", "musl")
     with pytest.raises(PackageDBError, match=r"^lib/apk/db/installed:23: "):
@@ -104,9 +102,7 @@ def test_apk_origin_is_the_source_package() -> None:
 
 def test_distroless_status_d() -> None:
     base = corpus_path("extras", "pkgdb", "syft", "debian", "testdata", "image-distroless-deb")
-    files = {
-        str(p.relative_to(base)): p.read_bytes() for p in (base / "var/lib/dpkg/status.d").iterdir()
-    }
+    files = {str(p.relative_to(base)): p.read_bytes() for p in (base / "var/lib/dpkg/status.d").iterdir()}
     assert "var/lib/dpkg/status.d/libsqlite3-0.md5sums" in files
     db = parse_dpkg_status_dir(files)
     assert db.files == ("var/lib/dpkg/status.d/libsqlite3-0",)
@@ -117,9 +113,7 @@ def test_distroless_status_d() -> None:
 def test_deinstalled_package_is_not_installed() -> None:
     path = corpus_path("extras", "pkgdb", "syft", "debian", "testdata", "var/lib/dpkg/status.d/deinstall")
     db = parse_dpkg_status(path.read_bytes(), "var/lib/dpkg/status.d/deinstall")
-    assert [(p.name, p.source_name) for p in db.packages] == [
-        ("linux-image-6.14.0-1012-aws", "linux-signed-aws-6.14")
-    ]
+    assert [(p.name, p.source_name) for p in db.packages] == [("linux-image-6.14.0-1012-aws", "linux-signed-aws-6.14")]
 
 
 # Every database file in the corpus: clean ones parse strictly; broken ones name file and line.

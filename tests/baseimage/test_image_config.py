@@ -1,0 +1,129 @@
+"""Image config and manifest annotations against real configs from containers/image."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from gates.baseimage.image_config import (
+    ANNOTATION_BASE_DIGEST,
+    ANNOTATION_BASE_NAME,
+    ImageConfigError,
+    is_root_user,
+    parse_image_config,
+    parse_manifest_annotations,
+    parse_timestamp,
+)
+from tests.baseimage.corpus import corpus_path
+
+NOW = dt.datetime(2026, 8, 22, tzinfo=dt.timezone.utc)
+DIGEST = "sha256:" + "b" * 64
+
+
+def test_red_hat_config() -> None:
+    config = parse_image_config(corpus_path("extras", "image-config", "schema1-to-schema2-config.json").read_bytes())
+    assert config.created.value == dt.datetime(2018, 1, 25, 0, 37, 48, 268558, tzinfo=dt.timezone.utc)
+    assert config.created.age_days(NOW) == 3130  # 23 h short of 3131 whole days
+    assert config.user == "nova" and not config.runs_as_root
+    assert config.labels["build-date"] == "2018-01-25T00:32:27.807261"
+    assert config.labels["name"] == "rhosp12/openstack-nova-api"
+    assert (config.architecture, config.os) == ("amd64", "linux")
+
+
+@pytest.mark.parametrize("name", ["oci1-config.json", "oci1-config-extra-fields.json", "schema2-config.json"])
+def test_busybox_style_configs_run_as_root(name: str) -> None:
+    config = parse_image_config(corpus_path("extras", "image-config", name).read_bytes(), name)
+    # nanosecond timestamp 2016-09-23T23:20:45.78976459Z
+    assert config.created.value == dt.datetime(2016, 9, 23, 23, 20, 45, 789764, tzinfo=dt.timezone.utc)
+    assert config.user == "" and config.runs_as_root
+    assert config.labels == {}
+
+
+@pytest.mark.parametrize("name", ["oci1.json", "schema2.json"])
+def test_manifests_without_annotations(name: str) -> None:
+    manifest = parse_manifest_annotations(corpus_path("extras", "image-config", name).read_bytes(), name)
+    assert manifest.base_name is None and manifest.base_digest is None
+    assert manifest.created.unknown_reason == "absent"
+
+
+def test_annotations_and_label_fallback() -> None:
+    manifest = {
+        "schemaVersion": 2,
+        "annotations": {
+            ANNOTATION_BASE_NAME: "docker.io/library/debian:12-slim",
+            ANNOTATION_BASE_DIGEST: DIGEST,
+            "org.opencontainers.image.created": "2026-08-01T10:00:00+02:00",
+        },
+    }
+    parsed = parse_manifest_annotations(json.dumps(manifest))
+    assert parsed.base_name == "docker.io/library/debian:12-slim" and parsed.base_digest == DIGEST
+    assert parsed.created.value == dt.datetime(2026, 8, 1, 8, 0, tzinfo=dt.timezone.utc)
+    from_labels = parse_manifest_annotations({}, labels={ANNOTATION_BASE_NAME: "alpine:3.19"})
+    assert from_labels.base_name == "alpine:3.19"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("1970-01-01T00:00:00Z", "zero or epoch date (reproducible build)"),
+        ("0001-01-01T00:00:00Z", "zero or epoch date (reproducible build)"),
+        ("1970-01-01T00:00:01Z", "zero or epoch date (reproducible build)"),
+        (None, "absent"),
+        ("", "absent"),
+        ("yesterday", "unparsable"),
+        ("2026-13-01T00:00:00Z", "unparsable"),
+        (12345, "unparsable"),
+    ],
+)
+def test_unknown_dates(raw: object, reason: str) -> None:
+    stamp = parse_timestamp(raw)
+    assert not stamp.known and stamp.unknown_reason == reason
+    assert stamp.age_days(NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("user", "root"),
+    [
+        ("", True),
+        ("root", True),
+        ("0", True),
+        ("0:0", True),
+        ("root:root", True),
+        ("root:1000", True),
+        ("00", True),
+        ("1000", False),
+        ("1000:0", False),
+        ("nonroot", False),
+        ("65532:65532", False),
+    ],
+)
+def test_root_users(user: str, root: bool) -> None:
+    assert is_root_user(user) is root
+
+
+def test_named_user_mapped_to_uid_zero_by_passwd() -> None:
+    passwd = b"root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n"
+    assert is_root_user("toor", passwd)
+    assert not is_root_user("app", passwd)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"config": "x"}', "'config' is not an object"),
+        (b'{"config": {"User": 0}}', "config.User is not a string"),
+    ],
+)
+def test_bad_configs(data: bytes, message: str) -> None:
+    with pytest.raises(ImageConfigError, match=message) as caught:
+        parse_image_config(data, "sha256:abc")
+    assert str(caught.value).startswith("sha256:abc: ")
+
+
+def test_bad_base_digest_annotation() -> None:
+    with pytest.raises(ImageConfigError, match="is not a digest"):
+        parse_manifest_annotations({"annotations": {ANNOTATION_BASE_DIGEST: "latest"}})
