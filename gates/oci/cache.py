@@ -31,6 +31,7 @@ class DigestCache:
         self._used = 0
         self._lock = threading.Lock()
         self._key_locks: dict[Digest, threading.Lock] = {}
+        self._verified: set[Digest] = set()
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
@@ -76,10 +77,25 @@ class DigestCache:
             return None
         return self.directory / digest.algorithm / digest.hex
 
-    def has_file(self, digest: Digest) -> bool:
-        """Whether `digest` is on disk."""
+    def has_verified_file(self, digest: Digest) -> bool:
+        """Whether `digest` is on disk with the right content (checked once per process; a damaged
+        file is deleted, so the caller fetches it again)."""
         path = self.path(digest)
-        return path is not None and path.is_file()
+        if path is None or not path.is_file():
+            return False
+        with self._lock:
+            if digest in self._verified:
+                return True
+        hasher = digest.hasher()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1024 * 1024):
+                hasher.update(chunk)
+        if hasher.hexdigest() != digest.hex:
+            path.unlink(missing_ok=True)
+            return False
+        with self._lock:
+            self._verified.add(digest)
+        return True
 
     @contextlib.contextmanager
     def writer(self, digest: Digest) -> Iterator[BinaryIO]:
@@ -96,6 +112,8 @@ class DigestCache:
             with os.fdopen(fd, "wb") as out:
                 yield out
             os.replace(tmp, path)
+            with self._lock:
+                self._verified.add(digest)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -261,7 +261,7 @@ class RegistryClient:
         path = self.cache.path(digest)
         if path is not None:
             with self.cache.locked(digest):
-                if not self.cache.has_file(digest):
+                if not self.cache.has_verified_file(digest):
                     with self._stream(ref, digest, what, max_bytes, size) as source, \
                             self.cache.writer(digest) as out:
                         while chunk := source.read(1024 * 1024):

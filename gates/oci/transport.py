@@ -97,7 +97,7 @@ class Transport:
         self._lock = threading.Lock()
         self._scheme: dict[str, str] = {}
         self.request_count = 0
-        """Requests sent so far (including token requests' retries, excluding redirects)."""
+        """Registry requests answered so far, retries included; token requests and redirects excluded."""
 
     def __repr__(self) -> str:
         return f"Transport(insecure={sorted(self._insecure)})"
@@ -186,9 +186,9 @@ class Transport:
             if authorization:
                 send_headers["Authorization"] = authorization
             try:
+                resp = self._send_following_redirects(method, url, send_headers, params, data, stream, host)
                 with self._lock:
                     self.request_count += 1
-                resp = self._send_following_redirects(method, url, send_headers, params, data, stream, host)
                 if resp.status_code == 401 and not answered_challenge and _same_host(resp.url, host):
                     challenge = resp.headers.get("WWW-Authenticate", "")
                     resp.close()
