@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,7 @@ from gates.signatures.errors import Rejected, TrustRootError
 from gates.signatures.identity import KeylessIdentity, check_identity, read_identity
 from gates.signatures.keys import spki_der, verify_prehashed_sha256, verify_signature
 from gates.signatures.rekor import RekorEntry, check_hashedrekord, verify_set
+from gates.signatures.trustroot import file_version
 
 BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -72,9 +74,7 @@ def verify_bundle(
     _verify_keyless_bundle(data, doc, authority, hex_digest, predicate_types)
 
 
-def check_statement(
-    payload_type: str, payload: bytes, hex_digest: str, predicate_types: frozenset[str] | None
-) -> None:
+def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicate_types: frozenset[str] | None) -> None:
     """The DSSE payload must be an in-toto statement about this digest with an accepted predicate."""
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise Rejected(rules.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
@@ -143,7 +143,8 @@ def _verify_keyless_bundle(
     if authority.ca_roots is not None:
         raise Rejected(rules.INVALID, "bundles under a private CA (ca_roots) are not supported; use trusted_root")
     assert authority.keyless is not None
-    verifier = _verifier(str(authority.trusted_root) if authority.trusted_root is not None else None)
+    root_path = os.fspath(authority.trusted_root) if authority.trusted_root is not None else None
+    verifier = _verifier(root_path, file_version(root_path) if root_path is not None else None)
     policy = _IdentityPolicy(authority.keyless)
     try:
         bundle = Bundle.from_json(data)
@@ -163,7 +164,7 @@ def _verify_keyless_bundle(
 
 
 @lru_cache(maxsize=8)
-def _verifier(trusted_root: str | None) -> Any:
+def _verifier(trusted_root: str | None, version: tuple[int, int] | None) -> Any:
     """A `sigstore` Verifier on the given root, or on the production root embedded in the package."""
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import TrustedRoot

@@ -57,9 +57,7 @@ def verify_chain(
             x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None
         )
     else:
-        ca_policy = ExtensionPolicy.permit_all().require_present(
-            x509.BasicConstraints, Criticality.AGNOSTIC, None
-        )
+        ca_policy = ExtensionPolicy.permit_all().require_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
         ee_policy = ExtensionPolicy.permit_all()
     verifier = (
         PolicyBuilder()
@@ -77,9 +75,7 @@ def verify_chain(
     try:
         verified = verifier.verify(leaf, list(intermediates))
     except (VerificationError, x509.UnsupportedGeneralNameType, ValueError) as exc:
-        raise Rejected(
-            rules.INVALID, f"certificate does not chain to {trust_name} at {_fmt(at)}: {exc}"
-        ) from exc
+        raise Rejected(rules.INVALID, f"certificate does not chain to {trust_name} at {_fmt(at)}: {exc}") from exc
     _check_code_signing(leaf, eku_required=fulcio)
     return list(verified.chain)
 
@@ -104,9 +100,7 @@ def verify_sct(leaf: x509.Certificate, chain: Sequence[x509.Certificate], root: 
         raise Rejected(rules.INVALID, "the certificate's SCT is not signed with SHA-256")
     issuer = _sct_issuer(chain)
     issuer_key_hash = hashlib.sha256(
-        issuer.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        issuer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     ).digest()
     tbs = leaf.tbs_precertificate_bytes
     when = sct.timestamp.replace(tzinfo=dt.timezone.utc)

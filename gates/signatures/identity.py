@@ -145,9 +145,7 @@ def check_identity(policy: KeylessIdentity, found: CertificateIdentity) -> None:
         else:
             ok = re.fullmatch(str(policy.issuer_regexp), found.issuer) is not None
         if not ok:
-            raise Rejected(
-                rules.IDENTITY_MISMATCH, f"certificate OIDC issuer is {found.issuer}, expected {expected}"
-            )
+            raise Rejected(rules.IDENTITY_MISMATCH, f"certificate OIDC issuer is {found.issuer}, expected {expected}")
     for label, want, have in (
         ("GitHub workflow repository", policy.github_repository, found.github_repository),
         ("GitHub workflow ref", policy.github_ref, found.github_ref),

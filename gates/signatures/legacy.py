@@ -66,9 +66,7 @@ def _verify_keyless(sig: LegacySignature, authority: Authority, now: dt.datetime
     assert identity is not None
     cert = sig.certificate
     if cert is None:
-        raise Rejected(
-            rules.INVALID, "signature carries no certificate, but the authority expects a keyless signature"
-        )
+        raise Rejected(rules.INVALID, "signature carries no certificate, but the authority expects a keyless signature")
     try:
         cert_key = from_public_key(cert.public_key(), "certificate").key
     except Exception as exc:  # an unsupported key type in a certificate is a bad signature, not a crash
@@ -82,9 +80,7 @@ def _verify_keyless(sig: LegacySignature, authority: Authority, now: dt.datetime
         try:
             assert root is not None
             verify_set(sig.rekor, root)
-            check_hashedrekord(
-                sig.rekor, data_sha256=sha256_hex(sig.payload), signature=sig.signature, signer=cert
-            )
+            check_hashedrekord(sig.rekor, data_sha256=sha256_hex(sig.payload), signature=sig.signature, signer=cert)
             at = sig.rekor.integrated_at
         except Rejected:
             if not authority.ignore_tlog:
@@ -94,9 +90,7 @@ def _verify_keyless(sig: LegacySignature, authority: Authority, now: dt.datetime
 
     if authority.uses_fulcio:
         assert root is not None
-        chain = verify_chain(
-            cert, fulcio_anchors(root, at), list(sig.chain), at, f"the Fulcio CAs of {root.source}"
-        )
+        chain = verify_chain(cert, fulcio_anchors(root, at), list(sig.chain), at, f"the Fulcio CAs of {root.source}")
         verify_sct(cert, chain, root)
     else:
         verify_chain(

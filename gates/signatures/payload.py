@@ -49,9 +49,7 @@ def parse_payload(data: bytes) -> SimpleSigningPayload:
     optional = doc.get("optional")
     if optional is not None and not isinstance(optional, dict):
         raise Rejected(rules.PAYLOAD_MISMATCH, "payload field optional is neither an object nor null")
-    return SimpleSigningPayload(
-        docker_reference=reference, manifest_digest=digest, type=kind, optional=optional
-    )
+    return SimpleSigningPayload(docker_reference=reference, manifest_digest=digest, type=kind, optional=optional)
 
 
 def check_payload(
@@ -74,8 +72,7 @@ def check_payload(
     if not reference_matches(payload.docker_reference, repository, match):
         raise Rejected(
             rules.PAYLOAD_MISMATCH,
-            f"payload docker-reference {payload.docker_reference!r} does not match {repository!r}"
-            f" ({match.value})",
+            f"payload docker-reference {payload.docker_reference!r} does not match {repository!r} ({match.value})",
         )
 
 
@@ -86,9 +83,11 @@ def _require_keys(value: object, where: str, keys: set[str]) -> None:
     if found != keys:
         missing, extra = sorted(keys - found), sorted(found - keys)
         detail = "; ".join(
-            part for part in (
+            part
+            for part in (
                 f"missing {', '.join(missing)}" if missing else "",
                 f"unexpected {', '.join(extra)}" if extra else "",
-            ) if part
+            )
+            if part
         )
         raise Rejected(rules.PAYLOAD_MISMATCH, f"payload {where} has the wrong keys: {detail}")

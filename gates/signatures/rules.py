@@ -19,14 +19,20 @@ _COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
 
 def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediation: str) -> Rule:
     return Rule(
-        id=rule_id, gate="signature", title=title, severity=severity, rationale=rationale,
-        remediation=remediation, reference=_COSIGN,
+        id=rule_id,
+        gate="signature",
+        title=title,
+        severity=severity,
+        rationale=rationale,
+        remediation=remediation,
+        reference=_COSIGN,
     )
 
 
 RULES: tuple[Rule, ...] = (
     _rule(
-        MISSING, Severity.HIGH,
+        MISSING,
+        Severity.HIGH,
         "The image carries no cosign signature or Sigstore bundle",
         "An unsigned image can come from anywhere: a compromised build, a typo-squatted repository or a"
         " registry an attacker can write to. Nothing ties it to your release process.",
@@ -34,7 +40,8 @@ RULES: tuple[Rule, ...] = (
         " from the CI workflow) and push the signature to the same repository.",
     ),
     _rule(
-        INVALID, Severity.HIGH,
+        INVALID,
+        Severity.HIGH,
         "No signature verifies with a trusted key or certificate chain",
         "A signature that does not verify, was made by another key, or whose certificate does not chain"
         " to the trusted root proves nothing; accepting it would let anyone who can push a `.sig` tag"
@@ -43,7 +50,8 @@ RULES: tuple[Rule, ...] = (
         " if the signature was made with a key or Sigstore instance you do not trust.",
     ),
     _rule(
-        IDENTITY_MISMATCH, Severity.HIGH,
+        IDENTITY_MISMATCH,
+        Severity.HIGH,
         "The signing certificate names another identity or OIDC issuer than the policy",
         "Keyless certificates are issued to anyone with an OIDC account; only the identity (SAN), the"
         " issuer and the workflow claims say *who* signed. Any valid Fulcio certificate without this check"
@@ -52,7 +60,8 @@ RULES: tuple[Rule, ...] = (
         " certificate-identity / certificate-oidc-issuer (exact or regexp) to the signer you trust.",
     ),
     _rule(
-        TLOG_MISSING, Severity.HIGH,
+        TLOG_MISSING,
+        Severity.HIGH,
         "The signature has no verifiable transparency-log (Rekor) entry",
         "Without a Rekor entry nobody can audit that the key or identity signed this image, and for"
         " keyless signatures there is no trusted time at which the short-lived certificate was valid.",
@@ -60,7 +69,8 @@ RULES: tuple[Rule, ...] = (
         " deliberately run without Rekor, set `ignore_tlog` (`--insecure-ignore-tlog`) in the policy.",
     ),
     _rule(
-        PAYLOAD_MISMATCH, Severity.HIGH,
+        PAYLOAD_MISMATCH,
+        Severity.HIGH,
         "The signed payload is for another image digest or repository, or is not an image signature",
         "A valid signature over a payload naming another digest or repository can be copied next to any"
         " image; only the payload binds the signature to this image.",

@@ -80,8 +80,19 @@ class TrustRoot:
 
 
 def load_trust_root(path: str | os.PathLike[str] | None = None) -> TrustRoot:
-    """The trusted root at `path`, or sigstore's embedded production root; cached per path."""
-    return _load(os.fspath(path) if path is not None else None)
+    """The trusted root at `path`, or sigstore's embedded production root; cached per file version."""
+    if path is None:
+        return _load(None, None)
+    return _load(os.fspath(path), file_version(path))
+
+
+def file_version(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(mtime_ns, size) of a file, so caches see a rewritten trusted root; None if it cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def embedded_production_root_bytes() -> bytes:
@@ -97,7 +108,7 @@ def embedded_production_root_bytes() -> bytes:
 
 
 @lru_cache(maxsize=16)
-def _load(path: str | None) -> TrustRoot:
+def _load(path: str | None, version: tuple[int, int] | None) -> TrustRoot:
     if path is None:
         return parse_trust_root(embedded_production_root_bytes(), "sigstore production (embedded)")
     try:
@@ -160,8 +171,9 @@ def _ca(item: Any) -> CertificateAuthority:
     if not raw:
         raise ValueError("a certificate authority has no certificates")
     certs = tuple(x509.load_der_x509_certificate(der) for der in raw)
-    return CertificateAuthority(certs, _validity(item.get("validFor"), "certificateAuthorities[]"),
-                                str(item.get("uri", "")))
+    return CertificateAuthority(
+        certs, _validity(item.get("validFor"), "certificateAuthorities[]"), str(item.get("uri", ""))
+    )
 
 
 def _log(item: Any) -> LogKey | None:
@@ -174,5 +186,4 @@ def _log(item: Any) -> LogKey | None:
         return None
     log_id_text = item.get("logId", {}).get("keyId")
     log_id = base64.b64decode(log_id_text, validate=True) if log_id_text else hashlib.sha256(der).digest()
-    return LogKey(log_id, key, _validity(public_key.get("validFor"), "log publicKey"),
-                  str(item.get("baseUrl", "")))
+    return LogKey(log_id, key, _validity(public_key.get("validFor"), "log publicKey"), str(item.get("baseUrl", "")))

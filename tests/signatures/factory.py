@@ -65,15 +65,11 @@ def sign(key: PrivateKey, data: bytes, *, pss: bool = False, hash_: hashes.HashA
 
 
 def public_pem(key: PrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def spki(key: PrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def descriptor(data: bytes, annotations: dict[str, str], media_type: str = SIMPLE_SIGNING_MEDIA_TYPE) -> dict[str, Any]:
@@ -132,20 +128,29 @@ class FakeRekor:
         }
         return base64.b64encode(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).decode()
 
-    def annotation(self, body: str, when: dt.datetime = T0, *, signer: ec.EllipticCurvePrivateKey | None = None,
-                   log_id: bytes | None = None) -> str:
+    def annotation(
+        self,
+        body: str,
+        when: dt.datetime = T0,
+        *,
+        signer: ec.EllipticCurvePrivateKey | None = None,
+        log_id: bytes | None = None,
+    ) -> str:
         """The `dev.sigstore.cosign/bundle` annotation: SET over canonical {body, integratedTime, logID, logIndex}."""
         log_id_hex = (log_id or self.log_id).hex()
         integrated = int(when.timestamp())
         canonical = json.dumps(
             {"body": body, "integratedTime": integrated, "logID": log_id_hex, "logIndex": self.index},
-            sort_keys=True, separators=(",", ":"),
+            sort_keys=True,
+            separators=(",", ":"),
         ).encode()
         set_ = (signer or self.key).sign(canonical, ec.ECDSA(hashes.SHA256()))
-        return json.dumps({
-            "SignedEntryTimestamp": base64.b64encode(set_).decode(),
-            "Payload": {"body": body, "integratedTime": integrated, "logIndex": self.index, "logID": log_id_hex},
-        })
+        return json.dumps(
+            {
+                "SignedEntryTimestamp": base64.b64encode(set_).decode(),
+                "Payload": {"body": body, "integratedTime": integrated, "logIndex": self.index, "logID": log_id_hex},
+            }
+        )
 
 
 # -- a Fulcio-like CA with a CT log ------------------------------------------------------------------------
@@ -176,10 +181,16 @@ class FakeFulcio:
         self.intermediate = self._ca("test-fulcio-intermediate", self.intermediate_key, self.root_key, self.root, start)
 
     @staticmethod
-    def _ca(name: str, key: ec.EllipticCurvePrivateKey, signer: ec.EllipticCurvePrivateKey,
-            issuer: x509.Certificate | None, start: dt.datetime) -> x509.Certificate:
-        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "test"),
-                             x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    def _ca(
+        name: str,
+        key: ec.EllipticCurvePrivateKey,
+        signer: ec.EllipticCurvePrivateKey,
+        issuer: x509.Certificate | None,
+        start: dt.datetime,
+    ) -> x509.Certificate:
+        subject = x509.Name(
+            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "test"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+        )
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -260,12 +271,22 @@ class FakeFulcio:
             )
         ).digest()
         millis = int(when.timestamp() * 1000)
-        signed = (struct.pack("!BBQH", 0, 0, millis, 1) + issuer_key_hash + len(tbs).to_bytes(3, "big") + tbs
-                  + struct.pack("!H", 0))
+        signed = (
+            struct.pack("!BBQH", 0, 0, millis, 1)
+            + issuer_key_hash
+            + len(tbs).to_bytes(3, "big")
+            + tbs
+            + struct.pack("!H", 0)
+        )
         signature = signer.sign(signed, ec.ECDSA(hashes.SHA256()))
         log_id = hashlib.sha256(spki(self.ct_key)).digest()
-        sct = (struct.pack("!B", 0) + log_id + struct.pack("!QH", millis, 0)
-               + struct.pack("!BBH", 4, 3, len(signature)) + signature)
+        sct = (
+            struct.pack("!B", 0)
+            + log_id
+            + struct.pack("!QH", millis, 0)
+            + struct.pack("!BBH", 4, 3, len(signature))
+            + signature
+        )
         sct_list = struct.pack("!H", len(sct)) + sct
         body = struct.pack("!H", len(sct_list)) + sct_list
         return bytes([0x04, len(body)]) + body if len(body) < 128 else bytes([0x04, 0x81, len(body)]) + body
@@ -284,14 +305,19 @@ def trusted_root(
     cas = []
     chain = ca_certs if ca_certs is not None else ([fulcio.intermediate, fulcio.root] if fulcio else [])
     if chain:
-        cas.append({
-            "subject": {"organization": "test", "commonName": "test"},
-            "uri": "https://fulcio.test",
-            "certChain": {"certificates": [
-                {"rawBytes": base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()} for c in chain
-            ]},
-            "validFor": {"start": start},
-        })
+        cas.append(
+            {
+                "subject": {"organization": "test", "commonName": "test"},
+                "uri": "https://fulcio.test",
+                "certChain": {
+                    "certificates": [
+                        {"rawBytes": base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()}
+                        for c in chain
+                    ]
+                },
+                "validFor": {"start": start},
+            }
+        )
     if ct_keys is None:
         ct_keys = [(hashlib.sha256(spki(fulcio.ct_key)).digest(), spki(fulcio.ct_key))] if fulcio else []
 
@@ -299,8 +325,11 @@ def trusted_root(
         return {
             "baseUrl": url,
             "hashAlgorithm": "SHA2_256",
-            "publicKey": {"rawBytes": base64.b64encode(der).decode(), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                          "validFor": {"start": start}},
+            "publicKey": {
+                "rawBytes": base64.b64encode(der).decode(),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": {"start": start},
+            },
             "logId": {"keyId": base64.b64encode(log_id).decode()},
         }
 
@@ -317,4 +346,3 @@ def trusted_root(
 
 def pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
-

@@ -81,8 +81,9 @@ def test_p256_signature_with_sha512_is_rejected() -> None:
     key = KEYS["ecdsa-p256"]
     body = payload()
     layer = descriptor(body, {ANNOTATION_SIGNATURE: base64.b64encode(sign(key, body, hash_=hashes.SHA512())).decode()})
-    verdict = verify_image_signatures(DIGEST, REPOSITORY, parse_signature_manifest(*manifest((layer, body))), [],
-                                      [no_tlog(key)])
+    verdict = verify_image_signatures(
+        DIGEST, REPOSITORY, parse_signature_manifest(*manifest((layer, body))), [], [no_tlog(key)]
+    )
     assert not verdict.verified
 
 
@@ -91,8 +92,9 @@ def test_modified_payload_is_rejected() -> None:
     signed = payload()
     served = payload(reference="registry.example.com/acme/app ")  # one byte more, same claims otherwise
     layer = descriptor(served, {ANNOTATION_SIGNATURE: base64.b64encode(sign(key, signed)).decode()})
-    verdict = verify_image_signatures(DIGEST, REPOSITORY, parse_signature_manifest(*manifest((layer, served))), [],
-                                      [no_tlog(key)])
+    verdict = verify_image_signatures(
+        DIGEST, REPOSITORY, parse_signature_manifest(*manifest((layer, served))), [], [no_tlog(key)]
+    )
     assert [c.rule for c in verdict.reasons] == [r.INVALID]
 
 
@@ -133,11 +135,25 @@ def test_docker_reference_matching(signed_reference: str, verified_as: str, matc
     "body",
     [
         payload(kind="cosign container image attestation"),
-        json.dumps({"critical": {"identity": {"docker-reference": REPOSITORY},
-                                 "image": {"Docker-manifest-digest": DIGEST},
-                                 "type": "cosign container image signature"}}).encode(),
-        json.dumps({"critical": {"identity": {"docker-reference": REPOSITORY}, "image": {"docker-manifest-digest": DIGEST},
-                                 "type": "cosign container image signature", "extra": 1}}).encode(),
+        json.dumps(
+            {
+                "critical": {
+                    "identity": {"docker-reference": REPOSITORY},
+                    "image": {"Docker-manifest-digest": DIGEST},
+                    "type": "cosign container image signature",
+                }
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "critical": {
+                    "identity": {"docker-reference": REPOSITORY},
+                    "image": {"docker-manifest-digest": DIGEST},
+                    "type": "cosign container image signature",
+                    "extra": 1,
+                }
+            }
+        ).encode(),
         b"[]",
         b"not json",
     ],
@@ -149,8 +165,12 @@ def test_signed_but_unacceptable_payloads(body: bytes) -> None:
     assert [c.rule for c in verdict.reasons] == [r.PAYLOAD_MISMATCH]
 
 
-def _one(annotations: dict[str, str], body: bytes | None = None, media_type: str | None = None,
-         blobs: dict[str, bytes] | None = None) -> str:
+def _one(
+    annotations: dict[str, str],
+    body: bytes | None = None,
+    media_type: str | None = None,
+    blobs: dict[str, bytes] | None = None,
+) -> str:
     """Verify a single crafted layer with a valid key authority; return its one rejection message."""
     data = body if body is not None else payload()
     layer = descriptor(data, annotations) if media_type is None else descriptor(data, annotations, media_type)
@@ -215,8 +235,7 @@ def test_unsigned_image_is_signature_missing() -> None:
 
 def test_findings_carry_one_line_per_signature_with_authority() -> None:
     key = KEYS["ecdsa-p256"]
-    verdict = verify_image_signatures(OTHER_DIGEST, REPOSITORY, key_signed(key) + key_signed(OTHER), [],
-                                      [no_tlog(key)])
+    verdict = verify_image_signatures(OTHER_DIGEST, REPOSITORY, key_signed(key) + key_signed(OTHER), [], [no_tlog(key)])
     findings = verdict.findings("app:1.4")
     assert [f.rule for f in findings] == [r.PAYLOAD_MISMATCH, r.INVALID]
     assert all("signature layer 1" in f.message and "authority: ECDSA P-256 key" in f.message for f in findings)
@@ -247,7 +266,7 @@ def test_authority_validation(tmp_path: Path) -> None:
         Authority(key=b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
     with pytest.raises(AuthorityError, match="cannot read key"):
         Authority(key=tmp_path / "absent.pub")
-    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (refusal is tested)
     with pytest.raises(AuthorityError, match="2048"):
         Authority(key=public_pem(weak))
     path = tmp_path / "cosign.pub"

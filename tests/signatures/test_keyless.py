@@ -50,8 +50,15 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return trusted_root(path, fulcio=FULCIO, rekor_keys=[(REKOR.log_id, spki(REKOR.key))])
 
 
-def layer(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, *, when: dt.datetime = T0,
-          with_set: bool = True, chain: bool = True, body: bytes | None = None) -> Any:
+def layer(
+    cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    when: dt.datetime = T0,
+    with_set: bool = True,
+    chain: bool = True,
+    body: bytes | None = None,
+) -> Any:
     data = body if body is not None else payload()
     sig = sign(key, data)
     annotations = {ANNOTATION_SIGNATURE: base64.b64encode(sig).decode(), ANNOTATION_CERTIFICATE: pem(cert)}
@@ -63,7 +70,9 @@ def layer(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, *, when: dt.d
 
 
 def rejections(sigs: Any, root: Path, policy: KeylessIdentity = POLICY, **kw: Any) -> list[tuple[str | None, str]]:
-    verdict = verify_image_signatures(DIGEST, REPOSITORY, sigs, [], [Authority(keyless=policy, trusted_root=root, **kw)])
+    verdict = verify_image_signatures(
+        DIGEST, REPOSITORY, sigs, [], [Authority(keyless=policy, trusted_root=root, **kw)]
+    )
     return [(c.rule, c.message) for c in verdict.reasons]
 
 
@@ -80,18 +89,35 @@ def test_chain_annotation_is_not_needed_when_the_root_holds_the_intermediate(roo
 @pytest.mark.parametrize(
     ("policy", "expected", "found"),
     [
-        (KeylessIdentity(identity="https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main", issuer=ISSUER),
-         "expected https://github.com/evil/app", WORKFLOW),
-        (KeylessIdentity(identity=WORKFLOW, issuer="https://accounts.google.com"),
-         "expected https://accounts.google.com", ISSUER),
-        (KeylessIdentity(identity_regexp=r"https://github\.com/acme/app/.*@refs/heads/main", issuer=ISSUER),
-         "expected a match of", WORKFLOW),
+        (
+            KeylessIdentity(
+                identity="https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main", issuer=ISSUER
+            ),
+            "expected https://github.com/evil/app",
+            WORKFLOW,
+        ),
+        (
+            KeylessIdentity(identity=WORKFLOW, issuer="https://accounts.google.com"),
+            "expected https://accounts.google.com",
+            ISSUER,
+        ),
+        (
+            KeylessIdentity(identity_regexp=r"https://github\.com/acme/app/.*@refs/heads/main", issuer=ISSUER),
+            "expected a match of",
+            WORKFLOW,
+        ),
         (KeylessIdentity(identity_regexp=r"github\.com/acme/app", issuer=ISSUER), "expected a match of", WORKFLOW),
-        (KeylessIdentity(identity=WORKFLOW, issuer_regexp=r"https://accounts\.google\.com"), "expected a match", ISSUER),
+        (
+            KeylessIdentity(identity=WORKFLOW, issuer_regexp=r"https://accounts\.google\.com"),
+            "expected a match",
+            ISSUER,
+        ),
     ],
     ids=["other-san", "other-issuer", "regexp-other-ref", "regexp-must-match-whole", "issuer-regexp"],
 )
-def test_identity_mismatch_says_expected_and_found(root: Path, policy: KeylessIdentity, expected: str, found: str) -> None:
+def test_identity_mismatch_says_expected_and_found(
+    root: Path, policy: KeylessIdentity, expected: str, found: str
+) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     [(rule, message)] = rejections(layer(FULCIO.issue(key), key), root, policy)
     assert rule == r.IDENTITY_MISMATCH
@@ -100,8 +126,10 @@ def test_identity_mismatch_says_expected_and_found(root: Path, policy: KeylessId
 
 def test_identity_and_issuer_regexps_accept_matching_values(root: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    policy = KeylessIdentity(identity_regexp=r"https://github\.com/acme/app/.*@refs/tags/v.*",
-                             issuer_regexp=r"https://token\.actions\.githubusercontent\.com")
+    policy = KeylessIdentity(
+        identity_regexp=r"https://github\.com/acme/app/.*@refs/tags/v.*",
+        issuer_regexp=r"https://token\.actions\.githubusercontent\.com",
+    )
     assert rejections(layer(FULCIO.issue(key), key), root, policy) == []
 
 
@@ -123,11 +151,19 @@ def test_github_workflow_claims(root: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = FULCIO.issue(key, github={"2": "push", "5": "acme/app", "6": "refs/tags/v1.4"})
     sigs = layer(cert, key)
-    good = KeylessIdentity(identity=WORKFLOW, issuer=ISSUER, github_repository="acme/app",
-                           github_ref="refs/tags/v1.4", github_trigger="push")
+    good = KeylessIdentity(
+        identity=WORKFLOW,
+        issuer=ISSUER,
+        github_repository="acme/app",
+        github_ref="refs/tags/v1.4",
+        github_trigger="push",
+    )
     assert rejections(sigs, root, good) == []
-    for field, value in (("github_repository", "evil/app"), ("github_ref", "refs/heads/main"),
-                         ("github_trigger", "pull_request_target")):
+    for field, value in (
+        ("github_repository", "evil/app"),
+        ("github_ref", "refs/heads/main"),
+        ("github_trigger", "pull_request_target"),
+    ):
         policy = KeylessIdentity(identity=WORKFLOW, issuer=ISSUER, **{field: value})
         [(rule, message)] = rejections(sigs, root, policy)
         assert rule == r.IDENTITY_MISMATCH and f"expected {value}" in message
@@ -150,10 +186,17 @@ def test_self_signed_certificate_does_not_chain(root: Path) -> None:
 def test_truly_self_signed_leaf_is_rejected(root: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "me")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(T0 - dt.timedelta(hours=1)).not_valid_after(T0 + dt.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(WORKFLOW)]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(T0 - dt.timedelta(hours=1))
+        .not_valid_after(T0 + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(WORKFLOW)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     [(rule, _)] = rejections(layer(cert, key), root)
     assert rule == r.INVALID
 
@@ -202,8 +245,9 @@ def test_key_authority_does_not_accept_keyless_signature(root: Path) -> None:
     other = ec.generate_private_key(ec.SECP256R1())
     from tests.signatures.factory import public_pem
 
-    verdict = verify_image_signatures(DIGEST, REPOSITORY, layer(FULCIO.issue(key), key), [],
-                                      [Authority(key=public_pem(other), trusted_root=root)])
+    verdict = verify_image_signatures(
+        DIGEST, REPOSITORY, layer(FULCIO.issue(key), key), [], [Authority(key=public_pem(other), trusted_root=root)]
+    )
     [reason] = verdict.reasons
     assert reason.rule == r.INVALID and WORKFLOW in reason.message  # says whose certificate it carried
 

@@ -38,7 +38,9 @@ def root(tmp_path: Path, rekor: FakeRekor) -> Path:
     return trusted_root(tmp_path / "trusted_root.json", rekor_keys=[(rekor.log_id, spki(rekor.key))])
 
 
-def _verify(root: Path, annotation: str, *, body: bytes | None = None, signature: bytes | None = None) -> list[tuple[str | None, str]]:
+def _verify(
+    root: Path, annotation: str, *, body: bytes | None = None, signature: bytes | None = None
+) -> list[tuple[str | None, str]]:
     data = body if body is not None else payload()
     sig = signature if signature is not None else sign(KEY, data)
     layer = descriptor(data, {ANNOTATION_SIGNATURE: base64.b64encode(sig).decode(), ANNOTATION_BUNDLE: annotation})
@@ -55,15 +57,21 @@ def test_valid_set_verifies(root: Path, rekor: FakeRekor) -> None:
 
 def test_set_signed_by_another_key_is_invalid(root: Path, rekor: FakeRekor) -> None:
     sig = sign(KEY, payload())
-    forged = rekor.annotation(rekor.body(payload(), sig, public_pem(KEY)), signer=ec.generate_private_key(ec.SECP256R1()))
+    forged = rekor.annotation(
+        rekor.body(payload(), sig, public_pem(KEY)), signer=ec.generate_private_key(ec.SECP256R1())
+    )
     [(rule, message)] = _verify(root, forged, signature=sig)
     assert rule == r.INVALID and "SET" in message
 
 
 def test_set_from_a_log_outside_the_trusted_root_is_tlog_missing(tmp_path: Path, rekor: FakeRekor) -> None:
-    other_root = trusted_root(tmp_path / "other.json", rekor_keys=[(b"\x01" * 32, spki(ec.generate_private_key(ec.SECP256R1())))])
+    other_root = trusted_root(
+        tmp_path / "other.json", rekor_keys=[(b"\x01" * 32, spki(ec.generate_private_key(ec.SECP256R1())))]
+    )
     sig = sign(KEY, payload())
-    [(rule, message)] = _verify(other_root, rekor.annotation(rekor.body(payload(), sig, public_pem(KEY))), signature=sig)
+    [(rule, message)] = _verify(
+        other_root, rekor.annotation(rekor.body(payload(), sig, public_pem(KEY))), signature=sig
+    )
     assert rule == r.TLOG_MISSING and "not in trusted root" in message
 
 
@@ -84,14 +92,18 @@ def test_entry_body_for_other_materials_is_invalid(root: Path, rekor: FakeRekor,
 
 def test_integrated_time_outside_log_validity_is_invalid(root: Path, rekor: FakeRekor) -> None:
     sig = sign(KEY, payload())
-    annotation = rekor.annotation(rekor.body(payload(), sig, public_pem(KEY)), when=dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc))
+    annotation = rekor.annotation(
+        rekor.body(payload(), sig, public_pem(KEY)), when=dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc)
+    )
     [(rule, message)] = _verify(root, annotation, signature=sig)
     assert rule == r.INVALID and "outside the validity" in message
 
 
 def test_ignore_tlog_skips_a_broken_set(root: Path, rekor: FakeRekor) -> None:
     sig = sign(KEY, payload())
-    forged = rekor.annotation(rekor.body(payload(), sig, public_pem(KEY)), signer=ec.generate_private_key(ec.SECP256R1()))
+    forged = rekor.annotation(
+        rekor.body(payload(), sig, public_pem(KEY)), signer=ec.generate_private_key(ec.SECP256R1())
+    )
     layer = descriptor(payload(), {ANNOTATION_SIGNATURE: base64.b64encode(sig).decode(), ANNOTATION_BUNDLE: forged})
     sigs = parse_signature_manifest(*manifest((layer, payload())))
     authority = Authority(key=public_pem(KEY), trusted_root=root, ignore_tlog=True)
