@@ -12,7 +12,7 @@ import datetime as dt
 from gates.signatures import rules
 from gates.signatures.authority import Authority
 from gates.signatures.chain import fulcio_anchors, verify_chain, verify_sct
-from gates.signatures.errors import Rejected
+from gates.signatures.errors import AuthorityError, Rejected
 from gates.signatures.identity import check_identity, read_identity
 from gates.signatures.keys import from_public_key, spki_der, verify_signature
 from gates.signatures.layers import LegacySignature
@@ -69,7 +69,7 @@ def _verify_keyless(sig: LegacySignature, authority: Authority, now: dt.datetime
         raise Rejected(rules.INVALID, "signature carries no certificate, but the authority expects a keyless signature")
     try:
         cert_key = from_public_key(cert.public_key(), "certificate").key
-    except Exception as exc:  # an unsupported key type in a certificate is a bad signature, not a crash
+    except AuthorityError as exc:  # an unsupported key type in a certificate is a bad signature, not a crash
         raise Rejected(rules.INVALID, f"certificate key is unusable: {exc}") from exc
     if not verify_signature(cert_key, sig.signature, sig.payload):
         raise Rejected(rules.INVALID, "signature does not verify with the certificate's key")
