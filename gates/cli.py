@@ -88,6 +88,8 @@ def _manifest_job(config: Config, paths: Sequence[str] | None, level: str | None
     options = ManifestOptions(
         paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
+        hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
+        require_network_policy=section["require-network-policy"],
     )
     return GateJob("manifests", lambda: scan(options))
 

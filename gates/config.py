@@ -79,6 +79,9 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
         "exclude": (_str_list, ()),
         "skip-rules": (_str_list, ()),
         "max-file-size": (_int, 10 * 1024 * 1024),
+        "hardening": (_bool, True),
+        "allowed-registries": (_str_list, ()),
+        "require-network-policy": (_bool, False),
     },
 }
 """Per-gate tables: key -> (validator, default). A gate that lands adds its table here."""

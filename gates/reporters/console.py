@@ -45,7 +45,8 @@ def _result(result: Result, report: Report, paint: _Painter, verbose: bool) -> l
     if result.error:
         label = "error" if result.outcome is Outcome.ERROR else "skipped"
         lines.append(f"    {paint(label, color)}: {result.error}")
-    lines += [_finding(f, report, paint) for f in result.findings]
+    ordered = sorted(result.findings, key=lambda f: (f.waiver is not None, -f.severity.rank, f.location.line or 0))
+    lines += [_finding(f, report, paint) for f in ordered]
     return lines
 
 

@@ -202,11 +202,16 @@ def test_scan_imports_neither_sigstore_nor_requests(tmp_path: Path) -> None:
     assert "HEAVY []" in proc.stdout
 
 
-def test_pss_corpus_through_the_cli(cli: Any) -> None:
+def test_pss_corpus_through_the_cli(cli: Any, tmp_path: Path) -> None:
     root = require_corpus("pss")
-    run = cli(["manifests", str(root / "baseline" / "v1.37" / "pass"), "--level", "baseline"])
+    config = tmp_path / "gates.toml"
+    config.write_text("[manifests]\nhardening = false\n")  # the fixtures run an untagged pause image
+    run = cli(["manifests", str(root / "baseline" / "v1.37" / "pass"), "--level", "baseline", "--config", str(config)])
     assert run.code == 0, run.out
-    run = cli(["manifests", str(root / "baseline" / "v1.37" / "fail"), "--level", "baseline", "--format", "json"])
+    with_hardening = cli(["manifests", str(root / "baseline" / "v1.37" / "pass"), "--level", "baseline"])
+    assert with_hardening.code == 1 and "k8s-image-latest" in with_hardening.out
+    run = cli(["manifests", str(root / "baseline" / "v1.37" / "fail"), "--level", "baseline", "--format", "json",
+               "--config", str(config)])
     assert run.code == 1
     results = json.loads(run.out)["results"]
     assert results and all(r["outcome"] == "failed" for r in results)

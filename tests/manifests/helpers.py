@@ -11,13 +11,16 @@ import yaml
 from gates.checks.manifests.gate import ManifestOptions, scan
 from gates.model import Result
 
+IMAGE = "registry.example/app:1.0@sha256:" + "ab" * 32
+"""A digest-pinned image, so only the rule a test breaks fires."""
+
 
 def compliant_pod_spec() -> dict[str, Any]:
     return {
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{
             "name": "app",
-            "image": "registry.example/app:1.0",
+            "image": IMAGE,
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
         }],
     }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gates.model import Outcome
-from tests.manifests.helpers import compliant_pod_spec, scan_file, wrap, write
+from tests.manifests.helpers import IMAGE, compliant_pod_spec, scan_file, wrap, write
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -125,7 +125,7 @@ def test_apparmor_annotation_names_the_container(tmp_path: Path) -> None:
 
 def test_windows_pods_are_exempt_from_linux_only_restricted_controls(tmp_path: Path) -> None:
     spec: dict[str, Any] = {"os": {"name": "windows"}, "securityContext": {"runAsNonRoot": True},
-                            "containers": [{"name": "win", "image": "mcr.example/win:1"}]}
+                            "containers": [{"name": "win", "image": IMAGE}]}
     [result] = scan_file(write(tmp_path, "w.yaml", wrap("Pod", spec)), "restricted")
     assert result.outcome is Outcome.PASSED, [f.message for f in result.findings]
     spec["os"]["name"] = "linux"
@@ -148,7 +148,7 @@ def test_user_namespace_relaxes_run_as_and_baseline_proc_mount(tmp_path: Path) -
 
 def test_every_container_list_is_checked(tmp_path: Path) -> None:
     spec = compliant_pod_spec()
-    bad = {"name": "x", "image": "i", "securityContext": {"privileged": True, "allowPrivilegeEscalation": False,
+    bad = {"name": "x", "image": IMAGE, "securityContext": {"privileged": True, "allowPrivilegeEscalation": False,
                                                           "capabilities": {"drop": ["ALL"]}}}
     spec["initContainers"] = [dict(bad, name="init")]
     spec["ephemeralContainers"] = [dict(bad, name="debug")]

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from gates.checks.manifests.gate import ManifestOptions, scan
-from gates.checks.manifests.rules import BASELINE_OVERRIDDEN_AT_RESTRICTED, RULES
+from gates.checks.manifests.rules import BASELINE_OVERRIDDEN_AT_RESTRICTED, PSS_RULES
 from gates.model import Outcome
 from tests.conftest import require_corpus
 
@@ -55,7 +55,7 @@ def test_every_fixture_gets_kubernetes_verdict() -> None:
     index = _index()
     disagreements = []
     for relative, case in index.items():
-        results = scan(ManifestOptions(paths=(str(root / relative),), level=case["level"]))
+        results = scan(ManifestOptions(paths=(str(root / relative),), level=case["level"], hardening=False))
         assert len(results) == 1, relative
         result = results[0]
         rules = {f.rule for f in result.findings}
@@ -75,8 +75,8 @@ def test_fixtures_cover_every_rule_at_both_levels() -> None:
         (case["level"], _expected_rule(case["check"], case["level"]))
         for case in index.values() if case["expect"] == "denied"
     )
-    baseline_rules = {r.id for r in RULES if r.level == "baseline"}
-    restricted_rules = {r.id for r in RULES} - set(BASELINE_OVERRIDDEN_AT_RESTRICTED)
+    baseline_rules = {r.id for r in PSS_RULES if r.level == "baseline"}
+    restricted_rules = {r.id for r in PSS_RULES} - set(BASELINE_OVERRIDDEN_AT_RESTRICTED)
     assert {rule for level, rule in denied if level == "baseline"} == baseline_rules
     assert {rule for level, rule in denied if level == "restricted"} == restricted_rules
 
@@ -89,7 +89,7 @@ def test_denied_fixture_findings_point_into_the_file(level: str) -> None:
             continue
         path = root / relative
         lines = path.read_text().splitlines()
-        for result in scan(ManifestOptions(paths=(str(path),), level=level)):
+        for result in scan(ManifestOptions(paths=(str(path),), level=level, hardening=False)):
             for finding in result.findings:
                 assert finding.location.line is not None and 1 <= finding.location.line <= len(lines)
                 assert finding.location.column is not None and finding.location.column >= 1

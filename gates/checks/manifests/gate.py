@@ -1,27 +1,34 @@
-"""Run the Pod Security Standards over files: discovery -> documents -> workloads -> findings.
+"""Run the manifest gate over files: discovery -> documents -> objects -> findings.
 
-One result per workload (`file#Kind/namespace/name`), one `error` result per unreadable file or
-ill-typed workload, one `skipped` result per Helm chart whose templates need rendering first.
+One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
+objects when hardening checks are on), one `error` result per unreadable file or ill-typed object,
+one `skipped` result per Helm chart whose templates need rendering first. Network-policy coverage is
+judged last, once every document has been read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gates.checks.manifests.pss import checks_for
-from gates.checks.manifests.workloads import FieldTypeError, Workload, workloads
+from gates.checks.manifests import hardening, network_policy
+from gates.checks.manifests.pss import Violation, checks_for
+from gates.checks.manifests.workloads import FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
 from gates.rules import Rule, rules_of
 from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, SourceFile, discover, read_text
 from gates.targets.yaml_docs import Document, PosDict, load_documents, locate, render_path
-from gates.waivers import apply_waivers, parse_inline
+from gates.waivers import WaiverRule, apply_waivers, parse_inline
 
 GATE = "manifests"
 LEVELS = ("baseline", "restricted")
+
+PodCheck = Callable[[Pod], Iterator[Violation]]
+ObjectCheck = Callable[[Workload], Iterator[Violation]]
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,48 @@ class ManifestOptions:
     skip_rules: tuple[str, ...] = ()
     """Rule IDs not evaluated at all (prefer waivers, which stay visible)."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    hardening: bool = True
+    """Also run the checks beyond the Pod Security Standards (images, secrets, RBAC, TLS)."""
+    allowed_registries: tuple[str, ...] = ()
+    """Globs over image repositories; empty means any registry."""
+    require_network_policy: bool = False
+    """Every workload must be selected by a NetworkPolicy of its namespace among the scanned files."""
     stdin_name: str = "<stdin>"
     today: dt.date = field(default_factory=dt.date.today)
+
+
+@dataclass
+class _Plan:
+    """The checks to run, chosen once per scan."""
+
+    pod: dict[str, PodCheck]
+    objects: dict[str, ObjectCheck]
+    rules: dict[str, Rule]
+    skip: frozenset[str]
+
+
+@dataclass
+class _Judged:
+    """A result still open to the end-of-scan checks, with what they and the waivers need."""
+
+    result: Result
+    document: Document
+    obj: Workload | None = None
+    inline: list[WaiverRule] = field(default_factory=list)
+
+
+def _plan(options: ManifestOptions) -> _Plan:
+    pod: dict[str, PodCheck] = dict(checks_for(options.level))
+    objects: dict[str, ObjectCheck] = {}
+    if options.hardening:
+        pod.update(hardening.POD_CHECKS)
+        pod["k8s-image-registry"] = hardening.image_registries(options.allowed_registries)
+        objects.update(hardening.OBJECT_CHECKS)
+    skip = frozenset(options.skip_rules)
+    return _Plan(
+        pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
+        rules={r.id: r for r in rules_of(GATE)}, skip=skip,
+    )
 
 
 def scan(options: ManifestOptions) -> list[Result]:
@@ -46,25 +93,30 @@ def scan(options: ManifestOptions) -> list[Result]:
     found = discover(options.paths, options.exclude)
     if found.missing:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
-    checks = {k: v for k, v in checks_for(options.level).items() if k not in options.skip_rules}
-    rules = {r.id: r for r in rules_of(GATE)}
-    results: list[Result] = []
+    plan = _plan(options)
+    judged: list[_Judged | Result] = []
     for chart in found.charts:
         files = f"{chart.templates} file" + ("s" if chart.templates != 1 else "")
-        results.append(Result(
+        judged.append(Result(
             gate=GATE, target=f"{chart.path}/templates", outcome=Outcome.SKIPPED,
             error=(f"Helm chart templates are not YAML until rendered ({files}): scan them"
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
         ))
     for source in found.files:
-        results.extend(_scan_file(source, options, checks, rules))
-    return results
+        judged.extend(_scan_file(source, options, plan))
+    if options.require_network_policy and "k8s-network-policy" not in plan.skip:
+        _check_network_policies(judged, plan)
+    return [_close(item, options.today) for item in judged]
 
 
-def _scan_file(
-    source: SourceFile, options: ManifestOptions, checks: dict[str, Any], rules: dict[str, Rule]
-) -> Iterator[Result]:
+def _close(item: _Judged | Result, today: dt.date) -> Result:
+    if isinstance(item, Result):
+        return item
+    return apply_waivers(item.result, item.inline, today)
+
+
+def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Iterator[_Judged | Result]:
     display = options.stdin_name if source.path == STDIN else source.path
     try:
         text = read_text(source.path, options.max_file_bytes)
@@ -90,7 +142,7 @@ def _scan_file(
             continue
         if "apiVersion" in content and "kind" in content:
             saw_kubernetes = True
-        yield from _scan_document(display, document, options, checks, rules)
+        yield from _scan_document(display, document, plan)
     if non_mapping is not None and (source.explicit or saw_kubernetes):
         line, column = non_mapping.pos
         yield error_result(
@@ -105,65 +157,84 @@ def _kind_of(value: Any) -> str:
     return "list" if isinstance(value, list) else type(value).__name__
 
 
-def _scan_document(
-    display: str, document: Document, options: ManifestOptions, checks: dict[str, Any], rules: dict[str, Rule]
-) -> Iterator[Result]:
-    root = document.content
-    objects = workloads(root)
+def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_Judged | Result]:
+    objects = workloads(document.content)
     while True:
         try:
-            workload = next(objects)
+            obj = next(objects)
         except StopIteration:
             return
         except FieldTypeError as exc:
             yield _type_error(display, document, None, exc)
             return
-        yield _evaluate(display, document, workload, options, checks, rules)
+        if obj.carries_pod or (plan.objects and obj.kind in hardening.OBJECT_KINDS) or obj.kind == "NetworkPolicy":
+            yield _evaluate(display, document, obj, plan)
 
 
-def _type_error(display: str, document: Document, workload: Workload | None, exc: FieldTypeError) -> Result:
+def _type_error(display: str, document: Document, obj: Workload | None, exc: FieldTypeError) -> Result:
     line, column = locate(document.content, exc.path) or document.pos
-    target = f"{display}#{workload.resource}" if workload else f"{display}#document{document.index + 1}"
+    target = f"{display}#{obj.resource}" if obj else f"{display}#document{document.index + 1}"
     return error_result(GATE, target, f"{display}:{line}: {exc}", Location(display, line, column))
 
 
-def _evaluate(
-    display: str, document: Document, workload: Workload, options: ManifestOptions,
-    checks: dict[str, Any], rules: dict[str, Rule],
-) -> Result:
+def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _Judged | Result:
     root = document.content
-    target = f"{display}#{workload.resource}"
-    object_pos = locate(root, workload.base) or document.pos
-    where = Location(display, *object_pos)
+    target = f"{display}#{obj.resource}"
+    where = Location(display, *(locate(root, obj.base) or document.pos))
     try:
-        pod = workload.pod()
-        violations = [v for check in checks.values() for v in check(pod)]
-        positions = {key: _at(display, root, path) for key, path in workload.annotation_paths.items()}
-        inline = parse_inline(workload.annotations, positions, workload.resource)
+        violations: list[Violation] = []
+        if obj.carries_pod:
+            pod = obj.pod()
+            violations += [v for check in plan.pod.values() for v in check(pod)]
+        else:
+            violations += [v for check in plan.objects.values() for v in check(obj)]
+        positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()}
+        inline = parse_inline(obj.annotations, positions, obj.resource)
+        if obj.kind == "NetworkPolicy":
+            network_policy.policy_of(obj)  # validated now, so a broken policy is reported where it is
     except FieldTypeError as exc:
-        return _type_error(display, document, workload, exc)
+        return _type_error(display, document, obj, exc)
     except InputError as exc:
         return error_result(GATE, target, str(exc), where)
-    findings = []
-    for violation in violations:
-        line, column = locate(root, violation.path) or object_pos
-        rule = rules[violation.rule]
-        findings.append(Finding(
-            rule=rule.id, severity=rule.severity,
-            message=f"{violation.message} ({render_path(_relative(violation.path, workload))})",
-            location=Location(display, line, column), resource=workload.resource, container=violation.container,
-        ))
-    return apply_waivers(decided_result(GATE, target, findings, where), inline, options.today)
+    findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
+    return _Judged(decided_result(GATE, target, findings, where), document, obj, inline)
 
 
-def _relative(path: tuple[str | int, ...], workload: Workload) -> tuple[str | int, ...]:
-    return path[len(workload.base):]
+def _finding(violation: Violation, obj: Workload, display: str, root: Any, where: Location, plan: _Plan) -> Finding:
+    line, column = locate(root, violation.path) or (where.line, where.column)
+    rule = plan.rules[violation.rule]
+    return Finding(
+        rule=rule.id, severity=rule.severity,
+        message=f"{violation.message} ({render_path(violation.path[len(obj.base):])})",
+        location=Location(display, line, column), resource=obj.resource, container=violation.container,
+    )
+
+
+def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None:
+    """Add a finding to every workload that no NetworkPolicy of its namespace selects."""
+    policies = [
+        policy for item in judged if isinstance(item, _Judged) and item.obj is not None
+        for policy in [network_policy.policy_of(item.obj)] if policy is not None
+    ]
+    rule = plan.rules["k8s-network-policy"]
+    for index, item in enumerate(judged):
+        if not isinstance(item, _Judged) or item.obj is None or not item.obj.carries_pod:
+            continue
+        obj = item.obj
+        if network_policy.covered(obj.namespace, network_policy.pod_labels(obj), policies):
+            continue
+        where = item.result.location or Location(item.result.target)
+        namespace = obj.namespace or "(unspecified)"
+        finding = Finding(
+            rule=rule.id, severity=rule.severity, location=where, resource=obj.resource,
+            message=f"no NetworkPolicy in namespace {namespace} selects the pods of {obj.resource}: they accept"
+                    " traffic from anywhere in the cluster",
+        )
+        result = item.result
+        judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+            result, findings=(*result.findings, finding), outcome=Outcome.FAILED))
 
 
 def _at(display: str, root: Any, path: tuple[str | int, ...]) -> str:
     position = locate(root, path)
     return f"{display}:{position[0]}" if position else display
-
-
-def known_rules() -> Sequence[str]:
-    return [r.id for r in rules_of(GATE)]

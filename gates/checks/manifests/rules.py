@@ -20,7 +20,7 @@ def _rule(rule_id: str, level: str, severity: Severity, title: str, rationale: s
     )
 
 
-RULES: tuple[Rule, ...] = (
+PSS_RULES: tuple[Rule, ...] = (
     _rule(
         "pss-host-process", _B, Severity.CRITICAL,
         "Windows HostProcess containers are not allowed",
@@ -166,6 +166,80 @@ RULES: tuple[Rule, ...] = (
         "Remove securityContext.procMount or set it to Default.",
     ),
 )
+
+_GUIDE = "Container security practices: trusted images, secrets, RBAC least privilege, TLS, network policies"
+
+
+def _hardening(rule_id: str, severity: Severity, title: str, rationale: str, fix: str) -> Rule:
+    return Rule(id=rule_id, gate="manifests", title=title, severity=severity, rationale=rationale,
+                remediation=fix, reference=_GUIDE)
+
+
+HARDENING_RULES: tuple[Rule, ...] = (
+    _hardening(
+        "k8s-image-latest", Severity.HIGH, "Images are not deployed by a moving tag (latest or none)",
+        "`latest` (or no tag) deploys whatever was pushed last: builds are not reproducible and a pushed"
+        " image reaches the cluster without review.",
+        "Reference the image by digest (`repo@sha256:...`), or at least by an immutable release tag.",
+    ),
+    _hardening(
+        "k8s-image-digest", Severity.LOW, "Images are pinned by digest",
+        "A tag can be moved to other content at any time; only a digest names exactly the image that was"
+        " built, scanned and signed.",
+        "Deploy `repo:tag@sha256:<digest>` (tools such as `crane digest` or the registry UI give the digest).",
+    ),
+    _hardening(
+        "k8s-image-registry", Severity.HIGH, "Images come from an allowed registry",
+        "Images from arbitrary registries bypass the scanning, signing and retention of the trusted ones.",
+        "Pull from a registry that `allowed-registries` lists, or mirror the image there.",
+    ),
+    _hardening(
+        "k8s-secret-env-literal", Severity.HIGH, "Credentials are not written into environment variables",
+        "A password or token written in a manifest is readable by everyone with the repository and stays in"
+        " its history forever.",
+        "Store it in a Secret (or an external secret store) and use `valueFrom.secretKeyRef`.",
+    ),
+    _hardening(
+        "k8s-secret-in-manifest", Severity.HIGH, "Secret values are not committed in manifests",
+        "base64 is an encoding, not encryption: a Secret's data in a repository is plaintext to its readers.",
+        "Use sealed or encrypted secrets (SealedSecret, SOPS, External Secrets) and keep values out of git.",
+    ),
+    _hardening(
+        "k8s-rbac-wildcard", Severity.HIGH, "RBAC roles do not grant wildcards",
+        "'*' grants every verb, resource or API group, including ones added later: the opposite of least"
+        " privilege.",
+        "List the exact verbs, resources and API groups the subject needs.",
+    ),
+    _hardening(
+        "k8s-rbac-escalation", Severity.HIGH, "RBAC roles do not grant escalate, bind or impersonate",
+        "These verbs let the holder grant itself, or act with, permissions it was never given.",
+        "Remove the verb; grant the specific permissions directly to the subject that needs them.",
+    ),
+    _hardening(
+        "k8s-rbac-secrets-read", Severity.MEDIUM, "RBAC roles do not read Secrets broadly",
+        "Reading Secrets exposes every credential in the namespace (or cluster) to the holder.",
+        "Limit access with resourceNames to the specific Secrets needed, or mount them into the pod instead.",
+    ),
+    _hardening(
+        "k8s-rbac-cluster-admin", Severity.CRITICAL, "Nothing is bound to cluster-admin",
+        "cluster-admin is full control of the cluster; a compromised subject bound to it owns everything.",
+        "Bind a role with only the permissions needed.",
+    ),
+    _hardening(
+        "k8s-ingress-tls", Severity.MEDIUM, "Ingresses terminate TLS for every host",
+        "Without TLS, credentials and session data cross the network in clear text.",
+        "Add spec.tls with a certificate Secret covering every host in spec.rules.",
+    ),
+    _hardening(
+        "k8s-network-policy", Severity.MEDIUM, "Every workload is selected by a NetworkPolicy",
+        "Pods no NetworkPolicy selects accept traffic from any pod in the cluster: one compromised pod can"
+        " reach them all.",
+        "Add a NetworkPolicy in the namespace whose podSelector matches the workload's pod labels (start"
+        " from default-deny). Checked only with `require-network-policy = true`.",
+    ),
+)
+
+RULES: tuple[Rule, ...] = PSS_RULES + HARDENING_RULES
 
 BASELINE_OVERRIDDEN_AT_RESTRICTED: dict[str, str] = {
     "pss-capabilities": "pss-capabilities-restricted",

@@ -106,7 +106,7 @@ class Pod:
 
 @dataclass(frozen=True)
 class Workload:
-    """A document (or List item) that carries a pod template."""
+    """A Kubernetes object of a document (or List item); `carries_pod` says if it has a pod template."""
 
     kind: str
     namespace: str | None
@@ -117,6 +117,10 @@ class Workload:
     annotations: dict[str, str]
     """The object's own annotations merged with its pod template's (where waivers may live)."""
     annotation_paths: dict[str, Path]
+
+    @property
+    def carries_pod(self) -> bool:
+        return self.kind in POD_SPEC_PATHS
 
     @property
     def resource(self) -> str:
@@ -177,7 +181,7 @@ def _annotations(meta: dict[str, Any] | None, meta_path: Path) -> tuple[dict[str
 
 
 def workloads(document: Any) -> Iterator[Workload]:
-    """Every workload in a document; raises `InputError` for Kubernetes objects with bad types.
+    """Every Kubernetes object in a document (List items flattened); `InputError` on bad types.
 
     Documents without both `apiVersion` and `kind` are not Kubernetes objects and yield nothing.
     """
@@ -193,15 +197,13 @@ def _objects(obj: Any, base: Path) -> Iterator[Workload]:
         for index, item in enumerate(get(obj, "items", list, base) or ()):
             yield from _objects(item, (*base, "items", index))
         return
-    if kind not in POD_SPEC_PATHS:
-        return
     meta_path = (*base, "metadata")
     meta = get(obj, "metadata", dict, base) or {}
     name = get(meta, "name", str, meta_path) or get(meta, "generateName", str, meta_path) or "<unnamed>"
     namespace = get(meta, "namespace", str, meta_path)
     annotations, annotation_paths = _annotations(meta, meta_path)
-    _, template_meta_rel = POD_SPEC_PATHS[kind]
-    if kind != "Pod":
+    if kind in POD_SPEC_PATHS and kind != "Pod":
+        _, template_meta_rel = POD_SPEC_PATHS[kind]
         template_meta = _walk(obj, template_meta_rel, base)
         inner, inner_paths = _annotations(template_meta, (*base, *template_meta_rel))
         annotations = {**inner, **annotations}

@@ -1,0 +1,80 @@
+"""Network isolation: every pod should be selected by a NetworkPolicy of its namespace.
+
+This needs the whole scanned set at once (policies and workloads live in different files), so the
+gate collects both while scanning and judges coverage at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gates.checks.manifests.workloads import POD_SPEC_PATHS, Path, Workload, get, typed
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A label selector (matchLabels and matchExpressions), as NetworkPolicy.spec.podSelector holds."""
+
+    labels: Mapping[str, str]
+    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+    def selects(self, pod_labels: Mapping[str, str]) -> bool:
+        if any(pod_labels.get(k) != v for k, v in self.labels.items()):
+            return False
+        for key, operator, values in self.expressions:
+            present = key in pod_labels
+            if operator == "In" and not (present and pod_labels[key] in values):
+                return False
+            if operator == "NotIn" and present and pod_labels[key] in values:
+                return False
+            if operator == "Exists" and not present:
+                return False
+            if operator == "DoesNotExist" and present:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Policy:
+    namespace: str | None
+    selector: Selector
+
+
+def policy_of(obj: Workload) -> Policy | None:
+    """The scope of a NetworkPolicy object, or None for other kinds."""
+    if obj.kind != "NetworkPolicy":
+        return None
+    spec = get(obj.object, "spec", dict, obj.base) or {}
+    spec_path = (*obj.base, "spec")
+    selector = get(spec, "podSelector", dict, spec_path) or {}
+    return Policy(obj.namespace, _selector(selector, (*spec_path, "podSelector")))
+
+
+def _selector(raw: dict[str, Any], path: Path) -> Selector:
+    labels = {k: typed(v, str, (*path, "matchLabels", k)) or "" for k, v in
+              (get(raw, "matchLabels", dict, path) or {}).items()}
+    expressions = []
+    for index, entry in enumerate(get(raw, "matchExpressions", list, path) or ()):
+        entry_path = (*path, "matchExpressions", index)
+        expr = typed(entry, dict, entry_path) or {}
+        values = tuple(typed(v, str, (*entry_path, "values", i)) or "" for i, v in
+                       enumerate(get(expr, "values", list, entry_path) or ()))
+        expressions.append((get(expr, "key", str, entry_path) or "", get(expr, "operator", str, entry_path) or "",
+                            values))
+    return Selector(labels, tuple(expressions))
+
+
+def pod_labels(obj: Workload) -> dict[str, str]:
+    """The labels the pods of a workload will carry (its pod template's, or a Pod's own)."""
+    _, meta_rel = POD_SPEC_PATHS[obj.kind]
+    current: Any = obj.object
+    for step in meta_rel:
+        current = current.get(step) if isinstance(current, dict) else None
+    labels = current.get("labels") if isinstance(current, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def covered(namespace: str | None, labels: Mapping[str, str], policies: Sequence[Policy]) -> bool:
+    return any(p.namespace == namespace and p.selector.selects(labels) for p in policies)
