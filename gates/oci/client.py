@@ -83,15 +83,16 @@ class RegistryClient:
         *,
         insecure_hosts: Iterable[str] = (),
         cache: DigestCache | None = None,
-        timeouts: Timeouts = Timeouts(),
-        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
         max_manifest_bytes: int = MAX_MANIFEST_BYTES,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.cache = cache or DigestCache()
         self._transport = Transport(
             credentials if credentials is not None else DefaultCredentials(),
-            insecure_hosts=insecure_hosts, timeouts=timeouts, retry=retry, sleep=sleep,
+            insecure_hosts=insecure_hosts, timeouts=timeouts or Timeouts(), retry=retry or RetryPolicy(),
+            sleep=sleep,
         )
         self._max_manifest = max_manifest_bytes
 

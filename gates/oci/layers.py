@@ -126,10 +126,8 @@ class _MergedView:
 
     def apply_layer(self, index: int, raw: Readable) -> None:
         what = f"layer {index}"
-        with _open_tar(raw, self.limits, what) as tar:
-            count = 0
-            for member in _members(tar, what):
-                count += 1
+        with _digest_first(raw), _open_tar(raw, self.limits, what) as tar:
+            for count, member in enumerate(_members(tar, what), start=1):
                 if count > self.limits.max_entries:
                     raise LayerError(f"{what}: more than {self.limits.max_entries} entries")
                 assert tar is not None
@@ -241,7 +239,7 @@ class _MergedView:
 
     def reread_layer(self, index: int, raw: Readable, wanted: dict[str, list[_Node]]) -> None:
         what = f"layer {index}"
-        with _open_tar(raw, self.limits, what) as tar:
+        with _digest_first(raw), _open_tar(raw, self.limits, what) as tar:
             for member in _members(tar, what):
                 nodes = wanted.get(member.name)
                 if nodes and member.isreg() and tar is not None:
@@ -324,12 +322,24 @@ class _Inflater:
 
 
 @contextlib.contextmanager
+def _digest_first(raw: Readable) -> Iterator[None]:
+    """On a broken layer, read the source to its end first: if it is a verifying stream whose digest
+    does not match, that (tampering or corruption in transit) is the error to report."""
+    try:
+        yield
+    except LayerError:
+        while raw.read(_CHUNK):
+            pass
+        raise
+
+
+@contextlib.contextmanager
 def _open_tar(raw: Readable, limits: LayerLimits, what: str) -> Iterator[tarfile.TarFile | None]:
     """The layer as a streaming tar (None for an empty layer); drains the source afterwards."""
     inflated = _Inflater(raw, limits, what)
     tar: tarfile.TarFile | None
     try:
-        tar = tarfile.open(fileobj=inflated, mode="r|")  # type: ignore[call-overload]
+        tar = tarfile.open(fileobj=inflated, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
     except tarfile.ReadError as exc:
         if "empty file" not in str(exc):
             raise LayerError(f"{what}: not a tar archive ({_tar_reason(exc)})") from None

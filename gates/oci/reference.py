@@ -72,7 +72,9 @@ class Reference:
         """The short form Docker prints: `alpine:3.20` rather than `docker.io/library/alpine:3.20`."""
         name = self.name
         if self.registry == DEFAULT_REGISTRY:
-            name = self.repository.removeprefix(_OFFICIAL_PREFIX)
+            short = self.repository.removeprefix(_OFFICIAL_PREFIX)
+            if _split_registry(short)[0] == DEFAULT_REGISTRY:  # `docker.io/a.b/c` must keep its registry
+                name = short
         return name + self._suffix()
 
     def with_digest(self, digest: Digest) -> Reference:

@@ -83,13 +83,13 @@ class Transport:
         self,
         credentials: CredentialProvider,
         insecure_hosts: Iterable[str] = (),
-        timeouts: Timeouts = Timeouts(),
-        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._insecure = frozenset(h.lower() for h in insecure_hosts)
-        self._timeouts = timeouts
-        self._retry = retry
+        self._timeouts = timeouts or Timeouts()
+        self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._auth = Authenticator(credentials, self.plain_http_ok)
         self._local = threading.local()
@@ -141,7 +141,6 @@ class Transport:
         max_bytes: int = 4 * 1024 * 1024,
     ) -> Response:
         """Send a request and read its whole body (at most `max_bytes`), retrying the exchange as a unit."""
-        import requests
 
         def read(resp: requests.Response) -> Response:
             body = _read_capped(resp, max_bytes) if method != "HEAD" else b""
@@ -221,7 +220,7 @@ class Transport:
                         self._scheme[host] = "http"
                     continue
                 raise RegistryError(f"{what}: TLS handshake with {host} failed") from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:  # noqa: E501
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 last_problem = _describe(exc)
                 attempt += 1
                 if attempt >= self._retry.attempts:

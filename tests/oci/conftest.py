@@ -97,7 +97,7 @@ def _handler(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler]:
         def _any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            headers = {k: v for k, v in self.headers.items()}
+            headers = dict(self.headers.items())
             exchange = Exchange(self.command, self.path, headers)
             proxy.seen.append(exchange)
             request = ProxyRequest(self, self.command, self.path, headers, body)
@@ -128,7 +128,7 @@ def _handler(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def fault_proxy(registry: RegistryServer) -> Iterator[Callable[[str], FaultProxy]]:
+def fault_proxy(registry: RegistryServer) -> Iterator[Callable[[str], FaultProxy]]:  # noqa: F811
     """Start proxies in front of a registry: `fault_proxy(upstream_host)`; stopped after the test."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
@@ -137,7 +137,7 @@ def fault_proxy(registry: RegistryServer) -> Iterator[Callable[[str], FaultProxy
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
         server.daemon_threads = True
         proxy.host = f"127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return proxy
 

@@ -215,7 +215,7 @@ class TokenServer:
         handler = tokens._handler()
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         tokens.realm = f"http://127.0.0.1:{server.server_address[1]}/token"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         try:
             yield tokens
