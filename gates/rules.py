@@ -37,6 +37,7 @@ class Rule:
 
 _RULE_MODULES: dict[str, str] = {
     "manifests": "gates.checks.manifests.rules",
+    "signature": "gates.signatures.rules",
     "base-image": "gates.baseimage.rules",
 }
 """Gate name -> module exposing `RULES: tuple[Rule, ...]`. Later gates register here."""
