@@ -29,6 +29,12 @@ FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
 
 Validator = Callable[[Any, str], Any]
+"""(value, dotted key) -> the parsed value. Raise `TypeError("a string")` to say what the value must be,
+or `ConfigValueError("...")` for any other problem; either becomes a `ConfigError` naming file and key."""
+
+
+class ConfigValueError(ValueError):
+    """A validator's complaint about a value, in its own words (e.g. about an item of a nested table)."""
 
 
 def _str(value: Any, key: str) -> str:
@@ -84,7 +90,8 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
         "require-network-policy": (_bool, False),
     },
 }
-"""Per-gate tables: key -> (validator, default). A gate that lands adds its table here."""
+"""Per-gate tables: key -> (validator, default). A gate that lands adds its table here (and its name to
+GATE_NAMES if `gates run` can run it)."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,7 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
     return data
 
 
-_TOP_LEVEL = {"gates", "fail-on", "format", "output", "waivers", *SECTIONS}
+_GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers")
 
 
 def _display(path: Path) -> str:
@@ -192,10 +199,13 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
             return validator(value, key)
         except TypeError as exc:
             raise fail(key, f"must be {exc}, found {value!r}") from None
+        except ConfigValueError as exc:
+            raise fail(key, str(exc)) from None
 
-    unknown = sorted(set(data) - _TOP_LEVEL - set(SECTIONS))
+    known = {*_GENERAL_KEYS, *SECTIONS}
+    unknown = sorted(set(data) - known)
     if unknown:
-        raise fail(unknown[0], "unknown key (known: " + ", ".join(sorted(_TOP_LEVEL)) + ")")
+        raise fail(unknown[0], "unknown key (known: " + ", ".join(sorted(known)) + ")")
     kwargs: dict[str, Any] = {"source": source}
     if "gates" in data:
         names = check(_str_list, data["gates"], "gates")
