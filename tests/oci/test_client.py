@@ -25,6 +25,7 @@ from tests.support.registry import (
     BASIC_PASSWORD,
     BASIC_USER,
     TOKEN_PASSWORD,
+    TOKEN_REFRESH,
     TOKEN_USER,
     RegistryServer,
 )
@@ -257,3 +258,19 @@ def test_token_is_reused_not_fetched_per_request(registry_token: RegistryServer)
             for _ in range(5):
                 c.resolve(ref)
         assert len(tokens.requests) - before == 1  # one pull token for five requests
+
+
+def test_identity_token_is_exchanged_as_a_refresh_token(registry_token: RegistryServer) -> None:
+    tokens = registry_token.token_server
+    assert tokens is not None
+    ref = parse_reference(f"{registry_token.host}/private/identity:1")
+    img = debian_like()
+    with_token = StaticCredentials({registry_token.host: Credentials("", identity_token=TOKEN_REFRESH)})
+    with RegistryClient(with_token, retry=FAST_RETRY) as c:
+        oi.push_image(c, ref, img)
+        assert c.get_manifest(ref).digest == img.digest
+    assert any(r.get("grant") == "refresh_token" and not r.get("refused") for r in tokens.requests)
+    revoked = StaticCredentials({registry_token.host: Credentials("", identity_token="revoked")})
+    with RegistryClient(revoked, retry=FAST_RETRY) as c, pytest.raises(AuthError, match="refused") as caught:
+        c.get_manifest(ref)
+    assert "revoked" not in str(caught.value)

@@ -6,7 +6,8 @@ into a conftest:
 - `registry`: no auth.
 - `registry_basic`: htpasswd Basic auth, user `BASIC_USER` / `BASIC_PASSWORD`.
 - `registry_token`: Bearer token auth against a token service run by the test (ES256 JWTs with an
-  `x5c` chain the registry trusts); `TOKEN_USER`/`TOKEN_PASSWORD` get pull and push everywhere,
+  `x5c` chain the registry trusts); `TOKEN_USER`/`TOKEN_PASSWORD` (or the refresh token
+  `TOKEN_REFRESH`, POSTed as Docker does with an identity token) get pull and push everywhere,
   anonymous callers get pull on `public/*` only.
 
 Each server has its own YAML config, a storage directory under pytest's tmp dir and a free port; it
@@ -43,6 +44,8 @@ BASIC_PASSWORD = "gates-test-password"
 _BASIC_HTPASSWD = f"{BASIC_USER}:$2b$04$zjYGvgoOmcAx.CdOSo1rWOhMpyq.5Sp1N6cUHU/tNdhniINaW9o06\n"
 TOKEN_USER = "robot"
 TOKEN_PASSWORD = "token-test-password"
+TOKEN_REFRESH = "robot-identity-token"
+"""An OAuth2 refresh token (Docker's `identitytoken`) the token service accepts for TOKEN_USER."""
 _TOKEN_SERVICE = "gates-test-registry"
 _TOKEN_ISSUER = "gates-test-token-issuer"
 _START_TIMEOUT = 15.0
@@ -260,6 +263,25 @@ class TokenServer:
                 scopes = [s for value in query.get("scope", []) for s in value.split(" ")]
                 tokens.requests.append({"user": user, "scope": scopes, "service": query.get("service")})
                 body = json.dumps({"token": tokens.issue(user, scopes), "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                grant = form.get("grant_type", [""])[0]
+                if grant != "refresh_token" or form.get("refresh_token", [""])[0] != TOKEN_REFRESH:
+                    tokens.requests.append({"grant": grant, "refused": True})
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                scopes = [s for value in form.get("scope", []) for s in value.split(" ")]
+                tokens.requests.append({"user": TOKEN_USER, "grant": grant, "scope": scopes})
+                body = json.dumps({"access_token": tokens.issue(TOKEN_USER, scopes), "expires_in": 300}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
