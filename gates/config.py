@@ -79,6 +79,12 @@ def _severity(value: Any, key: str) -> Severity:
 
 
 SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
+    "registry": {
+        "insecure": (_str_list, ()),
+        "cache-dir": (_str, ""),
+        "timeout": (_int, 60),
+        "concurrency": (_int, 8),
+    },
     "manifests": {
         "paths": (_str_list, (".",)),
         "level": (_choice("baseline", "restricted"), "restricted"),
@@ -90,8 +96,12 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
         "require-network-policy": (_bool, False),
     },
 }
-"""Per-gate tables: key -> (validator, default). A gate that lands adds its table here (and its name to
-GATE_NAMES if `gates run` can run it)."""
+"""Tables: key -> (validator, default). `registry` configures the registry client every image gate
+shares; every other table belongs to the gate of its name. A gate that lands adds its table here, and
+its name to GATE_NAMES once `gates run` can run it."""
+
+GATE_NAMES: tuple[str, ...] = ("manifests",)
+"""Gates that `gates = [...]` may name."""
 
 
 @dataclass(frozen=True)
@@ -210,8 +220,8 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
     if "gates" in data:
         names = check(_str_list, data["gates"], "gates")
         for name in names:
-            if name not in SECTIONS:
-                raise fail("gates", f"unknown gate {name!r} (known: {', '.join(SECTIONS)})")
+            if name not in GATE_NAMES:
+                raise fail("gates", f"unknown gate {name!r} (known: {', '.join(GATE_NAMES)})")
         kwargs["gates"] = names
     if "fail-on" in data:
         kwargs["fail_on"] = check(_severity, data["fail-on"], "fail-on")

@@ -117,6 +117,8 @@ class Result:
     """One line saying why the gate could not decide; set exactly when outcome is `error`."""
     location: Location | None = None
     """Where the target itself lives, so errors and passes can be placed in reports."""
+    details: tuple[str, ...] = ()
+    """One-line facts about how the verdict was reached (e.g. which digest and key verified)."""
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

@@ -39,9 +39,10 @@ def _finding(finding: Finding, report: Report, paint: _Painter) -> str:
 
 def _result(result: Result, report: Report, paint: _Painter, verbose: bool) -> list[str]:
     mark, color = _MARK[result.outcome]
-    if result.outcome is Outcome.PASSED and not result.findings and not verbose:
+    if result.outcome is Outcome.PASSED and not result.findings and not result.details and not verbose:
         return []
     lines = [f"{paint(mark, color)} {paint(result.target, 'bold')}"]
+    lines += [paint(f"    {detail}", "dim") for detail in result.details]
     if result.error:
         label = "error" if result.outcome is Outcome.ERROR else "skipped"
         lines.append(f"    {paint(label, color)}: {result.error}")

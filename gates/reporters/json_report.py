@@ -43,6 +43,7 @@ def _result(result: Result, report: Report) -> dict[str, Any]:
         "outcome": result.outcome.value,
         "error": result.error,
         "location": _location(result.location),
+        "details": list(result.details),
         "findings": [_finding(f, report) for f in result.findings],
     }
 
