@@ -20,6 +20,9 @@ class Format(str, Enum):
     CONSOLE = "console"
     JSON = "json"
     JUNIT = "junit"
+    SARIF = "sarif"
+    GITLAB = "gitlab-codequality"
+    GITHUB = "github"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ _MODULES: dict[Format, str] = {
     Format.CONSOLE: "gates.reporters.console",
     Format.JSON: "gates.reporters.json_report",
     Format.JUNIT: "gates.reporters.junit",
+    Format.SARIF: "gates.reporters.sarif",
+    Format.GITLAB: "gates.reporters.gitlab_codequality",
+    Format.GITHUB: "gates.reporters.github",
 }
 
 

@@ -1,0 +1,224 @@
+"""GitHub Actions: workflow-command annotations and a Markdown job summary.
+
+`render` (format `github`) prints one `::error`/`::warning` command per blocking or advisory finding
+and per undecided target, escaped the way the runner unescapes them, so a message can neither break
+the line nor smuggle in a second command. The runner shows only 10 annotations of each level per
+step, so `summary` renders a Markdown summary listing every finding, kept under the 1 MiB the
+runner accepts for `$GITHUB_STEP_SUMMARY`. `auto_emit` does both when running under Actions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from gates.model import Finding, Location, Outcome, Report, Result, blocks
+from gates.reporters import RenderContext
+from gates.reporters.sarif import repo_path
+
+SUMMARY_LIMIT = 1024 * 1024
+"""The runner refuses a step summary larger than this many bytes (it then shows none at all)."""
+_MARGIN = 4096
+
+_ICON = {Outcome.PASSED: "✅", Outcome.FAILED: "❌", Outcome.ERROR: "⚠️", Outcome.SKIPPED: "⏭️"}
+
+
+def escape_data(text: str) -> str:
+    """Escape a command's message as the runner expects (`%`, CR, LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a command property value: the message escapes plus `:` and `,`, which delimit properties."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, message: str, location: Location | None, title: str, root: Path) -> str:
+    """One workflow command line, e.g. `::error file=k8s/a.yaml,line=3,col=5,title=...::message`."""
+    props: list[str] = []
+    path = repo_path(location.path, root) if location else None
+    if path is not None and location is not None:
+        props.append(f"file={escape_property(path)}")
+        if location.line:
+            props.append(f"line={location.line}")
+            if location.column:
+                props.append(f"col={location.column}")
+    props.append(f"title={escape_property(title)}")
+    return f"::{level} {','.join(props)}::{escape_data(message)}"
+
+
+def _finding_message(finding: Finding, with_location: bool) -> str:
+    text = finding.message
+    if finding.resource:
+        text += f" [{finding.resource}]"
+    if with_location:
+        text = f"{finding.location}: {text}"
+    for note in finding.notes:
+        text += f" ({note})"
+    return text
+
+
+def render(report: Report, context: RenderContext) -> str:
+    """Annotations: errors for blocking findings and undecided targets, warnings for advisory ones."""
+    lines: list[str] = []
+    for result in report.results:
+        if result.outcome is Outcome.ERROR:
+            title = f"gates {result.gate}: could not decide {result.target}"
+            lines.append(annotation("error", result.error or "unknown error", result.location, title, context.root))
+    ordered = sorted((f for r in report.results for f in r.active_findings),
+                     key=lambda f: not blocks(f, report.fail_on))
+    for finding in ordered:
+        rule = context.rules.get(finding.rule)
+        title = f"{finding.rule}: {rule.title}" if rule else finding.rule
+        level = "error" if blocks(finding, report.fail_on) else "warning"
+        in_file = repo_path(finding.location.path, context.root) is not None
+        lines.append(annotation(level, _finding_message(finding, not in_file), finding.location, title,
+                                context.root))
+    return "".join(line + "\n" for line in lines)
+
+
+def _cell(text: str, limit: int | None = None) -> str:
+    """Text safe inside a Markdown table cell: no pipes, no newlines, no HTML."""
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("`", "'"))
+
+
+def _status(finding: Finding, report: Report) -> str:
+    if finding.waiver is not None:
+        until = f" until {finding.waiver.expires}" if finding.waiver.expires else ""
+        return f"waived{until}: {finding.waiver.reason}"
+    return "blocking" if blocks(finding, report.fail_on) else f"advisory (below {report.fail_on.value})"
+
+
+def _finding_row(finding: Finding, report: Report, compact: bool) -> str:
+    limit = 120 if compact else None
+    cells = [finding.severity.value, f"`{_cell(finding.rule)}`", f"`{_cell(str(finding.location))}`",
+             _cell(finding.resource or "", limit),
+             _cell(" ".join([finding.message, *(f"({n})" for n in finding.notes)]), limit),
+             _cell(_status(finding, report), 80 if compact else None)]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _head(report: Report, context: RenderContext) -> list[str]:
+    counts = report.counts()
+    findings = [f for r in report.results for f in r.findings]
+    outcome = report.outcome
+    lines = [f"## {_ICON[outcome]} gates: {outcome.value}", ""]
+    lines.append(f"Gates: {', '.join(report.gates) or 'none'} · fail on {report.fail_on.value} and above ·"
+                 f" gates {context.version}")
+    lines += ["", "| passed | failed | could not decide | skipped | findings | blocking | waived |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+              f"| {counts['passed']} | {counts['failed']} | {counts['error']} | {counts['skipped']} |"
+              f" {len(findings)} | {sum(1 for f in findings if blocks(f, report.fail_on))} |"
+              f" {sum(1 for f in findings if f.waiver is not None)} |", ""]
+    return lines
+
+
+def _undecided(results: list[Result], compact: bool) -> list[str]:
+    if not results:
+        return []
+    lines = ["### Could not decide", "", "| gate | target | why |", "| --- | --- | --- |"]
+    limit = 200 if compact else None
+    lines += [f"| {_cell(r.gate)} | `{_cell(r.target, limit)}` | {_cell(r.error or '', limit)} |" for r in results]
+    return [*lines, ""]
+
+
+def _severity_key(finding: Finding) -> int:
+    return -finding.severity.rank
+
+
+def summary(report: Report, context: RenderContext, limit: int = SUMMARY_LIMIT) -> str:
+    """Markdown listing every finding, at most `limit` bytes (UTF-8).
+
+    Long cells are shortened first; only if even that does not fit are the last rows replaced by a
+    line saying how many were left out (tens of thousands of findings), never a broken file.
+    """
+    findings = sorted((f for r in report.results for f in r.findings),
+                      key=lambda f: (f.waiver is not None, not blocks(f, report.fail_on), _severity_key(f)))
+    undecided = [r for r in report.results if r.outcome is Outcome.ERROR]
+    skipped = [r for r in report.results if r.outcome is Outcome.SKIPPED]
+    text = ""
+    for compact in (False, True):
+        text = _summary_text(report, context, findings, undecided, skipped, compact, None)
+        if len(text.encode("utf-8")) <= limit:
+            return text
+    return _summary_text(report, context, findings, undecided, skipped, True, limit)
+
+
+def _summary_text(report: Report, context: RenderContext, findings: list[Finding], undecided: list[Result],
+                  skipped: list[Result], compact: bool, limit: int | None) -> str:
+    head = _head(report, context) + _undecided(undecided, compact)
+    table: list[str] = []
+    if findings:
+        table = ["### Findings", "", "| severity | rule | location | resource | message | status |",
+                 "| --- | --- | --- | --- | --- | --- |"]
+        table += [_finding_row(f, report, compact) for f in findings]
+        table.append("")
+    tail: list[str] = []
+    if skipped:
+        tail = ["### Skipped", ""] + [f"- `{_cell(r.target, 200)}`: {_cell(r.error or '', 300)}" for r in skipped]
+        tail.append("")
+    if report.internal_errors:
+        tail += ["### Internal errors", ""]
+        tail += [f"- {_cell(p.splitlines()[0], 300)}" for p in report.internal_errors] + [""]
+    if limit is None:
+        return "\n".join(head + table + tail) + "\n"
+    # Fill rows until the budget (less room for the closing note) is spent.
+    budget = limit - len(("\n".join(head + tail) + "\n").encode("utf-8")) - 200
+    kept: list[str] = []
+    used = 0
+    for row in table:
+        size = len(row.encode("utf-8")) + 1
+        if used + size > budget:
+            break
+        kept.append(row)
+        used += size
+    left_out = sum(1 for row in table[len(kept):] if row.startswith("| ") and not row.startswith("| ---"))
+    if left_out:
+        kept += ["", f"_{left_out} more findings did not fit in the job summary: see the SARIF, JUnit or"
+                     " JSON report._", ""]
+    return "\n".join(head + kept + tail) + "\n"
+
+
+_TEXT_FORMATS = ("console", "github")
+"""Formats that can share stdout with annotations; anything else is a document that must stay clean."""
+
+
+def auto_emit(report: Report, context: RenderContext, formats: tuple[str, ...], stdout: TextIO,
+              stderr: TextIO, environ: Mapping[str, str] | None = None) -> None:
+    """Under GitHub Actions (`GITHUB_ACTIONS=true`): annotate, and append the job summary.
+
+    Paths are made relative to `GITHUB_WORKSPACE`, which is what the runner resolves annotation files
+    against. Annotations are skipped when `--format github` already printed them, and go to stderr
+    (the runner reads commands from both streams) when stdout carries a JSON, SARIF or XML document.
+    `GATES_GITHUB=false` turns the whole behaviour off, e.g. for a wrapper calling gates many times.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_ACTIONS") != "true" or env.get("GATES_GITHUB", "").lower() in ("false", "0", "no"):
+        return
+    workspace = env.get("GITHUB_WORKSPACE")
+    ctx = dataclasses.replace(context, root=Path(workspace)) if workspace else context
+    if "github" not in formats:
+        stream = stdout if all(f in _TEXT_FORMATS for f in formats) else stderr
+        stream.write(render(report, ctx))
+        stream.flush()
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    path = Path(target)
+    try:
+        existing = path.stat().st_size if path.exists() else 0
+        budget = SUMMARY_LIMIT - existing - _MARGIN
+        if budget < 1024:
+            print("::warning title=gates::the job summary is full; see the reports instead", file=stderr)
+            return
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(summary(report, ctx, budget))
+    except OSError as exc:
+        print(f"::warning title=gates::cannot write the job summary: {escape_data(str(exc))}", file=stderr)

@@ -1,0 +1,108 @@
+"""The GitLab templates, run for real by gitlab-ci-local (shell executor) in a temporary git repo.
+
+The pipeline includes the component twice with different inputs (a passing and a failing job) and
+the classic template once, as a consumer's .gitlab-ci.yml would; gates comes from this venv's PATH
+(`install: ""`), the image is not pulled, and each job gets its own copy of the repo (isolation).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.ci_surfaces.tools import require, tool_env
+from tests.conftest import REPO
+from tests.reporters.conftest import BAD_DEPLOYMENT, GOOD_POD, jsonschema, load_schema
+
+PIPELINE = """\
+include:
+  - local: ci/component.yml
+    inputs:
+      job-name: gates-good
+      install: ""
+      command: manifests
+      targets: k8s/good.yaml
+  - local: ci/component.yml
+    inputs:
+      job-name: gates-bad
+      install: ""
+      targets: k8s
+      fail-on: high
+  - local: ci/classic.yml
+variables:
+  GATES_INSTALL: ""
+  GATES_TARGETS: k8s/good.yaml k8s/deploy.yaml
+  GATES_COMMAND: manifests
+  GATES_EXTRA_ARGS: --level baseline
+"""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    code: int
+    log: str
+    artifacts: Path
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    glci = require("gitlab-ci-local")
+    require("rsync")
+    require("git")
+    repo = tmp_path_factory.mktemp("gitlab") / "project"
+    (repo / "k8s").mkdir(parents=True)
+    (repo / "ci").mkdir()
+    (repo / "k8s" / "deploy.yaml").write_text(BAD_DEPLOYMENT, encoding="utf-8")
+    (repo / "k8s" / "good.yaml").write_text(GOOD_POD, encoding="utf-8")
+    (repo / "ci" / "component.yml").write_bytes((REPO / "gitlab" / "templates" / "gates.yml").read_bytes())
+    (repo / "ci" / "classic.yml").write_bytes((REPO / "gitlab" / "gates.gitlab-ci.yml").read_bytes())
+    (repo / ".gitlab-ci.yml").write_text(PIPELINE, encoding="utf-8")
+    env = tool_env()
+    git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
+    for args in (["init", "-q"], ["remote", "add", "origin", "https://gitlab.example.invalid/acme/app.git"],
+                 ["add", "-A"], ["commit", "-qm", "sample"]):
+        subprocess.run([*git, *args], cwd=repo, check=True, env=env)
+    command = [glci, "--force-shell-executor", "--shell-isolation", "--no-color"]
+    proc = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env, timeout=240, check=False)
+    return Pipeline(proc.returncode, proc.stdout + proc.stderr, repo / ".gitlab-ci-local" / "artifacts")
+
+
+def _status(log: str, job: str) -> str:
+    for line in log.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[1] == job and words[0] in ("PASS", "FAIL"):
+            return words[0]
+    raise AssertionError(f"no verdict for {job} in:\n{log[-4000:]}")
+
+
+def test_jobs_pass_and_fail_with_their_gates(pipeline: Pipeline) -> None:
+    assert _status(pipeline.log, "gates-good") == "PASS"
+    assert _status(pipeline.log, "gates-bad") == "FAIL"
+    assert _status(pipeline.log, "gates") == "FAIL"  # classic: baseline still forbids privileged
+    assert pipeline.code != 0
+
+
+def test_failed_job_still_keeps_its_reports(pipeline: Pipeline) -> None:
+    job = pipeline.artifacts / "gates-bad"
+    assert sorted(p.name for p in job.iterdir()) == ["gates-junit.xml", "gates-report.json", "gates.sarif",
+                                                     "gl-code-quality-report.json"]
+    schema = load_schema("gitlab-codequality-codeclimate.json")
+    entries = json.loads((job / "gl-code-quality-report.json").read_text(encoding="utf-8"))
+    assert entries and all(jsonschema.validate(e, schema) is None for e in entries)
+    assert {e["location"]["path"] for e in entries} == {"k8s/deploy.yaml"}
+    assert "<failure" in (job / "gates-junit.xml").read_text(encoding="utf-8")
+    report = json.loads((job / "gates-report.json").read_text(encoding="utf-8"))
+    assert report["outcome"] == "failed" and report["fail_on"] == "high"
+
+
+def test_inputs_and_variables_reach_gates(pipeline: Pipeline) -> None:
+    good = json.loads((pipeline.artifacts / "gates-good" / "gates-report.json").read_text(encoding="utf-8"))
+    assert good["outcome"] == "passed" and [r["target"] for r in good["results"]] == ["k8s/good.yaml#Pod/ok"]
+    classic = json.loads((pipeline.artifacts / "gates" / "gates-report.json").read_text(encoding="utf-8"))
+    rules = {f["rule"] for r in classic["results"] for f in r["findings"]}
+    assert "pss-privileged" in rules and "pss-run-as-non-root" not in rules  # --level baseline applied
+    assert json.loads((pipeline.artifacts / "gates" / "gl-code-quality-report.json").read_text(encoding="utf-8"))
