@@ -110,12 +110,20 @@ def _use_color(stream: object) -> bool:
     return bool(isatty and isatty())
 
 
+def _repository_root() -> Path:
+    """Where repo-relative paths (SARIF URIs, Code Quality) start: the git top level, else the cwd."""
+    here = Path.cwd().resolve()
+    for directory in (here, *here.parents):
+        if (directory / ".git").exists():
+            return directory
+    return here
+
+
 def _emit(report: Report, config: Config, verbose: bool) -> None:
     from gates.reporters import Format, RenderContext, github, renderer
     from gates.rules import all_rules
 
-    root = config.source.parent if config.source else Path.cwd()
-    plain = RenderContext(root=root, version=__version__, rules=all_rules(), verbose=verbose)
+    plain = RenderContext(root=_repository_root(), version=__version__, rules=all_rules(), verbose=verbose)
     for fmt in config.formats:
         context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
         sys.stdout.write(renderer(Format(fmt))(report, context))
