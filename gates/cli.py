@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from gates import __version__
+from gates.checks.base_image.options import Overrides
 from gates.config import FORMATS, Config, load
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
@@ -162,6 +163,8 @@ def run_command(
     for gate in cfg.gates:
         if gate == "manifests":
             jobs.append(_manifest_job(cfg, [path] if path else None, level))
+        elif gate == "base-image":
+            jobs.append(_base_image_job(cfg))
     return _finish(jobs, cfg, verbose)
 
 
@@ -174,6 +177,80 @@ def manifests_command(
     """Check Kubernetes manifests against the Pod Security Standards."""
     cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
     return _finish([_manifest_job(cfg, paths, level)], cfg, verbose)
+
+
+def _base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
+    from gates.checks.base_image.gate import scan_config
+
+    return GateJob("base-image", lambda: scan_config(config, flags))
+
+
+def _with_now(config: Config, now: str | None) -> Config:
+    import datetime as dt
+
+    if now is None:
+        return config
+    try:
+        return dataclasses.replace(config, now=dt.date.fromisoformat(now))
+    except ValueError:
+        raise UsageError(f"--now: expected a date YYYY-MM-DD, got {now!r}") from None
+
+
+@app.command("base-image")
+def base_image_command(
+    images: Annotated[list[str], typer.Argument(metavar="IMAGE...", help="Image references (tag or digest).")],
+    dockerfile: Annotated[str | None, typer.Option("--dockerfile", help="The Dockerfile the images were built "
+                                                   "from: their base when annotations lack it; FROM pinning.")]
+    = None,
+    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, help="Oldest allowed image.")]
+    = None,
+    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0,
+                                                          help="Oldest allowed base image.")] = None,
+    allowed: Annotated[list[str] | None, typer.Option("--allowed", metavar="GLOB", help="Approved base images "
+                                                      "(repeatable), e.g. 'docker.io/library/*'.")] = None,
+    advisories: Annotated[str | None, typer.Option("--advisories", help="OSV advisory database (directory or "
+                                                   "zip) for the package patch level.")] = None,
+    ignore_unfixed: Annotated[bool | None, typer.Option("--ignore-unfixed/--include-unfixed",
+                                                        help="Leave out advisories with no published fix.",
+                                                        show_default=False)] = None,
+    now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="Judge as of this date (YYYY-MM-DD; "
+                                            "also GATES_NOW).")] = None,
+    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+) -> int:
+    """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
+    cfg = _with_now(_load_config(CommonOptions(config, format, output, fail_on, verbose)), now)
+    flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
+                      max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
+                      ignore_unfixed=ignore_unfixed)
+    return _finish([_base_image_job(cfg, flags)], cfg, verbose)
+
+
+data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the gates ship.")
+app.add_typer(data_app)
+
+
+@data_app.command("update")
+def data_update_command(
+    source: Annotated[Path | None, typer.Option("--source", help="A folder of endoflife.date products/*.md "
+                                                "pages (default: fetch them from endoflife.date's repository).")]
+    = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (default: "
+                                                "$XDG_DATA_HOME/gates/distro-eol.json, which the gate prefers "
+                                                "when newer than the shipped file).")] = None,
+    now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="The date to stamp (YYYY-MM-DD).")]
+    = None,
+) -> int:
+    """Rebuild the end-of-life data of the base-image gate from endoflife.date."""
+    import datetime as dt
+
+    from gates.baseimage.eol import user_data_file
+    from gates.baseimage.eol_build import update
+
+    generated = _with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
+    print(update(output or user_data_file(), source, generated or dt.date.today(),
+                 warn=lambda m: print(f"gates: warning: {m}", file=sys.stderr)))
+    return EXIT_PASSED
 
 
 @app.command("list")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gates.checks.base_image.options import base_image_schema, patch_level_schema
 from gates.errors import ConfigError
 from gates.model import Severity
 from gates.waivers import WaiverRule
@@ -95,12 +96,14 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
         "allowed-registries": (_str_list, ()),
         "require-network-policy": (_bool, False),
     },
+    "base-image": base_image_schema(_str, _int, _bool, _str_list),
+    "patch-level": patch_level_schema(_str, _bool, _severity),
 }
 """Tables: key -> (validator, default). `registry` configures the registry client every image gate
 shares; every other table belongs to the gate of its name. A gate that lands adds its table here, and
 its name to GATE_NAMES once `gates run` can run it."""
 
-GATE_NAMES: tuple[str, ...] = ("manifests",)
+GATE_NAMES: tuple[str, ...] = ("manifests", "base-image")
 """Gates that `gates = [...]` may name."""
 
 

@@ -54,43 +54,21 @@ class ImageReference:
         return text
 
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_REGISTRY = re.compile(r"^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d+)?$")
-
 DOCKER_HUB = "docker.io"
 
 
 def parse_image_reference(text: str) -> ImageReference | None:
-    """Parse a reference as Docker does (`alpine` -> `docker.io/library/alpine`); None if invalid."""
-    rest, digest = text, None
-    if "@" in rest:
-        rest, digest = rest.split("@", 1)
-        if not _DIGEST.match(digest):
-            return None
-    tag = None
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
-    if colon > slash:
-        rest, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG.match(tag):
-            return None
-    first, _, remainder = rest.partition("/")
-    if remainder and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        if not _REGISTRY.match(first):
-            return None
-        registry, repository = first, remainder
-    else:
-        registry, repository = DOCKER_HUB, rest
-    if registry in ("index.docker.io", "registry-1.docker.io"):
-        registry = DOCKER_HUB
-    if registry == DOCKER_HUB and "/" not in repository:
-        repository = f"library/{repository}"
-    if not _REPOSITORY.match(repository):
+    """Parse a reference as Docker does (`alpine` -> `docker.io/library/alpine`); None if invalid.
+
+    The grammar is `gates.oci.reference`'s, so the gate and the registry client never disagree."""
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import parse_reference
+
+    try:
+        ref = parse_reference(text)
+    except InvalidReferenceError:
         return None
-    return ImageReference(registry, repository, tag, digest, text)
+    return ImageReference(ref.registry, ref.repository, ref.tag, str(ref.digest) if ref.digest else None, text)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -310,3 +311,25 @@ def load_eol_data(path: Path | None = None) -> EolDatabase:
         return parse_eol_data(resource.read_bytes(), f"gates/data/{DATA_FILE}")
     except OSError as exc:
         raise EolDataError(f"gates/data/{DATA_FILE}: not installed ({exc})") from exc
+
+
+def user_data_file() -> Path:
+    """Where `gates data update` writes a refreshed data file: `$XDG_DATA_HOME/gates/distro-eol.json`."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "gates" / DATA_FILE
+
+
+def load_preferred(explicit: Path | None = None) -> tuple[EolDatabase, str]:
+    """The data to judge with, and a line saying which: `explicit` if given, else the refreshed file of
+    `gates data update` when it is at least as new as the shipped one, else the shipped one."""
+    if explicit is not None:
+        db = load_eol_data(explicit)
+        return db, f"end-of-life data {explicit}, generated {db.generated}"
+    shipped = load_eol_data()
+    refreshed = user_data_file()
+    if refreshed.is_file():
+        newer = load_eol_data(refreshed)
+        if newer.generated is not None and (shipped.generated is None or newer.generated >= shipped.generated):
+            return newer, f"end-of-life data {refreshed}, generated {newer.generated}"
+    return shipped, f"end-of-life data shipped with gates, generated {shipped.generated}"

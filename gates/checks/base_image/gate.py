@@ -1,0 +1,386 @@
+"""Run the base-image gate: one `Result` per image, every platform of an index judged inside it.
+
+Per image: the manifest (or index), then per platform the config blob (age, user), the base (age,
+drift, approval), and, only when a check needs them, the layers (OS end of life, point-release lag,
+package patch level). Findings of a platform of an index start with that platform (`linux/arm64: ...`).
+Anything the gate cannot decide (registry errors, hostile layers, a config blob that is not JSON, an
+unreadable database, an unknown OS under `unknown-os = "error"`) makes the image an `error` result with
+one line naming the image and the problem, never a pass; findings already made stay in that result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gates.baseimage import rules as R
+from gates.baseimage.advisories import AdvisoryIndex, ecosystems_for_release
+from gates.baseimage.dockerfile import Dockerfile, parse_dockerfile
+from gates.baseimage.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
+from gates.baseimage.image_config import (
+    ImageConfig,
+    ManifestAnnotations,
+    Timestamp,
+    is_root_user,
+    parse_manifest_annotations,
+)
+from gates.checks.base_image.base import BaseImage, Lookups, base_from_annotations, base_from_dockerfile
+from gates.checks.base_image.contents import ImageContents, read_contents
+from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
+from gates.config import Config
+from gates.errors import GatesError, InputError, UsageError
+from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, one_line
+from gates.oci.client import RegistryClient
+from gates.oci.errors import ManifestError, RegistryError
+from gates.oci.manifest import ImageIndex, ImageManifest, Platform
+from gates.oci.reference import Reference, parse_reference
+
+GATE = R.GATE
+_RULES = {rule.id: rule for rule in R.RULES}
+_ATTESTATION = "attestation-manifest"
+
+
+@dataclass
+class _Prepared:
+    """What every image shares, loaded once before the workers start; a failure is kept as its message."""
+
+    options: BaseImageOptions
+    lookups: Lookups
+    dockerfile: Dockerfile | None = None
+    dockerfile_problem: str | None = None
+    eol: EolDatabase | None = None
+    eol_problem: str | None = None
+    eol_origin: str = ""
+    advisories: AdvisoryIndex | None = None
+    advisories_problem: str | None = None
+
+
+@dataclass
+class _Verdict:
+    """Findings, details and undecidable problems gathered for one image."""
+
+    image: str
+    findings: list[Finding] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, rule: str, message: str, label: str, severity: Severity | None = None,
+            location: Location | None = None) -> None:
+        text = f"{label}: {message}" if label else message
+        self.findings.append(Finding(
+            rule=rule, severity=severity or _RULES[rule].severity, message=text,
+            location=location or Location(self.image), resource=self.image,
+        ))
+
+    def problem(self, message: str, label: str) -> None:
+        self.problems.append(f"{label}: {message}" if label else message)
+
+
+def scan(options: BaseImageOptions, client: RegistryClient) -> list[Result]:
+    """Judge every image of `options`, `concurrency` at a time; results keep the order given."""
+    prepared = prepare(options, client)
+    if not options.images:
+        return []
+    workers = max(1, min(options.concurrency, len(options.images)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="base-image") as pool:
+        return list(pool.map(lambda image: check_image(image, prepared), options.images))
+
+
+def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
+    """Load what all images share: the Dockerfile, the end-of-life data, the advisory database."""
+    prepared = _Prepared(options, Lookups(client))
+    if options.dockerfile is not None:
+        try:
+            text = options.dockerfile.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--dockerfile {options.dockerfile}: cannot read ({exc.strerror or exc})") from None
+        try:
+            prepared.dockerfile = parse_dockerfile(text, str(options.dockerfile))
+        except InputError as exc:
+            prepared.dockerfile_problem = str(exc)
+    if any(options.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)):
+        try:
+            prepared.eol, prepared.eol_origin = load_preferred(options.eol_data)
+        except InputError as exc:
+            prepared.eol_problem = f"end-of-life data: {exc}"
+    if options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE):
+        try:
+            prepared.advisories = AdvisoryIndex.load(options.advisories)
+        except InputError as exc:
+            prepared.advisories_problem = f"advisory database: {exc}"
+    return prepared
+
+
+def check_image(image: str, prepared: _Prepared) -> Result:
+    """One image's result; every expected failure becomes an `error` result naming the image."""
+    verdict = _Verdict(image)
+    try:
+        ref = parse_reference(image)
+        _judge(ref, prepared, verdict)
+    except (RegistryError, InputError) as exc:
+        verdict.problems.insert(0, str(exc))
+    except GatesError:
+        raise
+    return _result(verdict)
+
+
+def _result(verdict: _Verdict) -> Result:
+    location = Location(verdict.image)
+    result = decided_result(GATE, verdict.image, verdict.findings, location)
+    result = dataclasses.replace(result, details=tuple(verdict.details))
+    if not verdict.problems:
+        return result
+    first = verdict.problems[0]
+    more = f" (and {len(verdict.problems) - 1} more problems)" if len(verdict.problems) > 1 else ""
+    line = first if first.startswith(verdict.image) else f"{verdict.image}: {first}"
+    details = result.details + tuple(f"could not decide: {p}" for p in verdict.problems[1:])
+    return dataclasses.replace(result, outcome=Outcome.ERROR, error=one_line(line + more), details=details)
+
+
+def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
+    client = prepared.lookups.client
+    fetched = client.get_manifest(ref)
+    parsed = fetched.parse()
+    verdict.details.append(f"digest {fetched.digest}")
+    if prepared.eol is not None and prepared.options.reads_layers:
+        verdict.details.append(prepared.eol_origin)
+    if prepared.dockerfile_problem is not None:
+        verdict.problem(prepared.dockerfile_problem, "")
+    elif prepared.dockerfile is not None and prepared.options.enabled(R.PINNING):
+        _pinning(prepared.dockerfile, prepared.options, verdict)
+    if isinstance(parsed, ImageManifest):
+        _judge_platform(ref, parsed, dict(parsed.annotations), None, "", prepared, verdict)
+        return
+    entries = [d for d in parsed.manifests if _wanted(d.platform, d.annotations, prepared.options.platforms)]
+    if not entries:
+        listed = ", ".join(str(d.platform) for d in parsed.manifests if d.platform) or "none"
+        raise ManifestError(f"no platform of the index matches {list(prepared.options.platforms) or 'any'} "
+                            f"(it lists: {listed})")
+    for entry in entries:
+        label = str(entry.platform) if entry.platform else str(entry.digest)
+        manifest = client.get_manifest(ref.with_digest(entry.digest)).parse()
+        if not isinstance(manifest, ImageManifest):
+            raise ManifestError(f"{label}: index entry {entry.digest} is itself an index")
+        annotations = {**_index_annotations(parsed), **entry.annotations, **manifest.annotations}
+        verdict.details.append(f"{label}: digest {entry.digest}")
+        _judge_platform(ref.with_digest(entry.digest), manifest, annotations, entry.platform, label, prepared,
+                        verdict)
+
+
+def _index_annotations(index: ImageIndex) -> dict[str, str]:
+    return dict(index.annotations)
+
+
+def _wanted(platform: Platform | None, annotations: object, globs: tuple[str, ...]) -> bool:
+    """Real images of the index: not BuildKit's attestation manifests (`unknown/unknown`)."""
+    if isinstance(annotations, dict) and annotations.get("vnd.docker.reference.type") == _ATTESTATION:
+        return False
+    if platform is not None and platform.os == "unknown":
+        return False
+    if not globs:
+        return True
+    return platform is not None and any(fnmatch.fnmatchcase(str(platform), g) for g in globs)
+
+
+def _judge_platform(
+    ref: Reference, manifest: ImageManifest, annotations: dict[str, str], platform: Platform | None,
+    label: str, prepared: _Prepared, verdict: _Verdict,
+) -> None:
+    options = prepared.options
+    config = prepared.lookups.config_of(ref, manifest)
+    marks = parse_manifest_annotations({"annotations": annotations}, f"manifest of {ref}", config.labels)
+    if platform is None and config.os and config.architecture:
+        platform = Platform(config.os, config.architecture)
+    created = config.created if config.created.known or not marks.created.known else marks.created
+    if options.enabled(R.IMAGE_AGE):
+        _age(R.IMAGE_AGE, "image", created, options.max_age_days, options, label, verdict)
+    base = _base_of(marks, prepared)
+    verdict.details.append(_prefix(label, f"base {base or 'unknown'}"
+                                          + (f" (from {base.source})" if base else " (no annotation, no Dockerfile)")))
+    if base is not None and not base.scratch:
+        _base_checks(base, platform, prepared, label, verdict)
+    if options.enabled(R.APPROVED_BASE) and options.allowed:
+        _approved(base, options.allowed, label, verdict)
+    contents = None
+    if options.reads_layers:
+        want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
+        contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
+                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT))
+        _os_checks(contents, prepared, label, verdict)
+        if want_packages:
+            _patch_level(contents, prepared, label, verdict)
+    if options.enabled(R.NON_ROOT):
+        _non_root(config, contents, label, verdict)
+
+
+def _prefix(label: str, text: str) -> str:
+    return f"{label}: {text}" if label else text
+
+
+def _age(rule: str, what: str, created: Timestamp, limit: int, options: BaseImageOptions, label: str,
+         verdict: _Verdict) -> None:
+    days = created.age_days(options.instant)
+    if days is None:
+        message = f"{what} age unknown: created is {created.unknown_reason} ({created.raw!r})"
+        if options.unknown_age == "error":
+            verdict.problem(message, label)
+        else:
+            verdict.add(rule, message, label)
+        return
+    assert created.value is not None
+    verdict.details.append(_prefix(label, f"{what} created {created.value.date().isoformat()} ({days} days ago)"))
+    if days > limit:
+        verdict.add(rule, f"{what} was built {days} days ago ({created.value.date().isoformat()}), "
+                          f"more than the {limit} allowed", label)
+
+
+def _base_of(marks: ManifestAnnotations, prepared: _Prepared) -> BaseImage | None:
+    found = base_from_annotations(marks)
+    if found is None and prepared.dockerfile is not None:
+        found = base_from_dockerfile(prepared.dockerfile)
+    return found
+
+
+def _base_checks(base: BaseImage, platform: Platform | None, prepared: _Prepared, label: str,
+                 verdict: _Verdict) -> None:
+    options = prepared.options
+    lookups = prepared.lookups
+    if options.enabled(R.BASE_AGE):
+        digest, config = lookups.base_config(base, platform)
+        verdict.details.append(_prefix(label, f"base manifest {digest}"))
+        _age(R.BASE_AGE, "base image", config.created, options.max_base_age_days, options, label, verdict)
+    if options.enabled(R.BASE_DRIFT):
+        if base.built_on is None:
+            verdict.details.append(_prefix(label, "base drift not checked: no base digest recorded"))
+            return
+        moved = lookups.drift(base)
+        if moved is not None:
+            assert base.ref is not None
+            tag = base.ref.repo_only().with_tag(base.ref.tag or "latest")
+            verdict.add(R.BASE_DRIFT, f"base {tag} now points at {moved}, not at {base.built_on} that this "
+                                      "image was built on: rebuild to pick up the base's updates", label)
+
+
+def _approved(base: BaseImage | None, allowed: tuple[str, ...], label: str, verdict: _Verdict) -> None:
+    if base is None:
+        verdict.add(R.APPROVED_BASE, "base image unknown (no base annotations, no --dockerfile): cannot be "
+                                     "shown to match " + ", ".join(allowed), label)
+        return
+    if base.ref is None:
+        return  # scratch: nothing is pulled
+    ref = base.ref
+    bare = ref.repo_only()
+    names = {bare.name, bare.familiar}
+    if ref.tag:
+        names |= {f"{name}:{ref.tag}" for name in list(names)}
+    if not any(fnmatch.fnmatchcase(name, glob) for name in names for glob in allowed):
+        verdict.add(R.APPROVED_BASE, f"base {ref} does not match any allowed base ({', '.join(allowed)})", label)
+
+
+def _pinning(dockerfile: Dockerfile, options: BaseImageOptions, verdict: _Verdict) -> None:
+    for problem in dockerfile.pinning_problems(require_digest=options.require_digest):
+        verdict.add(R.PINNING, f"FROM {problem.image} {problem.reason}", "",
+                    location=Location(dockerfile.path, problem.line))
+
+
+def _non_root(config: ImageConfig, contents: ImageContents | None, label: str, verdict: _Verdict) -> None:
+    passwd = contents.passwd if contents is not None else None
+    if is_root_user(config.user, passwd):
+        shown = repr(config.user) if config.user else "not set"
+        verdict.add(R.NON_ROOT, f"the image runs as root (config.User {shown})", label)
+
+
+def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict: _Verdict) -> None:
+    options = prepared.options
+    release = contents.release
+    if release is not None:
+        pretty = release.pretty_name or f"{release.id} {release.version_id}"
+        verdict.details.append(_prefix(label, f"OS {pretty} ({release.id} {release.version_id or '?'}, "
+                                              f"from {release.source})"))
+    else:
+        verdict.details.append(_prefix(label, "OS not detected"))
+    if prepared.eol_problem is not None:
+        verdict.problem(prepared.eol_problem, label)
+        return
+    db = prepared.eol
+    assert db is not None
+    if options.enabled(R.OS_EOL) or options.enabled(R.OS_UNKNOWN):
+        answer = db.release_status(release, options.today, SupportPhase(options.eol_phase))
+        if answer.status is EolStatus.END_OF_LIFE and options.enabled(R.OS_EOL):
+            shown = f"{answer.distro} {answer.version}"
+            if release is not None and release.pretty_name:
+                shown += f" ({release.pretty_name})"
+            verdict.add(R.OS_EOL, f"{shown} is end of life: {answer.reason}", label)
+        elif answer.status is EolStatus.UNKNOWN and options.enabled(R.OS_UNKNOWN):
+            message = f"OS support unknown: {answer.reason} ({prepared.eol_origin})"
+            if options.unknown_os == "error":
+                verdict.problem(message, label)
+            else:
+                verdict.add(R.OS_UNKNOWN, message, label)
+        elif answer.status is EolStatus.SUPPORTED:
+            verdict.details.append(_prefix(label, answer.reason))
+    if options.enabled(R.POINT_RELEASE_LAG) and release is not None and release.id:
+        version = point_version(release)
+        lag = db.point_release_lag(release.id, version) if version else None
+        if lag is not None and lag.behind > options.max_point_release_lag:
+            verdict.add(R.POINT_RELEASE_LAG, f"{release.id} {lag.installed} is {lag.behind} point releases behind "
+                                             f"{lag.latest} (at most {options.max_point_release_lag} allowed)",
+                        label)
+
+
+def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdict: _Verdict) -> None:
+    options = prepared.options
+    if prepared.advisories_problem is not None:
+        verdict.problem(prepared.advisories_problem, label)
+        return
+    index = prepared.advisories
+    assert index is not None
+    db = contents.packages
+    if db is None or not db.packages:
+        verdict.details.append(_prefix(label, "no dpkg or apk packages: patch level not applicable"))
+        return
+    release = contents.release
+    ecosystems = ecosystems_for_release(release) if release is not None else ()
+    if not ecosystems:
+        verdict.problem(f"{len(db.packages)} {db.manager.value} packages, but the OS release is unknown, so no "
+                        "advisories can be matched", label)
+        return
+    covered = [e for e in ecosystems if e.lower() in index.ecosystems()]
+    if not covered:
+        verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}", label)
+        return
+    matched = 0
+    for ecosystem in covered:
+        report = index.match(ecosystem, db.packages, ignore_unfixed=options.ignore_unfixed,
+                             min_severity=options.min_severity)
+        for line in report.undecided:
+            verdict.problem(f"cannot compare versions: {line}", label)
+        for match in report.matches:
+            matched += 1
+            names = ", ".join(match.aliases[:3])
+            advisory = f"{match.advisory_id} ({names})" if names else match.advisory_id
+            fix = f"fixed in {match.fixed_version}" if match.fixed_version else "no fix published yet"
+            package = match.package if match.package == match.source_package else \
+                f"{match.package} (source {match.source_package})"
+            verdict.add(R.VULNERABLE_PACKAGE, f"{package} {match.installed_version} is affected by {advisory}: "
+                                              f"{fix}", label, severity=match.severity)
+    verdict.details.append(_prefix(label, f"{len(db.packages)} {db.manager.value} packages checked against "
+                                          f"{', '.join(covered)}: {matched} affected"))
+
+
+
+def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:
+    """The gate as `gates base-image` and `gates run` use it: options from config and flags, a client
+    from `[registry]` (with its on-disk digest cache), closed afterwards."""
+    from gates.registry_client import client_from_config
+
+    base = config.source.parent if config.source else Path.cwd()
+    options = build_options(
+        config.section("base-image"), config.section("patch-level"), config.section("registry"),
+        config_dir=base, today=config.today, injected_today=config.now is not None, flags=flags,
+    )
+    with client_from_config(config) as client:
+        return scan(options, client)
