@@ -165,6 +165,10 @@ def run_command(
             jobs.append(_manifest_job(cfg, [path] if path else None, level))
         elif gate == "base-image":
             jobs.append(_base_image_job(cfg))
+        elif gate == "signature":
+            from gates.checks.signature.job import signature_job
+
+            jobs.append(signature_job(cfg))
     return _finish(jobs, cfg, verbose)
 
 
@@ -251,6 +255,48 @@ def data_update_command(
     print(update(output or user_data_file(), source, generated or dt.date.today(),
                  warn=lambda m: print(f"gates: warning: {m}", file=sys.stderr)))
     return EXIT_PASSED
+
+
+def _opt(flag: str, help: str, metavar: str | None = None) -> typer.models.OptionInfo:
+    return typer.Option(flag, help=help, metavar=metavar, show_default=False)  # type: ignore[no-any-return]
+
+
+@app.command("signature")
+def signature_command(
+    images: Annotated[list[str] | None, typer.Argument(metavar="[IMAGE]...", show_default=False,
+                                                       help="Image references (default: \\[signature] images).")]
+    = None,
+    key: Annotated[str | None, _opt("--key", "PEM public key the signature must verify with.", "PEM")] = None,
+    identity: Annotated[str | None, _opt("--certificate-identity", "Keyless: exact certificate identity (SAN).",
+                                         "ID")] = None,
+    identity_regexp: Annotated[str | None, _opt("--certificate-identity-regexp", "Keyless: regexp the whole "
+                                                "SAN must match.", "RE")] = None,
+    issuer: Annotated[str | None, _opt("--certificate-oidc-issuer", "Keyless: exact OIDC issuer.", "ISS")] = None,
+    issuer_regexp: Annotated[str | None, _opt("--certificate-oidc-issuer-regexp", "Keyless: regexp the whole "
+                                              "issuer must match.", "RE")] = None,
+    github_repository: Annotated[str | None, _opt("--certificate-github-workflow-repository", "Keyless: the "
+                                                  "GitHub repository (owner/repo) the workflow ran in.")] = None,
+    github_ref: Annotated[str | None, _opt("--certificate-github-workflow-ref", "Keyless: the workflow's git "
+                                           "ref, e.g. refs/tags/v1.4.")] = None,
+    github_trigger: Annotated[str | None, _opt("--certificate-github-workflow-trigger", "Keyless: the event "
+                                               "that triggered the workflow, e.g. push.")] = None,
+    trusted_root: Annotated[str | None, _opt("--trusted-root", "trusted_root.json of a private Sigstore "
+                                             "(default: the production root shipped with sigstore).",
+                                             "PATH")] = None,
+    ignore_tlog: Annotated[bool, typer.Option("--insecure-ignore-tlog", help="Accept signatures without a "
+                                              "verified Rekor entry.")] = False,
+    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+) -> int:
+    """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or \\[signature] policies)."""
+    from gates.checks.signature.job import SignatureFlags, signature_job
+
+    cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
+    flags = SignatureFlags(key=key, identity=identity, identity_regexp=identity_regexp, issuer=issuer,
+                           issuer_regexp=issuer_regexp, github_repository=github_repository,
+                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
+                           ignore_tlog=ignore_tlog)
+    return _finish([signature_job(cfg, tuple(images or ()), flags)], cfg, verbose)
 
 
 @app.command("list")

@@ -79,6 +79,13 @@ def _severity(value: Any, key: str) -> Severity:
         raise TypeError("one of " + ", ".join(s.value for s in Severity)) from None
 
 
+def _signature_policies(value: Any, key: str) -> Any:
+    """`[[signature.policies]]`, validated by the gate's own (light) policy module."""
+    from gates.checks.signature.policy import parse_policies
+
+    return parse_policies(value, key)
+
+
 SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
     "registry": {
         "insecure": (_str_list, ()),
@@ -98,12 +105,18 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
     },
     "base-image": base_image_schema(_str, _int, _bool, _str_list),
     "patch-level": patch_level_schema(_str, _bool, _severity),
+    "signature": {
+        "images": (_str_list, ()),
+        "allow-unmatched": (_bool, False),
+        "trusted-root": (_str, ""),
+        "policies": (_signature_policies, ()),
+    },
 }
 """Tables: key -> (validator, default). `registry` configures the registry client every image gate
 shares; every other table belongs to the gate of its name. A gate that lands adds its table here, and
 its name to GATE_NAMES once `gates run` can run it."""
 
-GATE_NAMES: tuple[str, ...] = ("manifests", "base-image")
+GATE_NAMES: tuple[str, ...] = ("manifests", "base-image", "signature")
 """Gates that `gates = [...]` may name."""
 
 

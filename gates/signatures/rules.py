@@ -13,6 +13,7 @@ INVALID = "signature-invalid"
 IDENTITY_MISMATCH = "signature-identity-mismatch"
 TLOG_MISSING = "signature-tlog-missing"
 PAYLOAD_MISMATCH = "signature-payload-mismatch"
+POLICY_UNMATCHED = "signature-policy-unmatched"
 
 _COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
 
@@ -66,7 +67,7 @@ RULES: tuple[Rule, ...] = (
         "Without a Rekor entry nobody can audit that the key or identity signed this image, and for"
         " keyless signatures there is no trusted time at which the short-lived certificate was valid.",
         "Sign with the transparency log enabled (cosign's default), or, for private deployments that"
-        " deliberately run without Rekor, set `ignore_tlog` (`--insecure-ignore-tlog`) in the policy.",
+        " deliberately run without Rekor, set `ignore-tlog` on the policy authority (`--insecure-ignore-tlog`).",
     ),
     _rule(
         PAYLOAD_MISMATCH,
@@ -76,5 +77,14 @@ RULES: tuple[Rule, ...] = (
         " image; only the payload binds the signature to this image.",
         "Sign the digest the tag resolves to (for a multi-arch image, the index) in the repository it is"
         " pulled from, or point the policy at the repository that was signed.",
+    ),
+    _rule(
+        POLICY_UNMATCHED,
+        Severity.HIGH,
+        "No signature policy covers the image",
+        "An image that no policy names has no authority that may vouch for it; letting it through would"
+        " make every new registry or repository an unchecked path into the cluster.",
+        "Add a [[signature.policies]] entry whose images globs cover the repository, with the key or"
+        " keyless identity that signs it, or set allow-unmatched = true to let uncovered images through.",
     ),
 )

@@ -1,0 +1,164 @@
+"""Find an image's signatures in the registry, fetching no more than verification needs.
+
+Two places, both keyed by the signed digest (for a multi-arch tag: the index, as cosign signs it):
+
+- cosign's legacy tag `sha256-<hex>.sig`: one simple-signing layer per signature, annotations on the
+  layer descriptors. Read first and layer by layer, so a key-signed image costs three requests
+  (resolve, `.sig` manifest, payload blob) and a later layer is fetched only if earlier ones fail.
+- OCI 1.1 referrers of the digest (the referrers API, else the `sha256-<hex>` tag index): cosign v3's
+  Sigstore bundles (one layer of type `application/vnd.dev.sigstore.bundle.v0.3+json`) and legacy
+  signatures written with `--registry-referrers-mode=oci-1-1`. Read only when no legacy signature
+  verified. Referrers that declare another artifact type (SBOMs, other tools' attestations) are not
+  fetched; entries without one, or with the empty/config type older tools wrote, are inspected.
+
+Registry failures and malformed signature manifests raise: the gate turns them into `error` results,
+never into a pass or a plain "unsigned".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gates.oci import mediatypes
+from gates.oci.digest import Digest
+from gates.oci.errors import InvalidReferenceError, NotFoundError
+from gates.oci.manifest import Descriptor, ImageManifest
+from gates.oci.reference import Reference
+from gates.signatures import rules as signature_rules
+from gates.signatures.bundles import BUNDLE_MEDIA_TYPE_PREFIX, SigstoreBundle
+from gates.signatures.errors import MalformedSignatureManifestError
+from gates.signatures.layers import MAX_LAYERS, SIMPLE_SIGNING_MEDIA_TYPE, LegacySignature, parse_layer
+from gates.signatures.verdict import SignatureCheck
+
+if TYPE_CHECKING:
+    from gates.oci.client import RegistryClient
+
+MAX_SIGNATURE_BLOB = 4 * 1024 * 1024
+"""Payloads and bundles are a few kilobytes; anything this large is refused (an `error`), not buffered."""
+LEGACY_REFERRER_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json"
+"""Legacy simple-signing layers attached as a referrer (cosign `--registry-referrers-mode=oci-1-1`)."""
+_INSPECTED_ARTIFACT_TYPES = frozenset({LEGACY_REFERRER_ARTIFACT, mediatypes.OCI_EMPTY, mediatypes.OCI_CONFIG})
+"""Besides bundle types: what cosign and older ggcr fallback indexes put in a signature's `artifactType`."""
+
+
+@dataclass
+class Referrers:
+    """What the referrers of a digest hold: signatures to verify, and notes on referrers that cannot count."""
+
+    legacy: list[LegacySignature] = field(default_factory=list)
+    bundles: list[SigstoreBundle] = field(default_factory=list)
+    notes: list[SignatureCheck] = field(default_factory=list)
+
+
+class ImageSignatures:
+    """The signatures of one image digest, fetched on first use and kept for every policy that asks."""
+
+    def __init__(self, client: RegistryClient, ref: Reference, digest: Digest) -> None:
+        self._client = client
+        self._ref = ref
+        self._digest = digest
+        self._sig_layers: list[Any] | None = None
+        self._parsed: list[LegacySignature] = []
+        self._referrers: Referrers | None = None
+
+    @property
+    def sig_tag(self) -> str:
+        return f"{self._digest.tag_form}.sig"
+
+    def legacy(self) -> Iterator[LegacySignature]:
+        """The `.sig` tag's layers, one at a time; each payload blob is fetched when its turn comes."""
+        if self._sig_layers is None:
+            self._sig_layers = self._load_sig_manifest()
+        for position, descriptor in enumerate(self._sig_layers):
+            if position >= len(self._parsed):
+                self._parsed.append(self._parse_layer(position + 1, descriptor))
+            yield self._parsed[position]
+
+    def referrers(self) -> Referrers:
+        """Every bundle and legacy signature attached to the digest as an OCI referrer."""
+        if self._referrers is None:
+            self._referrers = self._load_referrers()
+        return self._referrers
+
+    # -- legacy ------------------------------------------------------------------------------------
+
+    def _load_sig_manifest(self) -> list[Any]:
+        tag = self._ref.with_tag(self.sig_tag)
+        try:
+            fetched = self._client.get_manifest(tag)
+        except NotFoundError:
+            return []
+        return _signature_layers(fetched.content, f"signature manifest {tag.familiar}")
+
+    def _parse_layer(self, index: int, descriptor: Any, source: str = "") -> LegacySignature:
+        blobs: dict[str, bytes] = {}
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+        if isinstance(digest, str) and descriptor.get("mediaType") == SIMPLE_SIGNING_MEDIA_TYPE:
+            try:
+                blobs[digest] = self._client.get_blob(self._ref, Digest.parse(digest), MAX_SIGNATURE_BLOB)
+            except InvalidReferenceError:
+                pass  # parse_layer names the layer as unusable
+            except NotFoundError:
+                return LegacySignature(index=index, layer_digest=digest, payload=b"", signature=b"",
+                                       problem=f"payload blob {digest} is missing from the registry{source}")
+        return parse_layer(index, descriptor, blobs)
+
+    # -- referrers ---------------------------------------------------------------------------------
+
+    def _load_referrers(self) -> Referrers:
+        found = Referrers()
+        listed = self._client.referrers(self._ref, self._digest)
+        for descriptor in listed.descriptors:
+            if not _may_be_signature(descriptor):
+                continue
+            fetched = self._client.get_manifest(self._ref.with_digest(descriptor.digest))
+            manifest = fetched.parse()
+            if not isinstance(manifest, ImageManifest):
+                continue
+            short = str(descriptor.digest)[: len("sha256:") + 12]
+            subject = manifest.subject.digest if manifest.subject is not None else None
+            if subject != self._digest:
+                found.notes.append(SignatureCheck(
+                    f"referrer {short}", "", signature_rules.PAYLOAD_MISMATCH,
+                    f"listed as a referrer of {self._digest}, but its subject is {subject or 'absent'}; ignored",
+                ))
+                continue
+            layers = manifest.layers
+            if len(layers) == 1 and layers[0].media_type.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
+                data = self._client.get_blob(self._ref, layers[0].digest, MAX_SIGNATURE_BLOB)
+                found.bundles.append(SigstoreBundle(data, f"bundle in referrer {short}"))
+            elif layers and all(layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE for layer in layers):
+                raw = _signature_layers(fetched.content, f"signature referrer {short}")
+                found.legacy.extend(
+                    self._parse_layer(n, d, f" (referrer {short})") for n, d in enumerate(raw, start=1)
+                )
+        return found
+
+
+def _may_be_signature(descriptor: Descriptor) -> bool:
+    """Whether a referrer could hold a cosign signature or bundle, judged from its index entry alone."""
+    if descriptor.media_type not in mediatypes.IMAGE_MANIFESTS:
+        return False
+    kind = descriptor.artifact_type
+    return not kind or kind.startswith(BUNDLE_MEDIA_TYPE_PREFIX) or kind in _INSPECTED_ARTIFACT_TYPES
+
+
+def _signature_layers(content: bytes, what: str) -> list[Any]:
+    """The `layers[]` descriptors of a signature manifest; anything else is malformed (an `error`)."""
+    try:
+        doc = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedSignatureManifestError(f"{what} is not JSON") from None
+    if not isinstance(doc, dict):
+        raise MalformedSignatureManifestError(f"{what} is not a JSON object")
+    layers = doc.get("layers")
+    if not isinstance(layers, list):
+        raise MalformedSignatureManifestError(f"{what} has no layers list (is it an image index?)")
+    if len(layers) > MAX_LAYERS:
+        raise MalformedSignatureManifestError(
+            f"{what} has {len(layers)} layers, more than cosign's limit of {MAX_LAYERS}"
+        )
+    return layers

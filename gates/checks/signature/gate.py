@@ -1,0 +1,152 @@
+"""Run the signature gate: one result per image, images checked concurrently on one shared client.
+
+Per image: parse the reference, pick the policies whose globs match it (none: denied, unless
+`allow-unmatched`), resolve the digest the reference points at (for a multi-arch tag the index, as
+cosign signs and verifies it), then verify against each matching policy. Outcomes:
+
+- `passed`: every matching policy has an authority that verified a signature; details name the digest
+  and what accepted it.
+- `failed`: unsigned (`signature-missing`), or every signature rejected (the verdict's reasons, saying
+  expected vs found), or no policy covers the image (`signature-policy-unmatched`).
+- `error`: the gate could not decide (registry down or refusing, a bad reference, a malformed signature
+  manifest, a trusted root that does not load): one line naming the image and the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gates.checks.signature import GATE
+from gates.checks.signature.policy import Policy
+from gates.model import Finding, Location, Outcome, Result, Severity, error_result
+from gates.signatures import rules as signature_rules
+
+if TYPE_CHECKING:
+    from gates.checks.signature.discovery import ImageSignatures
+    from gates.oci.client import RegistryClient
+    from gates.oci.digest import Digest
+    from gates.oci.reference import Reference
+    from gates.signatures.verdict import Verdict
+
+@dataclass(frozen=True)
+class SignatureOptions:
+    """What the gate checks and against which policies."""
+
+    images: tuple[str, ...]
+    """Image references as given (tag, digest or both); each becomes one result, in this order."""
+    policies: tuple[Policy, ...]
+    allow_unmatched: bool = False
+    """Let images that no policy covers through (as `skipped`, saying so) instead of denying them."""
+    concurrency: int = 8
+    """Images verified at once (`[registry] concurrency`); they mostly wait on the network."""
+
+
+def check_images(
+    options: SignatureOptions, client: RegistryClient, on_done: Callable[[str], None] | None = None
+) -> list[Result]:
+    """One result per distinct image, in the order given; `on_done(image)` after each (for progress)."""
+    images = list(dict.fromkeys(options.images))
+
+    def one(image: str) -> Result:
+        result = check_image(image, options, client)
+        if on_done is not None:
+            on_done(image)
+        return result
+
+    workers = max(1, min(options.concurrency, len(images)))
+    if workers == 1:
+        return [one(image) for image in images]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gates-signature") as pool:
+        return list(pool.map(one, images))
+
+
+def check_image(image: str, options: SignatureOptions, client: RegistryClient) -> Result:
+    """The verdict on one image reference; problems the gate cannot judge become an `error` result."""
+    from gates.oci.errors import InvalidReferenceError, RegistryError
+    from gates.oci.reference import parse_reference
+    from gates.signatures.errors import AuthorityError, SignatureError
+
+    location = Location(image)
+    try:
+        ref = parse_reference(image)
+    except InvalidReferenceError as exc:
+        return error_result(GATE, image, f"{image}: {exc}", location)
+    policies = [p for p in options.policies if p.matches(ref)]
+    if not policies:
+        return _unmatched(image, ref, options, location)
+    try:
+        resolved = client.resolve(ref)
+        return _verify(image, ref, resolved.digest, resolved.media_type, policies, client, location)
+    except AuthorityError:
+        raise  # a policy that cannot work is a configuration error (exit 2), not this image's fault
+    except (RegistryError, InvalidReferenceError, SignatureError) as exc:
+        return error_result(GATE, image, f"{image}: {exc}", location)
+
+
+def _verify(
+    image: str, ref: Reference, digest: Digest, media_type: str, policies: Sequence[Policy],
+    client: RegistryClient, location: Location,
+) -> Result:
+    from gates.checks.signature.discovery import ImageSignatures
+    from gates.oci import mediatypes
+
+    kind = "image index: the digest cosign signs for a multi-arch tag" if media_type in mediatypes.INDEXES \
+        else "image manifest"
+    details = [f"digest {digest} ({kind})"]
+    signatures = ImageSignatures(client, ref, digest)
+    findings: list[Finding] = []
+    for policy in policies:
+        verdict = _verdict(signatures, ref.name, digest, policy)
+        accepted = verdict.accepted_by
+        if accepted is not None:
+            details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}")
+            continue
+        details.append(f"policy {policy.name}: no signature verified")
+        tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
+        findings += [dataclasses.replace(f, message=f.message + tag) for f in verdict.findings(image, location)]
+    outcome = Outcome.FAILED if findings else Outcome.PASSED
+    return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
+                  details=tuple(details))
+
+
+def _verdict(signatures: ImageSignatures, repository: str, digest: Digest, policy: Policy) -> Verdict:
+    """Legacy `.sig` layers one by one, then referrers only if none verified: any one signature suffices."""
+    from gates.signatures.verdict import SignatureCheck, Verdict
+    from gates.signatures.verify import verify_image_signatures
+
+    checks: list[SignatureCheck] = []
+
+    def settled(verdict: Verdict) -> Verdict | None:
+        checks.extend(verdict.checks)
+        return Verdict(str(digest), repository, tuple(checks)) if verdict.verified else None
+
+    for sig in signatures.legacy():
+        done = settled(verify_image_signatures(str(digest), repository, [sig], [], policy.authorities))
+        if done is not None:
+            return done
+    attached = signatures.referrers()
+    checks.extend(attached.notes)
+    for sig in attached.legacy:
+        done = settled(verify_image_signatures(str(digest), repository, [sig], [], policy.authorities))
+        if done is not None:
+            return done
+    done = settled(verify_image_signatures(str(digest), repository, [], attached.bundles, policy.authorities))
+    return done or Verdict(str(digest), repository, tuple(checks))
+
+
+def _unmatched(image: str, ref: Reference, options: SignatureOptions, location: Location) -> Result:
+    if options.allow_unmatched:
+        return Result(gate=GATE, target=image, outcome=Outcome.SKIPPED, location=location,
+                      error=f"{image}: no signature policy covers {ref.name}; allowed unverified "
+                            "(allow-unmatched = true)")
+    globs = [g for p in options.policies for g in p.images]
+    covered = ", ".join(globs[:5]) + (", ..." if len(globs) > 5 else "") if globs else "none configured"
+    message = (f"no signature policy covers {ref.name} (policies cover: {covered}), so nothing may vouch for"
+               " it; add a [[signature.policies]] entry for it, or set allow-unmatched = true")
+    finding = Finding(rule=signature_rules.POLICY_UNMATCHED, severity=Severity.HIGH, message=message, location=location,
+                      resource=image)
+    return Result(gate=GATE, target=image, outcome=Outcome.FAILED, findings=(finding,), location=location)

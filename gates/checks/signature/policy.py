@@ -1,0 +1,230 @@
+"""Signature policies: which images need whose signature.
+
+Two stages, because the config loader must stay light and cannot know where the config file lives:
+
+1. `parse_policies` (a `gates.config` validator) checks the TOML shape in pure Python: known keys only,
+   exactly one of key or identity, issuer given for keyless, regexps that compile. A typo in a security
+   policy must never fall back to "no check".
+2. `build_policies` turns the specs into `gates.signatures.Authority` objects (keys read and parsed,
+   paths resolved against the config file); a key that does not load is a `ConfigError` naming the key.
+
+Matching: a policy applies to an image when one of its globs matches the image's repository, fully
+qualified (`docker.io/library/alpine`, `ghcr.io/acme/api`) or as Docker prints it (`alpine`,
+`acme/api`), without tag or digest; `*` matches across `/`, as in the manifest gate's globs. An image
+must satisfy every policy that applies to it (any one authority of each suffices).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gates.config import ConfigValueError
+from gates.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gates.oci.reference import Reference
+    from gates.signatures.authority import Authority
+
+_POLICY_KEYS = ("name", "images", "authorities")
+_AUTHORITY_KEYS = (
+    "key", "identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
+    "github-trigger", "ignore-tlog", "trusted-root",
+)
+_KEYLESS_ONLY = ("identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
+                 "github-trigger")
+
+
+@dataclass(frozen=True)
+class AuthoritySpec:
+    """One acceptable signer as written in the config (paths not yet resolved, keys not yet read)."""
+
+    where: str
+    """The dotted config key, e.g. `signature.policies[1].authorities[2]`, for error messages."""
+    key: str | None = None
+    """Path to a PEM public key, as cosign's `--key`."""
+    identity: str | None = None
+    identity_regexp: str | None = None
+    issuer: str | None = None
+    issuer_regexp: str | None = None
+    github_repository: str | None = None
+    github_ref: str | None = None
+    github_trigger: str | None = None
+    ignore_tlog: bool = False
+    """Accept signatures without a verified Rekor entry (`--insecure-ignore-tlog`)."""
+    trusted_root: str | None = None
+    """A `trusted_root.json` for this authority; default: the section's, else Sigstore production."""
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy as written in the config: image globs and the authorities any one of which suffices."""
+
+    name: str
+    images: tuple[str, ...]
+    authorities: tuple[AuthoritySpec, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A built policy, ready to verify with."""
+
+    name: str
+    images: tuple[str, ...]
+    """Globs over repositories; `*` alone (the command-line policy) matches every image."""
+    authorities: tuple[Authority, ...]
+
+    def matches(self, ref: Reference) -> bool:
+        return matches_any(self.images, ref)
+
+
+def matches_any(globs: Sequence[str], ref: Reference) -> bool:
+    """Whether a glob matches the repository, fully qualified or in Docker's short form."""
+    names = {ref.name, ref.repo_only().familiar}
+    return any(fnmatch.fnmatchcase(name, glob) for glob in globs for name in names)
+
+
+# -- stage 1: the config validator ---------------------------------------------------------------------
+
+
+def parse_policies(value: Any, key: str) -> tuple[PolicySpec, ...]:
+    """Validate `[[signature.policies]]`; raises `TypeError` / `ConfigValueError` saying exactly what is wrong."""
+    if not isinstance(value, list):
+        raise TypeError("an array of tables ([[signature.policies]])")
+    try:
+        return tuple(_policy(item, f"{key}[{number}]") for number, item in enumerate(value, start=1))
+    except ConfigValueError as exc:  # the loader names `key` already: keep only the part below it
+        raise ConfigValueError(str(exc).removeprefix(key)) from None
+
+
+def _policy(item: Any, where: str) -> PolicySpec:
+    if not isinstance(item, dict):
+        raise ConfigValueError(f"{where} must be a table, found {item!r}")
+    _no_unknown(item, _POLICY_KEYS, where)
+    name = item.get("name", where.rpartition(".")[2])
+    if not isinstance(name, str) or not name:
+        raise ConfigValueError(f"{where}.name must be a non-empty string, found {name!r}")
+    images = item.get("images")
+    if isinstance(images, str):
+        images = [images]
+    if not isinstance(images, list) or not images or not all(isinstance(g, str) and g for g in images):
+        raise ConfigValueError(f"{where}.images must be a non-empty list of image globs, found {images!r}")
+    authorities = item.get("authorities")
+    if not isinstance(authorities, list) or not authorities:
+        raise ConfigValueError(
+            f"{where}.authorities must be a non-empty array of tables ([[signature.policies.authorities]]):"
+            " a policy without authorities could never pass"
+        )
+    return PolicySpec(
+        name=name, images=tuple(images),
+        authorities=tuple(_authority(a, f"{where}.authorities[{n}]") for n, a in enumerate(authorities, start=1)),
+    )
+
+
+def _authority(item: Any, where: str) -> AuthoritySpec:
+    if not isinstance(item, dict):
+        raise ConfigValueError(f"{where} must be a table, found {item!r}")
+    _no_unknown(item, _AUTHORITY_KEYS, where)
+    for name in _AUTHORITY_KEYS:
+        if name == "ignore-tlog":
+            if name in item and not isinstance(item[name], bool):
+                raise ConfigValueError(f"{where}.{name} must be true or false, found {item[name]!r}")
+        elif name in item and (not isinstance(item[name], str) or not item[name]):
+            raise ConfigValueError(f"{where}.{name} must be a non-empty string, found {item[name]!r}")
+    fields = {name.replace("-", "_"): item[name] for name in _AUTHORITY_KEYS if name in item}
+    spec = AuthoritySpec(where=where, **fields)
+    problem = authority_problem(spec)
+    if problem:
+        raise ConfigValueError(f"{where}: {problem}")
+    return spec
+
+
+def authority_problem(spec: AuthoritySpec, names: Mapping[str, str] | None = None) -> str | None:
+    """Why an authority makes no sense, or None; `names` renames keys (to flag names on the command line)."""
+
+    def n(key: str) -> str:
+        return (names or {}).get(key, key)
+
+    keyless = [n(name) for name in _KEYLESS_ONLY if getattr(spec, name.replace("-", "_")) is not None]
+    if spec.key is not None:
+        if keyless:
+            return f"a key authority ({n('key')}) takes no {', '.join(keyless)} (those describe keyless certificates)"
+        return None
+    if spec.identity is None and spec.identity_regexp is None:
+        if keyless:
+            return f"{', '.join(keyless)} needs {n('identity')} or {n('identity-regexp')} (the certificate's SAN)"
+        return f"an authority needs {n('key')} (a PEM public key) or {n('identity')} / {n('identity-regexp')} (keyless)"
+    if spec.identity is not None and spec.identity_regexp is not None:
+        return f"{n('identity')} and {n('identity-regexp')} exclude each other"
+    if spec.issuer is not None and spec.issuer_regexp is not None:
+        return f"{n('issuer')} and {n('issuer-regexp')} exclude each other"
+    if spec.issuer is None and spec.issuer_regexp is None:
+        return (f"a keyless authority needs {n('issuer')} or {n('issuer-regexp')} (the OIDC issuer that vouched"
+                " for the identity)")
+    for name, pattern in (("identity-regexp", spec.identity_regexp), ("issuer-regexp", spec.issuer_regexp)):
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                return f"{n(name)} {pattern!r} is not a valid regular expression: {exc}"
+    return None
+
+
+def _no_unknown(item: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    unknown = sorted(set(item) - set(known))
+    if unknown:
+        raise ConfigValueError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(known)})")
+
+
+# -- stage 2: authorities ------------------------------------------------------------------------------
+
+
+def build_policies(
+    specs: Sequence[PolicySpec], base: Path, default_trusted_root: str | None, where: str = "configuration"
+) -> tuple[Policy, ...]:
+    """Load every authority's key and resolve its paths against `base` (the config file's folder).
+
+    Raises `ConfigError` naming `where` (the config file) and the authority's key.
+    """
+    return tuple(
+        Policy(spec.name, spec.images,
+               tuple(build_authority(a, base, default_trusted_root, where) for a in spec.authorities))
+        for spec in specs
+    )
+
+
+def build_authority(spec: AuthoritySpec, base: Path, default_trusted_root: str | None,
+                    where: str = "configuration") -> Authority:
+    """One `Authority`; the trusted root is only a path here, read (and judged) when first needed."""
+    from gates.signatures.authority import Authority
+    from gates.signatures.errors import SignatureError
+    from gates.signatures.identity import KeylessIdentity
+
+    problem = authority_problem(spec)
+    if problem:
+        raise ConfigError(f"{where}: {spec.where}: {problem}")
+    root = spec.trusted_root or default_trusted_root
+    try:
+        if spec.key is not None:
+            authority = Authority(key=_resolve(spec.key, base), ignore_tlog=spec.ignore_tlog,
+                                  trusted_root=_resolve(root, base) if root else None)
+            return dataclasses.replace(authority, name=f"{authority.describe()} ({spec.key})")
+        identity = KeylessIdentity(
+            identity=spec.identity, identity_regexp=spec.identity_regexp, issuer=spec.issuer,
+            issuer_regexp=spec.issuer_regexp, github_repository=spec.github_repository,
+            github_ref=spec.github_ref, github_trigger=spec.github_trigger,
+        )
+        return Authority(keyless=identity, ignore_tlog=spec.ignore_tlog,
+                         trusted_root=_resolve(root, base) if root else None)
+    except SignatureError as exc:
+        raise ConfigError(f"{where}: {spec.where}: {exc}") from None
+
+
+def _resolve(path: str, base: Path) -> str:
+    candidate = Path(path).expanduser()
+    return str(candidate if candidate.is_absolute() else base / candidate)

@@ -1,0 +1,1 @@
+"""Tests of the signature gate against a real registry."""
