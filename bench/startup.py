@@ -1,0 +1,152 @@
+"""Start-up benchmark: `gates --version` and a one-file manifest scan against a bare `python -c pass`.
+
+    python bench/startup.py [--runs N] [--file PATH]
+
+Each command runs N times, interleaved so that drift hits every case alike; the median wall-clock time
+of each is compared with the bare interpreter the `gates` script runs on. The aim is at most 2 times
+the bare interpreter. It also lists, from `-X importtime`, the heaviest imports of the one-file scan and
+checks that neither sigstore nor requests is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from _harness import (
+    WORK_DIR,
+    default_gates_command,
+    gates_corpus,
+    git_revision,
+    machine_description,
+    median,
+    print_table,
+    venv_python,
+)
+
+AIM = 2.0
+FORBIDDEN = ("sigstore", "requests")
+DEFAULT_FILE = Path("extras/kubernetes-examples/AI/model-serving-tensorflow/deployment.yaml")
+
+
+def _time_once(cmd: Sequence[str], cwd: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    rc = subprocess.run(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd).returncode
+    return time.perf_counter() - start, rc
+
+
+def import_profile(cmd: Sequence[str], cwd: Path) -> tuple[list[str], list[tuple[float, str]]]:
+    """Top-level packages imported by `cmd`, and its imports by cumulative time (ms), heaviest first."""
+    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
+    done = subprocess.run(list(cmd), capture_output=True, text=True, env=env, cwd=cwd)
+    packages: set[str] = set()
+    timings: list[tuple[float, str]] = []
+    line_re = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+    for line in done.stderr.splitlines():
+        match = line_re.match(line)
+        if not match:
+            continue
+        module = match.group(4)
+        packages.add(module.split(".", 1)[0])
+        timings.append((int(match.group(2)) / 1000.0, f"{match.group(3)[1:]}{module}"))
+    timings.sort(reverse=True)
+    return sorted(packages), timings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=21, help="runs per command (default 21); medians compared")
+    parser.add_argument("--file", type=Path, default=None, help="the manifest for the one-file scan")
+    parser.add_argument("--gates", default=None, help="gates command (default: the project venv's script)")
+    parser.add_argument(
+        "--json", type=Path, default=WORK_DIR / "startup-results.json", help="where to write the figures"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be positive")
+
+    manifest = (args.file or gates_corpus() / DEFAULT_FILE).resolve()
+    if not manifest.is_file():
+        raise SystemExit(f"bench: {manifest} not found (set GATES_CORPUS or pass --file)")
+    gates = args.gates.split() if args.gates else default_gates_command()
+    python = venv_python()
+    cwd = manifest.parent
+    cases: dict[str, list[str]] = {
+        "python -c pass": [python, "-c", "pass"],
+        "gates --version": [*gates, "--version"],
+        "gates manifests FILE --format json": [*gates, "manifests", manifest.name, "--format", "json"],
+    }
+    for cmd in cases.values():  # warm the page cache and the bytecode caches
+        _, rc = _time_once(cmd, cwd)
+        if rc not in (0, 1):  # 1 is a scan with findings
+            raise SystemExit(f"bench: `{' '.join(cmd)}` exited {rc}")
+
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(args.runs):
+        for name, cmd in cases.items():
+            seconds, _ = _time_once(cmd, cwd)
+            samples[name].append(seconds)
+
+    bare = median(samples["python -c pass"])
+    rows: list[list[str]] = []
+    figures: dict[str, dict[str, object]] = {}
+    for name, values in samples.items():
+        mid = median(values)
+        ratio = mid / bare
+        rows.append([name, f"{mid * 1000:.1f}", f"{min(values) * 1000:.1f}", f"{ratio:.2f}x"])
+        figures[name] = {
+            "command": " ".join(cases[name]),
+            "median_ms": round(mid * 1000, 2),
+            "min_ms": round(min(values) * 1000, 2),
+            "ratio_vs_bare": round(ratio, 2),
+        }
+    print(f"start-up, median of {args.runs} runs; one-file scan of {manifest}")
+    print()
+    print_table(["command", "median ms", "min ms", "vs bare python"], rows)
+    print()
+    for name in list(cases)[1:]:
+        ratio = float(str(figures[name]["ratio_vs_bare"]))
+        print(f"aim: {name} <= {AIM:.0f}x bare python: {ratio:.2f}x -> {'met' if ratio <= AIM else 'MISSED'}")
+
+    packages, timings = import_profile(cases["gates manifests FILE --format json"], cwd)
+    imported = [name for name in FORBIDDEN if name in packages]
+    print(
+        "imports of the one-file scan: "
+        + (f"imports {', '.join(imported)} (it must not)" if imported else "neither sigstore nor requests")
+    )
+    print("heaviest imports (cumulative ms):")
+    top_level = [(ms, module) for ms, module in timings if not module.startswith(" ")]
+    for ms, module in top_level[:12]:
+        print(f"  {ms:8.1f}  {module}")
+
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "machine": machine_description(),
+                "gates_revision": git_revision(),
+                "runs": args.runs,
+                "file": str(manifest),
+                "cases": figures,
+                "forbidden_imports": imported,
+                "top_imports_ms": [[round(ms, 1), module] for ms, module in top_level[:20]],
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
