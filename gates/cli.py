@@ -27,6 +27,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 app = typer.Typer(
     name="gates", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts name TOML tables like [tool.gates]: print brackets as written
     help="Supply-chain gates for pipelines that ship containers to Kubernetes.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
