@@ -6,24 +6,19 @@ Exit codes: 0 all passed, 1 a gate failed or could not decide, 2 usage or config
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gates import __version__
-from gates.checks.base_image.options import Overrides
-from gates.config import FORMATS, Config, load
-from gates.engine import GateJob
-from gates.errors import ConfigError, GatesError, UsageError
-from gates.model import Outcome, Report, Severity
-
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+from gates import __version__, runner
+from gates.config import FORMATS, Config
+from gates.errors import UsageError
+from gates.model import Severity
+from gates.runner import EXIT_PASSED, EXIT_USAGE
 
 app = typer.Typer(
     name="gates", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -45,112 +40,6 @@ LevelOpt = Annotated[str | None, typer.Option("--level", help="Pod Security Stan
                                                  "restricted (default restricted).")]
 
 
-@dataclasses.dataclass(frozen=True)
-class CommonOptions:
-    config: Path | None
-    formats: list[str] | None
-    outputs: list[str] | None
-    fail_on: Severity | None
-    verbose: bool
-
-
-def _load_config(common: CommonOptions) -> Config:
-    config = load(common.config)
-    changes: dict[str, object] = {}
-    if common.fail_on is not None:
-        changes["fail_on"] = common.fail_on
-    if common.formats:
-        for fmt in common.formats:
-            if fmt not in FORMATS:
-                raise UsageError(f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-        changes["formats"] = tuple(common.formats)
-    if common.outputs:
-        outputs = list(config.outputs)
-        for spec in common.outputs:
-            fmt, sep, target = spec.partition("=")
-            if not sep or not target or fmt not in FORMATS:
-                raise UsageError(f"--output: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)},"
-                                 f" got {spec!r}")
-            outputs.append((fmt, Path(target)))
-        changes["outputs"] = tuple(outputs)
-    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
-
-
-def _manifest_job(config: Config, paths: Sequence[str] | None, level: str | None) -> GateJob:
-    from gates.checks.manifests.gate import LEVELS, ManifestOptions, scan
-
-    section = config.section("manifests")
-    if level is not None and level not in LEVELS:
-        raise UsageError(f"--level: unknown level {level!r} (choose baseline or restricted)")
-    if paths:
-        chosen = tuple(paths)
-    else:
-        base = config.source.parent if config.source else Path.cwd()
-        chosen = tuple(_relative_to_cwd(base / p) for p in section["paths"])
-    options = ManifestOptions(
-        paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
-        skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
-        hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
-        require_network_policy=section["require-network-policy"],
-    )
-    return GateJob("manifests", lambda: scan(options))
-
-
-def _relative_to_cwd(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return str(path)
-
-
-def _use_color(stream: object) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR") or os.environ.get("GITHUB_ACTIONS") == "true":
-        return True
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def _repository_root() -> Path:
-    """Where repo-relative paths (SARIF URIs, Code Quality) start: the git top level, else the cwd."""
-    here = Path.cwd().resolve()
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return directory
-    return here
-
-
-def _emit(report: Report, config: Config, verbose: bool) -> None:
-    from gates.reporters import Format, RenderContext, github, renderer
-    from gates.rules import all_rules
-
-    plain = RenderContext(root=_repository_root(), version=__version__, rules=all_rules(), verbose=verbose)
-    for fmt in config.formats:
-        context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
-        sys.stdout.write(renderer(Format(fmt))(report, context))
-    for fmt, target in config.outputs:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(renderer(Format(fmt))(report, plain), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--output {fmt}={target}: cannot write: {exc.strerror or exc}") from None
-    github.auto_emit(report, plain, config.formats, sys.stdout, sys.stderr)  # annotations + job summary
-    sys.stdout.flush()
-
-
-def _finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
-    from gates.engine import run
-
-    report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
-    _emit(report, config, verbose)
-    for problem in report.internal_errors:
-        print(f"gates: internal error in {problem}", file=sys.stderr)
-    if report.internal_errors:
-        return EXIT_INTERNAL
-    return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
-
-
 @app.command("run")
 def run_command(
     path: Annotated[str | None, typer.Argument(help="What to scan (default: the config's paths, else .).")]
@@ -159,18 +48,8 @@ def run_command(
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
-    cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
-    jobs = []
-    for gate in cfg.gates:
-        if gate == "manifests":
-            jobs.append(_manifest_job(cfg, [path] if path else None, level))
-        elif gate == "base-image":
-            jobs.append(_base_image_job(cfg))
-        elif gate == "signature":
-            from gates.checks.signature.job import signature_job
-
-            jobs.append(signature_job(cfg))
-    return _finish(jobs, cfg, verbose)
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    return runner.finish(runner.run_jobs(cfg, path, level), cfg, verbose)
 
 
 @app.command("manifests")
@@ -180,25 +59,8 @@ def manifests_command(
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Check Kubernetes manifests against the Pod Security Standards."""
-    cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
-    return _finish([_manifest_job(cfg, paths, level)], cfg, verbose)
-
-
-def _base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
-    from gates.checks.base_image.gate import scan_config
-
-    return GateJob("base-image", lambda: scan_config(config, flags))
-
-
-def _with_now(config: Config, now: str | None) -> Config:
-    import datetime as dt
-
-    if now is None:
-        return config
-    try:
-        return dataclasses.replace(config, now=dt.date.fromisoformat(now))
-    except ValueError:
-        raise UsageError(f"--now: expected a date YYYY-MM-DD, got {now!r}") from None
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    return runner.finish([runner.manifest_job(cfg, paths, level)], cfg, verbose)
 
 
 @app.command("base-image")
@@ -224,11 +86,13 @@ def base_image_command(
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
-    cfg = _with_now(_load_config(CommonOptions(config, format, output, fail_on, verbose)), now)
+    from gates.checks.base_image.options import Overrides
+
+    cfg = runner.with_now(runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose)), now)
     flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
-    return _finish([_base_image_job(cfg, flags)], cfg, verbose)
+    return runner.finish([runner.base_image_job(cfg, flags)], cfg, verbose)
 
 
 data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the gates ship.")
@@ -252,7 +116,7 @@ def data_update_command(
     from gates.baseimage.eol import user_data_file
     from gates.baseimage.eol_build import update
 
-    generated = _with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
+    generated = runner.with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
     print(update(output or user_data_file(), source, generated or dt.date.today(),
                  warn=lambda m: print(f"gates: warning: {m}", file=sys.stderr)))
     return EXIT_PASSED
@@ -292,12 +156,12 @@ def signature_command(
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or \\[signature] policies)."""
     from gates.checks.signature.job import SignatureFlags, signature_job
 
-    cfg = _load_config(CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
     flags = SignatureFlags(key=key, identity=identity, identity_regexp=identity_regexp, issuer=issuer,
                            issuer_regexp=issuer_regexp, github_repository=github_repository,
                            github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
                            ignore_tlog=ignore_tlog)
-    return _finish([signature_job(cfg, tuple(images or ()), flags)], cfg, verbose)
+    return runner.finish([signature_job(cfg, tuple(images or ()), flags)], cfg, verbose)
 
 
 @app.command("list")
@@ -370,25 +234,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every way a run can end to its exit code, never a traceback by default."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
+    return runner.guarded(lambda: _invoke(args), verbose)
+
+
+def _invoke(args: list[str]) -> int:
     try:
         code = app(args=args, prog_name="gates", standalone_mode=False)
-    except GatesError as exc:
-        kind = "configuration error" if isinstance(exc, ConfigError) else "error"
-        print(f"gates: {kind}: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, (ConfigError, UsageError)) else EXIT_FAILED
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
         print("gates: aborted", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:
+    except typer.exceptions.TyperException as exc:
         show = getattr(exc, "show", None)
-        if isinstance(exc, typer.exceptions.TyperException) and callable(show):
-            show()  # a usage error found by the command-line parser
-            return EXIT_USAGE
-        if verbose:
-            traceback.print_exc()
-        print(f"gates: internal error: {type(exc).__name__}: {exc}"
-              + ("" if verbose else " (rerun with --verbose for the traceback)"), file=sys.stderr)
-        return EXIT_INTERNAL
+        if not callable(show):
+            raise
+        show()  # a usage error found by the command-line parser
+        return EXIT_USAGE
     return int(code) if isinstance(code, int) else EXIT_PASSED

@@ -69,4 +69,4 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    return json.dumps(as_dict(report, context), indent=2) + "\n"
+    return json.dumps(as_dict(report, context), separators=(",", ":")) + "\n"  # compact: the C encoder

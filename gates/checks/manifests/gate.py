@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator
+import gc
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gates.checks.manifests import hardening, network_policy
 from gates.checks.manifests.pss import Violation, checks_for
-from gates.checks.manifests.workloads import FieldTypeError, Pod, Workload, workloads
+from gates.checks.manifests.workloads import POD_SPEC_PATHS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
 from gates.rules import Rule, rules_of
-from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, SourceFile, discover, read_text
-from gates.targets.yaml_docs import Document, PosDict, load_documents, locate, render_path
+from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, HelmChart, SourceFile, discover, read_text
+from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import WaiverRule, apply_waivers, parse_inline
 
 GATE = "manifests"
@@ -61,15 +63,27 @@ class _Plan:
     rules: dict[str, Rule]
     skip: frozenset[str]
 
+    def wanted(self, kind: str) -> bool:
+        """Kinds worth converting: those a check judges, NetworkPolicies, and Lists that may hold either."""
+        return (kind in POD_SPEC_PATHS or kind == "NetworkPolicy" or kind.endswith("List")
+                or (bool(self.objects) and kind in hardening.OBJECT_KINDS))
 
-@dataclass
+
+@dataclass(frozen=True)
 class _Judged:
-    """A result still open to the end-of-scan checks, with what they and the waivers need."""
+    """A result still open to the end-of-scan checks, with what they and the waivers need.
+
+    Small and picklable on purpose: worker processes send these back instead of whole documents.
+    """
 
     result: Result
-    document: Document
-    obj: Workload | None = None
-    inline: list[WaiverRule] = field(default_factory=list)
+    resource: str
+    namespace: str | None = None
+    inline: tuple[WaiverRule, ...] = ()
+    pod_labels: dict[str, str] | None = None
+    """The labels of the object's pods, for objects that carry a pod template."""
+    policy: network_policy.Policy | None = None
+    """The scope of a NetworkPolicy object."""
 
 
 def _plan(options: ManifestOptions) -> _Plan:
@@ -95,19 +109,56 @@ def scan(options: ManifestOptions) -> list[Result]:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
     plan = _plan(options)
     judged: list[_Judged | Result] = []
-    for chart in found.charts:
+    collecting = gc.isenabled()
+    gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
+    try:
+        judged.extend(_charts(found.charts))
+        judged.extend(_scan_files(found.files, options, plan))
+    finally:
+        if collecting:
+            gc.enable()
+    if options.require_network_policy and "k8s-network-policy" not in plan.skip:
+        _check_network_policies(judged, plan)
+    return [_close(item, options.today) for item in judged]
+
+
+def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
+    for chart in charts:
         files = f"{chart.templates} file" + ("s" if chart.templates != 1 else "")
-        judged.append(Result(
+        yield Result(
             gate=GATE, target=f"{chart.path}/templates", outcome=Outcome.SKIPPED,
             error=(f"Helm chart templates are not YAML until rendered ({files}): scan them"
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
-        ))
-    for source in found.files:
-        judged.extend(_scan_file(source, options, plan))
-    if options.require_network_policy and "k8s-network-policy" not in plan.skip:
-        _check_network_policies(judged, plan)
-    return [_close(item, options.today) for item in judged]
+        )
+
+
+PARALLEL_MIN_FILES = 256
+"""Below this many files a worker pool costs more than it saves."""
+
+
+def _scan_files(files: Sequence[SourceFile], options: ManifestOptions, plan: _Plan) -> list[_Judged | Result]:
+    """Scan files in order; large sets are spread over worker processes, one per core."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(files) < PARALLEL_MIN_FILES or any(f.path == STDIN for f in files):
+        return [item for source in files for item in _scan_file(source, options, plan)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(16, len(files) // (workers * 4))
+    chunks = [tuple(files[i:i + size]) for i in range(0, len(files), size)]
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        parts = pool.map(_scan_chunk, chunks, [options] * len(chunks))
+        return [item for part in parts for item in part]
+
+
+def _scan_chunk(files: tuple[SourceFile, ...], options: ManifestOptions) -> list[_Judged | Result]:
+    """Worker-process entry: scan a run of files (the plan is rebuilt here, not pickled)."""
+    gc.disable()
+    plan = _plan(options)
+    return [item for source in files for item in _scan_file(source, options, plan)]
 
 
 def _close(item: _Judged | Result, today: dt.date) -> Result:
@@ -125,7 +176,7 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
         return
     saw_kubernetes = False
     non_mapping: Document | None = None
-    documents = load_documents(text)
+    documents = load_documents(text, plan.wanted)
     while True:
         try:
             document = next(documents)
@@ -135,6 +186,9 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
             yield error_result(GATE, display, f"{display}: {exc}", Location(display))
             return
         content = document.content
+        if isinstance(content, Unconverted):
+            saw_kubernetes = True
+            continue
         if content is None:
             continue
         if not isinstance(content, PosDict):
@@ -167,7 +221,7 @@ def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_J
         except FieldTypeError as exc:
             yield _type_error(display, document, None, exc)
             return
-        if obj.carries_pod or (plan.objects and obj.kind in hardening.OBJECT_KINDS) or obj.kind == "NetworkPolicy":
+        if plan.wanted(obj.kind) and not obj.kind.endswith("List"):
             yield _evaluate(display, document, obj, plan)
 
 
@@ -190,14 +244,17 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
             violations += [v for check in plan.objects.values() for v in check(obj)]
         positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()}
         inline = parse_inline(obj.annotations, positions, obj.resource)
-        if obj.kind == "NetworkPolicy":
-            network_policy.policy_of(obj)  # validated now, so a broken policy is reported where it is
+        policy = network_policy.policy_of(obj)  # validated here, so a broken policy is reported where it is
     except FieldTypeError as exc:
         return _type_error(display, document, obj, exc)
     except InputError as exc:
         return error_result(GATE, target, str(exc), where)
     findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
-    return _Judged(decided_result(GATE, target, findings, where), document, obj, inline)
+    return _Judged(
+        result=decided_result(GATE, target, findings, where), resource=obj.resource, namespace=obj.namespace,
+        inline=tuple(inline), pod_labels=network_policy.pod_labels(obj) if obj.carries_pod else None,
+        policy=policy,
+    )
 
 
 def _finding(violation: Violation, obj: Workload, display: str, root: Any, where: Location, plan: _Plan) -> Finding:
@@ -212,22 +269,18 @@ def _finding(violation: Violation, obj: Workload, display: str, root: Any, where
 
 def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None:
     """Add a finding to every workload that no NetworkPolicy of its namespace selects."""
-    policies = [
-        policy for item in judged if isinstance(item, _Judged) and item.obj is not None
-        for policy in [network_policy.policy_of(item.obj)] if policy is not None
-    ]
+    policies = [item.policy for item in judged if isinstance(item, _Judged) and item.policy is not None]
     rule = plan.rules["k8s-network-policy"]
     for index, item in enumerate(judged):
-        if not isinstance(item, _Judged) or item.obj is None or not item.obj.carries_pod:
+        if not isinstance(item, _Judged) or item.pod_labels is None:
             continue
-        obj = item.obj
-        if network_policy.covered(obj.namespace, network_policy.pod_labels(obj), policies):
+        if network_policy.covered(item.namespace, item.pod_labels, policies):
             continue
         where = item.result.location or Location(item.result.target)
-        namespace = obj.namespace or "(unspecified)"
+        namespace = item.namespace or "(unspecified)"
         finding = Finding(
-            rule=rule.id, severity=rule.severity, location=where, resource=obj.resource,
-            message=f"no NetworkPolicy in namespace {namespace} selects the pods of {obj.resource}: they accept"
+            rule=rule.id, severity=rule.severity, location=where, resource=item.resource,
+            message=f"no NetworkPolicy in namespace {namespace} selects the pods of {item.resource}: they accept"
                     " traffic from anywhere in the cluster",
         )
         result = item.result
