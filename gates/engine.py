@@ -26,9 +26,9 @@ class GateJob:
 
 def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, today: dt.date) -> Result:
     """Final outcome of one result: waivers first, then failed iff a finding still blocks."""
-    if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
-        return result
     waived = apply_waivers(result, waivers, today)
+    if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
+        return waived  # findings made before the gate gave up are still marked, the outcome stays
     outcome = Outcome.FAILED if any(blocks(f, fail_on) for f in waived.findings) else Outcome.PASSED
     return dataclasses.replace(waived, outcome=outcome)
 
