@@ -8,6 +8,7 @@ Ed25519. The `sigstore` library cannot verify plain-key signatures, hence this m
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ _CURVE_HASHES: dict[str, tuple[type[hashes.HashAlgorithm], ...]] = {
     "secp384r1": (hashes.SHA384, hashes.SHA256),
     "secp521r1": (hashes.SHA512, hashes.SHA256),
 }
+_PRIVATE_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----")
+_COSIGN_PRIVATE = ("ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,20 @@ def load_public_key(pem: bytes, source: str = "key") -> VerificationKey:
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        private = _PRIVATE_PEM.search(pem)
+        if private is not None:
+            raise AuthorityError(_private_key_message(source, private.group(1).decode())) from None
         raise AuthorityError(f"{source} is not a PEM public key") from exc
     return from_public_key(key, source)
+
+
+def _private_key_message(source: str, kind: str) -> str:
+    """Users confuse `cosign.key` with `cosign.pub`: say so, and how to get the public half (never the key)."""
+    if kind in _COSIGN_PRIVATE:
+        hint = "the cosign.pub that `cosign generate-key-pair` wrote next to it, or `cosign public-key --key FILE`"
+    else:
+        hint = "e.g. `openssl pkey -in FILE -pubout`"
+    return f"{source} is a private key ({kind}), not a public key: verifying needs the PEM public key ({hint})"
 
 
 def from_public_key(key: object, source: str = "key") -> VerificationKey:

@@ -16,6 +16,7 @@ from gates.oci.client import RegistryClient
 from gates.oci.credentials import StaticCredentials
 from gates.oci.digest import Digest
 from gates.oci.reference import Reference, parse_reference
+from tests.checks_signature.cosign_keys import generate_key_pair, load_private_key
 from tests.conftest import CliRun
 from tests.oci.conftest import FAST_RETRY
 from tests.signatures.factory import FakeFulcio, FakeRekor, public_pem, spki, trusted_root
@@ -23,6 +24,8 @@ from tests.support import oci_images as oi
 from tests.support.registry import RegistryServer, registry  # noqa: F401 - fixture
 
 _counter = itertools.count()
+KEY_PASSWORD = b"correct horse battery staple"
+"""The `COSIGN_PASSWORD` of the session's cosign.key."""
 
 
 @pytest.fixture
@@ -37,23 +40,31 @@ class Signers:
     """Keys and a private Sigstore (Fulcio-like CA, Rekor and CT log keys) made for this session."""
 
     key: ec.EllipticCurvePrivateKey
+    """Decrypted from `key_file` with `password`: every key signature of these tests goes through cosign.key."""
     other_key: ec.EllipticCurvePrivateKey
     key_pem: Path
+    """`cosign.pub`, as `cosign generate-key-pair` wrote it next to `key_file`."""
     other_key_pem: Path
     fulcio: FakeFulcio
     rekor: FakeRekor
     trusted_root: Path
+    key_file: Path
+    """`cosign.key`: the `ENCRYPTED SIGSTORE PRIVATE KEY` PEM."""
+    password: bytes
 
 
 @pytest.fixture(scope="session")
 def signers(tmp_path_factory: pytest.TempPathFactory) -> Signers:
     root = tmp_path_factory.mktemp("signers")
-    key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    (root / "cosign.pub").write_bytes(public_pem(key))
+    pair = generate_key_pair(root, KEY_PASSWORD)  # cosign.key + cosign.pub, as `cosign generate-key-pair`
+    key = load_private_key(pair.private_key, KEY_PASSWORD)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    other = ec.generate_private_key(ec.SECP256R1())
     (root / "other.pub").write_bytes(public_pem(other))
     fulcio, rekor = FakeFulcio(), FakeRekor()
     trust = trusted_root(root / "trusted_root.json", fulcio=fulcio, rekor_keys=[(rekor.log_id, spki(rekor.key))])
-    return Signers(key, other, root / "cosign.pub", root / "other.pub", fulcio, rekor, trust)
+    return Signers(key, other, pair.public_key, root / "other.pub", fulcio, rekor, trust, pair.private_key,
+                   KEY_PASSWORD)
 
 
 def fresh(server: RegistryServer, name: str = "app", tag: str = "1.0") -> Reference:
