@@ -162,7 +162,7 @@ def find_config(start: Path) -> Path | None:
 def _has_tool_gates(pyproject: Path) -> bool:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return False  # not ours to judge: only a file that configures gates is validated
     return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
 
@@ -190,6 +190,8 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
     if source.name == "pyproject.toml":
         tool = data.get("tool", {})
         gates = tool.get("gates") if isinstance(tool, dict) else None

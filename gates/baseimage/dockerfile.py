@@ -266,7 +266,8 @@ def parse_dockerfile(
             continue
         if instruction.keyword != "FROM":
             if not stages and instruction.keyword not in ("ARG",):
-                raise DockerfileError(f"{where}: {instruction.keyword} before the first FROM (only ARG may come first)")
+                keyword = instruction.keyword if instruction.keyword.isalpha() else repr(instruction.keyword[:40])
+                raise DockerfileError(f"{where}: {keyword} before the first FROM (only ARG may come first)")
             continue
         stages.append(_parse_from(instruction, where, len(stages), global_args, names))
         if stages[-1].name is not None:
@@ -298,7 +299,8 @@ def _parse_from(
     elif len(tokens) == 1:
         name = None
     else:
-        raise DockerfileError(f"{where}: FROM expects 'IMAGE [AS NAME]', got {instruction.rest!r}")
+        got = instruction.rest if len(instruction.rest) <= 200 else instruction.rest[:200] + "..."
+        raise DockerfileError(f"{where}: FROM expects 'IMAGE [AS NAME]', got {got!r}")
     written = tokens[0]
     image = _substitute(written, args, where)
     if not image:

@@ -87,6 +87,8 @@ def _object(data: bytes | str | Mapping[str, Any], origin: str) -> Mapping[str, 
         return data
     try:
         parsed = json.loads(data)
+    except RecursionError:
+        raise ImageConfigError(f"{origin}: not JSON (nested too deeply)") from None
     except ValueError as exc:
         raise ImageConfigError(f"{origin}: not JSON ({exc})") from exc
     if not isinstance(parsed, dict):

@@ -346,7 +346,7 @@ class RegistryClient:
             raise_for_status(resp, what)
             try:
                 page = json.loads(resp.body).get("tags") or []
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 raise RegistryError(f"{what}: the registry answered with something that is not JSON") from None
             tags.extend(t for t in page if isinstance(t, str))
             next_path = _next_link(resp.headers.get("Link", ""))
@@ -469,7 +469,7 @@ def _media_type_of(content: bytes, content_type: str | None) -> str:
     try:
         doc = json.loads(content)
         declared = doc.get("mediaType") if isinstance(doc, dict) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         declared = None
     if isinstance(declared, str) and declared:
         return declared

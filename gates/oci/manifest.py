@@ -95,6 +95,8 @@ def parse_manifest(content: bytes, media_type: str | None = None) -> ImageManife
     """
     try:
         doc = json.loads(content)
+    except RecursionError:
+        raise ManifestError("manifest is not valid JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ManifestError(f"manifest is not valid JSON ({exc})") from None
     if not isinstance(doc, dict):

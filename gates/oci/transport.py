@@ -312,7 +312,7 @@ def _registry_error_detail(body: bytes) -> str:
         doc = json.loads(body[:65536])
         first = doc["errors"][0]
         code, message = str(first.get("code", "")), str(first.get("message", ""))
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         return ""
     return " ".join(f"{code}: {message}"[:200].split())
 

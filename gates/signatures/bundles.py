@@ -80,7 +80,7 @@ def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicat
         raise Rejected(rules.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
     try:
         statement = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(rules.PAYLOAD_MISMATCH, "in-toto statement is not JSON") from exc
     if not isinstance(statement, dict) or statement.get("_type") not in STATEMENT_TYPES:
         raise Rejected(rules.PAYLOAD_MISMATCH, "DSSE payload is not an in-toto statement")
@@ -286,7 +286,7 @@ def _check_dsse_entry(entry: RekorEntry, kind: str, payload: bytes, signature: b
 def _load_json(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(rules.INVALID, f"Sigstore bundle is not JSON ({exc.__class__.__name__})") from exc
     if not isinstance(doc, dict):
         raise Rejected(rules.INVALID, "Sigstore bundle is not a JSON object")

@@ -64,7 +64,7 @@ def parse_signature_manifest(
     if isinstance(manifest, bytes | bytearray):
         try:
             doc = json.loads(manifest)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise MalformedSignatureManifestError("signature manifest is not JSON") from exc
     if not isinstance(doc, Mapping):
         raise MalformedSignatureManifestError("signature manifest is not a JSON object")

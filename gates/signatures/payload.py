@@ -32,7 +32,7 @@ def parse_payload(data: bytes) -> SimpleSigningPayload:
     """Parse the exact payload bytes; raises `Rejected(signature-payload-mismatch)` on any deviation."""
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(rules.PAYLOAD_MISMATCH, f"payload is not JSON ({exc.__class__.__name__})") from exc
     if not isinstance(doc, dict):
         raise Rejected(rules.PAYLOAD_MISMATCH, "payload is not a JSON object")

@@ -53,7 +53,7 @@ def parse_cosign_bundle_annotation(text: str) -> RekorEntry:
             log_index=_int(payload["logIndex"]),
             log_id=bytes.fromhex(_str(payload["logID"])),
         )
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error, RecursionError) as exc:
         raise Rejected(rules.INVALID, f"malformed Rekor bundle annotation ({_why(exc)})") from exc
     return entry
 
@@ -101,7 +101,8 @@ def check_hashedrekord(
         hash_ = spec["data"]["hash"]
         logged_sig = base64.b64decode(spec["signature"]["content"], validate=True)
         logged_signer = base64.b64decode(spec["signature"]["publicKey"]["content"], validate=True)
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, binascii.Error,
+            RecursionError) as exc:
         raise Rejected(rules.INVALID, f"Rekor entry body is malformed ({_why(exc)})") from exc
     where = f"Rekor entry {entry.log_index}"
     if (kind, version) != ("hashedrekord", "0.0.1"):

@@ -184,7 +184,13 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if tag == _TAG + "bool":
         return _CONSTRUCTOR.construct_yaml_bool(node)
     if tag == _TAG + "int":
-        return _CONSTRUCTOR.construct_yaml_int(node)
+        try:
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        except ValueError:  # e.g. more digits than Python converts (sys.get_int_max_str_digits)
+            line, column = _position(node)
+            raise InputError(
+                f"line {line}, column {column}: integer of {len(node.value)} characters is too long"
+            ) from None
     if tag == _TAG + "float":
         return _CONSTRUCTOR.construct_yaml_float(node)
     if tag == _TAG + "null":

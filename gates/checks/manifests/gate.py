@@ -189,8 +189,8 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
         if isinstance(content, Unconverted):
             saw_kubernetes = True
             continue
-        if content is None:
-            continue
+        if content is None and not display.endswith(".json"):
+            continue  # an empty YAML document (`---` with nothing after it); JSON `null` is not an object
         if not isinstance(content, PosDict):
             non_mapping = non_mapping or document
             continue
@@ -208,7 +208,7 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
 
 
 def _kind_of(value: Any) -> str:
-    return "list" if isinstance(value, list) else type(value).__name__
+    return "list" if isinstance(value, list) else "null" if value is None else type(value).__name__
 
 
 def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_Judged | Result]:

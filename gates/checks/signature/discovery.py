@@ -150,7 +150,7 @@ def _signature_layers(content: bytes, what: str) -> list[Any]:
     """The `layers[]` descriptors of a signature manifest; anything else is malformed (an `error`)."""
     try:
         doc = json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise MalformedSignatureManifestError(f"{what} is not JSON") from None
     if not isinstance(doc, dict):
         raise MalformedSignatureManifestError(f"{what} is not a JSON object")
