@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gates.checks.manifests.gate import ManifestOptions, scan
-from gates.config import ConfigError, load
+from gates.config import load
+from gates.errors import ConfigError
 from gates.model import Outcome
 from gates.oci.errors import InvalidReferenceError, LayerError
 from gates.oci.layers import LayerLimits, LayerOpener, read_files
