@@ -1,0 +1,99 @@
+"""Run every atheris harness of this folder for a bounded time and report executions and findings.
+
+    python fuzz/run.py                 # 60 s in all, split across the harnesses
+    python fuzz/run.py --seconds 600   # longer, locally
+
+Each harness runs in its own process (`-max_total_time`), starting from a seed corpus written here
+(real layers and real payloads, so the fuzzer starts past the parsers' first checks) that it then
+grows in `fuzz/.work/` (git-ignored). A crash leaves its input as `fuzz/.work/crash-*` and fails the
+run. Without atheris the run is skipped with a message; under CI=true that fails the run where the dev
+extra installs atheris (x86-64, CPython <= 3.11, which its wheels cover).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib.util
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+HARNESSES = ("layer_reader", "signature_payload")
+
+
+def _seeds(name: str) -> dict[str, bytes]:
+    sys.path.insert(0, str(REPO))
+    from tests.support import oci_images as oi
+
+    if name == "layer_reader":
+        os_release = 'ID=debian\nVERSION_ID="12"\n'
+        return {
+            "plain": oi.layer({"etc/os-release": os_release, "var/lib/dpkg/status": "Package: a\nVersion: 1\n"},
+                              compress=False),
+            "gzip": oi.layer({"etc/os-release": os_release}),
+            "links": oi.layer([oi.file("usr/lib/os-release", os_release), oi.symlink("etc/os-release",
+                                                                                      "../usr/lib/os-release"),
+                               oi.hardlink("etc/passwd", "usr/lib/os-release")], compress=False),
+            "whiteouts": oi.layer([oi.whiteout("etc/os-release"), oi.opaque("var/lib/dpkg/status.d"),
+                                   oi.file("var/lib/dpkg/status.d/x", "Package: x\n")], compress=False),
+        }
+    payload = {"critical": {"identity": {"docker-reference": "registry.example.com/acme/app"},
+                            "image": {"docker-manifest-digest": "sha256:" + "ab" * 32},
+                            "type": "cosign container image signature"}, "optional": None}
+    bundle = {"SignedEntryTimestamp": base64.b64encode(b"set").decode(),
+              "Payload": {"body": base64.b64encode(b"{}").decode(), "integratedTime": 1, "logIndex": 2,
+                          "logID": "ab" * 32}}
+    return {"payload": json.dumps(payload, separators=(",", ":")).encode(), "bundle": json.dumps(bundle).encode()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60, help="total fuzzing time, split across harnesses")
+    parser.add_argument("harness", nargs="*", default=list(HARNESSES))
+    args = parser.parse_args(argv)
+    if importlib.util.find_spec("atheris") is None:
+        message = "fuzz: atheris is not installed (pip install atheris); skipping the fuzz harnesses"
+        print(message, file=sys.stderr)
+        installable = platform.machine() == "x86_64" and sys.version_info < (3, 12)  # as the dev extra says
+        return 1 if installable and os.environ.get("CI", "").lower() == "true" else 0
+    each = max(1, args.seconds // len(args.harness))
+    failed = False
+    total_runs = 0
+    for name in args.harness:
+        corpus = WORK / f"corpus-{name}"
+        corpus.mkdir(parents=True, exist_ok=True)
+        for seed, data in _seeds(name).items():
+            (corpus / f"seed-{seed}").write_bytes(data)
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, str(HERE / f"{name}.py"), f"-max_total_time={each}", "-rss_limit_mb=2048",
+             "-timeout=10", f"-artifact_prefix={WORK}/crash-{name}-", str(corpus)],
+            capture_output=True, text=True, timeout=each + 120, check=False, env={**os.environ,
+                                                                               "PYTHONPATH": str(REPO)},
+        )
+        seconds = time.monotonic() - started
+        done = re.search(r"Done (\d+) runs in (\d+) second", proc.stderr)
+        runs = int(done.group(1)) if done else 0
+        total_runs += runs
+        cov = re.findall(r"cov: (\d+)", proc.stderr)
+        status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+        print(f"fuzz {name}: {runs} executions in {seconds:.0f} s, coverage {cov[-1] if cov else '?'} edges, "
+              f"corpus {len(list(corpus.iterdir()))} inputs: {status}")
+        if proc.returncode != 0:
+            failed = True
+            print("\n".join(proc.stderr.splitlines()[-40:]), file=sys.stderr)
+    print(f"fuzz: {total_runs} executions in all")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
