@@ -119,6 +119,8 @@ def parse_reference(text: str) -> Reference:
     match = _REFERENCE_RE.match(f"{registry}/{remainder}")
     if match is None:
         raise InvalidReferenceError(f"invalid image reference {shown!r}: {_explain(remainder)}")
+    if match.group("domain") is None:  # `g_hcr.io/a`: the first part is a host (it has a dot) but not a valid one
+        raise InvalidReferenceError(f"invalid image reference {shown!r}: invalid registry host {registry[:100]!r}")
     if len(match.group("name")) > NAME_TOTAL_LENGTH_MAX:
         raise InvalidReferenceError(
             f"invalid image reference {shown!r}: repository name longer than {NAME_TOTAL_LENGTH_MAX}"

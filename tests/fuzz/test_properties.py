@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gates.checks.manifests.gate import ManifestOptions, scan
@@ -156,6 +156,7 @@ _seeds = st.sampled_from(["ghcr.io/acme/api:1.4", "alpine", "localhost:5000/a/b@
 
 
 @FAST
+@example(seed="ghcr.io/acme/api:1.4", edits=[(1, "_")])  # found by this test: `g_hcr.io/...` gave registry None
 @given(seed=_seeds, edits=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(
     [*":/@.-_[]%\n\t \x00é", "sha256:", "//", "..", "A"])), max_size=4))
 def test_mutated_references_parse_or_fail_cleanly(seed: str, edits: list[tuple[int, str]]) -> None:
@@ -168,6 +169,7 @@ def test_mutated_references_parse_or_fail_cleanly(seed: str, edits: list[tuple[i
     except InvalidReferenceError as exc:
         assert "\n" not in str(exc)  # noqa: PT017
         return
+    assert isinstance(ref.registry, str) and ref.registry and ref.repository
     assert parse_reference(str(ref)) == ref
     assert all(c not in str(ref) for c in "\n\t \x00")
 
