@@ -26,6 +26,21 @@ ACTION_ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("run", "manifests", "signature", "base-image")
 FAIL_ON = ("info", "low", "medium", "high", "critical")
 EXIT_FAILED = 1
+GATE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "signature": (
+        ("GATES_ACTION_KEY", "--key"),
+        ("GATES_ACTION_CERTIFICATE_IDENTITY", "--certificate-identity"),
+        ("GATES_ACTION_CERTIFICATE_IDENTITY_REGEXP", "--certificate-identity-regexp"),
+        ("GATES_ACTION_CERTIFICATE_OIDC_ISSUER", "--certificate-oidc-issuer"),
+        ("GATES_ACTION_CERTIFICATE_OIDC_ISSUER_REGEXP", "--certificate-oidc-issuer-regexp"),
+        ("GATES_ACTION_TRUSTED_ROOT", "--trusted-root"),
+    ),
+    "base-image": (
+        ("GATES_ACTION_DOCKERFILE", "--dockerfile"),
+        ("GATES_ACTION_NOW", "--now"),
+    ),
+}
+"""Single-value inputs of one gate's sub-action: environment variable -> gates option."""
 
 
 class ActionError(Exception):
@@ -73,6 +88,12 @@ def build_args(command: str, env: Mapping[str, str], json_path: str) -> list[str
     level = env.get("GATES_ACTION_LEVEL", "").strip()
     if level and command in ("run", "manifests"):
         args += ["--level", level]
+    for key, option in GATE_OPTIONS.get(command, ()):
+        value = env.get(key, "").strip()
+        if "\n" in value or "\r" in value:
+            raise ActionError(f"input {option[2:]}: one value expected, got several lines")
+        if value:
+            args.append(f"{option}={value}")  # one argv item: a value starting with "-" stays a value
     args += ["--format", "console", "--output", f"json={json_path}"]
     for fmt, key in (("sarif", "GATES_ACTION_SARIF"), ("junit", "GATES_ACTION_JUNIT")):
         path = env.get(key, "").strip()

@@ -51,6 +51,26 @@ def test_level_only_for_manifest_gates() -> None:
     assert "--level" not in args
 
 
+def test_gate_inputs_become_single_argv_items() -> None:
+    env = {"GATES_ACTION_TARGETS": "ghcr.io/a/b:1", "GATES_ACTION_KEY": " cosign.pub ",
+           "GATES_ACTION_CERTIFICATE_IDENTITY_REGEXP": "-x $(id)", "GATES_ACTION_CERTIFICATE_OIDC_ISSUER": "",
+           "GATES_ACTION_TRUSTED_ROOT": "root.json", "GATES_ACTION_DOCKERFILE": "Dockerfile"}
+    args = driver.build_args("signature", env, "r.json")
+    assert args[:5] == ["signature", "ghcr.io/a/b:1", "--key=cosign.pub", "--certificate-identity-regexp=-x $(id)",
+                        "--trusted-root=root.json"]
+    assert not any(a.startswith(("--dockerfile", "--certificate-oidc-issuer")) for a in args)
+    base = driver.build_args("base-image", {**env, "GATES_ACTION_NOW": "2026-01-31"}, "r.json")
+    assert base[:4] == ["base-image", "ghcr.io/a/b:1", "--dockerfile=Dockerfile", "--now=2026-01-31"]
+    assert not any(a.startswith("--key") for a in base)
+    assert not any(a.startswith(("--key", "--dockerfile")) for a in driver.build_args("manifests", env, "r.json"))
+
+
+def test_a_single_value_input_takes_one_line() -> None:
+    env = {"GATES_ACTION_TARGETS": "ghcr.io/a/b:1", "GATES_ACTION_KEY": "a.pub\nb.pub"}
+    with pytest.raises(driver.ActionError, match="input key: one value expected"):
+        driver.build_args("signature", env, "r.json")
+
+
 def test_outputs_from_report(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     report.write_text(json.dumps({"outcome": "failed", "summary": {
