@@ -127,7 +127,7 @@ class _MergedView:
     def apply_layer(self, index: int, raw: Readable) -> None:
         what = f"layer {index}"
         with _digest_first(raw), _open_tar(raw, self.limits, what) as tar:
-            for count, member in enumerate(_members(tar, what), start=1):
+            for count, member in enumerate(_members(tar, what, self.limits), start=1):
                 if count > self.limits.max_entries:
                     raise LayerError(f"{what}: more than {self.limits.max_entries} entries")
                 assert tar is not None
@@ -240,7 +240,7 @@ class _MergedView:
     def reread_layer(self, index: int, raw: Readable, wanted: dict[str, list[_Node]]) -> None:
         what = f"layer {index}"
         with _digest_first(raw), _open_tar(raw, self.limits, what) as tar:
-            for member in _members(tar, what):
+            for member in _members(tar, what, self.limits):
                 nodes = wanted.get(member.name)
                 if nodes and member.isreg() and tar is not None:
                     data = _read_member(tar, member, self.limits, f"{what}: {member.name}")
@@ -354,7 +354,7 @@ def _open_tar(raw: Readable, limits: LayerLimits, what: str) -> Iterator[tarfile
         pass
 
 
-def _members(tar: tarfile.TarFile | None, what: str) -> Iterator[tarfile.TarInfo]:
+def _members(tar: tarfile.TarFile | None, what: str, limits: LayerLimits) -> Iterator[tarfile.TarInfo]:
     if tar is None:
         return
     try:
@@ -362,6 +362,11 @@ def _members(tar: tarfile.TarFile | None, what: str) -> Iterator[tarfile.TarInfo
             member = tar.next()
             if member is None:
                 return
+            # tarfile skips an entry by reading block after block up to its stated size, even past the end
+            # of the stream: a header claiming 2**80 bytes (base-256 or PAX) would spin for ever
+            if member.size > limits.max_inflated_bytes:
+                raise LayerError(f"{what}: inflates to more than {limits.max_inflated_bytes} bytes "
+                                 f"(entry {member.name[:200]!r} claims {member.size})")
             yield member
     except (tarfile.TarError, EOFError) as exc:
         raise LayerError(f"{what}: broken tar stream ({_tar_reason(exc)})") from None

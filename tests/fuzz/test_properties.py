@@ -108,6 +108,23 @@ def test_layer_reader_on_truncated_layers(entries: list[oi.Entry], cut: float) -
         assert "\n" not in str(exc)  # noqa: PT017
 
 
+def test_an_entry_claiming_2_to_the_80_bytes_is_refused_at_once() -> None:
+    """Found by fuzz/layer_reader.py: tarfile skipped such an entry by reading for ever past the stream's end."""
+    import tarfile
+    import time
+
+    info = tarfile.TarInfo("var/junk")
+    info.size = 2**80
+    started = time.monotonic()
+    try:
+        read_files(_openers([info.tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024]), _WANTED, LIMITS)
+    except LayerError as exc:
+        assert f"claims {2**80})" in str(exc)  # noqa: PT017
+    else:
+        raise AssertionError("a layer whose entry claims 2**80 bytes was read")
+    assert time.monotonic() - started < 1
+
+
 # -- the config loader -----------------------------------------------------------------------------
 
 _keys = st.sampled_from(["gates", "fail-on", "format", "level", "paths", "timeout", "insecure", "cache-dir",

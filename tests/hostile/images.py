@@ -58,6 +58,14 @@ def _truncated_gzip() -> bytes:
     return blob[: len(blob) // 2]
 
 
+def _endless_skip() -> bytes:
+    """An entry nobody wants whose base-256 size field says 2**80 bytes: skipping it must not spin for ever
+    (found by fuzz/layer_reader.py: tarfile skips by reading block after block up to the stated size)."""
+    info = tarfile.TarInfo("var/junk")
+    info.size = 2**80
+    return info.tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024
+
+
 def _lying_tar_header(size: int) -> bytes:
     """A tar whose one entry says it holds `size` bytes and then ends."""
     info = tarfile.TarInfo("etc/os-release")
@@ -108,7 +116,8 @@ def hostile_layers() -> dict[str, tuple[bytes, str]]:
         "zstd": (b"\x28\xb5\x2f\xfd" + os.urandom(64), "zstd-compressed layers are not supported"),
         "not-a-tar": (os.urandom(4096), "not a tar archive"),
         "lying-tar-header": (_lying_tar_header(4 * 1024**2), "truncated"),
-        "absurd-tar-header": (_lying_tar_header(1024**3), "1073741824 bytes, over the cap of"),
+        "absurd-tar-header": (_lying_tar_header(1024**3), "claims 1073741824)"),
+        "endless-skip": (_endless_skip(), f"(entry 'var/junk' claims {2**80})"),
     }
 
 CONFIGS: dict[str, tuple[bytes, str]] = {
