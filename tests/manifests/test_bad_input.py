@@ -66,3 +66,11 @@ def test_cli_reports_bad_input_without_traceback(tmp_path: Path) -> None:
     for name in BAD_FILES:
         if name != "list.yaml":  # a directory walk ignores list documents in files with no Kubernetes object
             assert outcomes[name] == "error", name
+
+
+@pytest.mark.parametrize("stdin", ["", "# only a comment\n", "---\n...\n", "services:\n  web: {image: nginx}\n"])
+def test_stdin_without_kubernetes_objects_is_an_error(tmp_path: Path, stdin: str) -> None:
+    run = run_process(["manifests", "-"], cwd=tmp_path, stdin=stdin)
+    assert run.code == 1
+    assert "no Kubernetes object on standard input" in run.out
+    assert "Traceback" not in run.err

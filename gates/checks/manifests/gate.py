@@ -205,6 +205,10 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
             " not a Kubernetes object (a mapping)",
             Location(display, line, column),
         )
+    elif source.path == STDIN and not saw_kubernetes:
+        # `helm template . | gates manifests -` with a failing helm pipes nothing: that is no pass.
+        yield error_result(GATE, display, f"{display}: no Kubernetes object on standard input (did the command"
+                           " before the pipe fail?)", Location(display))
 
 
 def _kind_of(value: Any) -> str:
