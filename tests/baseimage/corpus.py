@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import REPO, require_corpus
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["REPO", "corpus_path", "load_json"]
 
 
 def corpus_path(*parts: str) -> Path:
-    """`$GATES_CORPUS/<parts>` (default ../shared/corpus beside the repository)."""
-    root = Path(os.environ.get("GATES_CORPUS", REPO.parent / "shared" / "corpus"))
-    path = root.joinpath(*parts)
-    if not path.exists():
-        message = f"needs the third-party corpus at {path} (set GATES_CORPUS)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + ": under CI the corpus must be present")
-        pytest.skip(message)
-    return path
+    """`$GATES_CORPUS/<parts>` (default ../shared/corpus beside the repository); skip or fail as CI says."""
+    return require_corpus(*parts)
 
 
 def load_json(*parts: str) -> Any:

@@ -29,7 +29,7 @@ from gates.signatures import rules as r
 from gates.signatures.errors import Rejected
 from gates.signatures.layers import ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN
 from gates.signatures.trustroot import embedded_production_root_bytes
-from tests.signatures.corpus import corpus
+from tests.signatures.corpus import corpus, corpus_root
 
 _DIR_PREFIX = b"\x00sigstore-json\n"
 PRODUCTION_ROOT = None  # Authority default: the root embedded in sigstore
@@ -116,11 +116,7 @@ def root_with(
 
 
 def _cases() -> list[dict[str, Any]]:
-    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "cosign" / "expected.json"
-    import os
-
-    root = Path(os.environ["GATES_CORPUS"]) if os.environ.get("GATES_CORPUS") else path.parent.parent
-    expected = root / "cosign" / "expected.json"
+    expected = corpus_root() / "cosign" / "expected.json"
     if not expected.exists():
         return [{"case": "corpus absent"}]
     cases: list[dict[str, Any]] = json.loads(expected.read_text())["containers-image"]

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gates.signatures import Authority, KeylessIdentity, Rejected, SignatureError, verify_bundle
-from tests.signatures.corpus import REPO, corpus
+from tests.signatures.corpus import corpus, corpus_root
 
 # sigstore-python 4.5.1 (which the keyless path delegates to) disagrees with upstream on these; the
 # corpus PROVENANCE.md records the same two disagreements for sigstore-python itself.
@@ -32,9 +31,7 @@ PYTHON_3_12_5_SHA256 = "38dc4e2c261d49c661196066edbfb70fdb16be4a79cc8220c224dfeb
 
 
 def _records() -> list[dict[str, Any]]:
-    configured = os.environ.get("GATES_CORPUS")
-    root = Path(configured) if configured else (REPO / ".." / "shared" / "corpus").resolve()
-    path = root / "sigstore" / "expected.json"
+    path = corpus_root() / "sigstore" / "expected.json"
     if not path.exists():
         return [{"bundle": "corpus absent"}]
     records: list[dict[str, Any]] = json.loads(path.read_text())
