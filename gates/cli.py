@@ -154,13 +154,14 @@ def signature_command(
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or \\[signature] policies)."""
-    from gates.checks.signature.job import SignatureFlags, signature_job
+    from gates.checks.signature.job import COMMAND_LINE, signature_job
+    from gates.checks.signature.policy import AuthoritySpec
 
     cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
-    flags = SignatureFlags(key=key, identity=identity, identity_regexp=identity_regexp, issuer=issuer,
-                           issuer_regexp=issuer_regexp, github_repository=github_repository,
-                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
-                           ignore_tlog=ignore_tlog)
+    flags = AuthoritySpec(where=COMMAND_LINE, key=key, identity=identity, identity_regexp=identity_regexp,
+                          issuer=issuer, issuer_regexp=issuer_regexp, github_repository=github_repository,
+                          github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
+                          ignore_tlog=ignore_tlog)
     return runner.finish([signature_job(cfg, tuple(images or ()), flags)], cfg, verbose)
 
 

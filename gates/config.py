@@ -18,6 +18,7 @@ from typing import Any
 from gates.checks.base_image.options import base_image_schema, patch_level_schema
 from gates.errors import ConfigError
 from gates.model import Severity
+from gates.paths import display_path
 from gates.waivers import WaiverRule
 
 if sys.version_info >= (3, 11):
@@ -208,15 +209,8 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
 _GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers")
 
 
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return str(path)
-
-
 def _validate(data: dict[str, Any], source: Path | None) -> Config:
-    where = _display(source) if source else "configuration"
+    where = display_path(source) if source else "configuration"
     prefix = "tool.gates." if source is not None and source.name == "pyproject.toml" else ""
 
     def fail(key: str, problem: str) -> ConfigError:

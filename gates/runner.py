@@ -19,6 +19,7 @@ from gates.config import FORMATS, Config, load
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
 from gates.model import Outcome, Report, Severity
+from gates.paths import display_path
 
 if TYPE_CHECKING:
     from gates.checks.base_image.options import Overrides
@@ -68,7 +69,7 @@ def manifest_job(config: Config, paths: Sequence[str] | None, level: str | None)
         chosen = tuple(paths)
     else:
         base = config.source.parent if config.source else Path.cwd()
-        chosen = tuple(_relative_to_cwd(base / p) for p in section["paths"])
+        chosen = tuple(display_path(base / p) for p in section["paths"])
     options = ManifestOptions(
         paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
@@ -76,13 +77,6 @@ def manifest_job(config: Config, paths: Sequence[str] | None, level: str | None)
         require_network_policy=section["require-network-policy"],
     )
     return GateJob("manifests", lambda: scan(options))
-
-
-def _relative_to_cwd(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return str(path)
 
 
 def _use_color(stream: object) -> bool:

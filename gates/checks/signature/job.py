@@ -8,7 +8,7 @@ command line it is the only policy and covers every image; otherwise the `[signa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from pathlib import Path
 
 from gates.checks.signature import GATE
@@ -18,6 +18,7 @@ from gates.config import Config
 from gates.engine import GateJob
 from gates.errors import ConfigError, UsageError
 from gates.model import Result
+from gates.paths import display_path
 
 FLAG_NAMES = {
     "key": "--key",
@@ -32,33 +33,18 @@ FLAG_NAMES = {
 """Policy keys -> cosign's flag names, so command-line mistakes are reported in the user's terms."""
 
 
-@dataclass(frozen=True)
-class SignatureFlags:
-    """cosign's verification flags as given on the command line (None: not given)."""
-
-    key: str | None = None
-    identity: str | None = None
-    identity_regexp: str | None = None
-    issuer: str | None = None
-    issuer_regexp: str | None = None
-    github_repository: str | None = None
-    github_ref: str | None = None
-    github_trigger: str | None = None
-    trusted_root: str | None = None
-    ignore_tlog: bool = False
-
-    @property
-    def names_authority(self) -> bool:
-        """Whether any flag describes a signer (then the config's policies are not used)."""
-        return any(getattr(self, f.name) is not None for f in fields(self) if f.name not in ("trusted_root",
-                                                                                              "ignore_tlog"))
+COMMAND_LINE = "command line"
 
 
-def signature_job(config: Config, images: Sequence[str] = (), flags: SignatureFlags | None = None) -> GateJob:
-    """The gate as a job over `images` (default: `[signature] images`); raises Usage/ConfigError early."""
-    flags = flags or SignatureFlags()
+def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySpec | None = None) -> GateJob:
+    """The gate as a job over `images` (default: `[signature] images`); raises Usage/ConfigError early.
+
+    `flags` are cosign's flags as given on the command line, in the shape of a configured authority;
+    its `trusted_root` is the default root for every authority, as `--trusted-root` is for cosign.
+    """
+    flags = flags or AuthoritySpec(where=COMMAND_LINE)
     section = config.section("signature")
-    where = _display(config.source) if config.source else "configuration"
+    where = display_path(config.source) if config.source else "configuration"
     base = config.source.parent if config.source else Path.cwd()
     chosen = tuple(images) or tuple(section["images"])
     if not chosen:
@@ -69,20 +55,16 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: SignatureFl
         default_root = str(Path(flags.trusted_root).expanduser().resolve())
     elif section["trusted-root"]:
         default_root = str(base / Path(section["trusted-root"]).expanduser())
-    if flags.names_authority:
-        spec = AuthoritySpec(where="command line", key=flags.key, identity=flags.identity,
-                             identity_regexp=flags.identity_regexp, issuer=flags.issuer,
-                             issuer_regexp=flags.issuer_regexp, github_repository=flags.github_repository,
-                             github_ref=flags.github_ref, github_trigger=flags.github_trigger,
-                             ignore_tlog=flags.ignore_tlog)
+    if flags.names_signer:
+        spec = replace(flags, trusted_root=None)  # the flag's root is already the default root above
         problem = authority_problem(spec, FLAG_NAMES)
         if problem:
             raise UsageError(problem)
         try:
-            authority = build_authority(spec, Path.cwd(), default_root, "command line")
+            authority = build_authority(spec, Path.cwd(), default_root, COMMAND_LINE)
         except ConfigError as exc:
-            raise UsageError(str(exc).removeprefix("command line: command line: ")) from None
-        policies: tuple[Policy, ...] = (Policy("command line", ("*",), (authority,)),)
+            raise UsageError(str(exc).removeprefix(f"{COMMAND_LINE}: {COMMAND_LINE}: ")) from None
+        policies: tuple[Policy, ...] = (Policy(COMMAND_LINE, ("*",), (authority,)),)
         allow_unmatched = False
     else:
         if flags.ignore_tlog:
@@ -101,10 +83,3 @@ def _run(config: Config, options: SignatureOptions) -> list[Result]:
 
     with client_from_config(config) as client, Progress(GATE, len(options.images)) as progress:
         return check_images(options, client, progress.advance)
-
-
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return str(path)

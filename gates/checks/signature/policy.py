@@ -58,6 +58,13 @@ class AuthoritySpec:
     ignore_tlog: bool = False
     """Accept signatures without a verified Rekor entry (`--insecure-ignore-tlog`)."""
     trusted_root: str | None = None
+
+    @property
+    def names_signer(self) -> bool:
+        """Whether a key or any keyless field is set (on the command line: then no configured policy applies)."""
+        signer = (self.key, self.identity, self.identity_regexp, self.issuer, self.issuer_regexp,
+                  self.github_repository, self.github_ref, self.github_trigger)
+        return any(value is not None for value in signer)
     """A `trusted_root.json` for this authority; default: the section's, else Sigstore production."""
 
 

@@ -1,0 +1,13 @@
+"""How gates shows a path to people: relative to the working directory when it lies inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def display_path(path: Path) -> str:
+    """`path` (symlinks resolved) relative to the working directory, else as given; `.` for the cwd."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except (ValueError, OSError):
+        return str(path)
