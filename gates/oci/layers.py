@@ -338,8 +338,13 @@ def _open_tar(raw: Readable, limits: LayerLimits, what: str) -> Iterator[tarfile
     """The layer as a streaming tar (None for an empty layer); drains the source afterwards."""
     inflated = _Inflater(raw, limits, what)
     tar: tarfile.TarFile | None
+    first = _read_exactly(inflated, tarfile.BLOCKSIZE)
+    # An archive of end-of-archive blocks only is empty; Python 3.10's streaming reader fails on it
+    # ("seeking backwards is not allowed"), so it never gets to see one.
+    empty = not first.strip(b"\0")
     try:
-        tar = tarfile.open(fileobj=inflated, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
+        tar = None if empty else tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115
+            fileobj=_Prepended(first, inflated), mode="r|")
     except tarfile.ReadError as exc:
         if "empty file" not in str(exc):
             raise LayerError(f"{what}: not a tar archive ({_tar_reason(exc)})") from None
@@ -352,6 +357,34 @@ def _open_tar(raw: Readable, limits: LayerLimits, what: str) -> Iterator[tarfile
         pass
     while raw.read(_CHUNK):
         pass
+
+
+def _read_exactly(source: Readable, size: int) -> bytes:
+    """Up to `size` bytes (fewer only at the end of the stream)."""
+    data = b""
+    while len(data) < size:
+        more = source.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+class _Prepended:
+    """A stream that first gives back bytes already read from it (tarfile cannot be handed a peek)."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._head:
+            if n < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:n], self._head[n:]
+            return data
+        return self._rest.read(n)
 
 
 def _members(tar: tarfile.TarFile | None, what: str, limits: LayerLimits) -> Iterator[tarfile.TarInfo]:

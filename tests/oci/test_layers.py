@@ -220,3 +220,14 @@ def test_multi_member_gzip_is_read_whole() -> None:
 def test_fifo_and_directories_are_not_files() -> None:
     blobs = [layer([Entry("etc/os-release", "fifo"), directory("etc/debian_version")])]
     assert read(blobs, "etc/os-release", "etc/debian_version") == {}
+
+
+def test_an_empty_layer_holds_no_files() -> None:
+    """An empty tar (only end-of-archive blocks) is a real layer (metadata-only build steps make them)."""
+    from tests.support import oci_images as oi
+
+    def opener(blob: bytes) -> LayerOpener:
+        return lambda: contextlib.nullcontext(io.BytesIO(blob))
+
+    found = read_files([opener(oi.layer({"etc/os-release": b"ID=x\n"})), opener(oi.layer({}))], ["etc/os-release"])
+    assert found["etc/os-release"].data == b"ID=x\n"
