@@ -33,6 +33,12 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
     return dataclasses.replace(waived, outcome=outcome)
 
 
+def _checked_nothing(gate: str, skipped: int) -> Result:
+    """A gate that judged no target cannot vouch for anything: that is an error, never a pass."""
+    why = f"all {skipped} of its targets were skipped" if skipped else "it found no target"
+    return error_result(gate, gate, f"the {gate} gate checked nothing: {why}")
+
+
 def run(
     jobs: Sequence[GateJob],
     waivers: Sequence[WaiverRule] = (),
@@ -55,6 +61,9 @@ def run(
             results.append(error_result(job.name, job.name, f"internal error in the {job.name} gate: "
                                         f"{type(exc).__name__}: {exc}"))
             continue
-        results.extend(decide(r, waivers, fail_on, day) for r in raw)
+        decided = [decide(r, waivers, fail_on, day) for r in raw]
+        results.extend(decided)
+        if not any(r.outcome is not Outcome.SKIPPED for r in decided):
+            results.append(_checked_nothing(job.name, len(decided)))
     return Report(results=tuple(results), gates=tuple(j.name for j in jobs), fail_on=fail_on,
                   internal_errors=tuple(internal))

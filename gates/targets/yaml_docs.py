@@ -102,6 +102,8 @@ def _top_level_kind(node: yaml.Node) -> str | None:
     kind: str | None = None
     has_api_version = False
     for key, value in node.value:
+        if key.tag == _TAG + "merge":
+            return None  # a merge may set the kind: convert the document and judge what it really is
         if isinstance(key, yaml.ScalarNode):
             if key.value == "kind" and isinstance(value, yaml.ScalarNode):
                 kind = str(value.value)
@@ -165,16 +167,30 @@ class _Converter:
         return mapping
 
     def _merge(self, mapping: PosDict, merge: yaml.Node, depth: int) -> None:
-        """Apply a `<<` merge key: explicit keys win over merged ones, as YAML 1.1 says."""
+        """Apply a `<<` merge key, refusing any key it would set twice.
+
+        YAML 1.1 lets explicit keys win, but Kubernetes' decoder (go-yaml v2) applies merges in document
+        order, so `privileged: false` followed by `<<: {privileged: true}` is privileged to kubectl. Where
+        parsers disagree there is no safe reading: a key set both ways is an error, like a duplicate.
+        """
         sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+        merged_at: dict[str, int] = {}
         for source in sources:
             merged = self.convert(source, depth + 1)
+            line = _position(source)[0]
             if not isinstance(merged, PosDict):
-                raise InputError(f"line {_position(source)[0]}: merge key '<<' needs a mapping")
+                raise InputError(f"line {line}: merge key '<<' needs a mapping")
             for key, value in merged.items():
-                if key not in mapping.key_pos:
-                    mapping.key_pos[key] = merged.key_pos[key]
-                    mapping[key] = value
+                if key in merged_at:
+                    raise InputError(f"line {line}: key '{key}' is merged twice by '<<' (first at line"
+                                     f" {merged_at[key]}); Kubernetes tools disagree on which wins")
+                if key in mapping.key_pos:
+                    raise InputError(f"line {line}: key '{key}' is set both directly (line"
+                                     f" {mapping.key_pos[key][0]}) and by a '<<' merge; Kubernetes tools"
+                                     " disagree on which wins")
+                merged_at[key] = line
+                mapping.key_pos[key] = merged.key_pos[key]
+                mapping[key] = value
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:

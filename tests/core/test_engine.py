@@ -41,3 +41,15 @@ def test_a_crashing_gate_does_not_stop_the_others() -> None:
     assert [r.outcome for r in report.results] == [Outcome.ERROR, Outcome.PASSED]
     assert report.internal_errors and "ZeroDivisionError" in report.internal_errors[0]
     assert report.outcome is Outcome.ERROR
+
+
+def test_a_gate_that_checked_nothing_is_an_error() -> None:
+    skipped = Result("manifests", "chart/templates", Outcome.SKIPPED, error="render it first")
+    report = run([GateJob("manifests", lambda: [skipped])], today=TODAY)
+    assert report.outcome is Outcome.ERROR
+    assert report.results[-1].error == "the manifests gate checked nothing: all 1 of its targets were skipped"
+    empty = run([GateJob("signature", lambda: [])], today=TODAY)
+    assert empty.outcome is Outcome.ERROR and empty.results[0].error is not None
+    assert "found no target" in empty.results[0].error
+    mixed = run([GateJob("manifests", lambda: [skipped, Result("manifests", "ok", Outcome.PASSED)])], today=TODAY)
+    assert mixed.outcome is Outcome.PASSED

@@ -74,3 +74,48 @@ def test_stdin_without_kubernetes_objects_is_an_error(tmp_path: Path, stdin: str
     assert run.code == 1
     assert "no Kubernetes object on standard input" in run.out
     assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("spec:\n  hostNetwork: false\n  <<: {hostNetwork: true}\n", "key 'hostNetwork' is set both directly"),
+    ("spec:\n  <<: [{hostNetwork: false}, {hostNetwork: true}]\n", "key 'hostNetwork' is merged twice"),
+    ("kind: ConfigMap\n<<: {kind: Pod}\nspec: {hostNetwork: true}\n", "key 'kind' is set both directly"),
+])
+def test_ambiguous_merge_keys_are_errors(tmp_path: Path, text: str, problem: str) -> None:
+    """Kubernetes' decoder applies `<<` in document order, YAML 1.1 lets explicit keys win: never guess."""
+    path = tmp_path / "merge.yaml"
+    path.write_text("apiVersion: v1\n" + ("kind: Pod\nmetadata: {name: p}\n" if "kind:" not in text else
+                                          "metadata: {name: p}\n") + text)
+    [result] = scan(ManifestOptions(paths=(str(path),)))
+    assert result.outcome is Outcome.ERROR
+    assert result.error is not None and problem in result.error
+
+
+def test_unambiguous_merge_keys_are_applied(tmp_path: Path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                    "x-defaults: &net {hostNetwork: true}\nspec:\n  <<: *net\n  containers: []\n")
+    [result] = scan(ManifestOptions(paths=(str(path),), level="baseline"))
+    assert [f.rule for f in result.findings] == ["pss-host-namespaces"]
+
+
+@pytest.mark.parametrize(("name", "content"), [("zero.yaml", ""), ("values.yaml", "replicas: 2\n"),
+                                               ("empty.json", "{}\n")])
+def test_named_file_without_kubernetes_objects_fails_closed(tmp_path: Path, name: str, content: str) -> None:
+    (tmp_path / name).write_text(content)
+    run = run_process(["manifests", name, "--format", "json"], cwd=tmp_path)
+    assert run.code == 1
+    import json
+
+    [result] = json.loads(run.out)["results"]
+    assert result["outcome"] == "error" and result["error"] == f"{name}: no Kubernetes object in this file"
+
+
+def test_a_tree_with_nothing_to_check_fails_closed(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    (chart / "templates" / "d.yaml").write_text("kind: {{ .Values.kind }}\n")
+    run = run_process(["manifests", "."], cwd=tmp_path)
+    assert run.code == 1
+    assert "the manifests gate checked nothing: all 1 of its targets were skipped" in run.out

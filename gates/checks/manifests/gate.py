@@ -205,10 +205,11 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
             " not a Kubernetes object (a mapping)",
             Location(display, line, column),
         )
-    elif source.path == STDIN and not saw_kubernetes:
-        # `helm template . | gates manifests -` with a failing helm pipes nothing: that is no pass.
-        yield error_result(GATE, display, f"{display}: no Kubernetes object on standard input (did the command"
-                           " before the pipe fail?)", Location(display))
+    elif source.explicit and not saw_kubernetes:
+        # `helm template . | gates manifests -` (or `> out.yaml`) with a failing helm gives nothing: no pass.
+        hint = " (did the command before the pipe fail?)" if source.path == STDIN else ""
+        where = "on standard input" if source.path == STDIN else "in this file"
+        yield error_result(GATE, display, f"{display}: no Kubernetes object {where}{hint}", Location(display))
 
 
 def _kind_of(value: Any) -> str:
