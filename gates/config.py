@@ -51,6 +51,12 @@ def _int(value: Any, key: str) -> int:
     return value
 
 
+def _positive_int(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise TypeError("a positive integer")
+    return value
+
+
 def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError("true or false")
@@ -91,8 +97,8 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
     "registry": {
         "insecure": (_str_list, ()),
         "cache-dir": (_str, ""),
-        "timeout": (_int, 60),
-        "concurrency": (_int, 8),
+        "timeout": (_positive_int, 60),
+        "concurrency": (_positive_int, 8),
     },
     "manifests": {
         "paths": (_str_list, (".",)),

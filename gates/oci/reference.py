@@ -165,3 +165,25 @@ def _explain(remainder: str) -> str:
     if not re.fullmatch(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*", path):
         return "invalid repository name (lowercase letters, digits and single separators `.`, `_`, `-`)"
     return "invalid reference format"
+
+
+def matches_repository(ref: Reference, pattern: str) -> bool:
+    """Whether a policy glob names the repository of `ref` (tag and digest play no part).
+
+    `*` alone matches every image. A pattern whose first segment is a host (it holds `.`, `:` or a glob
+    character, or is `localhost`) matches the registry with that segment, never across a `/`, and the
+    repository with the rest, where `*` may cross `/`: `*.corp.example/*` admits
+    `registry.corp.example/team/app` but not `evil.io/registry.corp.example/app`. Any other pattern is
+    Docker's short form, for Docker Hub: `alpine`, `acme/*`.
+    """
+    import fnmatch
+
+    if pattern == "*":
+        return True
+    head, slash, tail = pattern.partition("/")
+    if slash and (any(c in head for c in ".:*?[") or head == "localhost"):
+        return fnmatch.fnmatchcase(ref.registry, head) and fnmatch.fnmatchcase(ref.repository, tail)
+    if ref.registry != DEFAULT_REGISTRY:
+        return False
+    short = pattern if slash else _OFFICIAL_PREFIX + pattern
+    return fnmatch.fnmatchcase(ref.repository, short)

@@ -211,3 +211,12 @@ def test_globs_match_qualified_and_short_names() -> None:
     assert not matches_any(["docker.io/acme/*"], alpine)
     api = parse_reference("ghcr.io/acme/api@sha256:" + "a" * 64)
     assert matches_any(["ghcr.io/acme/*"], api) and not matches_any(["ghcr.io/acme"], api)
+
+
+@pytest.mark.parametrize("allow", ["true", "false"])
+def test_no_policy_and_no_flags_is_a_configuration_error(gates: GatesRun, tmp_path: Path, allow: str) -> None:
+    """With nothing that could verify an image, a run must not reach a verdict (all skipped would pass)."""
+    config = write_config(tmp_path, f'[signature]\nimages = ["registry.example/app:1"]\nallow-unmatched = {allow}\n')
+    run = gates(["signature", "--config", str(config)])
+    assert run.code == 2
+    assert "nothing could verify an image" in run.err

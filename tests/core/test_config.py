@@ -40,6 +40,8 @@ def test_found_upward_but_not_past_the_repository_root(tmp_path: Path) -> None:
     ('[[waivers]]\nrule = "x"\nreason = "r"\nexpires = "soon"\n', "waivers[1].expires: must be a date"),
     ('[[waivers]]\nreason = "r"\n', "waivers[1].rule: a waiver must name the rule"),
     ("fail-on = \n", "gates.toml: invalid TOML"),
+    ("[registry]\ntimeout = 0\n", "registry.timeout: must be a positive integer, found 0"),
+    ("[registry]\nconcurrency = 0\n", "registry.concurrency: must be a positive integer, found 0"),
 ])
 def test_invalid_configuration_names_key_and_file(tmp_path: Path, body: str, message: str) -> None:
     (tmp_path / "gates.toml").write_text(body)

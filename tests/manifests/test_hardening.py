@@ -57,6 +57,9 @@ def test_allowed_registries(tmp_path: Path) -> None:
     [result] = _scan(path, allowed_registries=("registry.example/*",))
     assert [f.rule for f in result.findings] == ["k8s-image-registry"]
     assert _scan(path, allowed_registries=("registry.example/*", "docker.io/library/*"))[0].findings == ()
+    lookalike = write(tmp_path, "e.yaml", _pod_with_image("evil.io/registry.example/app@sha256:" + "2" * 64))
+    [result] = _scan(lookalike, allowed_registries=("*.example/*", "registry.example/*"))
+    assert [f.rule for f in result.findings] == ["k8s-image-registry"]
 
 
 def test_literal_credentials_in_env(tmp_path: Path) -> None:
@@ -154,3 +157,23 @@ def test_network_policy_finding_can_be_waived_inline(tmp_path: Path) -> None:
     assert raw.findings[0].waiver is not None
     result = decide(raw, (), Severity.LOW, dt.date(2026, 1, 1))  # outcomes are the engine's to decide
     assert result.outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize(("expression", "problem"), [
+    ({"key": "app", "operator": "Bogus", "values": ["x"]}, "unknown selector operator 'Bogus'"),
+    ({"key": "app", "operator": "in", "values": ["x"]}, "unknown selector operator 'in'"),
+    ({"key": "app", "operator": "In", "values": []}, "In needs at least one value"),
+    ({"key": "app", "operator": "Exists", "values": ["x"]}, "Exists takes no values"),
+])
+def test_a_policy_the_api_server_would_reject_covers_nothing(tmp_path: Path, expression: dict[str, Any],
+                                                             problem: str) -> None:
+    workload = wrap("Deployment", compliant_pod_spec())
+    workload["spec"]["template"]["metadata"]["labels"] = {"app": "web"}
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "p", "namespace": "shop"},
+              "spec": {"podSelector": {"matchExpressions": [expression]}}}
+    path = write(tmp_path, "np.yaml", workload, policy)
+    by_kind = {r.target.split("#")[1].split("/")[0]: r for r in _scan(path, require_network_policy=True)}
+    assert by_kind["NetworkPolicy"].outcome is Outcome.ERROR
+    assert by_kind["NetworkPolicy"].error is not None and problem in by_kind["NetworkPolicy"].error
+    assert [f.rule for f in by_kind["Deployment"].findings] == ["k8s-network-policy"]

@@ -127,3 +127,25 @@ def test_arbitrary_text_parses_or_fails_cleanly(text: str) -> None:
     assert "\n" not in message
     if ref is not None:
         assert parse_reference(str(ref)) == ref
+
+
+@pytest.mark.parametrize(("image", "pattern", "expected"), [
+    ("registry.corp.example/team/app:1", "*.corp.example/*", True),
+    ("evil.io/registry.corp.example/app", "*.corp.example/*", False),  # a host glob never crosses `/`
+    ("evil.io/registry.corp.example/app", "registry.corp.example/*", False),
+    ("registry.corp.example/team/app", "registry.corp.example/team/*", True),
+    ("registry.corp.example/other/app", "registry.corp.example/team/*", False),
+    ("localhost:5000/a/b", "localhost:5000/*", True),
+    ("127.0.0.1:5000/a", "127.0.0.1:*/a", True),
+    ("alpine:3.20", "alpine", True),
+    ("docker.io/library/alpine", "alpine", True),
+    ("ghcr.io/library/alpine", "alpine", False),
+    ("acme/api", "acme/*", True),
+    ("ghcr.io/acme/api", "acme/*", False),
+    ("ghcr.io/acme/api", "ghcr.io/acme/*", True),
+    ("anything.example/x", "*", True),
+])
+def test_repository_globs(image: str, pattern: str, expected: bool) -> None:
+    from gates.oci.reference import matches_repository
+
+    assert matches_repository(parse_reference(image), pattern) is expected

@@ -55,13 +55,22 @@ def image_tags(pod: Pod) -> Iterator[Violation]:
 
 
 def image_registries(allowed: Sequence[str]) -> Callable[[Pod], Iterator[Violation]]:
-    """Images must come from one of the `allowed` globs (over the repository, e.g. `registry.corp/*`)."""
+    """Images must come from one of the `allowed` globs (e.g. `registry.corp.example/*`; the host part
+    never matches across a `/`, see `matches_repository`)."""
     def check(pod: Pod) -> Iterator[Violation]:
         if not allowed:
             return
+        from gates.oci.errors import InvalidReferenceError
+        from gates.oci.reference import matches_repository, parse_reference
+
         for image, path, container in _images(pod):
-            repository, _, _ = split_image(image)
-            if not any(fnmatch.fnmatchcase(repository, pattern) for pattern in allowed):
+            try:
+                ref = parse_reference(image)
+            except InvalidReferenceError as exc:
+                yield Violation("k8s-image-registry", f'container "{container}" runs "{image}": {exc}', path,
+                                container)
+                continue
+            if not any(matches_repository(ref, pattern) for pattern in allowed):
                 yield Violation("k8s-image-registry", f'container "{container}" runs "{image}", which no'
                                 f" allowed-registries pattern matches ({', '.join(allowed)})", path, container)
     return check

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests.workloads import POD_SPEC_PATHS, Path, Workload, get, typed
+from gates.errors import InputError
+from gates.targets.yaml_docs import render_path
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,25 @@ def _selector(raw: dict[str, Any], path: Path) -> Selector:
         expr = typed(entry, dict, entry_path) or {}
         values = tuple(typed(v, str, (*entry_path, "values", i)) or "" for i, v in
                        enumerate(get(expr, "values", list, entry_path) or ()))
-        expressions.append((get(expr, "key", str, entry_path) or "", get(expr, "operator", str, entry_path) or "",
-                            values))
+        operator = get(expr, "operator", str, entry_path) or ""
+        _check_expression(operator, values, entry_path)
+        expressions.append((get(expr, "key", str, entry_path) or "", operator, values))
     return Selector(labels, tuple(expressions))
+
+
+_OPERATORS_WITH_VALUES = frozenset({"In", "NotIn"})
+_OPERATORS_WITHOUT_VALUES = frozenset({"Exists", "DoesNotExist"})
+
+
+def _check_expression(operator: str, values: tuple[str, ...], path: Path) -> None:
+    """The API server rejects a selector it cannot evaluate; such a policy must not count as coverage."""
+    where = render_path((*path, "operator"))
+    if operator in _OPERATORS_WITH_VALUES and not values:
+        raise InputError(f"{where}: {operator} needs at least one value")
+    if operator in _OPERATORS_WITHOUT_VALUES and values:
+        raise InputError(f"{where}: {operator} takes no values")
+    if operator not in _OPERATORS_WITH_VALUES | _OPERATORS_WITHOUT_VALUES:
+        raise InputError(f"{where}: unknown selector operator {operator!r} (In, NotIn, Exists, DoesNotExist)")
 
 
 def pod_labels(obj: Workload) -> dict[str, str]:

@@ -72,6 +72,11 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySp
                              " configured policies, set ignore-tlog on their authorities)")
         policies = build_policies(section["policies"], base, default_root, where)
         allow_unmatched = section["allow-unmatched"]
+        if not policies:
+            raise ConfigError(f"{where}: signature: no [[signature.policies]] and no --key or"
+                              " --certificate-identity: nothing could verify an image"
+                              + (" (allow-unmatched would skip every image unverified)" if allow_unmatched
+                                 else ""))
     options = SignatureOptions(images=chosen, policies=policies, allow_unmatched=allow_unmatched,
                                concurrency=config.section("registry")["concurrency"])
     return GateJob(GATE, lambda: _run(config, options))

@@ -17,7 +17,6 @@ must satisfy every policy that applies to it (any one authority of each suffices
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,8 +91,9 @@ class Policy:
 
 def matches_any(globs: Sequence[str], ref: Reference) -> bool:
     """Whether a glob matches the repository, fully qualified or in Docker's short form."""
-    names = {ref.name, ref.repo_only().familiar}
-    return any(fnmatch.fnmatchcase(name, glob) for glob in globs for name in names)
+    from gates.oci.reference import matches_repository
+
+    return any(matches_repository(ref, glob) for glob in globs)
 
 
 # -- stage 1: the config validator ---------------------------------------------------------------------
