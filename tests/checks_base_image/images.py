@@ -30,6 +30,7 @@ from tests.support.oci_images import (
     push_image,
     push_index,
     symlink,
+    whiteout,
 )
 
 NOW = "2026-11-24"
@@ -126,6 +127,8 @@ class World:
     symlink_escape: str
     bomb: str
     bad_config: str
+    stripped: str
+    """Debian 13 whose dpkg database a later layer deleted (as "slim" hardening does)."""
 
 
 def ref(text: str) -> Reference:
@@ -219,10 +222,13 @@ def build_world(client: RegistryClient, host: str, prefix: str = "bi") -> World:
                                         user="1000", created="2026-11-20T00:00:00Z"))
     bad_config = f"{name}/hostile:config"
     push_raw_config(client, ref(bad_config), b"{this is not json", [DEBIAN_13])
+    stripped = f"{name}/app:stripped"
+    push_image(client, ref(stripped), image([DEBIAN_13, layer([whiteout("var/lib/dpkg/status")])],
+                                            user="1000", created="2026-11-20T00:00:00Z"))
 
     return World(
         registry=host, debian9=d9, debian13=d13, distroless=dl, alpine=al, app_old=app_old,
         app_current=app_current, app_distroless=app_distroless, app_alpine=app_alpine, app_drift=app_drift,
         drift_base=drift_base, traversal=traversal, hardlink_escape=hardlink_escape,
-        symlink_escape=symlink_escape, bomb=bomb, bad_config=bad_config,
+        symlink_escape=symlink_escape, bomb=bomb, bad_config=bad_config, stripped=stripped,
     )

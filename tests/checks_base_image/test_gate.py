@@ -163,6 +163,15 @@ def test_symlink_out_of_the_root_lands_inside_it(cli: Cli, tmp_path: Path, world
     assert "OS support unknown: no end-of-life data for 'gatesos'" in strict["results"][0]["error"]
 
 
+def test_a_deleted_package_database_is_an_error_not_a_pass(cli: Cli, tmp_path: Path, world: World) -> None:
+    """Hardened images often delete dpkg's database; the patch level is then unknown, never clean."""
+    run, report = _gate(cli, tmp_path, [world.stripped])
+    [result] = report["results"]
+    assert run.code == 1 and result["outcome"] == "error"
+    assert "no dpkg or apk package database in a debian 13" in result["error"]
+    assert "its patch level cannot be judged" in result["error"]
+
+
 def test_unreadable_advisory_database_is_an_error(cli: Cli, tmp_path: Path, world: World) -> None:
     broken = tmp_path / "osv"
     broken.mkdir()

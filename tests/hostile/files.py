@@ -121,7 +121,7 @@ CONFIG_CASES: tuple[ConfigCase, ...] = (
     ConfigCase("unknown-registry-key", b"[registry]\ntimeout = 5\nretries = 9\n", "registry.retries: unknown key"),
     ConfigCase("int-as-string", b"[manifests]\nmax-file-size = '10MB'\n", "must be a non-negative integer"),
     ConfigCase("negative-int", b"[base-image]\nmax-age-days = -1\n", "must be a non-negative integer"),
-    ConfigCase("bool-as-int", b"[registry]\ntimeout = true\n", "must be a non-negative integer"),
+    ConfigCase("bool-as-int", b"[registry]\ntimeout = true\n", "must be a positive integer"),
     ConfigCase("float-inf", b"[manifests]\nmax-file-size = inf\n", "must be a non-negative integer"),
     ConfigCase("list-of-ints", b"format = [1, 2]\n", "format: must be a list of strings"),
     ConfigCase("section-not-table", b"manifests = 5\n", "manifests: must be a table"),

@@ -339,11 +339,19 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
     index = prepared.advisories
     assert index is not None
     db = contents.packages
-    if db is None or not db.packages:
-        verdict.details.append(_prefix(label, "no dpkg or apk packages: patch level not applicable"))
-        return
     release = contents.release
     ecosystems = ecosystems_for_release(release) if release is not None else ()
+    if db is None or not db.packages:
+        if release is None:  # scratch or a static binary: no OS, no packages to patch
+            verdict.details.append(_prefix(label, "no OS release and no dpkg or apk packages: patch level not "
+                                                  "applicable"))
+        elif ecosystems:  # a Debian or Alpine image whose package database was removed or emptied
+            verdict.problem(f"no dpkg or apk package database in a {release.id} {release.version_id or ''} image:"
+                            " its patch level cannot be judged", label)
+        else:
+            verdict.problem(f"the patch level of {release.id or 'this OS'} images cannot be judged (gates reads"
+                            " dpkg and apk package databases)", label)
+        return
     if not ecosystems:
         verdict.problem(f"{len(db.packages)} {db.manager.value} packages, but the OS release is unknown, so no "
                         "advisories can be matched", label)
