@@ -54,11 +54,12 @@ def run_command(
 
 @app.command("manifests")
 def manifests_command(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders, or - for stdin.")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, or - for stdin (default: the "
+                                                      "configured [manifests] paths, else .).")] = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
-    """Check Kubernetes manifests against the Pod Security Standards."""
+    """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
     cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
     return runner.finish([runner.manifest_job(cfg, paths, level)], cfg, verbose)
 

@@ -97,3 +97,20 @@ def test_run_uses_configured_paths_and_outputs(cli: Any, tmp_path: Path, monkeyp
     report = json.loads((tmp_path / "reports" / "gates.json").read_text())
     assert [r["target"] for r in report["results"]] == ["p.yaml#Pod/shop/web"]
     assert (tmp_path / "reports" / "junit.xml").exists()
+
+
+def test_manifests_without_paths_scans_the_configured_ones(cli: Any, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "deploy").mkdir()
+    bad = compliant_pod_spec()
+    bad["hostPID"] = True
+    write(tmp_path / "deploy", "p.yaml", wrap("Pod", bad))
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "ci.yml").write_text("on: push\njobs: {}\n")
+    monkeypatch.chdir(tmp_path)
+    run = cli(["manifests", "--format", "json"])  # no config: the whole repository, other YAML ignored
+    assert run.code == 1
+    assert [r["target"] for r in json.loads(run.out)["results"]] == ["deploy/p.yaml#Pod/shop/web"]
+    (tmp_path / "gates.toml").write_text('[manifests]\npaths = [".github"]\n')
+    assert "checked nothing" in cli(["manifests"]).out
