@@ -27,22 +27,25 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: gates.toml or "
-                                                   "[tool.gates] in pyproject.toml, searched upward).")]
-FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output on stdout: "
-                                                       + ", ".join(FORMATS) + " (repeatable).")]
-OutputOpt = Annotated[list[str] | None, typer.Option("--output", "-o", metavar="FORMAT=PATH",
-                                                       help="Also write a report to a file (repeatable).")]
-FailOnOpt = Annotated[Severity | None, typer.Option("--fail-on", help="Lowest severity that fails the run.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List passing targets; tracebacks on "
-                                          "internal errors.")]
-LevelOpt = Annotated[str | None, typer.Option("--level", help="Pod Security Standards level: baseline or "
-                                                 "restricted (default restricted).")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", metavar="PATH",
+    help="Configuration file (default: gates.toml or [tool.gates] in pyproject.toml, searched upward).")]
+FormatOpt = Annotated[list[str] | None, typer.Option(
+    "--format", "-f", metavar="FORMAT", help="Output on stdout: " + ", ".join(FORMATS) + " (repeatable).")]
+OutputOpt = Annotated[list[str] | None, typer.Option(
+    "--output", "-o", metavar="FORMAT=PATH", help="Also write a report to a file (repeatable).")]
+FailOnOpt = Annotated[Severity | None, typer.Option(
+    "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="List passing targets; tracebacks on internal errors.")]
+LevelOpt = Annotated[str | None, typer.Option(
+    "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
 
 
 @app.command("run")
 def run_command(
-    path: Annotated[str | None, typer.Argument(help="What to scan (default: the config's paths, else .).")]
+    path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
+                                               help="What to scan (default: the config's paths, else .).")]
     = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
@@ -54,7 +57,8 @@ def run_command(
 
 @app.command("manifests")
 def manifests_command(
-    paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, or - for stdin (default: the "
+    paths: Annotated[list[str] | None, typer.Argument(metavar="[PATH]...", show_default=False,
+                                                      help="Files, folders, or - for stdin (default: the "
                                                       "configured [manifests] paths, else .).")] = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
@@ -130,7 +134,7 @@ def _opt(flag: str, help: str, metavar: str | None = None) -> typer.models.Optio
 @app.command("signature")
 def signature_command(
     images: Annotated[list[str] | None, typer.Argument(metavar="[IMAGE]...", show_default=False,
-                                                       help="Image references (default: \\[signature] images).")]
+                                                       help="Image references (default: [signature] images).")]
     = None,
     key: Annotated[str | None, _opt("--key", "PEM public key the signature must verify with.", "PEM")] = None,
     identity: Annotated[str | None, _opt("--certificate-identity", "Keyless: exact certificate identity (SAN).",
@@ -141,11 +145,12 @@ def signature_command(
     issuer_regexp: Annotated[str | None, _opt("--certificate-oidc-issuer-regexp", "Keyless: regexp the whole "
                                               "issuer must match.", "RE")] = None,
     github_repository: Annotated[str | None, _opt("--certificate-github-workflow-repository", "Keyless: the "
-                                                  "GitHub repository (owner/repo) the workflow ran in.")] = None,
+                                                  "GitHub repository (owner/repo) the workflow ran in.",
+                                                  "REPO")] = None,
     github_ref: Annotated[str | None, _opt("--certificate-github-workflow-ref", "Keyless: the workflow's git "
-                                           "ref, e.g. refs/tags/v1.4.")] = None,
+                                           "ref, e.g. refs/tags/v1.4.", "REF")] = None,
     github_trigger: Annotated[str | None, _opt("--certificate-github-workflow-trigger", "Keyless: the event "
-                                               "that triggered the workflow, e.g. push.")] = None,
+                                               "that triggered the workflow, e.g. push.", "EVENT")] = None,
     trusted_root: Annotated[str | None, _opt("--trusted-root", "trusted_root.json of a private Sigstore "
                                              "(default: the production root shipped with sigstore).",
                                              "PATH")] = None,
@@ -154,7 +159,7 @@ def signature_command(
     config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
-    """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or \\[signature] policies)."""
+    """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, signature_job
     from gates.checks.signature.policy import AuthoritySpec
 
