@@ -71,17 +71,19 @@ def manifests_command(
 @app.command("base-image")
 def base_image_command(
     images: Annotated[list[str], typer.Argument(metavar="IMAGE...", help="Image references (tag or digest).")],
-    dockerfile: Annotated[str | None, typer.Option("--dockerfile", help="The Dockerfile the images were built "
-                                                   "from: their base when annotations lack it; FROM pinning.")]
+    dockerfile: Annotated[str | None, typer.Option(
+        "--dockerfile", metavar="PATH",
+        help="The Dockerfile the images were built from: their base when annotations lack it; FROM pinning.")]
     = None,
-    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, help="Oldest allowed image.")]
-    = None,
-    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0,
+    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, metavar="DAYS",
+                                                     help="Oldest allowed image.")] = None,
+    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0, metavar="DAYS",
                                                           help="Oldest allowed base image.")] = None,
     allowed: Annotated[list[str] | None, typer.Option("--allowed", metavar="GLOB", help="Approved base images "
                                                       "(repeatable), e.g. 'docker.io/library/*'.")] = None,
-    advisories: Annotated[str | None, typer.Option("--advisories", help="OSV advisory database (directory or "
-                                                   "zip) for the package patch level.")] = None,
+    advisories: Annotated[str | None, typer.Option(
+        "--advisories", metavar="PATH",
+        help="OSV advisory database (directory or zip) for the package patch level.")] = None,
     ignore_unfixed: Annotated[bool | None, typer.Option("--ignore-unfixed/--include-unfixed",
                                                         help="Leave out advisories with no published fix.",
                                                         show_default=False)] = None,
