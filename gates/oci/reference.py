@@ -131,9 +131,31 @@ def parse_reference(text: str) -> Reference:
             digest = Digest.parse(match.group("digest"))
         except InvalidReferenceError as exc:
             raise InvalidReferenceError(f"invalid image reference {shown!r}: {exc}") from None
-    return Reference(
-        registry=match.group("domain"), repository=match.group("path"), tag=match.group("tag"), digest=digest
-    )
+    registry = canonical_registry(match.group("domain"))
+    repository = match.group("path")
+    if registry == DEFAULT_REGISTRY and "/" not in repository:  # `registry-1.docker.io/alpine` is official
+        repository = _OFFICIAL_PREFIX + repository
+    return Reference(registry=registry, repository=repository, tag=match.group("tag"), digest=digest)
+
+
+_DOCKER_HUB_ALIASES = frozenset({"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
+
+
+def canonical_registry(host: str) -> str:
+    """One spelling per registry, so a policy cannot be dodged by writing the host another way.
+
+    Host names are case-insensitive, `:443` is what HTTPS means anyway, and Docker Hub answers under
+    several names. (Other aliases, a CNAME or `localhost` for `127.0.0.1`, cannot be known from the text:
+    policies that let unmatched images through trust the spelling.)
+    """
+    name, colon, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    if not colon:
+        name, port = host, ""
+    name = name.lower()
+    if port == "443":
+        port = ""
+    canonical = f"{name}:{port}" if port else name
+    return DEFAULT_REGISTRY if canonical in _DOCKER_HUB_ALIASES else canonical
 
 
 def _split_registry(text: str) -> tuple[str, str]:

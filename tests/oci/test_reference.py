@@ -34,7 +34,7 @@ CASES = [
     ("registry.gitlab.com/group/sub/project/image:latest", "registry.gitlab.com", "group/sub/project/image",
      "latest", None, "registry.gitlab.com"),
     ("nginx:1.27@sha256:" + H, "docker.io", "library/nginx", "1.27", "sha256:" + H, "registry-1.docker.io"),
-    ("Example.COM/app", "Example.COM", "app", None, None, "Example.COM"),  # a capitalized first part is a host
+    ("Example.COM/app", "example.com", "app", None, None, "example.com"),  # a capitalized first part is a host
     ("my_reg/a__b-c.d:T_1.x-Y", "docker.io", "my_reg/a__b-c.d", "T_1.x-Y", None, "registry-1.docker.io"),
     ("a---b/c", "docker.io", "a---b/c", None, None, "registry-1.docker.io"),
     ("x/y@sha512:" + "b" * 128, "docker.io", "x/y", None, "sha512:" + "b" * 128, "registry-1.docker.io"),
@@ -98,7 +98,7 @@ def test_digest_helpers() -> None:
 
 
 _component = st.from_regex(r"\A[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z").filter(lambda s: len(s) <= 30)
-_host = st.sampled_from(["ghcr.io", "localhost:5000", "registry.example.com:443", "10.1.2.3", "docker.io"])
+_host = st.sampled_from(["ghcr.io", "localhost:5000", "registry.example.com:8443", "10.1.2.3", "docker.io"])
 _tag = st.from_regex(r"\A[\w][\w.-]{0,20}\Z", alphabet=st.characters(codec="ascii"))
 _digest = st.binary(min_size=1, max_size=8).map(Digest.of)
 
@@ -149,3 +149,19 @@ def test_repository_globs(image: str, pattern: str, expected: bool) -> None:
     from gates.oci.reference import matches_repository
 
     assert matches_repository(parse_reference(image), pattern) is expected
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("GHCR.IO/acme/api:1", "ghcr.io/acme/api"),
+    ("ghcr.io:443/acme/api", "ghcr.io/acme/api"),
+    ("registry-1.docker.io/alpine", "docker.io/library/alpine"),
+    ("index.docker.io/acme/app", "docker.io/acme/app"),
+    ("Registry.Example:8443/a", "registry.example:8443/a"),
+])
+def test_one_spelling_per_registry(text: str, name: str) -> None:
+    """A policy over `ghcr.io/acme/*` must not be dodged by `GHCR.IO/...` or `ghcr.io:443/...`."""
+    from gates.oci.reference import matches_repository
+
+    ref = parse_reference(text)
+    assert ref.name == name
+    assert matches_repository(ref, name.rsplit("/", 1)[0] + "/*")
