@@ -409,16 +409,16 @@ class AdvisoryIndex:
         for package in packages:
             for advisory, entry in self.lookup(ecosystem, package.source_name):
                 key = (advisory.id, package.name, package.version)
-                if key in seen:
+                if key in seen:  # an advisory may list a package in several entries: one match is enough
                     continue
-                seen.add(key)
                 try:
                     affected, fixed = affected_by(scheme, package.source_version, entry)
                 except UnsupportedVersion as exc:
                     undecided.append(f"{advisory.id} {package.name} {package.version}: {exc}")
                     continue
-                if not affected:
+                if not affected:  # only an entry that applies settles the pair: a later one may still apply
                     continue
+                seen.add(key)
                 severity = entry.severity or advisory.severity
                 source = entry.severity_source if entry.severity else advisory.severity_source
                 if ignore_unfixed and fixed is None:

@@ -68,11 +68,14 @@ def parse_timestamp(raw: object) -> Timestamp:
     micros = int((match.group(7) or "0")[:6].ljust(6, "0"))
     zone = match.group(8)
     tz = dt.timezone.utc
-    if zone and zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     try:
+        if zone and zone not in ("Z", "z"):
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:])
+            if hours > 23 or minutes > 59:
+                return Timestamp(raw, None, "unparsable")
+            tz = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
         value = dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
     except ValueError:
         return Timestamp(raw, None, "unparsable")
@@ -138,6 +141,12 @@ def parse_image_config(data: bytes | str | Mapping[str, Any], origin: str = "ima
     )
 
 
+def names_a_user(user: str | None) -> bool:
+    """Whether `user` is a user name (not a uid, not root): only `etc/passwd` can say if it is uid 0."""
+    name = (user or "").strip().split(":", 1)[0].strip()
+    return bool(name) and name != "root" and re.fullmatch(r"[+-]?[0-9]+", name) is None
+
+
 def is_root_user(user: str | None, passwd: bytes | str | None = None) -> bool:
     """True when a container runs as root: user empty, `root`, uid 0, with any group (`0:0`).
 
@@ -146,7 +155,7 @@ def is_root_user(user: str | None, passwd: bytes | str | None = None) -> bool:
     name = (user or "").strip().split(":", 1)[0].strip()
     if name in ("", "root"):
         return True
-    if name.isdigit():
+    if re.fullmatch(r"[+-]?[0-9]+", name):  # as the runtime reads a uid: `+0`, `-0` and `000` are root too
         return int(name) == 0
     if passwd is not None:
         text = passwd.decode("utf-8", errors="replace") if isinstance(passwd, bytes) else passwd

@@ -180,3 +180,19 @@ def test_ecosystems_for_release() -> None:
     assert ecosystems_for_release(release("ubuntu", "22.04", "22.04.4 LTS (Jammy Jellyfish)")) == ("Ubuntu:22.04:LTS",)
     assert ecosystems_for_release(release("ubuntu", "24.10", "24.10 (Oracular Oriole)")) == ("Ubuntu:24.10",)
     assert ecosystems_for_release(release("fedora", "40")) == ()
+
+
+def test_every_entry_of_an_advisory_is_evaluated() -> None:
+    """Found by review: a second entry for the same package was skipped once the first did not apply."""
+    record = parse_record({
+        "id": "TEST-3",
+        "affected": [
+            {"package": {"ecosystem": "Debian:13", "name": "wget"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0-1"}]}]},
+            {"package": {"ecosystem": "Debian:13", "name": "wget"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.26.0-1"}]}]},
+        ],
+    })
+    pkg = InstalledPackage("wget", "1.25.0-1", "wget", "1.25.0-1", PackageManager.DPKG)
+    [match] = AdvisoryIndex.from_records([record]).match("Debian:13", [pkg]).matches
+    assert match.fixed_version == "1.26.0-1"

@@ -12,6 +12,7 @@ from gates.baseimage.image_config import (
     ANNOTATION_BASE_NAME,
     ImageConfigError,
     is_root_user,
+    names_a_user,
     parse_image_config,
     parse_manifest_annotations,
     parse_timestamp,
@@ -75,6 +76,8 @@ def test_annotations_and_label_fallback() -> None:
         ("yesterday", "unparsable"),
         ("2026-13-01T00:00:00Z", "unparsable"),
         (12345, "unparsable"),
+        ("2026-01-01T00:00:00+99:99", "unparsable"),  # an offset no clock has: not a crash (review finding)
+        ("2026-01-01T00:00:00+23:60", "unparsable"),
     ],
 )
 def test_unknown_dates(raw: object, reason: str) -> None:
@@ -93,6 +96,9 @@ def test_unknown_dates(raw: object, reason: str) -> None:
         ("root:root", True),
         ("root:1000", True),
         ("00", True),
+        ("+0", True),  # the runtime parses the uid as a number: these are root (review finding)
+        ("-0", True),
+        ("+0:1000", True),
         ("1000", False),
         ("1000:0", False),
         ("nonroot", False),
@@ -127,3 +133,10 @@ def test_bad_configs(data: bytes, message: str) -> None:
 def test_bad_base_digest_annotation() -> None:
     with pytest.raises(ImageConfigError, match="is not a digest"):
         parse_manifest_annotations({"annotations": {ANNOTATION_BASE_DIGEST: "latest"}})
+
+
+@pytest.mark.parametrize(("user", "named"), [("app", True), ("toor:0", True), ("root", False), ("0", False),
+                                             ("+0", False), ("1000:1000", False), ("", False)])
+def test_names_a_user(user: str, named: bool) -> None:
+    """Only a name needs etc/passwd to tell whether it is uid 0."""
+    assert names_a_user(user) is named

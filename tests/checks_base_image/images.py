@@ -129,6 +129,8 @@ class World:
     bad_config: str
     stripped: str
     """Debian 13 whose dpkg database a later layer deleted (as "slim" hardening does)."""
+    future_toor: str
+    """Built "in 2099", running as `toor`, a name etc/passwd maps to uid 0; based on debian:13 by digest only."""
 
 
 def ref(text: str) -> Reference:
@@ -226,9 +228,14 @@ def build_world(client: RegistryClient, host: str, prefix: str = "bi") -> World:
     push_image(client, ref(stripped), image([DEBIAN_13, layer([whiteout("var/lib/dpkg/status")])],
                                             user="1000", created="2026-11-20T00:00:00Z"))
 
+    future_toor = f"{name}/app:future"
+    push_image(client, ref(future_toor), _on(amd, created="2099-01-01T00:00:00Z", user="toor",
+                                               annotations=_annotated(f"{name}/debian@{d13_digest}", d13_digest)))
+
     return World(
         registry=host, debian9=d9, debian13=d13, distroless=dl, alpine=al, app_old=app_old,
         app_current=app_current, app_distroless=app_distroless, app_alpine=app_alpine, app_drift=app_drift,
         drift_base=drift_base, traversal=traversal, hardlink_escape=hardlink_escape,
         symlink_escape=symlink_escape, bomb=bomb, bad_config=bad_config, stripped=stripped,
+        future_toor=future_toor,
     )

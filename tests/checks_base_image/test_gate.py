@@ -172,6 +172,19 @@ def test_a_deleted_package_database_is_an_error_not_a_pass(cli: Cli, tmp_path: P
     assert "its patch level cannot be judged" in result["error"]
 
 
+def test_future_dates_named_root_users_and_digest_only_bases(cli: Cli, tmp_path: Path, world: World) -> None:
+    """Review findings: a build "from 2099" is no fresh build, `toor` is uid 0 even when no OS rule asks
+    for the layers, and a base named by digest alone has no tag that could drift."""
+    skip = 'skip-rules = ["base-image-os-eol", "base-image-os-unknown", "base-image-point-release-lag"]\n'
+    _, report = _gate(cli, tmp_path, [world.future_toor], extra=skip, advisories=False)
+    [result] = report["results"]
+    messages = {f["rule"]: f["message"] for f in result["findings"]}
+    assert "is in the future" in messages["base-image-age"]
+    assert "toor" in messages["base-image-non-root"]
+    assert any("named by digest only" in d for d in result["details"])
+    assert "base-image-base-drift" not in messages
+
+
 def test_unreadable_advisory_database_is_an_error(cli: Cli, tmp_path: Path, world: World) -> None:
     broken = tmp_path / "osv"
     broken.mkdir()

@@ -25,6 +25,7 @@ from gates.baseimage.image_config import (
     ManifestAnnotations,
     Timestamp,
     is_root_user,
+    names_a_user,
     parse_manifest_annotations,
 )
 from gates.checks.base_image.base import BaseImage, Lookups, base_from_annotations, base_from_dockerfile
@@ -205,13 +206,15 @@ def _judge_platform(
     if options.enabled(R.APPROVED_BASE) and options.allowed:
         _approved(base, options.allowed, label, verdict)
     contents = None
-    if options.reads_layers:
+    needs_passwd = options.enabled(R.NON_ROOT) and names_a_user(config.user)  # a name may map to uid 0
+    if options.reads_layers or needs_passwd:
         want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
         contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
                                  packages=want_packages, passwd=options.enabled(R.NON_ROOT))
-        _os_checks(contents, prepared, label, verdict)
-        if want_packages:
-            _patch_level(contents, prepared, label, verdict)
+        if options.reads_layers:
+            _os_checks(contents, prepared, label, verdict)
+            if want_packages:
+                _patch_level(contents, prepared, label, verdict)
     if options.enabled(R.NON_ROOT):
         _non_root(config, contents, label, verdict)
 
@@ -231,6 +234,14 @@ def _age(rule: str, what: str, created: Timestamp, limit: int, options: BaseImag
             verdict.add(rule, message, label)
         return
     assert created.value is not None
+    if days < -1:  # a day of clock skew is tolerated; a build from the future is not a fresh build
+        message = (f"{what} age unknown: created {created.value.date().isoformat()} is in the future"
+                   f" ({created.raw!r})")
+        if options.unknown_age == "error":
+            verdict.problem(message, label)
+        else:
+            verdict.add(rule, message, label)
+        return
     verdict.details.append(_prefix(label, f"{what} created {created.value.date().isoformat()} ({days} days ago)"))
     if days > limit:
         verdict.add(rule, f"{what} was built {days} days ago ({created.value.date().isoformat()}), "
@@ -255,6 +266,10 @@ def _base_checks(base: BaseImage, platform: Platform | None, prepared: _Prepared
     if options.enabled(R.BASE_DRIFT):
         if base.built_on is None:
             verdict.details.append(_prefix(label, "base drift not checked: no base digest recorded"))
+            return
+        if base.ref is not None and base.ref.tag is None and base.ref.digest is not None:
+            verdict.details.append(_prefix(label, "base drift not checked: the base is named by digest only,"
+                                                  " with no tag that could move"))
             return
         moved = lookups.drift(base)
         if moved is not None:
