@@ -124,10 +124,6 @@ class Result:
     def active_findings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.waiver is None)
 
-    @property
-    def waived_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.waiver is not None)
-
 
 @dataclass(frozen=True)
 class Report:

@@ -63,6 +63,3 @@ def gate_names() -> tuple[str, ...]:
 def rules_of(gate: str) -> tuple[Rule, ...]:
     return tuple(r for r in all_rules().values() if r.gate == gate)
 
-
-def get_rule(rule_id: str) -> Rule | None:
-    return all_rules().get(rule_id)

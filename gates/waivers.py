@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gates.errors import InputError
@@ -116,6 +116,3 @@ def _split_value(value: str, where: str) -> tuple[str, dt.date | None]:
         raise InputError(f"{where}: waiver has no reason (write '<reason>; expires=YYYY-MM-DD')")
     return "; ".join(reason_parts), expires
 
-
-def waive_all(results: Iterable[Result], waivers: Sequence[WaiverRule], today: dt.date) -> list[Result]:
-    return [apply_waivers(r, waivers, today) for r in results]

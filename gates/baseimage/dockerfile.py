@@ -29,16 +29,6 @@ class ImageReference:
     repository: str
     tag: str | None
     digest: str | None
-    original: str
-
-    @property
-    def pinned_by_digest(self) -> bool:
-        return self.digest is not None
-
-    @property
-    def is_latest(self) -> bool:
-        """Tagged `latest`, or untagged without a digest (which means `latest`)."""
-        return self.tag == "latest" or (self.tag is None and self.digest is None)
 
     @property
     def name(self) -> str:
@@ -54,9 +44,6 @@ class ImageReference:
         return text
 
 
-DOCKER_HUB = "docker.io"
-
-
 def parse_image_reference(text: str) -> ImageReference | None:
     """Parse a reference as Docker does (`alpine` -> `docker.io/library/alpine`); None if invalid.
 
@@ -68,7 +55,7 @@ def parse_image_reference(text: str) -> ImageReference | None:
         ref = parse_reference(text)
     except InvalidReferenceError:
         return None
-    return ImageReference(ref.registry, ref.repository, ref.tag, str(ref.digest) if ref.digest else None, text)
+    return ImageReference(ref.registry, ref.repository, ref.tag, str(ref.digest) if ref.digest else None)
 
 
 @dataclass(frozen=True)
