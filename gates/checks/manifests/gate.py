@@ -24,7 +24,7 @@ from gates.model import Finding, Location, Outcome, Result, decided_result, erro
 from gates.rules import Rule, rules_of
 from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, HelmChart, SourceFile, discover, read_text
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
-from gates.waivers import WaiverRule, apply_waivers, parse_inline
+from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
 
 GATE = "manifests"
 LEVELS = ("baseline", "restricted")
@@ -247,7 +247,8 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
             violations += [v for check in plan.pod.values() for v in check(pod)]
         else:
             violations += [v for check in plan.objects.values() for v in check(obj)]
-        positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()}
+        positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()
+                     if key.startswith(INLINE_PREFIX)}  # only waivers are ever placed: locate only them
         inline = parse_inline(obj.annotations, positions, obj.resource)
         policy = network_policy.policy_of(obj)  # validated here, so a broken policy is reported where it is
     except FieldTypeError as exc:
