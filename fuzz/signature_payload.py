@@ -8,9 +8,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["gates"]):
-    from gates.signatures.errors import Rejected
-    from gates.signatures.payload import check_payload, parse_payload
-    from gates.signatures.rekor import parse_cosign_bundle_annotation
+    from gates.cosign.errors import Rejected
+    from gates.cosign.payload import check_payload, parse_payload
+    from gates.cosign.rekor import parse_cosign_bundle_annotation
 
 DIGEST = "sha256:" + "ab" * 32
 

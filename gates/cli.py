@@ -120,8 +120,8 @@ def data_update_command(
     """Rebuild the end-of-life data of the base-image gate from endoflife.date."""
     import datetime as dt
 
-    from gates.baseimage.eol import user_data_file
-    from gates.baseimage.eol_build import update
+    from gates.distro.eol import user_data_file
+    from gates.distro.eol_build import update
 
     generated = runner.with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
     print(update(output or user_data_file(), source, generated or dt.date.today(),

@@ -37,8 +37,8 @@ class Rule:
 
 _RULE_MODULES: dict[str, str] = {
     "manifests": "gates.checks.manifests.rules",
-    "signature": "gates.signatures.rules",
-    "base-image": "gates.baseimage.rules",
+    "signature": "gates.checks.signature.rules",
+    "base-image": "gates.checks.base_image.rules",
 }
 """Gate name -> module exposing `RULES: tuple[Rule, ...]`. Later gates register here."""
 

@@ -3,7 +3,7 @@
 
 The base-image gate ships this dated file so end-of-life checks work offline. Input: a folder of
 endoflife.date `products/<name>.md` files (YAML front matter),
-e.g. ../shared/corpus/eol/endoflife.date-products. The logic lives in `gates.baseimage.eol_build`,
+e.g. ../shared/corpus/eol/endoflife.date-products. The logic lives in `gates.distro.eol_build`,
 shared with `gates data update`.
 
     python scripts/build_eol_data.py SOURCE_DIR [-o gates/data/distro-eol.json] [--generated YYYY-MM-DD]
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gates.baseimage.eol_build import OS_PRODUCTS, build, write
+from gates.distro.eol_build import OS_PRODUCTS, build, write
 
 __all__ = ["OS_PRODUCTS", "build", "main"]
 

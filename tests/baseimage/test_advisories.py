@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gates.baseimage.advisories import (
+from gates.distro.advisories import (
     AdvisoryDBError,
     AdvisoryIndex,
     cvss3_base_score,
@@ -16,8 +16,8 @@ from gates.baseimage.advisories import (
     iter_records,
     parse_record,
 )
-from gates.baseimage.os_release import OSRelease
-from gates.baseimage.pkgdb import InstalledPackage, PackageManager
+from gates.distro.os_release import OSRelease
+from gates.distro.pkgdb import InstalledPackage, PackageManager
 from gates.model import Severity
 from tests.baseimage.corpus import corpus_path, load_json
 

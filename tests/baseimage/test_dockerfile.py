@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.baseimage.dockerfile import (
+from gates.targets.dockerfile import (
     DockerfileError,
     parse_dockerfile,
     parse_image_reference,

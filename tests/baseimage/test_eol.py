@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gates.baseimage.eol import (
+from gates.distro.eol import (
     EolDataError,
     EolStatus,
     SupportPhase,
@@ -16,7 +16,7 @@ from gates.baseimage.eol import (
     parse_eol_data,
     point_version,
 )
-from gates.baseimage.os_release import OSRelease
+from gates.distro.os_release import OSRelease
 from tests.baseimage.corpus import REPO, corpus_path
 
 TODAY = dt.date(2026, 8, 22)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gates.baseimage.image_config import (
+from gates.oci.image_config import (
     ANNOTATION_BASE_DIGEST,
     ANNOTATION_BASE_NAME,
     ImageConfigError,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gates.baseimage.os_release import (
+from gates.distro.os_release import (
     OSRelease,
     directory_reader,
     identify_release,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gates.baseimage.pkgdb import (
+from gates.distro.pkgdb import (
     DPKG_STATUS,
     PackageDBError,
     PackageManager,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gates.baseimage import rules
+from gates.checks.base_image import rules
 from gates.model import Severity
 
 

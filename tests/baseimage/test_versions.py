@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.baseimage.versions import (
+from gates.distro.versions import (
     UnsupportedVersion,
     VersionScheme,
     compare_versions,

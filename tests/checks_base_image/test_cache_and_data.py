@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gates.baseimage import eol_build
-from gates.baseimage.eol import load_preferred, user_data_file
 from gates.checks.base_image.gate import scan
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
 from gates.config import load
+from gates.distro import eol_build
+from gates.distro.eol import load_preferred, user_data_file
 from gates.model import Outcome, Severity
 from gates.oci.cache import DigestCache
 from gates.oci.client import RegistryClient

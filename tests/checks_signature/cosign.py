@@ -19,19 +19,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gates.oci import mediatypes
-from gates.oci.client import RegistryClient
-from gates.oci.digest import Digest
-from gates.oci.manifest import Descriptor
-from gates.oci.reference import Reference
-from gates.signatures.bundles import SIGN_PREDICATE_TYPE
-from gates.signatures.layers import (
+from gates.cosign.bundles import SIGN_PREDICATE_TYPE
+from gates.cosign.layers import (
     ANNOTATION_BUNDLE,
     ANNOTATION_CERTIFICATE,
     ANNOTATION_CHAIN,
     ANNOTATION_SIGNATURE,
     SIMPLE_SIGNING_MEDIA_TYPE,
 )
+from gates.oci import mediatypes
+from gates.oci.client import RegistryClient
+from gates.oci.digest import Digest
+from gates.oci.manifest import Descriptor
+from gates.oci.reference import Reference
 from tests.signatures.factory import FakeFulcio, FakeRekor, PrivateKey, payload, pem, public_pem, sign, spki
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"

@@ -18,10 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gates.cosign import Authority
+from gates.cosign.errors import AuthorityError
+from gates.cosign.keys import verify_signature
 from gates.oci.client import RegistryClient
-from gates.signatures import Authority
-from gates.signatures.errors import AuthorityError
-from gates.signatures.keys import verify_signature
 from tests.checks_signature import cosign_keys as ck
 from tests.checks_signature.conftest import GatesRun, Signers, fresh, push, results
 from tests.checks_signature.cosign import key_layer, sign_legacy

@@ -6,10 +6,10 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from gates.checks.signature import rules as r
 from gates.oci.client import RegistryClient
 from gates.oci.digest import Digest
 from gates.oci.manifest import Platform
-from gates.signatures import rules as r
 from tests.checks_signature.conftest import GatesRun, Signers, fresh, push, results, small_image
 from tests.checks_signature.cosign import attach_bundle, key_bundle, key_layer, keyless_layer, sign_legacy
 from tests.conftest import run_process

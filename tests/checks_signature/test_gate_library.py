@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from gates.checks.signature import rules as r
 from gates.checks.signature.gate import SignatureOptions, check_images
 from gates.checks.signature.policy import Policy
+from gates.cosign import Authority
 from gates.model import Outcome, Result
 from gates.oci import mediatypes
 from gates.oci.cache import DigestCache
@@ -20,8 +22,6 @@ from gates.oci.credentials import Credentials, StaticCredentials
 from gates.oci.digest import Digest
 from gates.oci.reference import Reference, parse_reference
 from gates.progress import Progress
-from gates.signatures import Authority
-from gates.signatures import rules as r
 from tests.checks_signature.conftest import Signers, fresh, push, small_image
 from tests.checks_signature.cosign import attach_bundle, key_bundle, key_layer, sign_legacy
 from tests.oci.conftest import FAST_RETRY

@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 
 from gates.checks.manifests.gate import ManifestOptions, scan
 from gates.config import load
+from gates.cosign.errors import Rejected
+from gates.cosign.payload import parse_payload
 from gates.errors import ConfigError
 from gates.model import Outcome
 from gates.oci.errors import InvalidReferenceError, LayerError
 from gates.oci.layers import LayerLimits, LayerOpener, read_files
 from gates.oci.reference import parse_reference
 from gates.oci.streams import Readable
-from gates.signatures.errors import Rejected
-from gates.signatures.payload import parse_payload
 from tests.support import oci_images as oi
 
 EXAMPLES = int(os.environ.get("GATES_FUZZ_EXAMPLES", "200"))

@@ -24,17 +24,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gates.oci import mediatypes
-from gates.oci.client import RegistryClient
-from gates.oci.digest import Digest
-from gates.oci.reference import Reference, parse_reference
-from gates.signatures.layers import (
+from gates.cosign.layers import (
     ANNOTATION_BUNDLE,
     ANNOTATION_CERTIFICATE,
     ANNOTATION_CHAIN,
     ANNOTATION_SIGNATURE,
     SIMPLE_SIGNING_MEDIA_TYPE,
 )
+from gates.oci import mediatypes
+from gates.oci.client import RegistryClient
+from gates.oci.digest import Digest
+from gates.oci.reference import Reference, parse_reference
 from tests.checks_base_image.images import DEBIAN_13, push_raw_config
 from tests.checks_signature.cosign import Layer, key_layer, keyless_layer, sign_legacy
 from tests.signatures.factory import ISSUER, T0, WORKFLOW, FakeFulcio, FakeRekor, payload, pem, public_pem, sign

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from gates.signatures.layers import (
+from gates.cosign.layers import (
     ANNOTATION_SIGNATURE,
     SIMPLE_SIGNING_MEDIA_TYPE,
     LegacySignature,

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from gates.signatures import (
+from gates.checks.signature import rules as r
+from gates.cosign import (
     Authority,
     KeylessIdentity,
     LegacySignature,
@@ -25,10 +26,9 @@ from gates.signatures import (
     verify_bundle,
     verify_image_signatures,
 )
-from gates.signatures import rules as r
-from gates.signatures.errors import Rejected
-from gates.signatures.layers import ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN
-from gates.signatures.trustroot import embedded_production_root_bytes
+from gates.cosign.errors import Rejected
+from gates.cosign.layers import ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN
+from gates.cosign.trustroot import embedded_production_root_bytes
 from tests.signatures.corpus import corpus, corpus_root
 
 _DIR_PREFIX = b"\x00sigstore-json\n"

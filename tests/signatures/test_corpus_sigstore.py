@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gates.signatures import Authority, KeylessIdentity, Rejected, SignatureError, verify_bundle
+from gates.cosign import Authority, KeylessIdentity, Rejected, SignatureError, verify_bundle
 from tests.signatures.corpus import corpus, corpus_root
 
 # sigstore-python 4.5.1 (which the keyless path delegates to) disagrees with upstream on these; the

@@ -9,8 +9,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gates.signatures import SIGN_PREDICATE_TYPE, Authority, Rejected, verify_bundle, verify_image_signatures
-from gates.signatures import rules as r
+from gates.checks.signature import rules as r
+from gates.cosign import SIGN_PREDICATE_TYPE, Authority, Rejected, verify_bundle, verify_image_signatures
 from tests.signatures.factory import DIGEST, OTHER_DIGEST, REPOSITORY, public_pem, sign, spki
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -78,7 +78,7 @@ def test_key_bundle_without_tlog_entry_needs_opt_out() -> None:
 
 
 def test_key_bundle_against_keyless_authority_and_vice_versa() -> None:
-    from gates.signatures import KeylessIdentity
+    from gates.cosign import KeylessIdentity
 
     keyless = Authority(keyless=KeylessIdentity(identity="a@b.example", issuer="https://issuer.example"))
     verdict = verify_image_signatures(DIGEST, REPOSITORY, [], [bundle()], [keyless])

@@ -10,7 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from gates.signatures import (
+from gates.checks.signature import rules as r
+from gates.checks.signature.rules import SEVERITIES
+from gates.cosign import (
     Authority,
     AuthorityError,
     MalformedSignatureManifestError,
@@ -19,9 +21,8 @@ from gates.signatures import (
     parse_signature_manifest,
     verify_image_signatures,
 )
-from gates.signatures import rules as r
-from gates.signatures.keys import key_id, load_public_key
-from gates.signatures.layers import ANNOTATION_BUNDLE, ANNOTATION_SIGNATURE, MAX_LAYERS
+from gates.cosign.keys import key_id, load_public_key
+from gates.cosign.layers import ANNOTATION_BUNDLE, ANNOTATION_SIGNATURE, MAX_LAYERS
 from tests.signatures.factory import (
     DIGEST,
     OTHER_DIGEST,
@@ -229,14 +230,14 @@ def test_unsigned_image_is_signature_missing() -> None:
     assert not verdict.verified
     [reason] = verdict.reasons
     assert reason.rule == r.MISSING
-    [finding] = verdict.findings("registry.example.com/acme/app:1.4")
+    [finding] = verdict.findings("registry.example.com/acme/app:1.4", SEVERITIES)
     assert finding.rule == r.MISSING and finding.resource == "registry.example.com/acme/app:1.4"
 
 
 def test_findings_carry_one_line_per_signature_with_authority() -> None:
     key = KEYS["ecdsa-p256"]
     verdict = verify_image_signatures(OTHER_DIGEST, REPOSITORY, key_signed(key) + key_signed(OTHER), [], [no_tlog(key)])
-    findings = verdict.findings("app:1.4")
+    findings = verdict.findings("app:1.4", SEVERITIES)
     assert [f.rule for f in findings] == [r.PAYLOAD_MISMATCH, r.INVALID]
     assert all("signature layer 1" in f.message and "authority: ECDSA P-256 key" in f.message for f in findings)
 

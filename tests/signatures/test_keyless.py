@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gates.signatures import Authority, AuthorityError, KeylessIdentity, verify_image_signatures
-from gates.signatures import rules as r
-from gates.signatures.layers import (
+from gates.checks.signature import rules as r
+from gates.cosign import Authority, AuthorityError, KeylessIdentity, verify_image_signatures
+from gates.cosign.layers import (
     ANNOTATION_BUNDLE,
     ANNOTATION_CERTIFICATE,
     ANNOTATION_CHAIN,

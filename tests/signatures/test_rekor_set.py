@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gates.signatures import Authority, TrustRootError, verify_image_signatures
-from gates.signatures import rules as r
-from gates.signatures.layers import ANNOTATION_BUNDLE, ANNOTATION_SIGNATURE, parse_signature_manifest
+from gates.checks.signature import rules as r
+from gates.cosign import Authority, TrustRootError, verify_image_signatures
+from gates.cosign.layers import ANNOTATION_BUNDLE, ANNOTATION_SIGNATURE, parse_signature_manifest
 from tests.signatures.factory import (
     DIGEST,
     REPOSITORY,

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gates.baseimage.dockerfile import Dockerfile
-from gates.baseimage.image_config import ImageConfig, ManifestAnnotations, parse_image_config
 from gates.errors import InputError
 from gates.oci.client import RegistryClient
 from gates.oci.digest import Digest
 from gates.oci.errors import ManifestError
+from gates.oci.image_config import ImageConfig, ManifestAnnotations, parse_image_config
 from gates.oci.manifest import Descriptor, ImageIndex, ImageManifest, Platform
 from gates.oci.reference import Reference, parse_reference
+from gates.targets.dockerfile import Dockerfile
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 """Image config blobs are a few kilobytes; anything near this is not a real one."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gates.baseimage.os_release import IDENTITY_PATHS, OSRelease, identify_release
-from gates.baseimage.pkgdb import (
+from gates.distro.os_release import IDENTITY_PATHS, OSRelease, identify_release
+from gates.distro.pkgdb import (
     APK_INSTALLED,
     DPKG_STATUS,
     DPKG_STATUS_DIR,

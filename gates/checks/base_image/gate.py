@@ -16,11 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gates.baseimage import rules as R
-from gates.baseimage.advisories import AdvisoryIndex, ecosystems_for_release
-from gates.baseimage.dockerfile import Dockerfile, parse_dockerfile
-from gates.baseimage.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
-from gates.baseimage.image_config import (
+from gates.checks.base_image import rules as R
+from gates.checks.base_image.base import BaseImage, Lookups, base_from_annotations, base_from_dockerfile
+from gates.checks.base_image.contents import ImageContents, read_contents
+from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
+from gates.config import Config
+from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
+from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
+from gates.errors import GatesError, InputError, UsageError
+from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, one_line
+from gates.oci.client import RegistryClient
+from gates.oci.errors import ManifestError, RegistryError
+from gates.oci.image_config import (
     ImageConfig,
     ManifestAnnotations,
     Timestamp,
@@ -28,16 +35,9 @@ from gates.baseimage.image_config import (
     names_a_user,
     parse_manifest_annotations,
 )
-from gates.checks.base_image.base import BaseImage, Lookups, base_from_annotations, base_from_dockerfile
-from gates.checks.base_image.contents import ImageContents, read_contents
-from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
-from gates.config import Config
-from gates.errors import GatesError, InputError, UsageError
-from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, one_line
-from gates.oci.client import RegistryClient
-from gates.oci.errors import ManifestError, RegistryError
 from gates.oci.manifest import ImageIndex, ImageManifest, Platform
 from gates.oci.reference import Reference, parse_reference
+from gates.targets.dockerfile import Dockerfile, parse_dockerfile
 
 GATE = R.GATE
 _RULES = {rule.id: rule for rule in R.RULES}

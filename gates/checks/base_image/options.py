@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gates.baseimage import rules as R
+from gates.checks.base_image import rules as R
 from gates.model import Severity
 
 UNKNOWN_OUTCOMES = ("finding", "error")

@@ -22,16 +22,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gates.checks.signature import rules as signature_rules
+from gates.cosign.bundles import BUNDLE_MEDIA_TYPE_PREFIX, SigstoreBundle
+from gates.cosign.errors import MalformedSignatureManifestError
+from gates.cosign.layers import MAX_LAYERS, SIMPLE_SIGNING_MEDIA_TYPE, LegacySignature, parse_layer
+from gates.cosign.verdict import SignatureCheck
 from gates.oci import mediatypes
 from gates.oci.digest import Digest
 from gates.oci.errors import InvalidReferenceError, NotFoundError
 from gates.oci.manifest import Descriptor, ImageManifest
 from gates.oci.reference import Reference
-from gates.signatures import rules as signature_rules
-from gates.signatures.bundles import BUNDLE_MEDIA_TYPE_PREFIX, SigstoreBundle
-from gates.signatures.errors import MalformedSignatureManifestError
-from gates.signatures.layers import MAX_LAYERS, SIMPLE_SIGNING_MEDIA_TYPE, LegacySignature, parse_layer
-from gates.signatures.verdict import SignatureCheck
 
 if TYPE_CHECKING:
     from gates.oci.client import RegistryClient

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gates.checks.signature import GATE
+from gates.checks.signature import rules as signature_rules
 from gates.checks.signature.policy import Policy
 from gates.model import Finding, Location, Outcome, Result, Severity, error_result
-from gates.signatures import rules as signature_rules
 
 if TYPE_CHECKING:
     from gates.checks.signature.discovery import ImageSignatures
+    from gates.cosign.verdict import Verdict
     from gates.oci.client import RegistryClient
     from gates.oci.digest import Digest
     from gates.oci.reference import Reference
-    from gates.signatures.verdict import Verdict
 
 @dataclass(frozen=True)
 class SignatureOptions:
@@ -66,9 +66,9 @@ def check_images(
 
 def check_image(image: str, options: SignatureOptions, client: RegistryClient) -> Result:
     """The verdict on one image reference; problems the gate cannot judge become an `error` result."""
+    from gates.cosign.errors import AuthorityError, SignatureError
     from gates.oci.errors import InvalidReferenceError, RegistryError
     from gates.oci.reference import parse_reference
-    from gates.signatures.errors import AuthorityError, SignatureError
 
     location = Location(image)
     try:
@@ -107,7 +107,8 @@ def _verify(
             continue
         details.append(f"policy {policy.name}: no signature verified")
         tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
-        findings += [dataclasses.replace(f, message=f.message + tag) for f in verdict.findings(image, location)]
+        findings += [dataclasses.replace(f, message=f.message + tag)
+                     for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
     outcome = Outcome.FAILED if findings else Outcome.PASSED
     return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
                   details=tuple(details))
@@ -115,8 +116,8 @@ def _verify(
 
 def _verdict(signatures: ImageSignatures, repository: str, digest: Digest, policy: Policy) -> Verdict:
     """Legacy `.sig` layers one by one, then referrers only if none verified: any one signature suffices."""
-    from gates.signatures.verdict import SignatureCheck, Verdict
-    from gates.signatures.verify import verify_image_signatures
+    from gates.cosign.verdict import SignatureCheck, Verdict
+    from gates.cosign.verify import verify_image_signatures
 
     checks: list[SignatureCheck] = []
 

@@ -5,7 +5,7 @@ Two stages, because the config loader must stay light and cannot know where the 
 1. `parse_policies` (a `gates.config` validator) checks the TOML shape in pure Python: known keys only,
    exactly one of key or identity, issuer given for keyless, regexps that compile. A typo in a security
    policy must never fall back to "no check".
-2. `build_policies` turns the specs into `gates.signatures.Authority` objects (keys read and parsed,
+2. `build_policies` turns the specs into `gates.cosign.Authority` objects (keys read and parsed,
    paths resolved against the config file); a key that does not load is a `ConfigError` naming the key.
 
 Matching: a policy applies to an image when one of its globs matches the image's repository, fully
@@ -27,8 +27,8 @@ from gates.config import ConfigValueError
 from gates.errors import ConfigError
 
 if TYPE_CHECKING:
+    from gates.cosign.authority import Authority
     from gates.oci.reference import Reference
-    from gates.signatures.authority import Authority
 
 _POLICY_KEYS = ("name", "images", "authorities")
 _AUTHORITY_KEYS = (
@@ -208,9 +208,9 @@ def build_policies(
 def build_authority(spec: AuthoritySpec, base: Path, default_trusted_root: str | None,
                     where: str = "configuration") -> Authority:
     """One `Authority`; the trusted root is only a path here, read (and judged) when first needed."""
-    from gates.signatures.authority import Authority
-    from gates.signatures.errors import SignatureError
-    from gates.signatures.identity import KeylessIdentity
+    from gates.cosign.authority import Authority
+    from gates.cosign.errors import SignatureError
+    from gates.cosign.identity import KeylessIdentity
 
     problem = authority_problem(spec)
     if problem:

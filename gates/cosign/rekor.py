@@ -19,10 +19,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from gates.signatures import rules
-from gates.signatures.errors import Rejected
-from gates.signatures.keys import spki_der, verify_signature
-from gates.signatures.trustroot import LogKey, TrustRoot
+from gates.cosign import reasons
+from gates.cosign.errors import Rejected
+from gates.cosign.keys import spki_der, verify_signature
+from gates.cosign.trustroot import LogKey, TrustRoot
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def parse_cosign_bundle_annotation(text: str) -> RekorEntry:
             log_id=bytes.fromhex(_str(payload["logID"])),
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error, RecursionError) as exc:
-        raise Rejected(rules.INVALID, f"malformed Rekor bundle annotation ({_why(exc)})") from exc
+        raise Rejected(reasons.INVALID, f"malformed Rekor bundle annotation ({_why(exc)})") from exc
     return entry
 
 
@@ -63,7 +63,7 @@ def verify_set(entry: RekorEntry, root: TrustRoot) -> LogKey:
     log = root.tlog(entry.log_id)
     if log is None:
         raise Rejected(
-            rules.TLOG_MISSING,
+            reasons.TLOG_MISSING,
             f"Rekor entry is from log {entry.log_id.hex()[:16]}…, which is not in trusted root {root.source}",
         )
     canonical = json.dumps(
@@ -77,10 +77,10 @@ def verify_set(entry: RekorEntry, root: TrustRoot) -> LogKey:
         separators=(",", ":"),
     ).encode()
     if not verify_signature(log.key, entry.signed_entry_timestamp, canonical):
-        raise Rejected(rules.INVALID, f"Rekor SET for log index {entry.log_index} does not verify")
+        raise Rejected(reasons.INVALID, f"Rekor SET for log index {entry.log_index} does not verify")
     if not log.validity.contains(entry.integrated_at):
         raise Rejected(
-            rules.INVALID,
+            reasons.INVALID,
             f"Rekor integrated time {entry.integrated_at:%Y-%m-%dT%H:%M:%SZ} is outside the validity of"
             f" log {entry.log_id.hex()[:16]}…",
         )
@@ -103,21 +103,21 @@ def check_hashedrekord(
         logged_signer = base64.b64decode(spec["signature"]["publicKey"]["content"], validate=True)
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, binascii.Error,
             RecursionError) as exc:
-        raise Rejected(rules.INVALID, f"Rekor entry body is malformed ({_why(exc)})") from exc
+        raise Rejected(reasons.INVALID, f"Rekor entry body is malformed ({_why(exc)})") from exc
     where = f"Rekor entry {entry.log_index}"
     if (kind, version) != ("hashedrekord", "0.0.1"):
-        raise Rejected(rules.INVALID, f"{where} is {kind}/{version}, expected hashedrekord/0.0.1")
+        raise Rejected(reasons.INVALID, f"{where} is {kind}/{version}, expected hashedrekord/0.0.1")
     if not isinstance(hash_, dict) or hash_.get("algorithm") != "sha256":
-        raise Rejected(rules.INVALID, f"{where} does not record a sha256 hash")
+        raise Rejected(reasons.INVALID, f"{where} does not record a sha256 hash")
     if hash_.get("value") != data_sha256:
         raise Rejected(
-            rules.INVALID,
+            reasons.INVALID,
             f"{where} logs hash sha256:{str(hash_.get('value'))[:16]}…, the payload is sha256:{data_sha256[:16]}…",
         )
     if logged_sig != signature:
-        raise Rejected(rules.INVALID, f"{where} logs another signature than the one verified")
+        raise Rejected(reasons.INVALID, f"{where} logs another signature than the one verified")
     if not _same_signer(logged_signer, signer):
-        raise Rejected(rules.INVALID, f"{where} logs another key or certificate than the signer")
+        raise Rejected(reasons.INVALID, f"{where} logs another key or certificate than the signer")
 
 
 def _same_signer(logged_pem: bytes, signer: x509.Certificate | bytes) -> bool:

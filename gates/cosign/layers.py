@@ -18,8 +18,8 @@ from typing import Any
 
 from cryptography import x509
 
-from gates.signatures.errors import MalformedSignatureManifestError, Rejected
-from gates.signatures.rekor import RekorEntry, parse_cosign_bundle_annotation
+from gates.cosign.errors import MalformedSignatureManifestError, Rejected
+from gates.cosign.rekor import RekorEntry, parse_cosign_bundle_annotation
 
 SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 ANNOTATION_SIGNATURE = "dev.cosignproject.cosign/signature"

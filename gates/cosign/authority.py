@@ -13,10 +13,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from gates.signatures.errors import AuthorityError, TrustRootError
-from gates.signatures.identity import KeylessIdentity
-from gates.signatures.keys import VerificationKey, load_public_key
-from gates.signatures.trustroot import TrustRoot, load_trust_root
+from gates.cosign.errors import AuthorityError, TrustRootError
+from gates.cosign.identity import KeylessIdentity
+from gates.cosign.keys import VerificationKey, load_public_key
+from gates.cosign.trustroot import TrustRoot, load_trust_root
 
 PemSource = bytes | str | os.PathLike[str]
 """PEM content as bytes (or text starting with `-----BEGIN`), or a path to a PEM file."""

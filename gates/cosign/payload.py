@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gates.signatures import rules
-from gates.signatures.errors import Rejected
-from gates.signatures.reference import ReferenceMatch, reference_matches
+from gates.cosign import reasons
+from gates.cosign.errors import Rejected
+from gates.cosign.reference import ReferenceMatch, reference_matches
 
 SIGNATURE_TYPE = "cosign container image signature"
 
@@ -33,9 +33,9 @@ def parse_payload(data: bytes) -> SimpleSigningPayload:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise Rejected(rules.PAYLOAD_MISMATCH, f"payload is not JSON ({exc.__class__.__name__})") from exc
+        raise Rejected(reasons.PAYLOAD_MISMATCH, f"payload is not JSON ({exc.__class__.__name__})") from exc
     if not isinstance(doc, dict):
-        raise Rejected(rules.PAYLOAD_MISMATCH, "payload is not a JSON object")
+        raise Rejected(reasons.PAYLOAD_MISMATCH, "payload is not a JSON object")
     critical = doc.get("critical")
     _require_keys(critical, "critical", {"identity", "image", "type"})
     assert isinstance(critical, dict)
@@ -45,10 +45,10 @@ def parse_payload(data: bytes) -> SimpleSigningPayload:
     kind, reference, digest = critical["type"], identity["docker-reference"], image["docker-manifest-digest"]
     for name, value in (("type", kind), ("docker-reference", reference), ("docker-manifest-digest", digest)):
         if not isinstance(value, str):
-            raise Rejected(rules.PAYLOAD_MISMATCH, f"payload field {name} is not a string")
+            raise Rejected(reasons.PAYLOAD_MISMATCH, f"payload field {name} is not a string")
     optional = doc.get("optional")
     if optional is not None and not isinstance(optional, dict):
-        raise Rejected(rules.PAYLOAD_MISMATCH, "payload field optional is neither an object nor null")
+        raise Rejected(reasons.PAYLOAD_MISMATCH, "payload field optional is neither an object nor null")
     return SimpleSigningPayload(docker_reference=reference, manifest_digest=digest, type=kind, optional=optional)
 
 
@@ -61,24 +61,24 @@ def check_payload(
     """Bind the payload to the image: type, digest, reference; says what was expected and found."""
     if payload.type != SIGNATURE_TYPE:
         raise Rejected(
-            rules.PAYLOAD_MISMATCH,
+            reasons.PAYLOAD_MISMATCH,
             f"payload type is {payload.type!r}, expected {SIGNATURE_TYPE!r}",
         )
     if payload.manifest_digest != image_digest:
         raise Rejected(
-            rules.PAYLOAD_MISMATCH,
+            reasons.PAYLOAD_MISMATCH,
             f"payload signs digest {payload.manifest_digest}, expected {image_digest}",
         )
     if not reference_matches(payload.docker_reference, repository, match):
         raise Rejected(
-            rules.PAYLOAD_MISMATCH,
+            reasons.PAYLOAD_MISMATCH,
             f"payload docker-reference {payload.docker_reference!r} does not match {repository!r} ({match.value})",
         )
 
 
 def _require_keys(value: object, where: str, keys: set[str]) -> None:
     if not isinstance(value, dict):
-        raise Rejected(rules.PAYLOAD_MISMATCH, f"payload {where} is missing or not an object")
+        raise Rejected(reasons.PAYLOAD_MISMATCH, f"payload {where} is missing or not an object")
     found = set(value)
     if found != keys:
         missing, extra = sorted(keys - found), sorted(found - keys)
@@ -90,4 +90,4 @@ def _require_keys(value: object, where: str, keys: set[str]) -> None:
             )
             if part
         )
-        raise Rejected(rules.PAYLOAD_MISMATCH, f"payload {where} has the wrong keys: {detail}")
+        raise Rejected(reasons.PAYLOAD_MISMATCH, f"payload {where} has the wrong keys: {detail}")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gates.baseimage.eol import parse_eol_data
+from gates.distro.eol import parse_eol_data
 from gates.errors import GatesError
 
 OS_PRODUCTS = (

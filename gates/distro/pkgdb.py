@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from gates.baseimage.versions import VersionScheme, is_valid_version
+from gates.distro.versions import VersionScheme, is_valid_version
 from gates.errors import InputError
 
 DPKG_STATUS = "var/lib/dpkg/status"

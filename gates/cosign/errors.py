@@ -12,7 +12,7 @@ from gates.errors import ConfigError, GatesError
 
 
 class SignatureError(GatesError):
-    """Base of the errors of `gates.signatures`; `str()` is one line a user can act on."""
+    """Base of the errors of `gates.cosign`; `str()` is one line a user can act on."""
 
 
 class MalformedSignatureManifestError(SignatureError):

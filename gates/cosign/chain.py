@@ -26,10 +26,10 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from gates.signatures import rules
-from gates.signatures.errors import Rejected
-from gates.signatures.keys import verify_signature
-from gates.signatures.trustroot import TrustRoot
+from gates.cosign import reasons
+from gates.cosign.errors import Rejected
+from gates.cosign.keys import verify_signature
+from gates.cosign.trustroot import TrustRoot
 
 
 def verify_chain(
@@ -48,7 +48,7 @@ def verify_chain(
     still verify; an issuer must still be a CA and the leaf, if it states an EKU, code signing.
     """
     if not anchors:
-        raise Rejected(rules.INVALID, f"{trust_name} holds no certificate authority valid at {_fmt(at)}")
+        raise Rejected(reasons.INVALID, f"{trust_name} holds no certificate authority valid at {_fmt(at)}")
     if fulcio:
         ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(
             x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None
@@ -68,14 +68,14 @@ def verify_chain(
     )
     if not leaf.not_valid_before_utc <= at <= leaf.not_valid_after_utc:
         raise Rejected(
-            rules.INVALID,
+            reasons.INVALID,
             f"certificate was not valid at {_fmt(at)} (valid {_fmt(leaf.not_valid_before_utc)} to"
             f" {_fmt(leaf.not_valid_after_utc)})",
         )
     try:
         verified = verifier.verify(leaf, list(intermediates))
     except (VerificationError, x509.UnsupportedGeneralNameType, ValueError) as exc:
-        raise Rejected(rules.INVALID, f"certificate does not chain to {trust_name} at {_fmt(at)}: {exc}") from exc
+        raise Rejected(reasons.INVALID, f"certificate does not chain to {trust_name} at {_fmt(at)}: {exc}") from exc
     _check_code_signing(leaf, eku_required=fulcio)
     return list(verified.chain)
 
@@ -90,14 +90,14 @@ def verify_sct(leaf: x509.Certificate, chain: Sequence[x509.Certificate], root: 
     try:
         scts = leaf.extensions.get_extension_for_class(x509.PrecertificateSignedCertificateTimestamps).value
     except x509.ExtensionNotFound:
-        raise Rejected(rules.INVALID, "certificate carries no signed certificate timestamp (SCT)") from None
+        raise Rejected(reasons.INVALID, "certificate carries no signed certificate timestamp (SCT)") from None
     if len(scts) != 1:
-        raise Rejected(rules.INVALID, f"certificate carries {len(scts)} SCTs, expected exactly one")
+        raise Rejected(reasons.INVALID, f"certificate carries {len(scts)} SCTs, expected exactly one")
     sct = scts[0]
     if sct.entry_type != LogEntryType.PRE_CERTIFICATE:
-        raise Rejected(rules.INVALID, "the certificate's SCT is not for a precertificate")
+        raise Rejected(reasons.INVALID, "the certificate's SCT is not for a precertificate")
     if not isinstance(sct.signature_hash_algorithm, hashes.SHA256):
-        raise Rejected(rules.INVALID, "the certificate's SCT is not signed with SHA-256")
+        raise Rejected(reasons.INVALID, "the certificate's SCT is not signed with SHA-256")
     issuer = _sct_issuer(chain)
     issuer_key_hash = hashlib.sha256(
         issuer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -119,14 +119,14 @@ def verify_sct(leaf: x509.Certificate, chain: Sequence[x509.Certificate], root: 
             continue
         if verify_signature(candidate.key, sct.signature, signed):
             if not candidate.validity.contains(when):
-                raise Rejected(rules.INVALID, f"SCT time {_fmt(when)} is outside its CT log's validity")
+                raise Rejected(reasons.INVALID, f"SCT time {_fmt(when)} is outside its CT log's validity")
             return
-    raise Rejected(rules.INVALID, f"the certificate's SCT does not verify with any CT log key of {root.source}")
+    raise Rejected(reasons.INVALID, f"the certificate's SCT does not verify with any CT log key of {root.source}")
 
 
 def _sct_issuer(chain: Sequence[x509.Certificate]) -> x509.Certificate:
     if len(chain) < 2:
-        raise Rejected(rules.INVALID, "no issuer certificate to verify the SCT against")
+        raise Rejected(reasons.INVALID, "no issuer certificate to verify the SCT against")
     issuer = chain[1]
     try:
         eku = issuer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -141,9 +141,9 @@ def _check_code_signing(leaf: x509.Certificate, *, eku_required: bool) -> None:
     try:
         usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound as exc:
-        raise Rejected(rules.INVALID, "certificate lacks the key usage extension") from exc
+        raise Rejected(reasons.INVALID, "certificate lacks the key usage extension") from exc
     if not usage.digital_signature:
-        raise Rejected(rules.INVALID, "certificate key usage does not allow digital signatures")
+        raise Rejected(reasons.INVALID, "certificate key usage does not allow digital signatures")
     try:
         eku: x509.ExtendedKeyUsage | None = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
@@ -151,7 +151,7 @@ def _check_code_signing(leaf: x509.Certificate, *, eku_required: bool) -> None:
     if eku is None and not eku_required:
         return
     if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-        raise Rejected(rules.INVALID, "certificate is not issued for code signing (extended key usage)")
+        raise Rejected(reasons.INVALID, "certificate is not issued for code signing (extended key usage)")
 
 
 def _fmt(when: dt.datetime) -> str:

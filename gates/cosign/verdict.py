@@ -6,10 +6,11 @@ for each, what was expected and what was found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gates.model import Finding, Location
-from gates.signatures import rules as signature_rules
+from gates.cosign import reasons
+from gates.model import Finding, Location, Severity
 
 
 @dataclass(frozen=True)
@@ -57,17 +58,16 @@ class Verdict:
                 SignatureCheck(
                     signature="",
                     authority="",
-                    rule=signature_rules.MISSING,
+                    rule=reasons.MISSING,
                     message=f"no cosign signature or Sigstore bundle found for {self.repository}@{self.image_digest}",
                 ),
             )
         return self.checks
 
-    def findings(self, target: str, location: Location | None = None) -> tuple[Finding, ...]:
-        """The reasons as gate findings on `target` (the image reference), severities from the rules."""
-        from gates.model import Severity
-
-        severities = {rule.id: rule.severity for rule in signature_rules.RULES}
+    def findings(
+        self, target: str, severities: Mapping[str, Severity], location: Location | None = None
+    ) -> tuple[Finding, ...]:
+        """The reasons as findings on `target` (the image reference); `severities` by reason, from the gate."""
         where = location or Location(target)
         return tuple(
             Finding(

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gates.baseimage.os_release import OSRelease
+from gates.distro.os_release import OSRelease
 from gates.errors import InputError
 
 DATA_FILE = "distro-eol.json"

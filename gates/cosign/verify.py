@@ -10,13 +10,13 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from gates.signatures.authority import Authority
-from gates.signatures.bundles import SIGN_PREDICATE_TYPE, SigstoreBundle, verify_bundle
-from gates.signatures.errors import AuthorityError, Rejected, SignatureError
-from gates.signatures.layers import LegacySignature
-from gates.signatures.legacy import verify_legacy
-from gates.signatures.reference import InvalidDockerReference, ReferenceMatch, parse_reference
-from gates.signatures.verdict import SignatureCheck, Verdict
+from gates.cosign.authority import Authority
+from gates.cosign.bundles import SIGN_PREDICATE_TYPE, SigstoreBundle, verify_bundle
+from gates.cosign.errors import AuthorityError, Rejected, SignatureError
+from gates.cosign.layers import LegacySignature
+from gates.cosign.legacy import verify_legacy
+from gates.cosign.reference import InvalidDockerReference, ReferenceMatch, parse_reference
+from gates.cosign.verdict import SignatureCheck, Verdict
 
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 

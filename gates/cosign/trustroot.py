@@ -23,8 +23,8 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from gates.signatures.errors import AuthorityError, TrustRootError
-from gates.signatures.keys import PublicKey, from_public_key
+from gates.cosign.errors import AuthorityError, TrustRootError
+from gates.cosign.keys import PublicKey, from_public_key
 
 PRODUCTION_TUF_URL = "https://tuf-repo-cdn.sigstore.dev"
 ACCEPTED_MEDIA_TYPES = ("application/vnd.dev.sigstore.trustedroot+json;version=0.1",)

@@ -20,13 +20,13 @@ from typing import Any
 
 from cryptography import x509
 
-from gates.signatures import rules
-from gates.signatures.authority import Authority
-from gates.signatures.errors import Rejected, TrustRootError
-from gates.signatures.identity import KeylessIdentity, check_identity, read_identity
-from gates.signatures.keys import spki_der, verify_prehashed_sha256, verify_signature
-from gates.signatures.rekor import RekorEntry, check_hashedrekord, verify_set
-from gates.signatures.trustroot import file_version
+from gates.cosign import reasons
+from gates.cosign.authority import Authority
+from gates.cosign.errors import Rejected, TrustRootError
+from gates.cosign.identity import KeylessIdentity, check_identity, read_identity
+from gates.cosign.keys import spki_der, verify_prehashed_sha256, verify_signature
+from gates.cosign.rekor import RekorEntry, check_hashedrekord, verify_set
+from gates.cosign.trustroot import file_version
 
 BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -61,33 +61,33 @@ def verify_bundle(
     """
     algorithm, _, hex_digest = image_digest.partition(":")
     if algorithm != "sha256" or len(hex_digest) != 64:
-        raise Rejected(rules.INVALID, f"bundles can only be checked against sha256 digests, not {image_digest}")
+        raise Rejected(reasons.INVALID, f"bundles can only be checked against sha256 digests, not {image_digest}")
     doc = _load_json(data)
     material = doc.get("verificationMaterial")
     if isinstance(material, dict) and "publicKey" in material:
         if authority.verification_key is None:
-            raise Rejected(rules.INVALID, "bundle is signed with a key, but the authority is keyless")
+            raise Rejected(reasons.INVALID, "bundle is signed with a key, but the authority is keyless")
         _verify_key_bundle(doc, authority, hex_digest, predicate_types)
         return
     if authority.keyless is None:
-        raise Rejected(rules.INVALID, "bundle is keyless (certificate), but the authority is a key")
+        raise Rejected(reasons.INVALID, "bundle is keyless (certificate), but the authority is a key")
     _verify_keyless_bundle(data, doc, authority, hex_digest, predicate_types)
 
 
 def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicate_types: frozenset[str] | None) -> None:
     """The DSSE payload must be an in-toto statement about this digest with an accepted predicate."""
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
-        raise Rejected(rules.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
+        raise Rejected(reasons.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
     try:
         statement = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise Rejected(rules.PAYLOAD_MISMATCH, "in-toto statement is not JSON") from exc
+        raise Rejected(reasons.PAYLOAD_MISMATCH, "in-toto statement is not JSON") from exc
     if not isinstance(statement, dict) or statement.get("_type") not in STATEMENT_TYPES:
-        raise Rejected(rules.PAYLOAD_MISMATCH, "DSSE payload is not an in-toto statement")
+        raise Rejected(reasons.PAYLOAD_MISMATCH, "DSSE payload is not an in-toto statement")
     predicate = statement.get("predicateType")
     if predicate_types is not None and predicate not in predicate_types:
         raise Rejected(
-            rules.PAYLOAD_MISMATCH,
+            reasons.PAYLOAD_MISMATCH,
             f"statement predicate type is {predicate!r}, expected {' or '.join(sorted(predicate_types))}",
         )
     subjects = statement.get("subject")
@@ -101,7 +101,7 @@ def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicat
                     return
                 found.append(f"sha256:{value[:16]}…")
     raise Rejected(
-        rules.PAYLOAD_MISMATCH,
+        reasons.PAYLOAD_MISMATCH,
         f"statement subjects are {', '.join(found) or 'none'}, expected sha256:{hex_digest}",
     )
 
@@ -141,7 +141,7 @@ def _verify_keyless_bundle(
     from sigstore_models.common.v1 import HashAlgorithm
 
     if authority.ca_roots is not None:
-        raise Rejected(rules.INVALID, "bundles under a private CA (ca_roots) are not supported; use trusted_root")
+        raise Rejected(reasons.INVALID, "bundles under a private CA (ca_roots) are not supported; use trusted_root")
     assert authority.keyless is not None
     root_path = os.fspath(authority.trusted_root) if authority.trusted_root is not None else None
     verifier = _verifier(root_path, file_version(root_path) if root_path is not None else None)
@@ -156,10 +156,10 @@ def _verify_keyless_bundle(
             return
     except SigstoreError as exc:
         message = _first_line(exc)
-        rule = rules.TLOG_MISSING if any(h in message for h in _MISSING_TLOG_HINTS) else rules.INVALID
+        rule = reasons.TLOG_MISSING if any(h in message for h in _MISSING_TLOG_HINTS) else reasons.INVALID
         raise Rejected(rule, f"Sigstore bundle does not verify: {message}") from exc
     except (ValueError, TypeError, KeyError) as exc:  # malformed content sigstore did not wrap
-        raise Rejected(rules.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
+        raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
     check_statement(payload_type, payload, hex_digest, predicate_types)
 
 
@@ -170,7 +170,7 @@ def _verifier(trusted_root: str | None, version: tuple[int, int] | None) -> Any:
     from sigstore.models import TrustedRoot
     from sigstore.verify import Verifier
 
-    from gates.signatures.trustroot import embedded_production_root_bytes
+    from gates.cosign.trustroot import embedded_production_root_bytes
 
     try:
         if trusted_root is None:
@@ -194,21 +194,21 @@ def _verify_key_bundle(
     key = authority.verification_key
     assert key is not None
     if not str(doc.get("mediaType", "")).startswith(BUNDLE_MEDIA_TYPE_PREFIX):
-        raise Rejected(rules.INVALID, f"unsupported bundle media type {doc.get('mediaType')!r}")
+        raise Rejected(reasons.INVALID, f"unsupported bundle media type {doc.get('mediaType')!r}")
     envelope, message = doc.get("dsseEnvelope"), doc.get("messageSignature")
     if (envelope is None) == (message is None):
-        raise Rejected(rules.INVALID, "bundle must hold exactly one of dsseEnvelope or messageSignature")
+        raise Rejected(reasons.INVALID, "bundle must hold exactly one of dsseEnvelope or messageSignature")
     try:
         if envelope is not None:
             payload_type = _s(envelope["payloadType"])
             payload = _b64(envelope["payload"])
             signatures = envelope["signatures"]
             if not isinstance(signatures, list) or len(signatures) != 1:
-                raise Rejected(rules.INVALID, "DSSE envelope must carry exactly one signature")
+                raise Rejected(reasons.INVALID, "DSSE envelope must carry exactly one signature")
             signature = _b64(signatures[0]["sig"])
             pae = b"DSSEv1 %d %b %d %b" % (len(payload_type.encode()), payload_type.encode(), len(payload), payload)
             if not verify_signature(key.key, signature, pae):
-                raise Rejected(rules.INVALID, f"DSSE signature does not verify with {key.describe()}")
+                raise Rejected(reasons.INVALID, f"DSSE signature does not verify with {key.describe()}")
         else:
             if not isinstance(message, dict):
                 raise TypeError("messageSignature is not an object")
@@ -217,10 +217,10 @@ def _verify_key_bundle(
             if isinstance(declared, dict) and (
                 declared.get("algorithm") != "SHA2_256" or _b64(declared.get("digest")).hex() != hex_digest
             ):
-                raise Rejected(rules.PAYLOAD_MISMATCH, f"bundle signs another digest than sha256:{hex_digest}")
+                raise Rejected(reasons.PAYLOAD_MISMATCH, f"bundle signs another digest than sha256:{hex_digest}")
             if not verify_prehashed_sha256(key.key, signature, bytes.fromhex(hex_digest)):
                 raise Rejected(
-                    rules.INVALID, f"signature over sha256:{hex_digest[:16]}… does not verify with {key.describe()}"
+                    reasons.INVALID, f"signature over sha256:{hex_digest[:16]}… does not verify with {key.describe()}"
                 )
         if not authority.ignore_tlog:
             entry, kind = _bundle_tlog_entry(doc)
@@ -230,7 +230,7 @@ def _verify_key_bundle(
             else:
                 check_hashedrekord(entry, data_sha256=hex_digest, signature=signature, signer=spki_der(key.key))
     except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
-        raise Rejected(rules.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
+        raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
     if envelope is not None:
         check_statement(payload_type, payload, hex_digest, predicate_types)
 
@@ -239,7 +239,7 @@ def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
     entries = doc["verificationMaterial"].get("tlogEntries") or []
     if len(entries) != 1:
         raise Rejected(
-            rules.TLOG_MISSING,
+            reasons.TLOG_MISSING,
             f"bundle has {len(entries)} transparency log entries, expected one; transparency is required"
             " unless the policy sets ignore_tlog",
         )
@@ -247,7 +247,7 @@ def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
     promise = item.get("inclusionPromise")
     if not promise:
         raise Rejected(
-            rules.TLOG_MISSING,
+            reasons.TLOG_MISSING,
             "bundle's log entry has no inclusion promise (SET); Rekor v2 entries need inclusion-proof"
             " verification, not supported for key-based bundles yet",
         )
@@ -268,28 +268,28 @@ def _check_dsse_entry(entry: RekorEntry, kind: str, payload: bytes, signature: b
 
     body = json.loads(base64.b64decode(entry.body, validate=True))
     if (body.get("kind"), body.get("apiVersion")) != ("dsse", "0.0.1") or kind != "dsse/0.0.1":
-        raise Rejected(rules.INVALID, f"log entry is {kind}, expected dsse/0.0.1 for a DSSE bundle")
+        raise Rejected(reasons.INVALID, f"log entry is {kind}, expected dsse/0.0.1 for a DSSE bundle")
     spec = body["spec"]
     payload_hash = spec["payloadHash"]
     if payload_hash.get("algorithm") != "sha256" or payload_hash.get("value") != hashlib.sha256(payload).hexdigest():
-        raise Rejected(rules.INVALID, "log entry records another payload hash than the bundle's")
+        raise Rejected(reasons.INVALID, "log entry records another payload hash than the bundle's")
     logged = spec["signatures"]
     if not isinstance(logged, list) or len(logged) != 1:
-        raise Rejected(rules.INVALID, "log entry records another number of signatures than the bundle")
+        raise Rejected(reasons.INVALID, "log entry records another number of signatures than the bundle")
     if _b64(logged[0]["signature"]) != signature:
-        raise Rejected(rules.INVALID, "log entry records another signature than the bundle's")
+        raise Rejected(reasons.INVALID, "log entry records another signature than the bundle's")
     verifier_key = serialization.load_pem_public_key(_b64(logged[0]["verifier"]))
     if verifier_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != spki:
-        raise Rejected(rules.INVALID, "log entry records another key than the authority's")
+        raise Rejected(reasons.INVALID, "log entry records another key than the authority's")
 
 
 def _load_json(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise Rejected(rules.INVALID, f"Sigstore bundle is not JSON ({exc.__class__.__name__})") from exc
+        raise Rejected(reasons.INVALID, f"Sigstore bundle is not JSON ({exc.__class__.__name__})") from exc
     if not isinstance(doc, dict):
-        raise Rejected(rules.INVALID, "Sigstore bundle is not a JSON object")
+        raise Rejected(reasons.INVALID, "Sigstore bundle is not a JSON object")
     return doc
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
-from gates.signatures import rules
-from gates.signatures.errors import AuthorityError, Rejected
+from gates.cosign import reasons
+from gates.cosign.errors import AuthorityError, Rejected
 
 _FULCIO = "1.3.6.1.4.1.57264.1."
 OID_ISSUER_V1 = ObjectIdentifier(_FULCIO + "1")
@@ -103,7 +103,7 @@ def read_identity(cert: x509.Certificate) -> CertificateIdentity:
     issuer_v1, issuer_v2 = _raw_ext(cert, OID_ISSUER_V1), _der_ext(cert, OID_ISSUER_V2)
     if issuer_v1 is not None and issuer_v2 is not None and issuer_v1 != issuer_v2:
         raise Rejected(
-            rules.IDENTITY_MISMATCH,
+            reasons.IDENTITY_MISMATCH,
             f"certificate names two different OIDC issuers ({issuer_v1!r} and {issuer_v2!r})",
         )
     repository = _raw_ext(cert, OID_GITHUB_REPOSITORY)
@@ -126,33 +126,33 @@ def check_identity(policy: KeylessIdentity, found: CertificateIdentity) -> None:
     if policy.identity is not None:
         if policy.identity not in found.sans:
             raise Rejected(
-                rules.IDENTITY_MISMATCH,
+                reasons.IDENTITY_MISMATCH,
                 f"certificate identity (SAN) is {shown}, expected {policy.identity}",
             )
     elif policy.identity_regexp is not None and not any(
         re.fullmatch(policy.identity_regexp, san) for san in found.sans
     ):
         raise Rejected(
-            rules.IDENTITY_MISMATCH,
+            reasons.IDENTITY_MISMATCH,
             f"certificate identity (SAN) is {shown}, expected a match of /{policy.identity_regexp}/",
         )
     if policy.names_issuer:
         expected = policy.issuer if policy.issuer is not None else f"a match of /{policy.issuer_regexp}/"
         if found.issuer is None:
-            raise Rejected(rules.IDENTITY_MISMATCH, f"certificate names no OIDC issuer, expected {expected}")
+            raise Rejected(reasons.IDENTITY_MISMATCH, f"certificate names no OIDC issuer, expected {expected}")
         if policy.issuer is not None:
             ok = found.issuer == policy.issuer
         else:
             ok = re.fullmatch(str(policy.issuer_regexp), found.issuer) is not None
         if not ok:
-            raise Rejected(rules.IDENTITY_MISMATCH, f"certificate OIDC issuer is {found.issuer}, expected {expected}")
+            raise Rejected(reasons.IDENTITY_MISMATCH, f"certificate OIDC issuer is {found.issuer}, expected {expected}")
     for label, want, have in (
         ("GitHub workflow repository", policy.github_repository, found.github_repository),
         ("GitHub workflow ref", policy.github_ref, found.github_ref),
         ("GitHub workflow trigger", policy.github_trigger, found.github_trigger),
     ):
         if want is not None and want != have:
-            raise Rejected(rules.IDENTITY_MISMATCH, f"certificate {label} is {have or 'absent'}, expected {want}")
+            raise Rejected(reasons.IDENTITY_MISMATCH, f"certificate {label} is {have or 'absent'}, expected {want}")
 
 
 def _extension_bytes(cert: x509.Certificate, oid: ObjectIdentifier) -> bytes | None:

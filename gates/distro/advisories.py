@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gates.baseimage.os_release import OSRelease
-from gates.baseimage.pkgdb import InstalledPackage
-from gates.baseimage.versions import (
+from gates.distro.os_release import OSRelease
+from gates.distro.pkgdb import InstalledPackage
+from gates.distro.versions import (
     UnsupportedVersion,
     VersionScheme,
     compare_versions,

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gates.signatures import rules
-from gates.signatures.authority import Authority
-from gates.signatures.chain import fulcio_anchors, verify_chain, verify_sct
-from gates.signatures.errors import AuthorityError, Rejected
-from gates.signatures.identity import check_identity, read_identity
-from gates.signatures.keys import from_public_key, spki_der, verify_signature
-from gates.signatures.layers import LegacySignature
-from gates.signatures.payload import check_payload, parse_payload
-from gates.signatures.reference import ReferenceMatch
-from gates.signatures.rekor import check_hashedrekord, sha256_hex, verify_set
-from gates.signatures.trustroot import TrustRoot
+from gates.cosign import reasons
+from gates.cosign.authority import Authority
+from gates.cosign.chain import fulcio_anchors, verify_chain, verify_sct
+from gates.cosign.errors import AuthorityError, Rejected
+from gates.cosign.identity import check_identity, read_identity
+from gates.cosign.keys import from_public_key, spki_der, verify_signature
+from gates.cosign.layers import LegacySignature
+from gates.cosign.payload import check_payload, parse_payload
+from gates.cosign.reference import ReferenceMatch
+from gates.cosign.rekor import check_hashedrekord, sha256_hex, verify_set
+from gates.cosign.trustroot import TrustRoot
 
 _TLOG_HINT = "transparency is required unless the policy sets ignore_tlog (--insecure-ignore-tlog)"
 
@@ -35,7 +35,7 @@ def verify_legacy(
 ) -> None:
     """Return if `authority` vouches for `sig` on this image; else raise `Rejected` with the reason."""
     if sig.problem is not None:
-        raise Rejected(rules.INVALID, sig.problem)
+        raise Rejected(reasons.INVALID, sig.problem)
     if authority.verification_key is not None:
         _verify_with_key(sig, authority)
     else:
@@ -50,11 +50,11 @@ def _verify_with_key(sig: LegacySignature, authority: Authority) -> None:
         found = ""
         if sig.certificate is not None:
             found = f" (the layer carries a certificate for {', '.join(read_identity(sig.certificate).sans) or '?'})"
-        raise Rejected(rules.INVALID, f"signature does not verify with {key.describe()}{found}")
+        raise Rejected(reasons.INVALID, f"signature does not verify with {key.describe()}{found}")
     if authority.ignore_tlog:
         return
     if sig.rekor is None:
-        raise Rejected(rules.TLOG_MISSING, f"signature has no Rekor bundle (SET); {_TLOG_HINT}")
+        raise Rejected(reasons.TLOG_MISSING, f"signature has no Rekor bundle (SET); {_TLOG_HINT}")
     verify_set(sig.rekor, authority.trust_root())
     check_hashedrekord(
         sig.rekor, data_sha256=sha256_hex(sig.payload), signature=sig.signature, signer=spki_der(key.key)
@@ -66,13 +66,14 @@ def _verify_keyless(sig: LegacySignature, authority: Authority, now: dt.datetime
     assert identity is not None
     cert = sig.certificate
     if cert is None:
-        raise Rejected(rules.INVALID, "signature carries no certificate, but the authority expects a keyless signature")
+        raise Rejected(reasons.INVALID,
+                       "signature carries no certificate, but the authority expects a keyless signature")
     try:
         cert_key = from_public_key(cert.public_key(), "certificate").key
     except AuthorityError as exc:  # an unsupported key type in a certificate is a bad signature, not a crash
-        raise Rejected(rules.INVALID, f"certificate key is unusable: {exc}") from exc
+        raise Rejected(reasons.INVALID, f"certificate key is unusable: {exc}") from exc
     if not verify_signature(cert_key, sig.signature, sig.payload):
-        raise Rejected(rules.INVALID, "signature does not verify with the certificate's key")
+        raise Rejected(reasons.INVALID, "signature does not verify with the certificate's key")
 
     root: TrustRoot | None = authority.trust_root() if authority.uses_fulcio or sig.rekor is not None else None
     at = now
@@ -86,7 +87,7 @@ def _verify_keyless(sig: LegacySignature, authority: Authority, now: dt.datetime
             if not authority.ignore_tlog:
                 raise
     elif not authority.ignore_tlog:
-        raise Rejected(rules.TLOG_MISSING, f"signature has no Rekor bundle (SET); {_TLOG_HINT}")
+        raise Rejected(reasons.TLOG_MISSING, f"signature has no Rekor bundle (SET); {_TLOG_HINT}")
 
     if authority.uses_fulcio:
         assert root is not None

@@ -5,15 +5,16 @@ Kept free of heavy imports (no sigstore, no cryptography): `gates list` reads it
 
 from __future__ import annotations
 
+from gates.cosign import reasons
 from gates.model import Severity
 from gates.rules import Rule
 
-MISSING = "signature-missing"
-INVALID = "signature-invalid"
-IDENTITY_MISMATCH = "signature-identity-mismatch"
-TLOG_MISSING = "signature-tlog-missing"
-PAYLOAD_MISMATCH = "signature-payload-mismatch"
-POLICY_UNMATCHED = "signature-policy-unmatched"
+MISSING = reasons.MISSING
+INVALID = reasons.INVALID
+IDENTITY_MISMATCH = reasons.IDENTITY_MISMATCH
+TLOG_MISSING = reasons.TLOG_MISSING
+PAYLOAD_MISMATCH = reasons.PAYLOAD_MISMATCH
+POLICY_UNMATCHED = reasons.POLICY_UNMATCHED
 
 _COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
 
@@ -88,3 +89,6 @@ RULES: tuple[Rule, ...] = (
         " keyless identity that signs it, or set allow-unmatched = true to let uncovered images through.",
     ),
 )
+
+SEVERITIES: dict[str, Severity] = {rule.id: rule.severity for rule in RULES}
+"""Rule id (a rejection reason) -> the default severity of its findings."""
