@@ -248,9 +248,9 @@ key = {json.dumps(setup.public_key.name)}
 
 def verify(setup: Setup, work: Path, name: str, concurrency: int, cache_dir: Path, cache: str) -> Run:
     """One run through the gate's own path, a fresh client; wall clock from config load to the last result."""
+    from gates.checks import load_config as load
     from gates.checks.signature.gate import SignatureOptions, check_images
     from gates.checks.signature.policy import build_policies
-    from gates.config import load
     from gates.model import Outcome
     from gates.registry_client import client_from_config
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gates.checks.base_image.options import base_image_schema, patch_level_schema
 from gates.errors import ConfigError
 from gates.model import Severity
 from gates.paths import display_path
+from gates.validators import ConfigValueError, Schema, Validator, choice, positive_int, severity, str_list, string
 from gates.waivers import WaiverRule
 
 if sys.version_info >= (3, 11):
@@ -30,101 +30,28 @@ CONFIG_NAME = "gates.toml"
 FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
 
-Validator = Callable[[Any, str], Any]
-"""(value, dotted key) -> the parsed value. Raise `TypeError("a string")` to say what the value must be,
-or `ConfigValueError("...")` for any other problem; either becomes a `ConfigError` naming file and key."""
-
-
-class ConfigValueError(ValueError):
-    """A validator's complaint about a value, in its own words (e.g. about an item of a nested table)."""
-
-
-def _str(value: Any, key: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError("a string")
-    return value
-
-
-def _int(value: Any, key: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise TypeError("a non-negative integer")
-    return value
-
-
-def _positive_int(value: Any, key: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise TypeError("a positive integer")
-    return value
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError("true or false")
-    return value
-
-
-def _str_list(value: Any, key: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise TypeError("a list of strings")
-    return tuple(value)
-
-
-def _choice(*choices: str) -> Validator:
-    def check(value: Any, key: str) -> str:
-        if value not in choices:
-            raise TypeError("one of " + ", ".join(repr(c) for c in choices))
-        return str(value)
-    return check
-
-
-def _severity(value: Any, key: str) -> Severity:
-    try:
-        return Severity(value)
-    except ValueError:
-        raise TypeError("one of " + ", ".join(s.value for s in Severity)) from None
-
-
-def _signature_policies(value: Any, key: str) -> Any:
-    """`[[signature.policies]]`, validated by the gate's own (light) policy module."""
-    from gates.checks.signature.policy import parse_policies
-
-    return parse_policies(value, key)
-
-
-SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
-    "registry": {
-        "insecure": (_str_list, ()),
-        "cache-dir": (_str, ""),
-        "timeout": (_positive_int, 60),
-        "concurrency": (_positive_int, 8),
-    },
-    "manifests": {
-        "paths": (_str_list, (".",)),
-        "level": (_choice("baseline", "restricted"), "restricted"),
-        "exclude": (_str_list, ()),
-        "skip-rules": (_str_list, ()),
-        "max-file-size": (_int, 10 * 1024 * 1024),
-        "hardening": (_bool, True),
-        "allowed-registries": (_str_list, ()),
-        "require-network-policy": (_bool, False),
-    },
-    "base-image": base_image_schema(_str, _int, _bool, _str_list),
-    "patch-level": patch_level_schema(_str, _bool, _severity),
-    "signature": {
-        "images": (_str_list, ()),
-        "allow-unmatched": (_bool, False),
-        "trusted-root": (_str, ""),
-        "policies": (_signature_policies, ()),
-    },
+REGISTRY_TABLE: Schema = {
+    "insecure": (str_list, ()),
+    "cache-dir": (string, ""),
+    "timeout": (positive_int, 60),
+    "concurrency": (positive_int, 8),
 }
-"""Tables: key -> (validator, default). `registry` configures the registry client every image gate
-shares; every other table belongs to the gate of its name. A gate that lands adds its table here, and
-its name to GATE_NAMES once `gates run` can run it."""
+"""`[registry]`: the registry client every image gate shares (the only table no gate owns)."""
 
-GATE_NAMES: tuple[str, ...] = ("manifests", "base-image", "signature")
-"""Gates that `gates = [...]` may name."""
+
+@dataclass(frozen=True)
+class ConfigSchema:
+    """What a configuration may hold beyond the general keys: every table and gate name, from the gate registry.
+
+    Passed in by the caller (`gates.checks.load_config`), so the loader knows no gate."""
+
+    tables: Mapping[str, Schema]
+    gates: tuple[str, ...]
+    """Names `gates = [...]` may use."""
+    default_gates: tuple[str, ...]
+    """What `gates run` runs when the file names no gates."""
+    environment: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Environment variable -> (table, key) it overrides, validated by that key's validator."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +60,8 @@ class Config:
 
     source: Path | None
     """The file it came from, or None for defaults only."""
-    gates: tuple[str, ...] = ("manifests",)
-    """Gates `gates run` runs."""
+    gates: tuple[str, ...] = ()
+    """Gates `gates run` runs (the schema's defaults unless the file names them)."""
     fail_on: Severity = Severity.LOW
     formats: tuple[str, ...] = ("console",)
     outputs: tuple[tuple[str, Path], ...] = ()
@@ -142,9 +69,12 @@ class Config:
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     now: dt.date | None = None
     """Injected "today" (GATES_NOW), for deterministic expiry checks."""
+    tables: Mapping[str, Schema] = field(default_factory=dict)
+    """The schema it was validated against: the defaults of `section`."""
 
     def section(self, name: str) -> Mapping[str, Any]:
-        defaults = {k: default for k, (_, default) in SECTIONS[name].items()}
+        """Table `name` as configured, every key present (defaults filled in)."""
+        defaults = {k: default for k, (_, default) in self.tables[name].items()}
         return {**defaults, **self.sections.get(name, {})}
 
     @property
@@ -174,16 +104,19 @@ def _has_tool_gates(pyproject: Path) -> bool:
     return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
 
 
-def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
-    """Build the Config from file (explicit, or found from `cwd`) and environment."""
+def load(
+    path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None, *,
+    schema: ConfigSchema,
+) -> Config:
+    """Build the Config from file (explicit, or found from `cwd`) and environment, validated against `schema`."""
     environ = os.environ if env is None else env
     explicit = path or (Path(environ["GATES_CONFIG"]) if environ.get("GATES_CONFIG") else None)
     source = explicit or find_config(cwd or Path.cwd())
     data: dict[str, Any] = {}
     if source is not None:
         data = _read(source, explicit is not None)
-    config = _validate(data, source)
-    return _apply_env(config, environ)
+    config = _validate(data, source, schema)
+    return _apply_env(config, environ, schema)
 
 
 def _read(source: Path, explicit: bool) -> dict[str, Any]:
@@ -215,7 +148,7 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
 _GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers")
 
 
-def _validate(data: dict[str, Any], source: Path | None) -> Config:
+def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema) -> Config:
     where = display_path(source) if source else "configuration"
     prefix = "tool.gates." if source is not None and source.name == "pyproject.toml" else ""
 
@@ -230,35 +163,35 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
         except ConfigValueError as exc:
             raise fail(key, str(exc)) from None
 
-    known = {*_GENERAL_KEYS, *SECTIONS}
+    known = {*_GENERAL_KEYS, *schema.tables}
     unknown = sorted(set(data) - known)
     if unknown:
         raise fail(unknown[0], "unknown key (known: " + ", ".join(sorted(known)) + ")")
-    kwargs: dict[str, Any] = {"source": source}
+    kwargs: dict[str, Any] = {"source": source, "tables": schema.tables, "gates": schema.default_gates}
     if "gates" in data:
-        names = check(_str_list, data["gates"], "gates")
+        names = check(str_list, data["gates"], "gates")
         for name in names:
-            if name not in GATE_NAMES:
-                raise fail("gates", f"unknown gate {name!r} (known: {', '.join(GATE_NAMES)})")
+            if name not in schema.gates:
+                raise fail("gates", f"unknown gate {name!r} (known: {', '.join(schema.gates)})")
         kwargs["gates"] = names
     if "fail-on" in data:
-        kwargs["fail_on"] = check(_severity, data["fail-on"], "fail-on")
+        kwargs["fail_on"] = check(severity, data["fail-on"], "fail-on")
     if "format" in data:
-        kwargs["formats"] = tuple(check(_choice(*FORMATS), f, "format") for f in check(_str_list, data["format"],
+        kwargs["formats"] = tuple(check(choice(*FORMATS), f, "format") for f in check(str_list, data["format"],
                                                                                          "format"))
     if "output" in data:
         if not isinstance(data["output"], dict):
             raise fail("output", "must be a table of format = path")
         base = source.parent if source else Path.cwd()
         kwargs["outputs"] = tuple(
-            (check(_choice(*FORMATS), fmt, f"output.{fmt}") if fmt in FORMATS else _unknown_format(fail, fmt),
-             base / check(_str, target, f"output.{fmt}"))
+            (check(choice(*FORMATS), fmt, f"output.{fmt}") if fmt in FORMATS else _unknown_format(fail, fmt),
+             base / check(string, target, f"output.{fmt}"))
             for fmt, target in data["output"].items()
         )
     if "waivers" in data:
         kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail))
     sections: dict[str, dict[str, Any]] = {}
-    for name, schema in SECTIONS.items():
+    for name, table_schema in schema.tables.items():
         if name not in data:
             continue
         table = data[name]
@@ -266,9 +199,9 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
             raise fail(name, "must be a table")
         parsed: dict[str, Any] = {}
         for key, value in table.items():
-            if key not in schema:
-                raise fail(f"{name}.{key}", "unknown key (known: " + ", ".join(schema) + ")")
-            parsed[key] = check(schema[key][0], value, f"{name}.{key}")
+            if key not in table_schema:
+                raise fail(f"{name}.{key}", "unknown key (known: " + ", ".join(table_schema) + ")")
+            parsed[key] = check(table_schema[key][0], value, f"{name}.{key}")
         sections[name] = parsed
     kwargs["sections"] = sections
     return Config(**kwargs)
@@ -326,8 +259,8 @@ def _date(value: Any, fail: Callable[[str], ConfigError]) -> dt.date | None:
     raise fail(f"must be a date (YYYY-MM-DD), found {value!r}")
 
 
-def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
-    """`GATES_FAIL_ON`, `GATES_FORMAT`, `GATES_LEVEL`, `GATES_NOW` override the file."""
+def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> Config:
+    """`GATES_FAIL_ON`, `GATES_FORMAT`, `GATES_NOW` and the gates' own variables (`GATES_LEVEL`) override the file."""
     changes: dict[str, Any] = {}
 
     def fail(name: str, problem: str) -> ConfigError:
@@ -344,12 +277,16 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
             if fmt not in FORMATS:
                 raise fail("GATES_FORMAT", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
         changes["formats"] = formats
-    if env.get("GATES_LEVEL"):
-        if env["GATES_LEVEL"] not in ("baseline", "restricted"):
-            raise fail("GATES_LEVEL", "must be baseline or restricted")
-        sections = {k: dict(v) for k, v in config.sections.items()}
-        sections.setdefault("manifests", {})["level"] = env["GATES_LEVEL"]
-        changes["sections"] = sections
+    sections = {k: dict(v) for k, v in config.sections.items()}
+    for variable, (table, key) in schema.environment.items():
+        if env.get(variable):
+            try:
+                sections.setdefault(table, {})[key] = schema.tables[table][key][0](env[variable], key)
+            except TypeError as exc:
+                raise fail(variable, f"must be {exc}, found {env[variable]!r}") from None
+            except ConfigValueError as exc:
+                raise fail(variable, str(exc)) from None
+            changes["sections"] = sections
     if env.get("GATES_NOW"):
         changes["now"] = _date(env["GATES_NOW"], lambda p: fail("GATES_NOW", p))
     if not changes:

@@ -70,9 +70,10 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
     level = parsed.get("level")
 
     def command() -> int:
-        cfg = runner.load_config(common)
-        return runner.finish([runner.manifest_job(cfg, paths, str(level) if level is not None else None)],
-                             cfg, verbose)
+        from gates.checks.manifests.job import manifest_job
+
+        chosen = str(level) if level is not None else None
+        return runner.execute(runner.Invocation(common, lambda cfg: manifest_job(cfg, paths, chosen)))
 
     return runner.guarded(command, verbose)
 

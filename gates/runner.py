@@ -10,34 +10,29 @@ import dataclasses
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gates import __version__
-from gates.config import FORMATS, Config, load
+from gates.config import FORMATS, Config
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
-from gates.model import Outcome, Report, Severity
-from gates.paths import display_path
+from gates.gate import CommonOptions, Invocation, RunFlags
+from gates.model import Outcome, Report
 
 if TYPE_CHECKING:
-    from gates.checks.base_image.options import Overrides
     from gates.rules import Rule
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
-
-@dataclasses.dataclass(frozen=True)
-class CommonOptions:
-    config: Path | None
-    formats: list[str] | None
-    outputs: list[str] | None
-    fail_on: Severity | None
-    verbose: bool
+__all__ = ["CommonOptions", "Invocation", "RunFlags", "execute", "finish", "guarded", "load_config", "run_jobs"]
 
 
 def load_config(common: CommonOptions) -> Config:
+    """The configuration of this run: file (against every registered gate's schema), environment, flags."""
+    from gates.checks import load_config as load
+
     config = load(common.config)
     changes: dict[str, object] = {}
     if common.fail_on is not None:
@@ -59,26 +54,6 @@ def load_config(common: CommonOptions) -> Config:
     return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
 
 
-def manifest_job(config: Config, paths: Sequence[str] | None, level: str | None) -> GateJob:
-    from gates.checks.manifests.gate import LEVELS, ManifestOptions, scan
-
-    section = config.section("manifests")
-    if level is not None and level not in LEVELS:
-        raise UsageError(f"--level: unknown level {level!r} (choose baseline or restricted)")
-    if paths:
-        chosen = tuple(paths)
-    else:
-        base = config.source.parent if config.source else Path.cwd()
-        chosen = tuple(display_path(base / p) for p in section["paths"])
-    options = ManifestOptions(
-        paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
-        skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
-        hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
-        require_network_policy=section["require-network-policy"],
-    )
-    return GateJob("manifests", lambda: scan(options))
-
-
 def _use_color(stream: object) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -92,7 +67,7 @@ class _LazyRules(Mapping[str, "Rule"]):
     """Rule metadata, loaded only if a reporter asks (SARIF does; console and JSON never do)."""
 
     def _rules(self) -> Mapping[str, Rule]:
-        from gates.rules import all_rules
+        from gates.checks import all_rules
 
         return all_rules()
 
@@ -147,12 +122,6 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
 
 
-def base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
-    from gates.checks.base_image.gate import scan_config
-
-    return GateJob("base-image", lambda: scan_config(config, flags))
-
-
 def with_now(config: Config, now: str | None) -> Config:
     import datetime as dt
 
@@ -164,19 +133,17 @@ def with_now(config: Config, now: str | None) -> Config:
         raise UsageError(f"--now: expected a date YYYY-MM-DD, got {now!r}") from None
 
 
-def run_jobs(config: Config, path: str | None, level: str | None) -> list[GateJob]:
+def run_jobs(config: Config, flags: RunFlags) -> list[GateJob]:
     """The jobs of `gates run`: every gate the configuration enables, in its order."""
-    jobs = []
-    for gate in config.gates:
-        if gate == "manifests":
-            jobs.append(manifest_job(config, [path] if path else None, level))
-        elif gate == "base-image":
-            jobs.append(base_image_job(config))
-        elif gate == "signature":
-            from gates.checks.signature.job import signature_job
+    from gates.checks import GATES
 
-            jobs.append(signature_job(config))
-    return jobs
+    return [GATES[name].build_job(config, flags) for name in config.gates]
+
+
+def execute(invocation: Invocation) -> int:
+    """Run what a gate's command asked for: load the configuration, build the job, run, report."""
+    config = with_now(load_config(invocation.common), invocation.now)
+    return finish([invocation.job(config)], config, invocation.common.verbose)
 
 
 def guarded(command: Callable[[], int], verbose: bool) -> int:

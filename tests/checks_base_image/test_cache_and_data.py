@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gates.checks import load_config as load
 from gates.checks.base_image.gate import scan
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
-from gates.config import load
 from gates.distro import eol_build
 from gates.distro.eol import load_preferred, user_data_file
 from gates.model import Outcome, Severity

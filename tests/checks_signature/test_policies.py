@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from gates.checks import load_config as load
 from gates.checks.signature import rules as r
 from gates.checks.signature.policy import parse_policies
-from gates.config import ConfigValueError, load
 from gates.errors import ConfigError
 from gates.oci.client import RegistryClient
+from gates.validators import ConfigValueError
 from tests.checks_signature.conftest import GatesRun, Signers, fresh, push, results
 from tests.checks_signature.cosign import key_layer, sign_legacy
 from tests.support.registry import RegistryServer

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from gates.config import find_config, load
+from gates.checks import load_config as load
+from gates.config import find_config
 from gates.errors import ConfigError
 from gates.model import Severity
 from tests.manifests.helpers import compliant_pod_spec, wrap, write

@@ -18,8 +18,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gates.checks import load_config as load
 from gates.checks.manifests.gate import ManifestOptions, scan
-from gates.config import load
 from gates.cosign.errors import Rejected
 from gates.cosign.payload import parse_payload
 from gates.errors import ConfigError

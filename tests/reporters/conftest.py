@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from gates.checks import all_rules
 from gates.checks.manifests.gate import ManifestOptions, scan
 from gates.engine import GateJob, run
 from gates.model import Finding, Location, Outcome, Report, Result, Severity, Waiver, error_result
 from gates.reporters import RenderContext
-from gates.rules import all_rules
 from tests.conftest import REPO
 
 jsonschema: Any = importlib.import_module("jsonschema")

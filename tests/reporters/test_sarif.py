@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from gates.checks import all_rules
 from gates.model import Report
 from gates.reporters import Format, renderer
 from gates.reporters.sarif import FINGERPRINT_KEY, UNDECIDED_RULE, as_dict, repo_path
-from gates.rules import all_rules
 from tests.reporters.conftest import BAD_DEPLOYMENT, context, hand_report, jsonschema, load_schema, manifest_report
 
 

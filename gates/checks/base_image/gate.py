@@ -23,6 +23,7 @@ from gates.checks.base_image.options import BaseImageOptions, Overrides, build_o
 from gates.config import Config
 from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
+from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, one_line
 from gates.oci.client import RegistryClient
@@ -393,6 +394,11 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
     verdict.details.append(_prefix(label, f"{len(db.packages)} {db.manager.value} packages checked against "
                                           f"{', '.join(covered)}: {matched} affected"))
 
+
+
+def base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
+    """The gate as a job; options are built when it runs, from config and flags."""
+    return GateJob(GATE, lambda: scan_config(config, flags))
 
 
 def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:

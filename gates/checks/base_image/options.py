@@ -1,7 +1,7 @@
 """`[base-image]` and `[patch-level]` (validated by `gates.config`) plus command-line flags -> options.
 
-The tables are declared here, next to the gate that reads them, and registered in `gates.config.SECTIONS`;
-this module imports nothing heavy, because `gates.config` is imported on every start.
+The tables are declared here, next to the gate that reads them; the registry hands them to the loader,
+so this module imports nothing heavy: every configuration load reads it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from gates.checks.base_image import rules as R
 from gates.model import Severity
+from gates.validators import ConfigValueError, Schema, boolean, non_negative_int, severity, str_list, string
 
 UNKNOWN_OUTCOMES = ("finding", "error")
 """What an unknown age or OS becomes: a finding of its rule (waivable), or an `error` result."""
@@ -87,8 +88,6 @@ def _non_empty_choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
 
 
 def _rule_ids(value: Any, key: str) -> tuple[str, ...]:
-    from gates.config import ConfigValueError
-
     items = (value,) if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
         raise TypeError("a list of strings")
@@ -99,33 +98,30 @@ def _rule_ids(value: Any, key: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def base_image_schema(str_: Any, int_: Any, bool_: Any, str_list: Any) -> dict[str, tuple[Any, Any]]:
-    """The `[base-image]` table: key -> (validator, default), built on `gates.config`'s validators."""
-    return {
-        "images": (str_list, ()),
-        "dockerfile": (str_, ""),
-        "max-age-days": (int_, 90),
-        "max-base-age-days": (int_, 90),
-        "unknown-age": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
-        "allowed": (str_list, ()),
-        "require-digest": (bool_, True),
-        "eol-phase": (_non_empty_choice(SUPPORT_PHASES), "security"),
-        "unknown-os": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
-        "max-point-release-lag": (int_, 1),
-        "eol-data": (str_, ""),
-        "platforms": (str_list, ()),
-        "skip-rules": (_rule_ids, ()),
-        "max-layer-bytes": (int_, DEFAULT_MAX_LAYER_BYTES),
-    }
+BASE_IMAGE_TABLE: Schema = {
+    "images": (str_list, ()),
+    "dockerfile": (string, ""),
+    "max-age-days": (non_negative_int, 90),
+    "max-base-age-days": (non_negative_int, 90),
+    "unknown-age": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
+    "allowed": (str_list, ()),
+    "require-digest": (boolean, True),
+    "eol-phase": (_non_empty_choice(SUPPORT_PHASES), "security"),
+    "unknown-os": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
+    "max-point-release-lag": (non_negative_int, 1),
+    "eol-data": (string, ""),
+    "platforms": (str_list, ()),
+    "skip-rules": (_rule_ids, ()),
+    "max-layer-bytes": (non_negative_int, DEFAULT_MAX_LAYER_BYTES),
+}
+"""`[base-image]`: key -> (validator, default)."""
 
-
-def patch_level_schema(str_: Any, bool_: Any, severity: Any) -> dict[str, tuple[Any, Any]]:
-    """The `[patch-level]` table: the advisory database and which advisories count."""
-    return {
-        "advisories": (str_, ""),
-        "ignore-unfixed": (bool_, False),
-        "min-severity": (severity, Severity.INFO),
-    }
+PATCH_LEVEL_TABLE: Schema = {
+    "advisories": (string, ""),
+    "ignore-unfixed": (boolean, False),
+    "min-severity": (severity, Severity.INFO),
+}
+"""`[patch-level]`: the advisory database and which advisories count."""
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,48 @@
-"""The manifest gate: Pod Security Standards over Kubernetes YAML and JSON."""
+"""The manifest gate: Pod Security Standards and hardening rules over Kubernetes YAML and JSON.
+
+This module is the gate as the registry sees it (`gates.gate.Gate`); its logic lives beside it:
+- `options`: the `[manifests]` table.
+- `job`: config and flags -> `ManifestOptions` -> the job.
+- `gate`: discovery -> documents -> objects -> findings; `workloads`, `pss`, `hardening`,
+  `network_policy` hold the checks, `rules` their metadata.
+- `command`: `gates manifests`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from gates.checks.manifests.rules import GATE
+from gates.checks.manifests.rules import RULES as RULES
+
+if TYPE_CHECKING:
+    from gates.config import Config
+    from gates.engine import GateJob
+    from gates.gate import Invocation, RunFlags
+    from gates.validators import Schema
+
+NAME = GATE
+SUMMARY = "Pod Security Standards and hardening rules over Kubernetes manifests"
+NEEDS_NETWORK = False
+DEFAULT = True
+ENVIRONMENT: Mapping[str, str] = {"GATES_LEVEL": "level"}
+
+
+def config_tables() -> Mapping[str, Schema]:
+    from gates.checks.manifests.options import TABLE
+
+    return {NAME: TABLE}
+
+
+
+def build_job(config: Config, flags: RunFlags) -> GateJob:
+    from gates.checks.manifests.job import manifest_job
+
+    return manifest_job(config, flags.paths, flags.level)
+
+
+def cli_command() -> Callable[..., Invocation]:
+    from gates.checks.manifests.command import manifests_command
+
+    return manifests_command

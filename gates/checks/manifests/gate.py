@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gates.checks.manifests import hardening, network_policy
+from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
+from gates.checks.manifests.rules import GATE, RULES
 from gates.checks.manifests.workloads import POD_SPEC_PATHS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
-from gates.rules import Rule, rules_of
+from gates.rules import Rule
 from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, HelmChart, SourceFile, discover, read_text
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
-
-GATE = "manifests"
-LEVELS = ("baseline", "restricted")
 
 PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
@@ -96,7 +95,7 @@ def _plan(options: ManifestOptions) -> _Plan:
     skip = frozenset(options.skip_rules)
     return _Plan(
         pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
-        rules={r.id: r for r in rules_of(GATE)}, skip=skip,
+        rules={r.id: r for r in RULES}, skip=skip,
     )
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 from gates.model import Severity
 from gates.rules import Rule
 
+GATE = "manifests"
+"""The gate these rules belong to (its name everywhere: command, table, `gates = [...]`)."""
+
 _PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 _B = "baseline"
 _R = "restricted"
@@ -15,7 +18,7 @@ _R = "restricted"
 
 def _rule(rule_id: str, level: str, severity: Severity, title: str, rationale: str, fix: str) -> Rule:
     return Rule(
-        id=rule_id, gate="manifests", title=title, severity=severity, rationale=rationale,
+        id=rule_id, gate=GATE, title=title, severity=severity, rationale=rationale,
         remediation=fix, level=level, reference=_PSS,
     )
 
@@ -171,7 +174,7 @@ _GUIDE = "Container security practices: trusted images, secrets, RBAC least priv
 
 
 def _hardening(rule_id: str, severity: Severity, title: str, rationale: str, fix: str) -> Rule:
-    return Rule(id=rule_id, gate="manifests", title=title, severity=severity, rationale=rationale,
+    return Rule(id=rule_id, gate=GATE, title=title, severity=severity, rationale=rationale,
                 remediation=fix, reference=_GUIDE)
 
 

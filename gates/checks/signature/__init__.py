@@ -1,12 +1,52 @@
 """The signature gate: every image must carry a cosign / Sigstore signature a policy's authority accepts.
 
-- `policy`: the `[signature]` policies, validated from TOML without heavy imports, then built into
-  `gates.cosign.Authority` objects (keys loaded, regexps compiled) before anything runs.
+This module is the gate as the registry sees it (`gates.gate.Gate`); its logic lives beside it:
+- `options` / `policy`: the `[signature]` table and its policies, validated from TOML without heavy
+  imports, then built into `gates.cosign.Authority` objects (keys loaded, regexps compiled) before
+  anything runs.
 - `discovery`: what the registry holds for a digest (the legacy `.sig` tag, cosign v3 bundles as OCI
   referrers), fetched lazily so a key-signed image costs three requests.
 - `gate`: one result per image, concurrently, decided by `gates.cosign`.
+- `job`: config and cosign-style flags -> the job; `command`: `gates signature`.
 
 Kept light: importing this package imports neither `requests`, `cryptography` nor `sigstore`.
 """
 
-GATE = "signature"
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from gates.checks.signature.rules import GATE
+from gates.checks.signature.rules import RULES as RULES
+
+if TYPE_CHECKING:
+    from gates.config import Config
+    from gates.engine import GateJob
+    from gates.gate import Invocation, RunFlags
+    from gates.validators import Schema
+
+NAME = GATE
+SUMMARY = "cosign / Sigstore signatures of images, verified from the registry against keys or identities"
+NEEDS_NETWORK = True
+DEFAULT = False
+ENVIRONMENT: Mapping[str, str] = {}
+
+
+def config_tables() -> Mapping[str, Schema]:
+    from gates.checks.signature.options import TABLE
+
+    return {NAME: TABLE}
+
+
+
+def build_job(config: Config, flags: RunFlags) -> GateJob:
+    from gates.checks.signature.job import signature_job
+
+    return signature_job(config)
+
+
+def cli_command() -> Callable[..., Invocation]:
+    from gates.checks.signature.command import signature_command
+
+    return signature_command

@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gates.checks.signature import GATE
 from gates.checks.signature import rules as signature_rules
 from gates.checks.signature.policy import Policy
+from gates.checks.signature.rules import GATE
 from gates.model import Finding, Location, Outcome, Result, Severity, error_result
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gates.checks.signature import GATE
 from gates.checks.signature.gate import SignatureOptions, check_images
 from gates.checks.signature.policy import AuthoritySpec, Policy, authority_problem, build_authority, build_policies
+from gates.checks.signature.rules import GATE
 from gates.config import Config
 from gates.engine import GateJob
 from gates.errors import ConfigError, UsageError

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gates.config import ConfigValueError
 from gates.errors import ConfigError
+from gates.validators import ConfigValueError
 
 if TYPE_CHECKING:
     from gates.cosign.authority import Authority

@@ -16,13 +16,16 @@ TLOG_MISSING = reasons.TLOG_MISSING
 PAYLOAD_MISMATCH = reasons.PAYLOAD_MISMATCH
 POLICY_UNMATCHED = reasons.POLICY_UNMATCHED
 
+GATE = "signature"
+"""The gate these rules belong to."""
+
 _COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
 
 
 def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediation: str) -> Rule:
     return Rule(
         id=rule_id,
-        gate="signature",
+        gate=GATE,
         title=title,
         severity=severity,
         rationale=rationale,

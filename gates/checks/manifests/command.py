@@ -1,0 +1,25 @@
+"""`gates manifests`: the manifest gate on the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gates.cli_options import ConfigOpt, FailOnOpt, FormatOpt, LevelOpt, OutputOpt, VerboseOpt
+from gates.gate import CommonOptions, Invocation
+
+
+def manifests_command(
+    paths: Annotated[list[str] | None, typer.Argument(metavar="[PATH]...", show_default=False,
+                                                      help="Files, folders, or - for stdin (default: the "
+                                                      "configured [manifests] paths, else .).")] = None,
+    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+) -> Invocation:
+    """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
+    from gates.checks.manifests.job import manifest_job
+
+    chosen = tuple(paths or ())
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose),
+                      lambda cfg: manifest_job(cfg, chosen, level))

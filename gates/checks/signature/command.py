@@ -1,0 +1,51 @@
+"""`gates signature`: the signature gate on the command line, with cosign's own flag names."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gates.cli_options import ConfigOpt, FailOnOpt, FormatOpt, OutputOpt, VerboseOpt, option
+from gates.gate import CommonOptions, Invocation
+
+
+def signature_command(
+    images: Annotated[list[str] | None, typer.Argument(metavar="[IMAGE]...", show_default=False,
+                                                       help="Image references (default: [signature] images).")]
+    = None,
+    key: Annotated[str | None, option("--key", "PEM public key the signature must verify with.", "PEM")] = None,
+    identity: Annotated[str | None, option("--certificate-identity", "Keyless: exact certificate identity (SAN).",
+                                           "ID")] = None,
+    identity_regexp: Annotated[str | None, option("--certificate-identity-regexp", "Keyless: regexp the whole "
+                                                  "SAN must match.", "RE")] = None,
+    issuer: Annotated[str | None, option("--certificate-oidc-issuer", "Keyless: exact OIDC issuer.",
+                                         "ISS")] = None,
+    issuer_regexp: Annotated[str | None, option("--certificate-oidc-issuer-regexp", "Keyless: regexp the whole "
+                                                "issuer must match.", "RE")] = None,
+    github_repository: Annotated[str | None, option("--certificate-github-workflow-repository", "Keyless: the "
+                                                    "GitHub repository (owner/repo) the workflow ran in.",
+                                                    "REPO")] = None,
+    github_ref: Annotated[str | None, option("--certificate-github-workflow-ref", "Keyless: the workflow's git "
+                                             "ref, e.g. refs/tags/v1.4.", "REF")] = None,
+    github_trigger: Annotated[str | None, option("--certificate-github-workflow-trigger", "Keyless: the event "
+                                                 "that triggered the workflow, e.g. push.", "EVENT")] = None,
+    trusted_root: Annotated[str | None, option("--trusted-root", "trusted_root.json of a private Sigstore "
+                                               "(default: the production root shipped with sigstore).",
+                                               "PATH")] = None,
+    ignore_tlog: Annotated[bool, typer.Option("--insecure-ignore-tlog", help="Accept signatures without a "
+                                              "verified Rekor entry.")] = False,
+    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+) -> Invocation:
+    """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
+    from gates.checks.signature.job import COMMAND_LINE, signature_job
+    from gates.checks.signature.policy import AuthoritySpec
+
+    flags = AuthoritySpec(where=COMMAND_LINE, key=key, identity=identity, identity_regexp=identity_regexp,
+                          issuer=issuer, issuer_regexp=issuer_regexp, github_repository=github_repository,
+                          github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
+                          ignore_tlog=ignore_tlog)
+    chosen = tuple(images or ())
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose),
+                      lambda cfg: signature_job(cfg, chosen, flags))

@@ -1,0 +1,36 @@
+"""The command-line options every gate command shares, as typer annotations.
+
+A module of its own so each gate's `command` module can declare them without importing the CLI
+(which imports the gate registry: that would be a circle).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gates.config import FORMATS
+from gates.model import Severity
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", metavar="PATH",
+    help="Configuration file (default: gates.toml or [tool.gates] in pyproject.toml, searched upward).")]
+FormatOpt = Annotated[list[str] | None, typer.Option(
+    "--format", "-f", metavar="FORMAT", help="Output on stdout: " + ", ".join(FORMATS) + " (repeatable).")]
+OutputOpt = Annotated[list[str] | None, typer.Option(
+    "--output", "-o", metavar="FORMAT=PATH", help="Also write a report to a file (repeatable).")]
+FailOnOpt = Annotated[Severity | None, typer.Option(
+    "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="List passing targets; tracebacks on internal errors.")]
+LevelOpt = Annotated[str | None, typer.Option(
+    "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
+NowOpt = Annotated[str | None, typer.Option(
+    "--now", metavar="DATE", help="Judge as of this date (YYYY-MM-DD; also GATES_NOW).")]
+
+
+def option(flag: str, help: str, metavar: str | None = None) -> typer.models.OptionInfo:
+    """A flag with no default shown: most gate flags default to "take the configuration's value"."""
+    return typer.Option(flag, help=help, metavar=metavar, show_default=False)  # type: ignore[no-any-return]

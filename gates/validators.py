@@ -1,0 +1,70 @@
+"""Validators of configuration values, shared by the loader and by every gate's table schema.
+
+A module of its own so that a gate can declare its `[table]` without importing the loader, and the
+loader can validate every table without importing a gate: neither depends on the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gates.model import Severity
+
+Validator = Callable[[Any, str], Any]
+"""(value, dotted key) -> the parsed value. Raise `TypeError("a string")` to say what the value must be,
+or `ConfigValueError("...")` for any other problem; either becomes a `ConfigError` naming file and key."""
+
+Schema = Mapping[str, tuple[Validator, Any]]
+"""One TOML table: key -> (validator, default)."""
+
+
+class ConfigValueError(ValueError):
+    """A validator's complaint about a value, in its own words (e.g. about an item of a nested table)."""
+
+
+def string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a string")
+    return value
+
+
+def non_negative_int(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError("a non-negative integer")
+    return value
+
+
+def positive_int(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise TypeError("a positive integer")
+    return value
+
+
+def boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
+def str_list(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("a list of strings")
+    return tuple(value)
+
+
+def choice(*choices: str) -> Validator:
+    def check(value: Any, key: str) -> str:
+        if value not in choices:
+            raise TypeError("one of " + ", ".join(repr(c) for c in choices))
+        return str(value)
+    return check
+
+
+def severity(value: Any, key: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise TypeError("one of " + ", ".join(s.value for s in Severity)) from None
