@@ -66,7 +66,7 @@ from _harness import (
 sys.path.insert(0, str(REPO_ROOT))  # the registry helper and the cosign-format signers live in tests/
 
 if TYPE_CHECKING:
-    from tests.signatures.factory import FakeRekor, PrivateKey
+    from tests.cosign.factory import FakeRekor, PrivateKey
     from tests.support.registry import RegistryServer
 
 AIM_REQUESTS_PER_IMAGE = 3.0
@@ -192,7 +192,7 @@ def _delaying_proxy(upstream_host: str, delay_ms: float) -> Iterator[str]:
 def make_signer(work: Path) -> Signer:
     """`cosign generate-key-pair` with a password, then cosign.key decrypted to sign with."""
     from tests.checks_signature.cosign_keys import generate_key_pair, load_private_key
-    from tests.signatures.factory import FakeRekor, spki, trusted_root
+    from tests.cosign.factory import FakeRekor, spki, trusted_root
 
     pair = generate_key_pair(work, PASSWORD)
     started = time.perf_counter()

@@ -18,8 +18,8 @@ from gates.oci.digest import Digest
 from gates.oci.reference import Reference, parse_reference
 from tests.checks_signature.cosign_keys import generate_key_pair, load_private_key
 from tests.conftest import CliRun
+from tests.cosign.factory import FakeFulcio, FakeRekor, public_pem, spki, trusted_root
 from tests.oci.conftest import FAST_RETRY
-from tests.signatures.factory import FakeFulcio, FakeRekor, public_pem, spki, trusted_root
 from tests.support import oci_images as oi
 from tests.support.registry import RegistryServer, registry  # noqa: F401 - fixture
 

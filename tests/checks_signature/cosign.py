@@ -32,7 +32,7 @@ from gates.oci.client import RegistryClient
 from gates.oci.digest import Digest
 from gates.oci.manifest import Descriptor
 from gates.oci.reference import Reference
-from tests.signatures.factory import FakeFulcio, FakeRekor, PrivateKey, payload, pem, public_pem, sign, spki
+from tests.cosign.factory import FakeFulcio, FakeRekor, PrivateKey, payload, pem, public_pem, sign, spki
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 

@@ -37,7 +37,7 @@ import nacl.utils
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.signatures.factory import PrivateKey
+from tests.cosign.factory import PrivateKey
 
 PEM_TYPE = "ENCRYPTED SIGSTORE PRIVATE KEY"
 LEGACY_PEM_TYPE = "ENCRYPTED COSIGN PRIVATE KEY"

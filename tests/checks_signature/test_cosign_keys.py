@@ -25,7 +25,7 @@ from gates.oci.client import RegistryClient
 from tests.checks_signature import cosign_keys as ck
 from tests.checks_signature.conftest import GatesRun, Signers, fresh, push, results
 from tests.checks_signature.cosign import key_layer, sign_legacy
-from tests.signatures.factory import sign
+from tests.cosign.factory import sign
 from tests.support.registry import RegistryServer
 
 # go-securesystemslib encrypted/encrypted_test.go (MIT): `TestDecrypt` (Legacy parameters, the raw

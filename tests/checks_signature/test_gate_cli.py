@@ -13,7 +13,7 @@ from gates.oci.manifest import Platform
 from tests.checks_signature.conftest import GatesRun, Signers, fresh, push, results, small_image
 from tests.checks_signature.cosign import attach_bundle, key_bundle, key_layer, keyless_layer, sign_legacy
 from tests.conftest import run_process
-from tests.signatures.factory import ISSUER, WORKFLOW, FakeRekor
+from tests.cosign.factory import ISSUER, WORKFLOW, FakeRekor
 from tests.support import oci_images as oi
 from tests.support.registry import RegistryServer, free_port
 

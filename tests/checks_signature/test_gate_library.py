@@ -24,8 +24,8 @@ from gates.oci.reference import Reference, parse_reference
 from gates.progress import Progress
 from tests.checks_signature.conftest import Signers, fresh, push, small_image
 from tests.checks_signature.cosign import attach_bundle, key_bundle, key_layer, sign_legacy
+from tests.cosign.factory import public_pem
 from tests.oci.conftest import FAST_RETRY
-from tests.signatures.factory import public_pem
 from tests.support import oci_images as oi
 from tests.support.registry import (
     BASIC_PASSWORD,

@@ -21,7 +21,7 @@ from gates.oci.reference import parse_reference
 from tests.checks_base_image.images import ALPINE_322, APP, BASE_DIGEST, BASE_NAME, DEBIAN_9, DEBIAN_13
 from tests.checks_signature.cosign import key_layer, keyless_layer, sign_legacy
 from tests.checks_signature.cosign_keys import generate_key_pair, load_private_key
-from tests.signatures.factory import ISSUER, WORKFLOW, FakeFulcio, FakeRekor, spki, trusted_root
+from tests.cosign.factory import ISSUER, WORKFLOW, FakeFulcio, FakeRekor, spki, trusted_root
 from tests.support import oci_images as oi
 
 NOW = "2026-11-26"

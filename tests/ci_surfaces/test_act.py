@@ -23,9 +23,9 @@ import pytest
 from tests.ci_surfaces.registry_images import NOW, push_base_images, push_signature_images
 from tests.ci_surfaces.tools import copy_action_source, require, tool_env
 from tests.conftest import require_corpus
+from tests.cosign.factory import ISSUER
+from tests.cosign.factory import WORKFLOW as SIGNING_WORKFLOW
 from tests.reporters.conftest import BAD_DEPLOYMENT, GOOD_POD, jsonschema, load_schema
-from tests.signatures.factory import ISSUER
-from tests.signatures.factory import WORKFLOW as SIGNING_WORKFLOW
 from tests.support.registry import RegistryServer, registry  # noqa: F401 - fixture
 
 WORKFLOW = """\

@@ -119,7 +119,7 @@ def _minimal_config(gate: str, tmp_path: Path) -> str:
 @pytest.mark.parametrize("name", list(GATES))
 def test_every_gate_is_complete(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     gate = GATES[name]
-    assert gate.NAME == name and gate.SUMMARY and isinstance(gate.NEEDS_NETWORK, bool)
+    assert name == gate.NAME and gate.SUMMARY and isinstance(gate.NEEDS_NETWORK, bool)
     assert gate.RULES, "a gate without rules can report nothing"
     assert name in gate.config_tables(), "its own [table] first"
     for rule in gate.RULES:

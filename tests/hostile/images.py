@@ -37,7 +37,7 @@ from gates.oci.digest import Digest
 from gates.oci.reference import Reference, parse_reference
 from tests.checks_base_image.images import DEBIAN_13, push_raw_config
 from tests.checks_signature.cosign import Layer, key_layer, keyless_layer, sign_legacy
-from tests.signatures.factory import ISSUER, T0, WORKFLOW, FakeFulcio, FakeRekor, payload, pem, public_pem, sign
+from tests.cosign.factory import ISSUER, T0, WORKFLOW, FakeFulcio, FakeRekor, payload, pem, public_pem, sign
 from tests.support import oci_images as oi
 
 NOW = "2026-11-24"

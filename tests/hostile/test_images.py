@@ -11,9 +11,9 @@ from typing import Any
 
 from tests.checks_signature.conftest import Signers
 from tests.conftest import CliRun, run_process
+from tests.cosign.factory import ISSUER, WORKFLOW
 from tests.hostile.conftest import HostileWorld
 from tests.hostile.images import NOW, HostileSignature
-from tests.signatures.factory import ISSUER, WORKFLOW
 
 TIMEOUT = 60.0
 

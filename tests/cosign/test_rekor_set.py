@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gates.checks.signature import rules as r
 from gates.cosign import Authority, TrustRootError, verify_image_signatures
 from gates.cosign.layers import ANNOTATION_BUNDLE, ANNOTATION_SIGNATURE, parse_signature_manifest
-from tests.signatures.factory import (
+from tests.cosign.factory import (
     DIGEST,
     REPOSITORY,
     FakeRekor,

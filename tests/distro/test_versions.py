@@ -11,7 +11,7 @@ from gates.distro.versions import (
     is_valid_version,
     scheme_for_ecosystem,
 )
-from tests.baseimage.corpus import load_json
+from tests.distro.corpus import load_json
 
 DPKG, APK = VersionScheme.DPKG, VersionScheme.APK
 

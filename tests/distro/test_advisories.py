@@ -19,7 +19,7 @@ from gates.distro.advisories import (
 from gates.distro.os_release import OSRelease
 from gates.distro.pkgdb import InstalledPackage, PackageManager
 from gates.model import Severity
-from tests.baseimage.corpus import corpus_path, load_json
+from tests.distro.corpus import corpus_path, load_json
 
 
 def _package(case: dict[str, str]) -> InstalledPackage:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gates.checks.signature import rules as r
 from gates.cosign import SIGN_PREDICATE_TYPE, Authority, Rejected, verify_bundle, verify_image_signatures
-from tests.signatures.factory import DIGEST, OTHER_DIGEST, REPOSITORY, public_pem, sign, spki
+from tests.cosign.factory import DIGEST, OTHER_DIGEST, REPOSITORY, public_pem, sign, spki
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 

@@ -22,7 +22,7 @@ from gates.cosign.layers import (
     ANNOTATION_SIGNATURE,
     parse_signature_manifest,
 )
-from tests.signatures.factory import (
+from tests.cosign.factory import (
     DIGEST,
     ISSUER,
     REPOSITORY,
@@ -243,7 +243,7 @@ def test_payload_is_checked_after_the_signer(root: Path) -> None:
 def test_key_authority_does_not_accept_keyless_signature(root: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     other = ec.generate_private_key(ec.SECP256R1())
-    from tests.signatures.factory import public_pem
+    from tests.cosign.factory import public_pem
 
     verdict = verify_image_signatures(
         DIGEST, REPOSITORY, layer(FULCIO.issue(key), key), [], [Authority(key=public_pem(other), trusted_root=root)]

@@ -23,7 +23,7 @@ from gates.cosign import (
 )
 from gates.cosign.keys import key_id, load_public_key
 from gates.cosign.layers import ANNOTATION_BUNDLE, ANNOTATION_SIGNATURE, MAX_LAYERS
-from tests.signatures.factory import (
+from tests.cosign.factory import (
     DIGEST,
     OTHER_DIGEST,
     REPOSITORY,

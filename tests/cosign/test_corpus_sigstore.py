@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gates.cosign import Authority, KeylessIdentity, Rejected, SignatureError, verify_bundle
-from tests.signatures.corpus import corpus, corpus_root
+from tests.cosign.corpus import corpus, corpus_root
 
 # sigstore-python 4.5.1 (which the keyless path delegates to) disagrees with upstream on these; the
 # corpus PROVENANCE.md records the same two disagreements for sigstore-python itself.
@@ -120,7 +120,7 @@ def test_identity_is_enforced_on_a_valid_corpus_bundle() -> None:
 def test_key_based_conformance_bundle_needs_its_key_and_artifact() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from tests.signatures.factory import public_pem
+    from tests.cosign.factory import public_pem
 
     base = corpus("sigstore/conformance/bundle-verify")
     data = (base / "managed-key-happy-path/bundle.sigstore.json").read_bytes()

@@ -17,7 +17,7 @@ from gates.distro.eol import (
     point_version,
 )
 from gates.distro.os_release import OSRelease
-from tests.baseimage.corpus import REPO, corpus_path
+from tests.distro.corpus import REPO, corpus_path
 
 TODAY = dt.date(2026, 8, 22)
 

@@ -18,7 +18,7 @@ from gates.distro.pkgdb import (
     parse_dpkg_status_dir,
     read_package_db,
 )
-from tests.baseimage.corpus import corpus_path
+from tests.distro.corpus import corpus_path
 
 
 def _txtar(path: Path) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ from gates.oci.image_config import (
     parse_manifest_annotations,
     parse_timestamp,
 )
-from tests.baseimage.corpus import corpus_path
+from tests.distro.corpus import corpus_path
 
 NOW = dt.datetime(2026, 8, 22, tzinfo=dt.timezone.utc)
 DIGEST = "sha256:" + "b" * 64

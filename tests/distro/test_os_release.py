@@ -16,7 +16,7 @@ from gates.distro.os_release import (
     parse_system_release_cpe,
     release_from_os_release,
 )
-from tests.baseimage.corpus import corpus_path, load_json
+from tests.distro.corpus import corpus_path, load_json
 
 
 def _files(mapping: dict[str, bytes]):  # type: ignore[no-untyped-def]

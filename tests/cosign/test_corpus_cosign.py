@@ -29,7 +29,7 @@ from gates.cosign import (
 from gates.cosign.errors import Rejected
 from gates.cosign.layers import ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN
 from gates.cosign.trustroot import embedded_production_root_bytes
-from tests.signatures.corpus import corpus, corpus_root
+from tests.cosign.corpus import corpus, corpus_root
 
 _DIR_PREFIX = b"\x00sigstore-json\n"
 PRODUCTION_ROOT = None  # Authority default: the root embedded in sigstore
