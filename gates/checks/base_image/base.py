@@ -1,8 +1,11 @@
 """Which base an image was built on, and what that base is now in its registry.
 
-The base comes from the image's own annotations (`org.opencontainers.image.base.name` / `.digest`),
-else from the final stage of the Dockerfile given, else it is unknown. Lookups of a base are shared by
-every image and platform of a run (`Lookups`), so a base used by ten images is fetched once.
+The base is named by the image's own annotations (`org.opencontainers.image.base.name` / `.digest`),
+else its config labels, and by the final stage of the Dockerfile given. Every one of these is a claim
+written by whoever built the image, so a base is believed only when its layers (`rootfs.diff_ids` of
+the digest built on, same platform) are the first layers of the image (`check_layers`). Lookups of a
+base are shared by every image and platform of a run (`Lookups`), so a base used by ten images is
+fetched once.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class BaseImage:
     built_on: Digest | None
     """The digest the image was built on, when recorded (annotation or a pinned FROM)."""
     source: str
-    """Where we learned it: `annotation` or `Dockerfile:LINE`."""
+    """Who named it: `annotation`, `label` or `Dockerfile:LINE`."""
     platform: Platform | None = None
     """A literal `FROM --platform=` of the final base, which wins over the image's platform."""
 
@@ -49,15 +52,60 @@ class BaseImage:
 
 
 def base_from_annotations(annotations: ManifestAnnotations) -> BaseImage | None:
-    """The base the annotations name, or None when they name none."""
+    """The base the annotations (or, failing them, the labels) name, or None when they name none."""
     if annotations.base_name is None:
         return None
+    source = annotations.base_source or "annotation"
     try:
         ref = parse_reference(annotations.base_name)
     except InputError as exc:
-        raise InputError(f"annotation org.opencontainers.image.base.name: {exc}") from None
+        raise InputError(f"{source} org.opencontainers.image.base.name: {exc}") from None
     built_on = Digest.parse(annotations.base_digest) if annotations.base_digest else ref.digest
-    return BaseImage(ref, built_on, "annotation")
+    return BaseImage(ref, built_on, source)
+
+
+def claims_disagree(claimed: BaseImage, declared: BaseImage) -> bool:
+    """Whether two namings of a base cannot be the same image: another repository, tag or digest."""
+    if claimed.ref is None or declared.ref is None:
+        return claimed.ref is not declared.ref
+    if claimed.ref.repo_only().name != declared.ref.repo_only().name:
+        return True
+    if claimed.ref.tag and declared.ref.tag and claimed.ref.tag != declared.ref.tag:
+        return True
+    return bool(claimed.built_on and declared.built_on and claimed.built_on != declared.built_on)
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """Whether a named base is really under the image, and a sentence saying why (or why not)."""
+
+    verified: bool
+    reason: str
+
+
+def check_layers(base_ids: tuple[str, ...] | None, image_ids: tuple[str, ...] | None, where: str) -> LayerCheck:
+    """A base is verified when its diff_ids are the image's first diff_ids (and it has at least one).
+
+    This also settles labels inherited from an intermediate image: they are believed only when the image
+    they name really lies at the bottom of this one; the intermediate's own layers then count as build
+    steps on top of that base, like the image's own.
+    """
+    if image_ids is None:
+        return LayerCheck(False, "this image's config lists no rootfs.diff_ids to compare with the base's")
+    if base_ids is None:
+        return LayerCheck(False, f"the base's config ({where}) lists no rootfs.diff_ids")
+    if not base_ids:
+        return LayerCheck(False, f"the base ({where}) has no layers, so no layer shows the image was built on it")
+    if image_ids[: len(base_ids)] == base_ids:
+        count = len(base_ids)
+        return LayerCheck(True, f"its layers ({count}, {where}) are the first {count} of this image's {len(image_ids)}")
+    if len(image_ids) < len(base_ids):
+        why = f"this image has only {len(image_ids)}"
+    else:
+        differs = next(i for i, (a, b) in enumerate(zip(base_ids, image_ids[: len(base_ids)], strict=True), 1)
+                       if a != b)
+        why = f"layer {differs} differs"
+    return LayerCheck(False, f"its layers ({len(base_ids)}, {where}) are not the first of this image's ({why})")
 
 
 def base_from_dockerfile(dockerfile: Dockerfile) -> BaseImage:
