@@ -53,6 +53,10 @@ class Claims:
     """Built FROM an intermediate on the approved debian whose labels name that debian; no annotations."""
     unclaimed: str
     """Built on the evil base, naming no base at all."""
+    by_tag: str
+    """Names its base by tag alone, and that tag has moved since."""
+    by_tag_current: str
+    """Names the same tag, built on what it names now."""
 
 
 def _app(layers: Sequence[bytes], *, annotations: Mapping[str, str] | None = None,
@@ -86,6 +90,11 @@ def _push(host: str) -> Claims:
         }
         for tag, img in images.items():
             oi.push_image(client, ref(f"{apps}:{tag}"), img)
+        moving = f"{approved}/debian-moving:13"  # named by tag only; the tag moves after the build
+        oi.push_image(client, ref(moving), amd)
+        oi.push_image(client, ref(f"{apps}:by-tag"), _app([DEBIAN_13], annotations={BASE_NAME: moving}))
+        oi.push_image(client, ref(moving), oi.image([ALPINE_322], created="2026-11-15T00:00:00Z"))
+        oi.push_image(client, ref(f"{apps}:by-tag-current"), _app([ALPINE_322], annotations={BASE_NAME: moving}))
         oi.push_index(client, ref(f"{apps}:platforms"), oi.index([
             (_app([DEBIAN_13], annotations=claim), Platform("linux", "amd64")),
             (_app([DEBIAN_13], annotations=claim, architecture="arm64"), Platform("linux", "arm64")),
@@ -94,7 +103,7 @@ def _push(host: str) -> Claims:
                   genuine=f"{apps}:genuine", lying_annotation=f"{apps}:lying-annotation",
                   lying_label=f"{apps}:lying-label", platforms=f"{apps}:platforms",
                   inherited_lie=f"{apps}:inherited-lie", inherited_truth=f"{apps}:inherited-truth",
-                  unclaimed=f"{apps}:unclaimed")
+                  unclaimed=f"{apps}:unclaimed", by_tag=f"{apps}:by-tag", by_tag_current=f"{apps}:by-tag-current")
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +200,12 @@ def test_dockerfile_base_is_verified_too(cli: Cli, tmp_path: Path, claims: Claim
     result = _gate(cli, tmp_path, claims, claims.unclaimed, "--dockerfile", dockerfile)
     [message] = _findings(result)
     assert f"base {claims.debian} (named by {dockerfile}:1) is unverified" in message
+
+
+def test_a_base_named_by_tag_alone_is_compared_with_what_the_tag_names_now(cli: Cli, tmp_path: Path,
+                                                                          claims: Claims) -> None:
+    current = _gate(cli, tmp_path, claims, claims.by_tag_current)
+    assert current["outcome"] == "passed", current
+    moved = _gate(cli, tmp_path, claims, claims.by_tag)
+    [message] = _findings(moved)
+    assert "is unverified" in message and "record org.opencontainers.image.base.digest or pin FROM" in message

@@ -293,6 +293,10 @@ def _establish_base(marks: ManifestAnnotations, config: ImageConfig, platform: P
         check = check_layers(base_config.diff_ids, config.diff_ids, where)
         if check.verified:
             return base, check
+        if base.built_on is None:  # the tag may have moved since the build: say how to make it checkable
+            check = LayerCheck(False, f"{check.reason}; no base digest is recorded, so the tag's current digest"
+                                      " was compared (record org.opencontainers.image.base.digest or pin FROM"
+                                      " by digest)")
         first = first or (base, check)
     assert first is not None
     return first
