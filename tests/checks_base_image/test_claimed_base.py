@@ -6,6 +6,8 @@ it. Each image here claims an approved, fresh base; some are really built on an 
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +67,10 @@ def _app(layers: Sequence[bytes], *, annotations: Mapping[str, str] | None = Non
                     labels=labels, architecture=architecture)
 
 
+def _diff_id(blob: bytes) -> str:
+    return "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest()
+
+
 def _push(host: str) -> Claims:
     approved = f"{host}/approved"
     with RegistryClient(StaticCredentials({})) as client:
@@ -95,6 +101,13 @@ def _push(host: str) -> Claims:
         oi.push_image(client, ref(f"{apps}:by-tag"), _app([DEBIAN_13], annotations={BASE_NAME: moving}))
         oi.push_image(client, ref(moving), oi.image([ALPINE_322], created="2026-11-15T00:00:00Z"))
         oi.push_image(client, ref(f"{apps}:by-tag-current"), _app([ALPINE_322], annotations={BASE_NAME: moving}))
+        recompressed = gzip.compress(gzip.decompress(DEBIAN_13), compresslevel=1, mtime=1)
+        assert recompressed != DEBIAN_13
+        oi.push_image(client, ref(f"{apps}:recompressed"), _app([recompressed], annotations=claim))
+        forged = _app([EVIL], annotations=claim)  # then its config is rewritten to list the base's layers
+        config = json.loads(forged.config)
+        config["rootfs"]["diff_ids"] = [_diff_id(DEBIAN_13), _diff_id(APP)]
+        oi.push_image(client, ref(f"{apps}:forged-config"), oi.image([EVIL, APP], config=config, annotations=claim))
         oi.push_index(client, ref(f"{apps}:platforms"), oi.index([
             (_app([DEBIAN_13], annotations=claim), Platform("linux", "amd64")),
             (_app([DEBIAN_13], annotations=claim, architecture="arm64"), Platform("linux", "arm64")),
@@ -209,3 +222,17 @@ def test_a_base_named_by_tag_alone_is_compared_with_what_the_tag_names_now(cli: 
     moved = _gate(cli, tmp_path, claims, claims.by_tag)
     [message] = _findings(moved)
     assert "is unverified" in message and "record org.opencontainers.image.base.digest or pin FROM" in message
+
+
+def test_recompressed_base_layers_are_verified_by_their_content(cli: Cli, tmp_path: Path, claims: Claims) -> None:
+    result = _gate(cli, tmp_path, claims, claims.genuine.replace(":genuine", ":recompressed"))
+    assert result["outcome"] == "passed", result
+    assert any("verified by layers" in d and "recompressed (their content matches)" in d for d in result["details"])
+
+
+def test_a_config_that_lists_the_base_s_layers_over_other_layers_is_not_believed(
+        cli: Cli, tmp_path: Path, claims: Claims) -> None:
+    """The config is the builder's word too: its diff_ids are checked against what the layers inflate to."""
+    result = _gate(cli, tmp_path, claims, claims.genuine.replace(":genuine", ":forged-config"))
+    [message] = _findings(result)
+    assert "this image's config lists the base's layers" in message and "its layer 1 holds other content" in message

@@ -83,29 +83,52 @@ class LayerCheck:
     reason: str
 
 
-def check_layers(base_ids: tuple[str, ...] | None, image_ids: tuple[str, ...] | None, where: str) -> LayerCheck:
-    """A base is verified when its diff_ids are the image's first diff_ids (and it has at least one).
+@dataclass(frozen=True)
+class Layers:
+    """An image's layers as its manifest lists them (blob digests) and as its config states them."""
 
-    This also settles labels inherited from an intermediate image: they are believed only when the image
-    they name really lies at the bottom of this one; the intermediate's own layers then count as build
-    steps on top of that base, like the image's own.
+    blobs: tuple[str, ...]
+    diff_ids: tuple[str, ...] | None
+    """`rootfs.diff_ids`: the digests of the uncompressed layers, as the config claims them."""
+
+
+def check_layers(base: Layers, image: Layers, where: str,
+                 inflated_digests: Callable[[int], tuple[str, ...]]) -> LayerCheck:
+    """A base is verified when its layers are the image's first layers (and it has at least one).
+
+    The same blobs settle it: content addressing cannot be faked. Recompressed layers have other blobs;
+    then the configs' diff_ids must agree, and the image's own first layers must really inflate to them
+    (`inflated_digests(n)`), since the image's config is as much the builder's word as its annotations.
+    This also settles labels inherited from an intermediate image: they are believed only when the
+    image they name really lies at the bottom of this one; the intermediate's own layers then count as
+    build steps on top of that base.
     """
-    if image_ids is None:
-        return LayerCheck(False, "this image's config lists no rootfs.diff_ids to compare with the base's")
-    if base_ids is None:
-        return LayerCheck(False, f"the base's config ({where}) lists no rootfs.diff_ids")
-    if not base_ids:
+    count = len(base.blobs)
+    if count == 0:
         return LayerCheck(False, f"the base ({where}) has no layers, so no layer shows the image was built on it")
-    if image_ids[: len(base_ids)] == base_ids:
-        count = len(base_ids)
-        return LayerCheck(True, f"its layers ({count}, {where}) are the first {count} of this image's {len(image_ids)}")
-    if len(image_ids) < len(base_ids):
-        why = f"this image has only {len(image_ids)}"
-    else:
-        differs = next(i for i, (a, b) in enumerate(zip(base_ids, image_ids[: len(base_ids)], strict=True), 1)
-                       if a != b)
-        why = f"layer {differs} differs"
-    return LayerCheck(False, f"its layers ({len(base_ids)}, {where}) are not the first of this image's ({why})")
+    if image.blobs[:count] == base.blobs:
+        return LayerCheck(True, f"its layers ({count}, {where}) are the first {count} of this image's "
+                                f"{len(image.blobs)}")
+    if len(image.blobs) < count:
+        return LayerCheck(False, f"its layers ({count}, {where}) outnumber this image's {len(image.blobs)}")
+    if base.diff_ids is None or image.diff_ids is None or len(base.diff_ids) != count:
+        return LayerCheck(False, f"its layers ({count}, {where}) are not the first of this image's "
+                                 f"({_first_difference(base.blobs, image.blobs)} differs)")
+    if image.diff_ids[:count] != base.diff_ids:
+        return LayerCheck(False, f"its layers ({count}, {where}) are not the first of this image's "
+                                 f"({_first_difference(base.diff_ids, image.diff_ids)} differs)")
+    actual = inflated_digests(count)
+    if actual != base.diff_ids:
+        return LayerCheck(False, f"this image's config lists the base's layers ({count}, {where}), but its "
+                                 f"{_first_difference(base.diff_ids, actual)} holds other content")
+    return LayerCheck(True, f"its layers ({count}, {where}) are the first {count} of this image's "
+                            f"{len(image.blobs)}, recompressed (their content matches)")
+
+
+def _first_difference(expected: tuple[str, ...], found: tuple[str, ...]) -> str:
+    pairs = zip(expected, found, strict=False)  # `found` may be shorter: the difference is past its end
+    position = next((i for i, (a, b) in enumerate(pairs, 1) if a != b), len(found) + 1)
+    return f"layer {position}"
 
 
 def base_from_dockerfile(dockerfile: Dockerfile) -> BaseImage:
@@ -166,11 +189,16 @@ class Lookups:
 
     def base_config(self, base: BaseImage, platform: Platform | None) -> tuple[Digest, ImageConfig]:
         """The base's manifest digest (for its platform) and config, at the digest built on if known."""
+        digest, _, config = self.base_image(base, platform)
+        return digest, config
+
+    def base_image(self, base: BaseImage, platform: Platform | None) -> tuple[Digest, ImageManifest, ImageConfig]:
+        """The base's manifest (for its platform), its digest and its config, at the digest built on if known."""
         assert base.ref is not None
         ref = base.ref.with_digest(base.built_on) if base.built_on else base.ref
         wanted = base.platform or platform
 
-        def fetch() -> tuple[Digest, ImageConfig]:
+        def fetch() -> tuple[Digest, ImageManifest, ImageConfig]:
             fetched = self.client.get_manifest(ref)
             parsed = fetched.parse()
             digest = fetched.digest
@@ -182,7 +210,7 @@ class Lookups:
                 parsed = self.client.get_manifest(ref.with_digest(digest)).parse()
             if not isinstance(parsed, ImageManifest):
                 raise ManifestError(f"base {ref}: the platform entry is an index, not an image")
-            return digest, self.config_of(ref, parsed)
+            return digest, parsed, self.config_of(ref, parsed)
 
         return self.once(("base", str(ref), str(wanted)), fetch)
 

@@ -31,13 +31,14 @@ from gates.baseimage.image_config import (
 from gates.checks.base_image.base import (
     BaseImage,
     LayerCheck,
+    Layers,
     Lookups,
     base_from_annotations,
     base_from_dockerfile,
     check_layers,
     claims_disagree,
 )
-from gates.checks.base_image.contents import ImageContents, read_contents
+from gates.checks.base_image.contents import ImageContents, inflated_digests, read_contents
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
 from gates.config import Config
 from gates.errors import GatesError, InputError, UsageError
@@ -206,7 +207,7 @@ def _judge_platform(
     created = config.created if config.created.known or not marks.created.known else marks.created
     if options.enabled(R.IMAGE_AGE):
         _age(R.IMAGE_AGE, "image", created, options.max_age_days, options, label, verdict)
-    base, check = _establish_base(marks, config, platform, prepared, label, verdict)
+    base, check = _establish_base(ref, manifest, marks, config, platform, prepared, label, verdict)
     verdict.details.append(_prefix(label, f"base {base or 'unknown'}"
                                           + (f" (from {base.source})" if base else " (no annotation, no Dockerfile)")))
     if base is not None and check is not None:
@@ -264,8 +265,13 @@ def _age(rule: str, what: str, created: Timestamp, limit: int, options: BaseImag
                           f"more than the {limit} allowed", label)
 
 
-def _establish_base(marks: ManifestAnnotations, config: ImageConfig, platform: Platform | None,
-                    prepared: _Prepared, label: str, verdict: _Verdict) -> tuple[BaseImage | None, LayerCheck | None]:
+def _layers(manifest: ImageManifest, config: ImageConfig) -> Layers:
+    return Layers(tuple(str(layer.digest) for layer in manifest.layers), config.diff_ids)
+
+
+def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnnotations, config: ImageConfig,
+                    platform: Platform | None, prepared: _Prepared, label: str,
+                    verdict: _Verdict) -> tuple[BaseImage | None, LayerCheck | None]:
     """The base to judge, and how its layers bear the naming out (None: nothing to check, or scratch).
 
     Annotations and labels are the image's claim, the Dockerfile the build's: each names a base that is
@@ -288,9 +294,13 @@ def _establish_base(marks: ManifestAnnotations, config: ImageConfig, platform: P
     for base in namings:
         if base.scratch:
             return base, None  # nothing is pulled, so no layer can be compared
-        digest, base_config = prepared.lookups.base_config(base, platform)
+        digest, base_manifest, base_config = prepared.lookups.base_image(base, platform)
         where = f"{base.platform or platform or 'linux/amd64'} at {digest}"
-        check = check_layers(base_config.diff_ids, config.diff_ids, where)
+
+        def inflated(count: int) -> tuple[str, ...]:
+            return inflated_digests(prepared.lookups.client, ref, manifest.layers[:count], options.max_layer_bytes)
+
+        check = check_layers(_layers(base_manifest, base_config), _layers(manifest, config), where, inflated)
         if check.verified:
             return base, check
         if base.built_on is None:  # the tag may have moved since the build: say how to make it checkable
