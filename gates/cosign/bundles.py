@@ -3,8 +3,11 @@
 Keyless bundles go through `sigstore`'s `Verifier` (time, chain, SCT, inclusion proof + checkpoint,
 SET, signature, log-entry consistency) with our identity policy plugged in. A valid bundle proves a
 *statement*, not an image: the in-toto subject must be this digest and the predicate a signature, or
-an SBOM attestation would pass as one. `sigstore` cannot verify key-based bundles, so those are
-checked here with the same SET and entry-body code as legacy signatures.
+an SBOM attestation would pass as one. A message-signature bundle (what `cosign sign-blob` writes)
+signs bytes, not an image: bytes that happen to be the manifest make it look like a signature of the
+image, so, as in `cosign verify`, only DSSE statements count for an image. `sigstore` cannot verify
+key-based bundles, so those are checked here with the same SET and entry-body code as legacy
+signatures.
 """
 
 from __future__ import annotations
@@ -53,16 +56,26 @@ def verify_bundle(
     image_digest: str,
     *,
     predicate_types: frozenset[str] | None = frozenset({SIGN_PREDICATE_TYPE}),
+    blob: bool = False,
 ) -> None:
-    """Return if `authority` vouches, through this bundle, for the artifact with `image_digest`.
+    """Return if `authority` vouches, through this bundle, for the image with `image_digest`.
 
-    DSSE bundles must hold an in-toto statement whose subject is the digest (and whose predicate type
-    is in `predicate_types`, unless None); message-signature bundles must sign the digest itself.
+    The bundle must hold a DSSE in-toto statement whose subject is the digest (and whose predicate
+    type is in `predicate_types`, unless None). With `blob`, the digest is a blob's (as for `cosign
+    verify-blob`) and a message-signature bundle over it is accepted too; never for an image.
     """
     algorithm, _, hex_digest = image_digest.partition(":")
     if algorithm != "sha256" or len(hex_digest) != 64:
         raise Rejected(reasons.INVALID, f"bundles can only be checked against sha256 digests, not {image_digest}")
     doc = _load_json(data)
+    if not blob and "dsseEnvelope" not in doc:
+        what = "no DSSE envelope"
+        if "messageSignature" in doc:
+            what = "a message signature (what `cosign sign-blob` writes)"
+        raise Rejected(
+            reasons.PAYLOAD_MISMATCH,
+            f"bundle holds {what}, not an in-toto statement: it signs bytes, not an image, and is no image signature",
+        )
     material = doc.get("verificationMaterial")
     if isinstance(material, dict) and "publicKey" in material:
         if authority.verification_key is None:
@@ -79,7 +92,9 @@ def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicat
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise Rejected(reasons.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
     try:
-        statement = json.loads(payload)
+        statement = json.loads(payload, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as exc:
+        raise Rejected(reasons.PAYLOAD_MISMATCH, f"in-toto statement is ambiguous: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(reasons.PAYLOAD_MISMATCH, "in-toto statement is not JSON") from exc
     if not isinstance(statement, dict) or statement.get("_type") not in STATEMENT_TYPES:
@@ -97,7 +112,7 @@ def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicat
             digests = subject.get("digest") if isinstance(subject, dict) else None
             value = digests.get("sha256") if isinstance(digests, dict) else None
             if isinstance(value, str):
-                if value.lower() == hex_digest:
+                if value == hex_digest:  # exactly, as cosign compares it: no case folding
                     return
                 found.append(f"sha256:{value[:16]}…")
     raise Rejected(
@@ -283,9 +298,24 @@ def _check_dsse_entry(entry: RekorEntry, kind: str, payload: bytes, signature: b
         raise Rejected(reasons.INVALID, "log entry records another key than the authority's")
 
 
+class _DuplicateKeyError(ValueError):
+    """A JSON object names a key twice: readers disagree on which value counts (Python: the last)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise _DuplicateKeyError(f"key {json.dumps(key)[:80]} appears twice")
+        doc[key] = value
+    return doc
+
+
 def _load_json(data: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as exc:
+        raise Rejected(reasons.INVALID, f"Sigstore bundle is ambiguous: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(reasons.INVALID, f"Sigstore bundle is not JSON ({exc.__class__.__name__})") from exc
     if not isinstance(doc, dict):

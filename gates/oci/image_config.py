@@ -115,6 +115,9 @@ class ImageConfig:
     labels: Mapping[str, str] = field(default_factory=dict)
     architecture: str | None = None
     os: str | None = None
+    diff_ids: tuple[str, ...] | None = None
+    """`rootfs.diff_ids`, bottom layer first: what shows which base an image was really built on.
+    None when absent or not a list of digests."""
 
     @property
     def runs_as_root(self) -> bool:
@@ -138,7 +141,15 @@ def parse_image_config(data: bytes | str | Mapping[str, Any], origin: str = "ima
         labels=_strings(config.get("Labels")),
         architecture=arch if isinstance(arch, str) else None,
         os=os_name if isinstance(os_name, str) else None,
+        diff_ids=_diff_ids(raw.get("rootfs")),
     )
+
+
+def _diff_ids(rootfs: object) -> tuple[str, ...] | None:
+    ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _DIGEST.match(i) for i in ids):
+        return None
+    return tuple(i.lower() for i in ids)
 
 
 def names_a_user(user: str | None) -> bool:
@@ -174,6 +185,9 @@ class ManifestAnnotations:
     base_digest: str | None
     created: Timestamp
     annotations: Mapping[str, str] = field(default_factory=dict)
+    base_source: str | None = None
+    """Who claims the base: `annotation` (this manifest's, or its index's) or `label` (the config's,
+    which an image inherits from every image it was built on, so it may describe an ancestor)."""
 
 
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
@@ -182,18 +196,27 @@ _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 def parse_manifest_annotations(
     data: bytes | str | Mapping[str, Any], origin: str = "manifest", labels: Mapping[str, str] | None = None
 ) -> ManifestAnnotations:
-    """Annotations of a manifest; the config `labels` fill in keys some builders write there instead."""
+    """Annotations of a manifest; the config `labels` fill in keys some builders write there instead.
+
+    The base name and digest are taken as a pair from one source, annotations first: a label pair
+    may be inherited from an intermediate image and must not complete an annotation's claim.
+    """
     raw = _object(data, origin)
     annotations = raw.get("annotations")
     if annotations is not None and not isinstance(annotations, dict):
         raise ImageConfigError(f"{origin}: 'annotations' is not an object")
-    merged = {**_strings(labels or {}), **_strings(annotations or {})}
-    base_digest = merged.get(ANNOTATION_BASE_DIGEST) or None
+    own, inherited = _strings(annotations or {}), _strings(labels or {})
+    merged = {**inherited, **own}
+    claimed_by_annotation = bool(own.get(ANNOTATION_BASE_NAME) or own.get(ANNOTATION_BASE_DIGEST))
+    source, claim = ("annotation", own) if claimed_by_annotation else ("label", inherited)
+    base_name = claim.get(ANNOTATION_BASE_NAME) or None
+    base_digest = claim.get(ANNOTATION_BASE_DIGEST) or None
     if base_digest is not None and not _DIGEST.match(base_digest):
-        raise ImageConfigError(f"{origin}: {ANNOTATION_BASE_DIGEST} {base_digest!r} is not a digest")
+        raise ImageConfigError(f"{origin}: {source} {ANNOTATION_BASE_DIGEST} {base_digest!r} is not a digest")
     return ManifestAnnotations(
-        base_name=merged.get(ANNOTATION_BASE_NAME) or None,
+        base_name=base_name,
         base_digest=base_digest,
         created=parse_timestamp(merged.get(ANNOTATION_CREATED)),
         annotations=merged,
+        base_source=source if base_name else None,
     )

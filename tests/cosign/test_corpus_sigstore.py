@@ -1,7 +1,8 @@
 """Every bundle of corpus/sigstore/expected.json through the bundle path of the gate.
 
-The artifact's sha256 plays the image digest: message-signature bundles must sign it, DSSE bundles
-must name it as the in-toto subject (any predicate: these are not cosign image signatures).
+These are blob bundles (`cosign verify-blob`), so they are verified with `blob=True`: message-signature
+bundles must sign the artifact's sha256, DSSE bundles must name it as the in-toto subject (any
+predicate). As image signatures, the message-signature ones must all be refused, valid or not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from gates.cosign import Authority, KeylessIdentity, Rejected, SignatureError, verify_bundle
+from gates.cosign import (
+    Authority,
+    KeylessIdentity,
+    Rejected,
+    SignatureError,
+    verify_bundle,
+    verify_image_signatures,
+)
 from tests.cosign.corpus import corpus, corpus_root
 
 # sigstore-python 4.5.1 (which the keyless path delegates to) disagrees with upstream on these; the
@@ -67,7 +75,7 @@ def _verify(record: dict[str, Any], tmp_path: Path) -> str | None:
             authority = Authority(key=base / record["key"], trusted_root=root)
         else:
             authority = Authority(keyless=KeylessIdentity(identity=identity, issuer=issuer), trusted_root=root)
-        verify_bundle(data, authority, digest, predicate_types=None)
+        verify_bundle(data, authority, digest, predicate_types=None, blob=True)
     except Rejected as exc:
         return exc.rule
     except SignatureError as exc:  # a key or trusted root that does not load: an error, never a pass
@@ -103,17 +111,17 @@ def test_identity_is_enforced_on_a_valid_corpus_bundle() -> None:
         github_ref="refs/tags/v0.1.2",
         github_trigger="release",
     )
-    verify_bundle(data, Authority(keyless=good, trusted_root=root), digest)
-    verify_bundle(data, Authority(keyless=good), digest)  # the embedded production root
+    verify_bundle(data, Authority(keyless=good, trusted_root=root), digest, blob=True)
+    verify_bundle(data, Authority(keyless=good), digest, blob=True)  # the embedded production root
     for bad in (
         KeylessIdentity(identity=workflow, issuer=issuer, github_ref="refs/heads/main"),
         KeylessIdentity(identity_regexp=r"https://github\.com/trailofbits/.*@refs/heads/.*", issuer=issuer),
     ):
         with pytest.raises(Rejected) as caught:
-            verify_bundle(data, Authority(keyless=bad, trusted_root=root), digest)
+            verify_bundle(data, Authority(keyless=bad, trusted_root=root), digest, blob=True)
         assert caught.value.rule == "signature-identity-mismatch"
     with pytest.raises(Rejected) as caught:
-        verify_bundle(data, Authority(keyless=good, trusted_root=root), "sha256:" + "0" * 64)
+        verify_bundle(data, Authority(keyless=good, trusted_root=root), "sha256:" + "0" * 64, blob=True)
     assert caught.value.rule == "signature-invalid"
 
 
@@ -125,10 +133,47 @@ def test_key_based_conformance_bundle_needs_its_key_and_artifact() -> None:
     base = corpus("sigstore/conformance/bundle-verify")
     data = (base / "managed-key-happy-path/bundle.sigstore.json").read_bytes()
     digest = "sha256:" + hashlib.sha256((base / "a.txt").read_bytes()).hexdigest()
-    verify_bundle(data, Authority(key=base / "managed-key-happy-path/key.pub"), digest)  # embedded production root
+    key = base / "managed-key-happy-path/key.pub"
+    verify_bundle(data, Authority(key=key), digest, blob=True)  # embedded production root
     with pytest.raises(Rejected) as caught:
-        verify_bundle(data, Authority(key=public_pem(ec.generate_private_key(ec.SECP256R1()))), digest)
+        verify_bundle(data, Authority(key=public_pem(ec.generate_private_key(ec.SECP256R1()))), digest, blob=True)
     assert caught.value.rule == "signature-invalid"
     with pytest.raises(Rejected) as caught:
-        verify_bundle(data, Authority(key=base / "managed-key-happy-path/key.pub"), "sha256:" + "1" * 64)
+        verify_bundle(data, Authority(key=key), "sha256:" + "1" * 64, blob=True)
     assert caught.value.rule == "signature-payload-mismatch"
+
+
+def _valid_message_signature_records() -> list[dict[str, Any]]:
+    base = corpus_root() / "sigstore"
+    return [
+        record
+        for record in _records()
+        if record.get("expect") == "valid"
+        and record["artifact"]
+        and record["bundle"] not in KNOWN_DISAGREEMENTS
+        and "messageSignature" in json.loads((base / record["bundle"]).read_bytes())
+    ] or [{"bundle": "corpus absent"}]
+
+
+@pytest.mark.parametrize(
+    "record", _valid_message_signature_records(), ids=lambda rec: rec["bundle"].replace("/bundle.sigstore.json", "")
+)
+def test_valid_blob_signature_is_no_image_signature(record: dict[str, Any], tmp_path: Path) -> None:
+    """A bundle that verifies for its blob, offered for an image whose digest is the blob's: refused.
+
+    This is `cosign sign-blob` over bytes that happen to be a manifest; `cosign verify` refuses it too.
+    """
+    base = corpus("sigstore")
+    digest = "sha256:" + hashlib.sha256((base / record["artifact"]).read_bytes()).hexdigest()
+    root = _trusted_root(record, tmp_path)
+    if record.get("key"):
+        authority = Authority(key=base / record["key"], trusted_root=root)
+    else:
+        authority = Authority(keyless=KeylessIdentity(identity=record["identity"], issuer=record["issuer"]),
+                              trusted_root=root)
+    assert _verify(record, tmp_path) is None  # genuinely valid for the blob
+    data = (base / record["bundle"]).read_bytes()
+    verdict = verify_image_signatures(digest, "registry.example.com/acme/app", [], [data], [authority])
+    assert not verdict.verified
+    [reason] = verdict.reasons
+    assert reason.rule == "signature-payload-mismatch" and "message signature" in reason.message

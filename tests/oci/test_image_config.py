@@ -140,3 +140,23 @@ def test_bad_base_digest_annotation() -> None:
 def test_names_a_user(user: str, named: bool) -> None:
     """Only a name needs etc/passwd to tell whether it is uid 0."""
     assert names_a_user(user) is named
+
+
+def test_a_base_claim_is_one_source_s_pair_never_an_annotation_completed_by_a_label() -> None:
+    """Labels are inherited from every image built on: an inherited digest must not finish an annotation's claim."""
+    inherited = {ANNOTATION_BASE_NAME: "docker.io/library/debian:12", ANNOTATION_BASE_DIGEST: DIGEST}
+    own = parse_manifest_annotations({"annotations": {ANNOTATION_BASE_NAME: "docker.io/acme/base:1"}},
+                                     labels=inherited)
+    assert (own.base_name, own.base_digest, own.base_source) == ("docker.io/acme/base:1", None, "annotation")
+    from_labels = parse_manifest_annotations({}, labels=inherited)
+    assert (from_labels.base_name, from_labels.base_digest, from_labels.base_source) == (
+        "docker.io/library/debian:12", DIGEST, "label")
+    assert parse_manifest_annotations({}).base_source is None
+
+
+def test_diff_ids_are_read_only_when_they_are_a_list_of_digests() -> None:
+    layers = ["sha256:" + "a" * 64, "sha256:" + "C" * 64]
+    assert parse_image_config({"rootfs": {"type": "layers", "diff_ids": layers}}).diff_ids == (
+        layers[0], "sha256:" + "c" * 64)
+    for rootfs in (None, {"diff_ids": "sha256:" + "a" * 64}, {"diff_ids": [1]}, {"diff_ids": ["../etc"]}):
+        assert parse_image_config({"rootfs": rootfs}).diff_ids is None

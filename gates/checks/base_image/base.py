@@ -1,8 +1,11 @@
 """Which base an image was built on, and what that base is now in its registry.
 
-The base comes from the image's own annotations (`org.opencontainers.image.base.name` / `.digest`),
-else from the final stage of the Dockerfile given, else it is unknown. Lookups of a base are shared by
-every image and platform of a run (`Lookups`), so a base used by ten images is fetched once.
+The base is named by the image's own annotations (`org.opencontainers.image.base.name` / `.digest`),
+else its config labels, and by the final stage of the Dockerfile given. Every one of these is a claim
+written by whoever built the image, so a base is believed only when its layers (`rootfs.diff_ids` of
+the digest built on, same platform) are the first layers of the image (`check_layers`). Lookups of a
+base are shared by every image and platform of a run (`Lookups`), so a base used by ten images is
+fetched once.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class BaseImage:
     built_on: Digest | None
     """The digest the image was built on, when recorded (annotation or a pinned FROM)."""
     source: str
-    """Where we learned it: `annotation` or `Dockerfile:LINE`."""
+    """Who named it: `annotation`, `label` or `Dockerfile:LINE`."""
     platform: Platform | None = None
     """A literal `FROM --platform=` of the final base, which wins over the image's platform."""
 
@@ -49,15 +52,83 @@ class BaseImage:
 
 
 def base_from_annotations(annotations: ManifestAnnotations) -> BaseImage | None:
-    """The base the annotations name, or None when they name none."""
+    """The base the annotations (or, failing them, the labels) name, or None when they name none."""
     if annotations.base_name is None:
         return None
+    source = annotations.base_source or "annotation"
     try:
         ref = parse_reference(annotations.base_name)
     except InputError as exc:
-        raise InputError(f"annotation org.opencontainers.image.base.name: {exc}") from None
+        raise InputError(f"{source} org.opencontainers.image.base.name: {exc}") from None
     built_on = Digest.parse(annotations.base_digest) if annotations.base_digest else ref.digest
-    return BaseImage(ref, built_on, "annotation")
+    return BaseImage(ref, built_on, source)
+
+
+def claims_disagree(claimed: BaseImage, declared: BaseImage) -> bool:
+    """Whether two namings of a base cannot be the same image: another repository, tag or digest."""
+    if claimed.ref is None or declared.ref is None:
+        return claimed.ref is not declared.ref
+    if claimed.ref.repo_only().name != declared.ref.repo_only().name:
+        return True
+    if claimed.ref.tag and declared.ref.tag and claimed.ref.tag != declared.ref.tag:
+        return True
+    return bool(claimed.built_on and declared.built_on and claimed.built_on != declared.built_on)
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """Whether a named base is really under the image, and a sentence saying why (or why not)."""
+
+    verified: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Layers:
+    """An image's layers as its manifest lists them (blob digests) and as its config states them."""
+
+    blobs: tuple[str, ...]
+    diff_ids: tuple[str, ...] | None
+    """`rootfs.diff_ids`: the digests of the uncompressed layers, as the config claims them."""
+
+
+def check_layers(base: Layers, image: Layers, where: str,
+                 inflated_digests: Callable[[int], tuple[str, ...]]) -> LayerCheck:
+    """A base is verified when its layers are the image's first layers (and it has at least one).
+
+    The same blobs settle it: content addressing cannot be faked. Recompressed layers have other blobs;
+    then the configs' diff_ids must agree, and the image's own first layers must really inflate to them
+    (`inflated_digests(n)`), since the image's config is as much the builder's word as its annotations.
+    This also settles labels inherited from an intermediate image: they are believed only when the
+    image they name really lies at the bottom of this one; the intermediate's own layers then count as
+    build steps on top of that base.
+    """
+    count = len(base.blobs)
+    if count == 0:
+        return LayerCheck(False, f"the base ({where}) has no layers, so no layer shows the image was built on it")
+    if image.blobs[:count] == base.blobs:
+        return LayerCheck(True, f"its layers ({count}, {where}) are the first {count} of this image's "
+                                f"{len(image.blobs)}")
+    if len(image.blobs) < count:
+        return LayerCheck(False, f"its layers ({count}, {where}) outnumber this image's {len(image.blobs)}")
+    if base.diff_ids is None or image.diff_ids is None or len(base.diff_ids) != count:
+        return LayerCheck(False, f"its layers ({count}, {where}) are not the first of this image's "
+                                 f"({_first_difference(base.blobs, image.blobs)} differs)")
+    if image.diff_ids[:count] != base.diff_ids:
+        return LayerCheck(False, f"its layers ({count}, {where}) are not the first of this image's "
+                                 f"({_first_difference(base.diff_ids, image.diff_ids)} differs)")
+    actual = inflated_digests(count)
+    if actual != base.diff_ids:
+        return LayerCheck(False, f"this image's config lists the base's layers ({count}, {where}), but its "
+                                 f"{_first_difference(base.diff_ids, actual)} holds other content")
+    return LayerCheck(True, f"its layers ({count}, {where}) are the first {count} of this image's "
+                            f"{len(image.blobs)}, recompressed (their content matches)")
+
+
+def _first_difference(expected: tuple[str, ...], found: tuple[str, ...]) -> str:
+    pairs = zip(expected, found, strict=False)  # `found` may be shorter: the difference is past its end
+    position = next((i for i, (a, b) in enumerate(pairs, 1) if a != b), len(found) + 1)
+    return f"layer {position}"
 
 
 def base_from_dockerfile(dockerfile: Dockerfile) -> BaseImage:
@@ -118,11 +189,16 @@ class Lookups:
 
     def base_config(self, base: BaseImage, platform: Platform | None) -> tuple[Digest, ImageConfig]:
         """The base's manifest digest (for its platform) and config, at the digest built on if known."""
+        digest, _, config = self.base_image(base, platform)
+        return digest, config
+
+    def base_image(self, base: BaseImage, platform: Platform | None) -> tuple[Digest, ImageManifest, ImageConfig]:
+        """The base's manifest (for its platform), its digest and its config, at the digest built on if known."""
         assert base.ref is not None
         ref = base.ref.with_digest(base.built_on) if base.built_on else base.ref
         wanted = base.platform or platform
 
-        def fetch() -> tuple[Digest, ImageConfig]:
+        def fetch() -> tuple[Digest, ImageManifest, ImageConfig]:
             fetched = self.client.get_manifest(ref)
             parsed = fetched.parse()
             digest = fetched.digest
@@ -134,7 +210,7 @@ class Lookups:
                 parsed = self.client.get_manifest(ref.with_digest(digest)).parse()
             if not isinstance(parsed, ImageManifest):
                 raise ManifestError(f"base {ref}: the platform entry is an index, not an image")
-            return digest, self.config_of(ref, parsed)
+            return digest, parsed, self.config_of(ref, parsed)
 
         return self.once(("base", str(ref), str(wanted)), fetch)
 

@@ -1,4 +1,5 @@
-"""The few files the gate needs from an image's layers: OS identity, package databases, `etc/passwd`.
+"""The few files the gate needs from an image's layers: OS identity, package databases, `etc/passwd`;
+and, to check what a config says its layers are, their uncompressed digests.
 
 Layers are streamed through `gates.oci.layers.read_files` (whiteouts, symlinks kept inside the root,
 inflation caps), straight from the registry or the digest cache; nothing is unpacked to disk.
@@ -6,6 +7,11 @@ inflation caps), straight from the registry or the digest cache; nothing is unpa
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gates.distro.os_release import IDENTITY_PATHS, OSRelease, identify_release
@@ -18,9 +24,11 @@ from gates.distro.pkgdb import (
     read_package_db,
 )
 from gates.oci.client import RegistryClient
+from gates.oci.errors import LayerError
 from gates.oci.layers import LayerLimits, read_files
-from gates.oci.manifest import ImageManifest
+from gates.oci.manifest import Descriptor, ImageManifest
 from gates.oci.reference import Reference
+from gates.oci.streams import Readable
 
 PASSWD_PATH = "etc/passwd"  # noqa: S105 - a path, not a password
 
@@ -55,3 +63,59 @@ def read_contents(
     release = identify_release(files.get)
     db = read_package_db({p: d for p, d in files.items() if is_package_db_path(p)}) if packages else None
     return ImageContents(release, db, files.get(PASSWD_PATH))
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1024 * 1024
+
+
+def inflated_digests(client: RegistryClient, ref: Reference, layers: Sequence[Descriptor],
+                     max_layer_bytes: int) -> tuple[str, ...]:
+    """The sha256 of each layer uncompressed (what `rootfs.diff_ids` must list), streamed and capped.
+
+    Raises `LayerError` for a layer that is corrupt, zstd-compressed or inflates past the cap.
+    """
+    return tuple(_inflated_sha256(client, ref, layer, max_layer_bytes) for layer in layers)
+
+
+def _inflated_sha256(client: RegistryClient, ref: Reference, layer: Descriptor, cap: int) -> str:
+    what = f"layer {layer.digest} of {ref.name}"
+    digest = hashlib.sha256()
+    total = 0
+    with client.open_blob(ref, layer.digest, cap, layer.size) as raw:
+        head = b""
+        while len(head) < 2 and (more := raw.read(2 - len(head))):
+            head += more
+        source = _Prepended(head, raw)
+        try:
+            stream: Readable = gzip.GzipFile(fileobj=source, mode="rb") if head == _GZIP_MAGIC else source
+            while chunk := stream.read(_CHUNK):
+                total += len(chunk)
+                if total > cap:
+                    raise LayerError(f"{what}: inflates to more than {cap} bytes (a compression bomb?)")
+                digest.update(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise LayerError(f"{what}: not a readable tar or gzip stream ({exc.__class__.__name__})") from None
+        while raw.read(_CHUNK):  # to the end, so a verifying stream checks the blob's digest
+            pass
+    return f"sha256:{digest.hexdigest()}"
+
+
+class _Prepended:
+    """A stream that first gives back the bytes already read from it."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head = head
+        self._rest = rest
+
+    def seek(self, offset: int, /) -> int:
+        raise io.UnsupportedOperation("a layer stream is read forward only")
+
+    def read(self, n: int = -1, /) -> bytes:
+        if not self._head:
+            return self._rest.read(n)
+        if n < 0:
+            data, self._head = self._head + self._rest.read(), b""
+            return data
+        data, self._head = self._head[:n], self._head[n:]
+        return data

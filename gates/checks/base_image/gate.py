@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gates.checks.base_image import rules as R
-from gates.checks.base_image.base import BaseImage, Lookups, base_from_annotations, base_from_dockerfile
-from gates.checks.base_image.contents import ImageContents, read_contents
+from gates.checks.base_image.base import (
+    BaseImage,
+    LayerCheck,
+    Layers,
+    Lookups,
+    base_from_annotations,
+    base_from_dockerfile,
+    check_layers,
+    claims_disagree,
+)
+from gates.checks.base_image.contents import ImageContents, inflated_digests, read_contents
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
 from gates.config import Config
 from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
@@ -199,13 +208,21 @@ def _judge_platform(
     created = config.created if config.created.known or not marks.created.known else marks.created
     if options.enabled(R.IMAGE_AGE):
         _age(R.IMAGE_AGE, "image", created, options.max_age_days, options, label, verdict)
-    base = _base_of(marks, prepared)
+    base, check = _establish_base(ref, manifest, marks, config, platform, prepared, label, verdict)
     verdict.details.append(_prefix(label, f"base {base or 'unknown'}"
                                           + (f" (from {base.source})" if base else " (no annotation, no Dockerfile)")))
+    if base is not None and check is not None:
+        state = "verified by layers" if check.verified else "unverified"
+        inherited = ("; labels pass down every FROM, so it may be an ancestor rather than the last FROM"
+                     if check.verified and base.source == "label" else "")
+        verdict.details.append(_prefix(label, f"base {base} {state}: {check.reason}{inherited}"))
     if base is not None and not base.scratch:
-        _base_checks(base, platform, prepared, label, verdict)
+        if check is None or check.verified:
+            _base_checks(base, platform, prepared, label, verdict)
+        else:
+            verdict.details.append(_prefix(label, "base age and drift not checked: the base is unverified"))
     if options.enabled(R.APPROVED_BASE) and options.allowed:
-        _approved(base, options.allowed, label, verdict)
+        _approved(base, check, options.allowed, label, verdict)
     contents = None
     needs_passwd = options.enabled(R.NON_ROOT) and names_a_user(config.user)  # a name may map to uid 0
     if options.reads_layers or needs_passwd:
@@ -249,11 +266,51 @@ def _age(rule: str, what: str, created: Timestamp, limit: int, options: BaseImag
                           f"more than the {limit} allowed", label)
 
 
-def _base_of(marks: ManifestAnnotations, prepared: _Prepared) -> BaseImage | None:
-    found = base_from_annotations(marks)
-    if found is None and prepared.dockerfile is not None:
-        found = base_from_dockerfile(prepared.dockerfile)
-    return found
+def _layers(manifest: ImageManifest, config: ImageConfig) -> Layers:
+    return Layers(tuple(str(layer.digest) for layer in manifest.layers), config.diff_ids)
+
+
+def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnnotations, config: ImageConfig,
+                    platform: Platform | None, prepared: _Prepared, label: str,
+                    verdict: _Verdict) -> tuple[BaseImage | None, LayerCheck | None]:
+    """The base to judge, and how its layers bear the naming out (None: nothing to check, or scratch).
+
+    Annotations and labels are the image's claim, the Dockerfile the build's: each names a base that is
+    believed only when its layers are the image's first layers. A claim that contradicts the Dockerfile
+    is a finding whichever is true; the first naming the layers bear out is judged.
+    """
+    options = prepared.options
+    claimed = base_from_annotations(marks)
+    declared = base_from_dockerfile(prepared.dockerfile) if prepared.dockerfile is not None else None
+    if claimed is not None and declared is not None and claims_disagree(claimed, declared) \
+            and options.enabled(R.APPROVED_BASE):
+        verdict.add(R.APPROVED_BASE, f"the image claims base {claimed} (by {claimed.source}), but the Dockerfile's "
+                                     f"final stage is FROM {declared} ({declared.source})", label)
+    namings = [b for b in (claimed, declared) if b is not None]
+    needed = options.enabled(R.BASE_AGE) or options.enabled(R.BASE_DRIFT) or (
+        options.enabled(R.APPROVED_BASE) and bool(options.allowed))
+    if not namings or not needed:
+        return (namings[0] if namings else None), None
+    first: tuple[BaseImage, LayerCheck] | None = None
+    for base in namings:
+        if base.scratch:
+            return base, None  # nothing is pulled, so no layer can be compared
+        digest, base_manifest, base_config = prepared.lookups.base_image(base, platform)
+        where = f"{base.platform or platform or 'linux/amd64'} at {digest}"
+
+        def inflated(count: int) -> tuple[str, ...]:
+            return inflated_digests(prepared.lookups.client, ref, manifest.layers[:count], options.max_layer_bytes)
+
+        check = check_layers(_layers(base_manifest, base_config), _layers(manifest, config), where, inflated)
+        if check.verified:
+            return base, check
+        if base.built_on is None:  # the tag may have moved since the build: say how to make it checkable
+            check = LayerCheck(False, f"{check.reason}; no base digest is recorded, so the tag's current digest"
+                                      " was compared (record org.opencontainers.image.base.digest or pin FROM"
+                                      " by digest)")
+        first = first or (base, check)
+    assert first is not None
+    return first
 
 
 def _base_checks(base: BaseImage, platform: Platform | None, prepared: _Prepared, label: str,
@@ -280,13 +337,18 @@ def _base_checks(base: BaseImage, platform: Platform | None, prepared: _Prepared
                                       "image was built on: rebuild to pick up the base's updates", label)
 
 
-def _approved(base: BaseImage | None, allowed: tuple[str, ...], label: str, verdict: _Verdict) -> None:
+def _approved(base: BaseImage | None, check: LayerCheck | None, allowed: tuple[str, ...], label: str,
+              verdict: _Verdict) -> None:
     if base is None:
         verdict.add(R.APPROVED_BASE, "base image unknown (no base annotations, no --dockerfile): cannot be "
                                      "shown to match " + ", ".join(allowed), label)
         return
     if base.ref is None:
         return  # scratch: nothing is pulled
+    if check is not None and not check.verified:
+        verdict.add(R.APPROVED_BASE, f"base {base} (named by {base.source}) is unverified: {check.reason}, so "
+                                     "the image cannot be shown to be built on it", label)
+        return
     ref = base.ref
     bare = ref.repo_only()
     names = {bare.name, bare.familiar}
