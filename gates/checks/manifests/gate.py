@@ -22,7 +22,15 @@ from gates.checks.manifests.workloads import POD_SPEC_PATHS, FieldTypeError, Pod
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
 from gates.rules import Rule, rules_of
-from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, HelmChart, SourceFile, discover, read_text
+from gates.targets.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    STDIN,
+    HelmChart,
+    SourceFile,
+    WalkProblem,
+    discover,
+    read_text,
+)
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
 
@@ -113,6 +121,7 @@ def scan(options: ManifestOptions) -> list[Result]:
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
     try:
         judged.extend(_charts(found.charts))
+        judged.extend(_walk_problems(found.problems))
         judged.extend(_scan_files(found.files, options, plan))
     finally:
         if collecting:
@@ -131,6 +140,17 @@ def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
         )
+
+
+def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
+    """Entries the walk could not read are errors; pipes, devices and outside links are set aside, said."""
+    for problem in problems:
+        where = Location(problem.path)
+        reason = f"{problem.path}: {problem.reason}"
+        if problem.error:
+            yield error_result(GATE, problem.path, reason, where)
+        else:
+            yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
 PARALLEL_MIN_FILES = 256
