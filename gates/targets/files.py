@@ -163,10 +163,13 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
             path = folder / entry.name
             try:
                 kind = _kind(entry, path, real_root)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP or entry.name.endswith(MANIFEST_SUFFIXES):
-                    problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
+            except FileNotFoundError:
+                if entry.name.endswith(MANIFEST_SUFFIXES):
+                    problems.append(WalkProblem(_display(path), "cannot read: a dangling symlink", error=True))
                 continue  # a dangling link of another name holds nothing to read
+            except OSError as exc:  # a loop, or an entry whose type cannot even be told: it may hold manifests
+                problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
+                continue
             if kind == "outside-dir" and entry.name not in SKIPPED_DIRS and not _excluded(_display(path), excludes):
                 problems.append(WalkProblem(_display(path), OUTSIDE, error=False))
                 continue

@@ -240,7 +240,7 @@ def _objects(obj: Any, base: Path) -> Iterator[Workload]:
     annotations, annotation_paths = _annotations(meta, meta_path)
     pod_paths = POD_SPEC_PATHS.get(kind)
     by_shape = False
-    if pod_paths is None:
+    if pod_paths is None and kind not in PODLESS_KINDS:  # as at the top level, where they are not converted
         pod_paths = _pod_shape(obj)
         by_shape = pod_paths is not None
     if pod_paths is not None and kind != "Pod":
