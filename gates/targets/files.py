@@ -1,7 +1,9 @@
 """Finding manifest files in a tree and reading them safely.
 
 The walk skips what is never a deploy input (VCS folders, virtual environments, dependency folders)
-and sets Helm chart templates aside, since they are Go templates until rendered.
+and sets Helm chart templates aside, since they are Go templates until rendered. What it cannot read
+(an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes, devices, links out of
+the tree) is reported per path, never skipped quietly, and never costs the rest of the tree.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
     return Discovery(tuple(files), tuple(charts), tuple(missing), tuple(problems))
 
 
-OUTSIDE = "a symlink leading outside the scanned tree: not followed"
+_OUTSIDE = "a symlink leading outside the scanned tree: not followed"
 
 
 def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
@@ -171,7 +173,7 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
                 problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
                 continue
             if kind == "outside-dir" and entry.name not in SKIPPED_DIRS and not _excluded(_display(path), excludes):
-                problems.append(WalkProblem(_display(path), OUTSIDE, error=False))
+                problems.append(WalkProblem(_display(path), _OUTSIDE, error=False))
                 continue
             if kind == "dir":
                 if entry.name in SKIPPED_DIRS or _excluded(_display(path), excludes):
@@ -192,7 +194,7 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
             if kind == "file":
                 yield display
             elif kind == "outside":  # never read outside the tree we were asked to scan
-                problems.append(WalkProblem(display, OUTSIDE, error=False))
+                problems.append(WalkProblem(display, _OUTSIDE, error=False))
             else:
                 problems.append(WalkProblem(display, f"{kind}, not a regular file: skipped, never opened",
                                             error=False))

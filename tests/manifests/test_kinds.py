@@ -120,7 +120,8 @@ def test_a_rollout_whose_workload_ref_is_not_scanned_is_an_error(tmp_path: Path)
     result = results["rollout.yaml#Rollout/shop/web"]
     assert result["outcome"] == "error"
     assert result["error"] == ("Rollout/shop/web takes its pod template from Deployment/shop/elsewhere"
-                               " (spec.workloadRef), which is not among the scanned files: its pods were not checked")
+                               " (spec.workloadRef), which is not among the objects judged in this scan: its pods"
+                               " were not checked")
     assert results["rollout.yaml#Deployment/shop/good"]["outcome"] == "passed"
 
 

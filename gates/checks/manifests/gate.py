@@ -1,9 +1,10 @@
 """Run the manifest gate over files: discovery -> documents -> objects -> findings.
 
 One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
-objects when hardening checks are on), one `error` result per unreadable file or ill-typed object,
-one `skipped` result per Helm chart whose templates need rendering first. Network-policy coverage is
-judged last, once every document has been read.
+objects when hardening checks are on), one `error` result per unreadable file, folder or ill-typed
+object, one `skipped` result per Helm chart whose templates need rendering first, per walked entry
+that is never opened (a pipe, a link out of the tree) and per network policy of another API group.
+Network-policy coverage and Rollouts by `workloadRef` are judged last, once every document has been read.
 """
 
 from __future__ import annotations
@@ -357,7 +358,7 @@ def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:
         else:
             judged[index] = error_result(
                 GATE, result.target, f"{item.resource} takes its pod template from {item.workload_ref}"
-                " (spec.workloadRef), which is not among the scanned files: its pods were not checked",
+                " (spec.workloadRef), which is not among the objects judged in this scan: its pods were not checked",
                 result.location)
 
 
