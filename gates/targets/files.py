@@ -94,7 +94,7 @@ def _why(exc: OSError) -> str:
 
 def file_type(mode: int) -> str:
     """What a non-regular file is, in words."""
-    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+    for test, name in ((stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISDIR, "a folder")):
         if test(mode):
@@ -134,12 +134,13 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
             for found in _walk(path, charts, excludes, problems):
                 add(SourceFile(found, explicit=False))
         else:  # a pipe or device could block a read forever; stdin is the way to feed a pipe
+            hint = PIPE_HINT if stat.S_ISFIFO(mode) else ""
             problems.append(WalkProblem(
-                _display(path), f"{file_type(mode)}, not a regular file: not opened (a pipe can be"
-                " scanned from standard input: `gates manifests - < PATH`)", error=True))
+                _display(path), f"{file_type(mode)}, not a regular file: not opened{hint}", error=True))
     return Discovery(tuple(files), tuple(charts), tuple(missing), tuple(problems))
 
 
+PIPE_HINT = " (feed a pipe on standard input instead: `COMMAND | gates manifests -`)"
 _OUTSIDE = "a symlink leading outside the scanned tree: not followed"
 
 

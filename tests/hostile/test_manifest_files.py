@@ -128,7 +128,7 @@ def test_a_walk_over_every_fault_at_once_reports_each_in_bounded_time(tmp_path: 
     assert walked.code == 1 and elapsed < TIMEOUT
     outcomes = {r["target"].split("#")[0]: (r["outcome"], r.get("error") or "") for r in _results(walked)}
     assert outcomes.pop("good.yaml") == ("passed", "")
-    assert outcomes.pop("pipe.yaml") == ("skipped", "pipe.yaml: a named pipe, not a regular file: skipped,"
+    assert outcomes.pop("pipe.yaml") == ("skipped", "pipe.yaml: a pipe (FIFO), not a regular file: skipped,"
                                                     " never opened")
     assert outcomes.pop("loop.yaml")[1].startswith("loop.yaml: cannot read: a symlink loop")
     assert outcomes.pop("dangling.yml") == ("error", "dangling.yml: cannot read: a dangling symlink")

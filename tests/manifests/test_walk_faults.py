@@ -162,7 +162,7 @@ def test_a_tree_deeper_than_the_limit_is_an_error_for_that_folder_and_the_rest_i
 def _special_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A FIFO, a socket and (where mknod is allowed) a character device, each named like a manifest."""
     os.mkfifo(folder / "pipe.yaml")
-    made = {"pipe.yaml": "a named pipe"}
+    made = {"pipe.yaml": "a pipe (FIFO)"}
     monkeypatch.chdir(folder)  # a socket path must be short: bind relative to the folder
     server = socket.socket(socket.AF_UNIX)
     server.bind("socket.yml")
@@ -202,8 +202,9 @@ def test_a_pipe_named_on_the_command_line_is_an_error_never_opened(tmp_path: Pat
     results = _results(run)
     assert run.code == 1, run.err
     assert results["rendered.yaml"]["outcome"] == "error"
-    assert results["rendered.yaml"]["error"].startswith("rendered.yaml: a named pipe, not a regular file: not opened")
-    assert "gates manifests - <" in results["rendered.yaml"]["error"]
+    assert results["rendered.yaml"]["error"].startswith("rendered.yaml: a pipe (FIFO), not a regular file: not opened")
+    assert results["rendered.yaml"]["error"].endswith(
+        "(feed a pipe on standard input instead: `COMMAND | gates manifests -`)")
     assert results["good.yaml#Pod/shop/good"]["outcome"] == "passed"
 
 
