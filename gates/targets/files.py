@@ -1,13 +1,17 @@
 """Finding manifest files in a tree and reading them safely.
 
 The walk skips what is never a deploy input (VCS folders, virtual environments, dependency folders)
-and sets Helm chart templates aside, since they are Go templates until rendered.
+and sets Helm chart templates aside, since they are Go templates until rendered. What it cannot read
+(an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes, devices, links out of
+the tree) is reported per path, never skipped quietly, and never costs the rest of the tree.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -46,11 +50,28 @@ class HelmChart:
 
 
 @dataclass(frozen=True)
+class WalkProblem:
+    """A path gates did not read: an `error` when it could not be read, else set aside with a note.
+
+    A walk never loses the rest of the tree to one bad entry: each becomes its own result.
+    """
+
+    path: str
+    reason: str
+    error: bool
+
+
+@dataclass(frozen=True)
 class Discovery:
     files: tuple[SourceFile, ...]
     charts: tuple[HelmChart, ...]
     missing: tuple[str, ...]
     """Paths the user named that do not exist: a usage error."""
+    problems: tuple[WalkProblem, ...] = ()
+
+
+MAX_DEPTH = 128
+"""Folder levels a walk descends below its root; anything deeper is an error (real trees stay far shallower)."""
 
 
 def _display(path: Path) -> str:
@@ -65,11 +86,28 @@ def _excluded(display: str, excludes: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(display, pattern) for pattern in excludes)
 
 
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a symlink loop (too many levels of symbolic links)"
+    return exc.strerror or type(exc).__name__
+
+
+def file_type(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, name in ((stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
     """Expand files, folders and `-` into the manifest files to read, in a stable order."""
     files: list[SourceFile] = []
     charts: list[HelmChart] = []
     missing: list[str] = []
+    problems: list[WalkProblem] = []
     seen: set[str] = set()
 
     def add(source: SourceFile) -> None:
@@ -82,61 +120,151 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
             add(SourceFile(STDIN, explicit=True))
             continue
         path = Path(raw)
-        if path.is_file():
-            add(SourceFile(_display(path), explicit=True))
-        elif path.is_dir():
-            for found in _walk(path, charts, excludes):
-                add(SourceFile(found, explicit=False))
-        else:
+        try:
+            mode = os.stat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
             missing.append(raw)
-    return Discovery(tuple(files), tuple(charts), tuple(missing))
+            continue
+        except OSError as exc:
+            problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
+            continue
+        if stat.S_ISREG(mode):
+            add(SourceFile(_display(path), explicit=True))
+        elif stat.S_ISDIR(mode):
+            for found in _walk(path, charts, excludes, problems):
+                add(SourceFile(found, explicit=False))
+        else:  # a pipe or device could block a read forever; stdin is the way to feed a pipe
+            hint = PIPE_HINT if stat.S_ISFIFO(mode) else ""
+            problems.append(WalkProblem(
+                _display(path), f"{file_type(mode)}, not a regular file: not opened{hint}", error=True))
+    return Discovery(tuple(files), tuple(charts), tuple(missing), tuple(problems))
 
 
-def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str]) -> Iterator[str]:
-    for current, dirnames, filenames in os.walk(root):
-        here = Path(current)
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in SKIPPED_DIRS
-            and not (here / d / "pyvenv.cfg").exists()
-            and not _excluded(_display(here / d), excludes)
-        )
-        if "Chart.yaml" in filenames and "templates" in dirnames:
-            dirnames.remove("templates")
-            templates = sum(len(f) for _, _, f in os.walk(here / "templates"))
-            charts.append(HelmChart(_display(here), templates))
-        for name in sorted(filenames):
-            if not name.endswith(MANIFEST_SUFFIXES):
+PIPE_HINT = " (feed a pipe on standard input instead: `COMMAND | gates manifests -`)"
+_OUTSIDE = "a symlink leading outside the scanned tree: not followed"
+
+
+def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
+          problems: list[WalkProblem]) -> Iterator[str]:
+    """Depth-first, in name order, without recursion; folder symlinks are never followed (so no loops)."""
+    real_root = Path(os.path.realpath(root))
+    stack: list[tuple[Path, int]] = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(WalkProblem(_display(folder), f"cannot list this folder: {_why(exc)}", error=True))
+            continue
+        names = {e.name for e in entries}
+        if depth and "pyvenv.cfg" in names:
+            continue  # a virtual environment
+        chart = "Chart.yaml" in names
+        subfolders: list[Path] = []
+        for entry in entries:
+            path = folder / entry.name
+            try:
+                kind = _kind(entry, path, real_root)
+            except FileNotFoundError:
+                if entry.name.endswith(MANIFEST_SUFFIXES):
+                    problems.append(WalkProblem(_display(path), "cannot read: a dangling symlink", error=True))
+                continue  # a dangling link of another name holds nothing to read
+            except OSError as exc:  # a loop, or an entry whose type cannot even be told: it may hold manifests
+                problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
                 continue
-            candidate = here / name
-            display = _display(candidate)
-            if candidate.is_symlink() and not _inside(candidate, root):
-                continue  # never read outside the tree we were asked to scan
-            if not _excluded(display, excludes):
+            if kind == "outside-dir" and entry.name not in SKIPPED_DIRS and not _excluded(_display(path), excludes):
+                problems.append(WalkProblem(_display(path), _OUTSIDE, error=False))
+                continue
+            if kind == "dir":
+                if entry.name in SKIPPED_DIRS or _excluded(_display(path), excludes):
+                    continue
+                if chart and entry.name == "templates":
+                    charts.append(HelmChart(_display(folder), _count_files(path)))
+                elif depth + 1 > MAX_DEPTH:
+                    problems.append(WalkProblem(
+                        _display(path), f"nested more than {MAX_DEPTH} folders deep: not walked", error=True))
+                else:
+                    subfolders.append(path)
+                continue
+            if kind in ("link-dir", "outside-dir") or not entry.name.endswith(MANIFEST_SUFFIXES):
+                continue  # a folder link inside the tree: its target is walked where it is
+            display = _display(path)
+            if _excluded(display, excludes):
+                continue
+            if kind == "file":
                 yield display
+            elif kind == "outside":  # never read outside the tree we were asked to scan
+                problems.append(WalkProblem(display, _OUTSIDE, error=False))
+            else:
+                problems.append(WalkProblem(display, f"{kind}, not a regular file: skipped, never opened",
+                                            error=False))
+        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _kind(entry: os.DirEntry[str], path: Path, real_root: Path) -> str:
+    """`dir`, `file`, `link-dir`, `outside(-dir)` or what a special file is; OSError when a link is broken."""
+    if entry.is_symlink():
+        mode = os.stat(path).st_mode
+        inside = _inside(path, real_root)
+        if stat.S_ISDIR(mode):
+            return "link-dir" if inside else "outside-dir"
+        if not inside:
+            return "outside"
+    elif entry.is_dir(follow_symlinks=False):
+        return "dir"
+    elif entry.is_file(follow_symlinks=False):
+        return "file"
+    else:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    return "file" if stat.S_ISREG(mode) else file_type(mode)
+
+
+def _count_files(folder: Path) -> int:
+    """Files under a folder that is set aside unread: only a hint, so unlistable parts count nothing."""
+    count, stack = 0, [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    else:
+                        count += 1
+        except OSError:
+            continue
+    return count
+
+
+def _inside(path: Path, real_root: Path) -> bool:
     try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
+        Path(os.path.realpath(path)).relative_to(real_root)
+    except ValueError:
         return False
     return True
 
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
-    """Read a manifest file as text, refusing binary, oversized and undecodable files."""
+    """Read a manifest file as text, refusing binary, oversized and undecodable files.
+
+    The open never blocks: a file swapped for a pipe after the walk is refused, not waited on.
+    """
     try:
-        if path == STDIN:
-            data = sys.stdin.buffer.read(max_bytes + 1)
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read(max_bytes + 1)
+        data = sys.stdin.buffer.read(max_bytes + 1) if path == STDIN else _read_regular(path, max_bytes + 1)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read: {_why(exc)}") from None
     if len(data) > max_bytes:
         raise InputError(f"larger than the {max_bytes} byte limit (max-file-size)")
     return decode(data)
+
+
+def _read_regular(path: str, limit: int) -> bytes:
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{file_type(mode)}, not a regular file: not read")
+        return handle.read(limit)
 
 
 def decode(data: bytes) -> str:

@@ -4,6 +4,7 @@ the good file given in the same run still passes; no traceback; the run ends in 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,37 @@ def test_hostile_config_is_a_configuration_error_naming_file_and_key(tmp_path: P
     assert len(lines) == 1, run.err
     assert "gates.toml: " in lines[0] and case.expect in lines[0], lines[0]
     assert elapsed < TIMEOUT
+
+
+def test_a_walk_over_every_fault_at_once_reports_each_in_bounded_time(tmp_path: Path) -> None:
+    """Hostile files plus hostile entries (a pipe, link loops, a dangling link, a 1,100-level folder):
+    none blocks the walk or hides the rest; each is its own result."""
+    for case in MANIFEST_CASES:
+        case.write(tmp_path / case.name)
+    (tmp_path / "good.yaml").write_text(GOOD_POD, encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.yaml")
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    (tmp_path / "dangling.yml").symlink_to("nowhere.yml")
+    (tmp_path / "here").symlink_to(".")
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    folders = [deep]
+    for _ in range(1100):
+        folders.append(folders[-1] / "d")
+        folders[-1].mkdir()
+    try:
+        walked, elapsed = _run(["manifests", ".", "--format", "json"], tmp_path)
+    finally:
+        for folder in reversed(folders):  # shutil.rmtree recurses: too deep for it
+            folder.rmdir()
+    _clean(walked)
+    assert walked.code == 1 and elapsed < TIMEOUT
+    outcomes = {r["target"].split("#")[0]: (r["outcome"], r.get("error") or "") for r in _results(walked)}
+    assert outcomes.pop("good.yaml") == ("passed", "")
+    assert outcomes.pop("pipe.yaml") == ("skipped", "pipe.yaml: a pipe (FIFO), not a regular file: skipped,"
+                                                    " never opened")
+    assert outcomes.pop("loop.yaml")[1].startswith("loop.yaml: cannot read: a symlink loop")
+    assert outcomes.pop("dangling.yml") == ("error", "dangling.yml: cannot read: a dangling symlink")
+    [(too_deep, (outcome, _))] = [(t, o) for t, o in outcomes.items() if t.startswith("deep/")]
+    assert outcome == "error" and too_deep.count("/") == 128
+    assert "passed" not in {outcome for outcome, _ in outcomes.values()}

@@ -41,4 +41,6 @@ def test_symlink_out_of_the_tree_is_not_followed(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "link.yaml").symlink_to(target)
-    assert scan_file(tree) == []
+    [result] = scan_file(tree)  # set aside and said, never read
+    assert result.outcome is Outcome.SKIPPED and result.target == f"{tree}/link.yaml"
+    assert result.error is not None and "outside the scanned tree" in result.error

@@ -1,9 +1,10 @@
 """Run the manifest gate over files: discovery -> documents -> objects -> findings.
 
 One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
-objects when hardening checks are on), one `error` result per unreadable file or ill-typed object,
-one `skipped` result per Helm chart whose templates need rendering first. Network-policy coverage is
-judged last, once every document has been read.
+objects when hardening checks are on), one `error` result per unreadable file, folder or ill-typed
+object, one `skipped` result per Helm chart whose templates need rendering first, per walked entry
+that is never opened (a pipe, a link out of the tree) and per network policy of another API group.
+Network-policy coverage and Rollouts by `workloadRef` are judged last, once every document has been read.
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ from gates.checks.manifests import hardening, network_policy
 from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
 from gates.checks.manifests.rules import GATE, RULES
-from gates.checks.manifests.workloads import POD_SPEC_PATHS, FieldTypeError, Pod, Workload, workloads
+from gates.checks.manifests.workloads import PODLESS_KINDS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
 from gates.rules import Rule
-from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, HelmChart, SourceFile, discover, read_text
+from gates.targets.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    STDIN,
+    HelmChart,
+    SourceFile,
+    WalkProblem,
+    discover,
+    read_text,
+)
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
 
@@ -63,9 +72,15 @@ class _Plan:
     skip: frozenset[str]
 
     def wanted(self, kind: str) -> bool:
-        """Kinds worth converting: those a check judges, NetworkPolicies, and Lists that may hold either."""
-        return (kind in POD_SPEC_PATHS or kind == "NetworkPolicy" or kind.endswith("List")
-                or (bool(self.objects) and kind in hardening.OBJECT_KINDS))
+        """Kinds worth converting: any that may carry a pod (custom kinds too, found by shape), or that a
+        check judges; only built-in kinds known never to hold a pod are left as they are."""
+        return kind not in PODLESS_KINDS and (bool(self.objects) or kind not in hardening.OBJECT_KINDS)
+
+    def judges(self, obj: Workload) -> bool:
+        """Objects that get a result: pod carriers, network policies, and what the object checks read."""
+        return (obj.carries_pod or network_policy.is_network_policy(obj)
+                or network_policy.is_foreign_policy(obj.kind, obj.api_version)
+                or (bool(self.objects) and obj.kind in hardening.OBJECT_KINDS))
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,10 @@ class _Judged:
     """The labels of the object's pods, for objects that carry a pod template."""
     policy: network_policy.Policy | None = None
     """The scope of a NetworkPolicy object."""
+    foreign_policy: str | None = None
+    """A network policy of another API group (`apiVersion Kind/namespace/name`): said, never counted."""
+    workload_ref: str | None = None
+    """The resource an Argo Rollout takes its pods from, judged in that resource's own result."""
 
 
 def _plan(options: ManifestOptions) -> _Plan:
@@ -112,12 +131,14 @@ def scan(options: ManifestOptions) -> list[Result]:
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
     try:
         judged.extend(_charts(found.charts))
+        judged.extend(_walk_problems(found.problems))
         judged.extend(_scan_files(found.files, options, plan))
     finally:
         if collecting:
             gc.enable()
     if options.require_network_policy and "k8s-network-policy" not in plan.skip:
         _check_network_policies(judged, plan)
+    _resolve_workload_refs(judged)
     return [_close(item, options.today) for item in judged]
 
 
@@ -130,6 +151,17 @@ def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
         )
+
+
+def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
+    """Entries the walk could not read are errors; pipes, devices and outside links are set aside, said."""
+    for problem in problems:
+        where = Location(problem.path)
+        reason = f"{problem.path}: {problem.reason}"
+        if problem.error:
+            yield error_result(GATE, problem.path, reason, where)
+        else:
+            yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
 PARALLEL_MIN_FILES = 256
@@ -225,7 +257,7 @@ def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_J
         except FieldTypeError as exc:
             yield _type_error(display, document, None, exc)
             return
-        if plan.wanted(obj.kind) and not obj.kind.endswith("List"):
+        if plan.judges(obj):
             yield _evaluate(display, document, obj, plan)
 
 
@@ -239,12 +271,19 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
     root = document.content
     target = f"{display}#{obj.resource}"
     where = Location(display, *(locate(root, obj.base) or document.pos))
+    if network_policy.is_foreign_policy(obj.kind, obj.api_version):
+        said = Result(gate=GATE, target=target, outcome=Outcome.SKIPPED, location=where,
+                      error=f"{obj.api_version} {obj.kind} is not a Kubernetes NetworkPolicy"
+                            f" ({network_policy.KUBERNETES_POLICY}): not read, and never counted as covering a pod")
+        return _Judged(result=said, resource=obj.resource, namespace=obj.namespace,
+                       foreign_policy=f"{obj.api_version} {obj.resource}")
     try:
         violations: list[Violation] = []
-        if obj.carries_pod:
+        reference = obj.workload_ref()
+        if reference is None and obj.carries_pod:
             pod = obj.pod()
             violations += [v for check in plan.pod.values() for v in check(pod)]
-        else:
+        elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
         positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()
                      if key.startswith(INLINE_PREFIX)}  # only waivers are ever placed: locate only them
@@ -255,10 +294,16 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
     except InputError as exc:
         return error_result(GATE, target, str(exc), where)
     findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
+    result = decided_result(GATE, target, findings, where)
+    if obj.by_shape and obj.pod_paths is not None:
+        result = dataclasses.replace(result, details=(
+            f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its"
+            f" {render_path(obj.pod_paths[0])} holds containers, so it was read as a pod spec",))
+    carries_own_pod = obj.carries_pod and reference is None
     return _Judged(
-        result=decided_result(GATE, target, findings, where), resource=obj.resource, namespace=obj.namespace,
-        inline=tuple(inline), pod_labels=network_policy.pod_labels(obj) if obj.carries_pod else None,
-        policy=policy,
+        result=result, resource=obj.resource, namespace=obj.namespace, inline=tuple(inline),
+        pod_labels=network_policy.pod_labels(obj) if carries_own_pod else None, policy=policy,
+        workload_ref=reference,
     )
 
 
@@ -275,6 +320,8 @@ def _finding(violation: Violation, obj: Workload, display: str, root: Any, where
 def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None:
     """Add a finding to every workload that no NetworkPolicy of its namespace selects."""
     policies = [item.policy for item in judged if isinstance(item, _Judged) and item.policy is not None]
+    foreign = [(item.namespace, item.foreign_policy) for item in judged
+               if isinstance(item, _Judged) and item.foreign_policy is not None]
     rule = plan.rules["k8s-network-policy"]
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.pod_labels is None:
@@ -283,14 +330,35 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
             continue
         where = item.result.location or Location(item.result.target)
         namespace = item.namespace or "(unspecified)"
+        uncounted = [name for scope, name in foreign if scope in (item.namespace, None)]
+        also = (f" ({len(uncounted)} network policy object(s) of another API group not counted: "
+                f"{', '.join(uncounted[:3])}{', ...' if len(uncounted) > 3 else ''})") if uncounted else ""
         finding = Finding(
             rule=rule.id, severity=rule.severity, location=where, resource=item.resource,
             message=f"no NetworkPolicy in namespace {namespace} selects the pods of {item.resource}: they accept"
-                    " traffic from anywhere in the cluster",
+                    f" traffic from anywhere in the cluster{also}",
         )
         result = item.result
         judged[index] = dataclasses.replace(item, result=dataclasses.replace(
             result, findings=(*result.findings, finding), outcome=Outcome.FAILED))
+
+
+def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:
+    """A Rollout with a workloadRef is vouched for only by its Deployment's result: that must be here."""
+    carriers = {item.resource for item in judged if isinstance(item, _Judged) and item.pod_labels is not None}
+    for index, item in enumerate(judged):
+        if not isinstance(item, _Judged) or item.workload_ref is None:
+            continue
+        result = item.result
+        if item.workload_ref in carriers:
+            detail = f"its pods come from {item.workload_ref} (spec.workloadRef), judged in that object's result"
+            judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+                result, details=(*result.details, detail)))
+        else:
+            judged[index] = error_result(
+                GATE, result.target, f"{item.resource} takes its pod template from {item.workload_ref}"
+                " (spec.workloadRef), which is not among the objects judged in this scan: its pods were not checked",
+                result.location)
 
 
 def _at(display: str, root: Any, path: tuple[str | int, ...]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gates.checks.manifests.workloads import POD_SPEC_PATHS, Path, Workload, get, typed
+from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
 from gates.targets.yaml_docs import render_path
 
@@ -44,9 +44,26 @@ class Policy:
     selector: Selector
 
 
+KUBERNETES_POLICY = "networking.k8s.io/v1"
+
+
+def is_network_policy(obj: Workload) -> bool:
+    """A Kubernetes NetworkPolicy: only `networking.k8s.io/v1` has the semantics this module reads."""
+    return obj.kind == "NetworkPolicy" and obj.api_version == KUBERNETES_POLICY
+
+
+def is_foreign_policy(kind: str, api_version: str) -> bool:
+    """A network policy of another API group (Calico, Cilium, admin policies): never read as coverage.
+
+    Calico's `projectcalico.org/v3` NetworkPolicy selects with `spec.selector`, so reading it as
+    Kubernetes' would see an empty podSelector: every pod of the namespace.
+    """
+    return kind.endswith("NetworkPolicy") and not (kind == "NetworkPolicy" and api_version == KUBERNETES_POLICY)
+
+
 def policy_of(obj: Workload) -> Policy | None:
-    """The scope of a NetworkPolicy object, or None for other kinds."""
-    if obj.kind != "NetworkPolicy":
+    """The scope of a Kubernetes NetworkPolicy object, or None for any other object."""
+    if not is_network_policy(obj):
         return None
     spec = get(obj.object, "spec", dict, obj.base) or {}
     spec_path = (*obj.base, "spec")
@@ -86,7 +103,8 @@ def _check_expression(operator: str, values: tuple[str, ...], path: Path) -> Non
 
 def pod_labels(obj: Workload) -> dict[str, str]:
     """The labels the pods of a workload will carry (its pod template's, or a Pod's own)."""
-    _, meta_rel = POD_SPEC_PATHS[obj.kind]
+    assert obj.pod_paths is not None, "only objects that carry a pod template have pod labels"
+    _, meta_rel = obj.pod_paths
     current: Any = obj.object
     for step in meta_rel:
         current = current.get(step) if isinstance(current, dict) else None

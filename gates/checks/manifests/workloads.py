@@ -29,8 +29,22 @@ POD_SPEC_PATHS: dict[str, tuple[Path, Path]] = {
         ("spec", "jobTemplate", "spec", "template", "spec"),
         ("spec", "jobTemplate", "spec", "template", "metadata"),
     ),
+    "DeploymentConfig": (("spec", "template", "spec"), ("spec", "template", "metadata")),  # OpenShift
+    "Rollout": (("spec", "template", "spec"), ("spec", "template", "metadata")),  # Argo Rollouts
 }
 """Kind -> (path to the pod spec, path to the pod metadata) inside the object."""
+
+POD_SHAPES: tuple[tuple[Path, Path], ...] = (POD_SPEC_PATHS["Deployment"], POD_SPEC_PATHS["CronJob"])
+"""Where a kind gates does not know may still carry a pod template (Knative Service, KEDA ScaledJob...):
+read by shape when a `containers` list sits there, since a controller will make pods of it."""
+
+PODLESS_KINDS = frozenset({
+    "ConfigMap", "Namespace", "ServiceAccount", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
+    "PriorityClass", "LimitRange", "ResourceQuota", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+    "Endpoints", "EndpointSlice", "CustomResourceDefinition", "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass", "Lease", "Event",
+})
+"""Built-in kinds that never carry a pod template, so their documents are not even converted (speed)."""
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -109,6 +123,7 @@ class Workload:
     """A Kubernetes object of a document (or List item); `carries_pod` says if it has a pod template."""
 
     kind: str
+    api_version: str
     namespace: str | None
     name: str
     base: Path
@@ -117,10 +132,14 @@ class Workload:
     annotations: dict[str, str]
     """The object's own annotations merged with its pod template's (where waivers may live)."""
     annotation_paths: dict[str, Path]
+    pod_paths: tuple[Path, Path] | None = None
+    """Where its pod spec and pod metadata sit, when it carries a pod template."""
+    by_shape: bool = False
+    """A kind gates does not know, whose pod template was found by its shape."""
 
     @property
     def carries_pod(self) -> bool:
-        return self.kind in POD_SPEC_PATHS
+        return self.pod_paths is not None
 
     @property
     def resource(self) -> str:
@@ -128,8 +147,25 @@ class Workload:
             return f"{self.kind}/{self.namespace}/{self.name}"
         return f"{self.kind}/{self.name}"
 
+    def workload_ref(self) -> str | None:
+        """The resource an Argo Rollout takes its pod template from (`spec.workloadRef`), if it has no own."""
+        if self.kind != "Rollout":
+            return None
+        spec = get(self.object, "spec", dict, self.base) or {}
+        spec_path = (*self.base, "spec")
+        ref = get(spec, "workloadRef", dict, spec_path)
+        if ref is None or spec.get("template") is not None:
+            return None
+        ref_path = (*spec_path, "workloadRef")
+        name = get(ref, "name", str, ref_path)
+        if not name:
+            raise FieldTypeError((*ref_path, "name"), str, None)
+        kind = get(ref, "kind", str, ref_path) or "Deployment"
+        return f"{kind}/{self.namespace}/{name}" if self.namespace else f"{kind}/{name}"
+
     def pod(self) -> Pod:
-        spec_rel, meta_rel = POD_SPEC_PATHS[self.kind]
+        assert self.pod_paths is not None, "only objects that carry a pod template have a pod"
+        spec_rel, meta_rel = self.pod_paths
         spec = _walk(self.object, spec_rel, self.base)
         spec_path = (*self.base, *spec_rel)
         if spec is None:
@@ -202,13 +238,29 @@ def _objects(obj: Any, base: Path) -> Iterator[Workload]:
     name = get(meta, "name", str, meta_path) or get(meta, "generateName", str, meta_path) or "<unnamed>"
     namespace = get(meta, "namespace", str, meta_path)
     annotations, annotation_paths = _annotations(meta, meta_path)
-    if kind in POD_SPEC_PATHS and kind != "Pod":
-        _, template_meta_rel = POD_SPEC_PATHS[kind]
+    pod_paths = POD_SPEC_PATHS.get(kind)
+    by_shape = False
+    if pod_paths is None and kind not in PODLESS_KINDS:  # as at the top level, where they are not converted
+        pod_paths = _pod_shape(obj)
+        by_shape = pod_paths is not None
+    if pod_paths is not None and kind != "Pod":
+        _, template_meta_rel = pod_paths
         template_meta = _walk(obj, template_meta_rel, base)
         inner, inner_paths = _annotations(template_meta, (*base, *template_meta_rel))
         annotations = {**inner, **annotations}
         annotation_paths = {**inner_paths, **annotation_paths}
     yield Workload(
-        kind=kind, namespace=namespace, name=name, base=base, object=obj,
-        annotations=annotations, annotation_paths=annotation_paths,
+        kind=kind, api_version=obj["apiVersion"], namespace=namespace, name=name, base=base, object=obj,
+        annotations=annotations, annotation_paths=annotation_paths, pod_paths=pod_paths, by_shape=by_shape,
     )
+
+
+def _pod_shape(obj: dict[str, Any]) -> tuple[Path, Path] | None:
+    """The pod-template paths of an unknown kind, if a `containers` key sits where a pod spec's would."""
+    for spec_rel, meta_rel in POD_SHAPES:
+        current: Any = obj
+        for step in spec_rel:
+            current = current.get(step) if isinstance(current, dict) else None
+        if isinstance(current, dict) and "containers" in current:
+            return spec_rel, meta_rel
+    return None
