@@ -38,6 +38,10 @@ FailOnOpt = Annotated[Severity | None, typer.Option(
     "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="List passing targets; tracebacks on internal errors.")]
+AllowOutsideOpt = Annotated[bool, typer.Option(
+    "--allow-output-outside-workspace",
+    help="Under CI, let --output and [output] write outside the workspace (also"
+         " GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true).")]
 LevelOpt = Annotated[str | None, typer.Option(
     "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
 
@@ -48,10 +52,10 @@ def run_command(
                                                help="What to scan (default: the config's paths, else .).")]
     = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside))
     return runner.finish(runner.run_jobs(cfg, path, level), cfg, verbose)
 
 
@@ -61,10 +65,10 @@ def manifests_command(
                                                       help="Files, folders, or - for stdin (default: the "
                                                       "configured [manifests] paths, else .).")] = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> int:
     """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside))
     return runner.finish([runner.manifest_job(cfg, paths, level)], cfg, verbose)
 
 
@@ -90,12 +94,13 @@ def base_image_command(
     now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="Judge as of this date (YYYY-MM-DD; "
                                             "also GATES_NOW).")] = None,
     config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> int:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
     from gates.checks.base_image.options import Overrides
 
-    cfg = runner.with_now(runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose)), now)
+    common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside)
+    cfg = runner.with_now(runner.load_config(common), now)
     flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
@@ -159,13 +164,13 @@ def signature_command(
     ignore_tlog: Annotated[bool, typer.Option("--insecure-ignore-tlog", help="Accept signatures without a "
                                               "verified Rekor entry.")] = False,
     config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> int:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, signature_job
     from gates.checks.signature.policy import AuthoritySpec
 
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside))
     flags = AuthoritySpec(where=COMMAND_LINE, key=key, identity=identity, identity_regexp=identity_regexp,
                           issuer=issuer, issuer_regexp=issuer_regexp, github_repository=github_repository,
                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,

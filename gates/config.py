@@ -57,6 +57,17 @@ def _positive_int(value: Any, key: str) -> int:
     return value
 
 
+def _path(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError("a non-empty path")
+    return value
+
+
+def unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    """`items` in their order, each once: a format asked for twice is still printed once."""
+    return tuple(dict.fromkeys(items))
+
+
 def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError("true or false")
@@ -244,15 +255,17 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
     if "fail-on" in data:
         kwargs["fail_on"] = check(_severity, data["fail-on"], "fail-on")
     if "format" in data:
-        kwargs["formats"] = tuple(check(_choice(*FORMATS), f, "format") for f in check(_str_list, data["format"],
-                                                                                         "format"))
+        formats = tuple(check(_choice(*FORMATS), f, "format") for f in check(_str_list, data["format"], "format"))
+        if not formats:
+            raise fail("format", "lists no format (known: " + ", ".join(FORMATS) + ")")
+        kwargs["formats"] = unique(formats)
     if "output" in data:
         if not isinstance(data["output"], dict):
             raise fail("output", "must be a table of format = path")
         base = source.parent if source else Path.cwd()
         kwargs["outputs"] = tuple(
             (check(_choice(*FORMATS), fmt, f"output.{fmt}") if fmt in FORMATS else _unknown_format(fail, fmt),
-             base / check(_str, target, f"output.{fmt}"))
+             base / check(_path, target, f"output.{fmt}"))
             for fmt, target in data["output"].items()
         )
     if "waivers" in data:
@@ -340,10 +353,12 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
             raise fail("GATES_FAIL_ON", "must be one of " + ", ".join(s.value for s in Severity)) from None
     if env.get("GATES_FORMAT"):
         formats = tuple(f.strip() for f in env["GATES_FORMAT"].split(",") if f.strip())
+        if not formats:
+            raise fail("GATES_FORMAT", f"lists no format (known: {', '.join(FORMATS)})")
         for fmt in formats:
             if fmt not in FORMATS:
                 raise fail("GATES_FORMAT", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-        changes["formats"] = formats
+        changes["formats"] = unique(formats)
     if env.get("GATES_LEVEL"):
         if env["GATES_LEVEL"] not in ("baseline", "restricted"):
             raise fail("GATES_LEVEL", "must be baseline or restricted")

@@ -1,0 +1,94 @@
+"""Where report files may go: one format per path, no device or /proc path, and under CI only inside the workspace.
+
+Report paths come from `--output` and from `[output]` in the configuration, which a pull request can
+edit. A path is judged by where it really lands: its directory with symlinks resolved, plus its own
+name (a symlink at the name itself is replaced when written, never followed: see `gates.atomic`). So a
+committed `reports -> /home/runner` directory symlink is caught here, and under CI (`CI`,
+`GITHUB_ACTIONS` or `GITLAB_CI` set) a report outside the workspace (`GITHUB_WORKSPACE`, else
+`CI_PROJECT_DIR`, else the working directory) is refused unless the pipeline allows it with
+`--allow-output-outside-workspace` or `GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true`. There is
+deliberately no configuration key for it: the configuration file is part of what a pull request writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gates.errors import ConfigError, UsageError
+
+ALLOW_ENV = "GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE"
+ALLOW_FLAG = "--allow-output-outside-workspace"
+_NOT_FILES = (Path("/dev"),)
+"""Directories whose entries are devices or the process's own streams, not report files."""
+_NOT_FILE_TREES = (Path("/proc"), Path("/sys"))
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    """One requested report file and who asked for it (`--output`, or `gates.toml: output.json`)."""
+
+    format: str
+    path: Path
+    origin: str
+
+
+def shown(path: Path | str) -> str:
+    """A path quoted for a message: control characters escaped, never sent to a terminal raw."""
+    return repr(str(path))
+
+
+def under_ci(env: Mapping[str, str]) -> bool:
+    """Whether a CI system runs us: `CI` set to anything but false/0, or GitHub Actions, or GitLab CI."""
+    ci = env.get("CI", "").strip().lower()
+    return ci not in ("", "false", "0", "no") or bool(env.get("GITHUB_ACTIONS")) or bool(env.get("GITLAB_CI"))
+
+
+def workspace(env: Mapping[str, str]) -> Path:
+    """The checkout a CI job works in: `GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the working directory."""
+    for name in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
+        if env.get(name):
+            return Path(env[name]).resolve()
+    return Path.cwd().resolve()
+
+
+def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
+    """The pipeline's explicit permission to write reports outside the workspace (flag or environment)."""
+    value = env.get(ALLOW_ENV, "").strip().lower()
+    if value in ("", "false", "0", "no"):
+        return flag
+    if value in ("true", "1", "yes"):
+        return True
+    raise ConfigError(f"environment variable {ALLOW_ENV}: must be true or false, found {value!r}")
+
+
+def landing(path: Path) -> Path:
+    """Where a report written to `path` really ends up: the directory resolved, the name kept."""
+    return path.absolute().parent.resolve() / path.name
+
+
+def check(targets: Iterable[ReportTarget], env: Mapping[str, str], allow_outside: bool) -> tuple[ReportTarget, ...]:
+    """The targets with exact duplicates collapsed; a `UsageError` for any target that must not be written."""
+    confined = under_ci(env) and not allow_outside
+    root = workspace(env) if confined else None
+    kept: dict[Path, ReportTarget] = {}
+    for target in targets:
+        where = f"{target.origin} {target.format}={shown(target.path)}"
+        if target.path.name in ("", ".", ".."):
+            raise UsageError(f"{where}: names a directory, not a report file")
+        real = landing(target.path)
+        if real.parent in _NOT_FILES or any(real.is_relative_to(tree) for tree in _NOT_FILE_TREES):
+            raise UsageError(f"{where}: {shown(real)} is not a place for a report file"
+                             " (--format prints a report on stdout)")
+        if root is not None and not real.is_relative_to(root):
+            raise UsageError(f"{where}: lands at {shown(real)}, outside the workspace {shown(root)}; under CI"
+                             f" reports stay inside it unless {ALLOW_FLAG} or {ALLOW_ENV}=true allows it")
+        earlier = kept.get(real)
+        if earlier is None:
+            kept[real] = target
+        elif earlier.format != target.format:
+            raise UsageError(f"{where}: the same file as {earlier.origin} {earlier.format}={shown(earlier.path)};"
+                             " give each format its own path")
+    return tuple(kept.values())
+
