@@ -5,9 +5,11 @@ edit. A path is judged by where it really lands: its directory with symlinks res
 name (a symlink at the name itself is replaced when written, never followed: see `gates.atomic`). So a
 committed `reports -> /home/runner` directory symlink is caught here, and under CI (`CI`,
 `GITHUB_ACTIONS` or `GITLAB_CI` set) a report outside the workspace (`GITHUB_WORKSPACE`, else
-`CI_PROJECT_DIR`, else the working directory) is refused unless the pipeline allows it with
-`--allow-output-outside-workspace` or `GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true`. There is
-deliberately no configuration key for it: the configuration file is part of what a pull request writes.
+`CI_PROJECT_DIR`, else the working directory) is refused. The pipeline can vouch for the paths it
+names itself on the command line (`--output`) with `--allow-output-outside-workspace` or
+`GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true`; an `[output]` path never leaves the workspace under CI,
+and there is deliberately no configuration key to allow it: the configuration file is part of what a
+pull request writes.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ _NOT_FILE_TREES = (Path("/proc"), Path("/sys"))
 
 @dataclass(frozen=True)
 class ReportTarget:
-    """One requested report file and who asked for it (`--output`, or `gates.toml: output.json`)."""
+    """One requested report file and who asked for it (`--output`, or `gates.toml [output]`)."""
 
     format: str
     path: Path
     origin: str
+    from_command_line: bool
+    """Named by the pipeline itself (`--output`), not by the configuration file a pull request can edit."""
 
 
 def shown(path: Path | str) -> str:
@@ -54,7 +58,7 @@ def workspace(env: Mapping[str, str]) -> Path:
 
 
 def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
-    """The pipeline's explicit permission to write reports outside the workspace (flag or environment)."""
+    """The pipeline's explicit permission to write its `--output` files outside the workspace (flag or env)."""
     value = env.get(ALLOW_ENV, "").strip().lower()
     if value in ("", "false", "0", "no"):
         return flag
@@ -70,8 +74,7 @@ def landing(path: Path) -> Path:
 
 def check(targets: Iterable[ReportTarget], env: Mapping[str, str], allow_outside: bool) -> tuple[ReportTarget, ...]:
     """The targets with exact duplicates collapsed; a `UsageError` for any target that must not be written."""
-    confined = under_ci(env) and not allow_outside
-    root = workspace(env) if confined else None
+    root = workspace(env) if under_ci(env) else None
     kept: dict[Path, ReportTarget] = {}
     for target in targets:
         where = f"{target.origin} {target.format}={shown(target.path)}"
@@ -81,9 +84,11 @@ def check(targets: Iterable[ReportTarget], env: Mapping[str, str], allow_outside
         if real.parent in _NOT_FILES or any(real.is_relative_to(tree) for tree in _NOT_FILE_TREES):
             raise UsageError(f"{where}: {shown(real)} is not a place for a report file"
                              " (--format prints a report on stdout)")
-        if root is not None and not real.is_relative_to(root):
+        if root is not None and not real.is_relative_to(root) and not (allow_outside and target.from_command_line):
+            unless = (f" unless {ALLOW_FLAG} or {ALLOW_ENV}=true allows it" if target.from_command_line
+                      else " (only a path given with --output can be allowed out)")
             raise UsageError(f"{where}: lands at {shown(real)}, outside the workspace {shown(root)}; under CI"
-                             f" reports stay inside it unless {ALLOW_FLAG} or {ALLOW_ENV}=true allows it")
+                             f" reports stay inside it{unless}")
         earlier = kept.get(real)
         if earlier is None:
             kept[real] = target

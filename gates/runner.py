@@ -38,7 +38,7 @@ class CommonOptions:
     fail_on: Severity | None
     verbose: bool
     allow_output_outside_workspace: bool = False
-    """`--allow-output-outside-workspace`: under CI, report files may land outside the workspace."""
+    """`--allow-output-outside-workspace`: under CI, `--output` files may land outside the workspace."""
 
 
 def load_config(common: CommonOptions) -> Config:
@@ -63,13 +63,13 @@ def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Pat
 
     table = "[tool.gates.output]" if config.source and config.source.name == "pyproject.toml" else "[output]"
     origin = f"{display_path(config.source)} {table}" if config.source else table
-    targets = [ReportTarget(fmt, path, origin) for fmt, path in config.outputs]
+    targets = [ReportTarget(fmt, path, origin, from_command_line=False) for fmt, path in config.outputs]
     for spec in common.outputs or ():
         fmt, sep, target = spec.partition("=")
         if not sep or not target or fmt not in FORMATS:
             raise UsageError(f"--output: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)},"
                              f" got {spec!r}")
-        targets.append(ReportTarget(fmt, Path(target), "--output"))
+        targets.append(ReportTarget(fmt, Path(target), "--output", from_command_line=True))
     allow = report_targets.allowed_outside(common.allow_output_outside_workspace, os.environ)
     return tuple((t.format, t.path) for t in report_targets.check(targets, os.environ, allow))
 

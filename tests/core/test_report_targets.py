@@ -88,6 +88,23 @@ def test_the_pipeline_can_allow_reports_outside(tmp_path: Path, how: str, comman
     assert json.loads(outside.read_text())["outcome"] == "passed"
 
 
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_the_allow_switch_never_lets_a_config_path_out(tmp_path: Path, how: str) -> None:
+    """The configuration is part of the pull request: only the pipeline's own --output paths can be let out."""
+    repo = failing_project(tmp_path / "repo")
+    (repo / "gates.toml").write_text('[output]\njunit = "../outside/junit.xml"\n')
+    args, env = ["run", "pod0.yaml"], {"CI": "true"}
+    if how == "flag":
+        args.append("--allow-output-outside-workspace")
+    else:
+        env[ALLOW_ENV] = "true"
+    run = gates(args, repo, env)
+    assert run.code == 2
+    [line] = stderr_lines(run.err)
+    assert "outside the workspace" in line and "only a path given with --output can be allowed out" in line
+    assert not (tmp_path / "outside").exists()
+
+
 def test_allow_switch_with_a_nonsense_value_is_a_configuration_error(tmp_path: Path) -> None:
     repo = passing_project(tmp_path / "repo")
     run = gates(["manifests", "pod.yaml", "--output", "json=r.json"], repo, {"CI": "true", ALLOW_ENV: "maybe"})
