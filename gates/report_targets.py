@@ -1,15 +1,17 @@
-"""Where report files may go: one format per path, no device or /proc path, and under CI only inside the workspace.
+"""Where report files may go: one format per path, no device or /proc path, `[output]` inside its repository,
+and under CI only inside the workspace.
 
 Report paths come from `--output` and from `[output]` in the configuration, which a pull request can
 edit. A path is judged by where it really lands: its directory with symlinks resolved, plus its own
 name (a symlink at the name itself is replaced when written, never followed: see `gates.atomic`). So a
-committed `reports -> /home/runner` directory symlink is caught here, and under CI (`CI`,
-`GITHUB_ACTIONS` or `GITLAB_CI` set) a report outside the workspace (`GITHUB_WORKSPACE`, else
-`CI_PROJECT_DIR`, else the working directory) is refused. The pipeline can vouch for the paths it
-names itself on the command line (`--output`) with `--allow-output-outside-workspace` or
-`GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true`; an `[output]` path never leaves the workspace under CI,
-and there is deliberately no configuration key to allow it: the configuration file is part of what a
-pull request writes.
+committed `reports -> /home/runner` directory symlink is caught here. An `[output]` path always stays
+inside the repository of its configuration file (whoever runs gates on a checked-out pull request runs
+its configuration too), and under CI (`CI`, `GITHUB_ACTIONS` or `GITLAB_CI` set) a report outside
+the workspace (`GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the working directory) is refused.
+The pipeline can vouch for the paths it names itself on the command line (`--output`) with
+`--allow-output-outside-workspace` or `GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true`; an `[output]` path
+never leaves the workspace under CI, and there is deliberately no configuration key to allow it: the
+configuration file is part of what a pull request writes.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class ReportTarget:
     origin: str
     from_command_line: bool
     """Named by the pipeline itself (`--output`), not by the configuration file a pull request can edit."""
+    home: Path | None = None
+    """For an `[output]` path: the repository of its configuration file, which the report must stay in."""
 
 
 def shown(path: Path | str) -> str:
@@ -67,6 +71,15 @@ def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
     raise ConfigError(f"environment variable {ALLOW_ENV}: must be true or false, found {value!r}")
 
 
+def repository_of(config_file: Path) -> Path:
+    """The git top level holding `config_file` (the nearest parent with `.git`), else the file's directory."""
+    directory = config_file.absolute().parent.resolve()
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
+
+
 def landing(path: Path) -> Path:
     """Where a report written to `path` really ends up: the directory resolved, the name kept."""
     return path.absolute().parent.resolve() / path.name
@@ -81,14 +94,9 @@ def check(targets: Iterable[ReportTarget], env: Mapping[str, str], allow_outside
         if target.path.name in ("", ".", ".."):
             raise UsageError(f"{where}: names a directory, not a report file")
         real = landing(target.path)
-        if real.parent in _NOT_FILES or any(real.is_relative_to(tree) for tree in _NOT_FILE_TREES):
-            raise UsageError(f"{where}: {shown(real)} is not a place for a report file"
-                             " (--format prints a report on stdout)")
-        if root is not None and not real.is_relative_to(root) and not (allow_outside and target.from_command_line):
-            unless = (f" unless {ALLOW_FLAG} or {ALLOW_ENV}=true allows it" if target.from_command_line
-                      else " (only a path given with --output can be allowed out)")
-            raise UsageError(f"{where}: lands at {shown(real)}, outside the workspace {shown(root)}; under CI"
-                             f" reports stay inside it{unless}")
+        problem = _misplaced(target, real, root, allow_outside)
+        if problem:
+            raise UsageError(f"{where}: {problem}")
         earlier = kept.get(real)
         if earlier is None:
             kept[real] = target
@@ -97,3 +105,18 @@ def check(targets: Iterable[ReportTarget], env: Mapping[str, str], allow_outside
                              " give each format its own path")
     return tuple(kept.values())
 
+
+def _misplaced(target: ReportTarget, real: Path, workspace_root: Path | None, allow_outside: bool) -> str | None:
+    """Why `target` (landing at `real`) must not be written, or None."""
+    if real.parent in _NOT_FILES or any(real.is_relative_to(tree) for tree in _NOT_FILE_TREES):
+        return f"{shown(real)} is not a place for a report file (--format prints a report on stdout)"
+    if workspace_root is not None and not real.is_relative_to(workspace_root) and not (
+            allow_outside and target.from_command_line):
+        unless = (f" unless {ALLOW_FLAG} or {ALLOW_ENV}=true allows it" if target.from_command_line
+                  else " (only a path given with --output can be allowed out)")
+        return (f"lands at {shown(real)}, outside the workspace {shown(workspace_root)}; under CI reports stay"
+                f" inside it{unless}")
+    if target.home is not None and not real.is_relative_to(target.home):
+        return (f"lands at {shown(real)}, outside {shown(target.home)}; an [output] path stays inside the"
+                " repository of its configuration file (--output can name any path)")
+    return None

@@ -63,7 +63,8 @@ def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Pat
 
     table = "[tool.gates.output]" if config.source and config.source.name == "pyproject.toml" else "[output]"
     origin = f"{display_path(config.source)} {table}" if config.source else table
-    targets = [ReportTarget(fmt, path, origin, from_command_line=False) for fmt, path in config.outputs]
+    home = report_targets.repository_of(config.source) if config.source else None
+    targets = [ReportTarget(fmt, path, origin, from_command_line=False, home=home) for fmt, path in config.outputs]
     for spec in common.outputs or ():
         fmt, sep, target = spec.partition("=")
         if not sep or not target or fmt not in FORMATS:

@@ -113,6 +113,30 @@ def test_allow_switch_with_a_nonsense_value_is_a_configuration_error(tmp_path: P
     assert line.startswith(f"gates: configuration error: environment variable {ALLOW_ENV}")
 
 
+@pytest.mark.parametrize("value", ["../outside/gates.json", "{outside}/gates.json", "link/gates.json"])
+def test_outside_ci_an_output_path_of_the_config_stays_in_its_repository(tmp_path: Path, value: str) -> None:
+    """Not only under CI: whoever runs gates on a checked-out pull request runs its configuration."""
+    repo = failing_project(tmp_path / "repo")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "link").symlink_to(outside, target_is_directory=True)
+    (repo / "gates.toml").write_text(f'[output]\njson = "{value.format(outside=outside)}"\n')
+    run = gates(["run", "pod0.yaml"], repo)
+    assert run.code == 2
+    [line] = stderr_lines(run.err)
+    assert "an [output] path stays inside the repository of its configuration file" in line
+    assert list(outside.iterdir()) == []
+
+
+def test_an_output_path_of_a_config_in_a_subfolder_may_reach_the_repository_root(tmp_path: Path) -> None:
+    repo = failing_project(tmp_path / "repo")
+    (repo / "ci").mkdir()
+    (repo / "ci" / "gates.toml").write_text('[output]\njson = "../reports/gates.json"\n')
+    run = gates(["run", "pod0.yaml", "--config", "ci/gates.toml"], repo)
+    assert run.code == 1, run.err
+    assert json.loads((repo / "reports" / "gates.json").read_text())["outcome"] == "failed"
+
+
 def test_outside_ci_a_path_outside_the_working_directory_is_fine(tmp_path: Path) -> None:
     repo = passing_project(tmp_path / "repo")
     outside = tmp_path / "elsewhere" / "gates.json"
