@@ -223,6 +223,29 @@ def test_full_disk_keeps_the_previous_report(small_disk: Path, tmp_path: Path) -
     assert len(json.loads(previous.read_text())["results"]) == 30
 
 
+def test_a_write_cut_short_by_the_file_size_limit_keeps_the_previous_report(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE makes the kernel refuse the write half way (EFBIG), as a quota would; no root needed."""
+    import resource
+
+    repo = failing_project(tmp_path / "repo", files=30)
+    previous = repo / "gates.json"
+    assert gates(["manifests", "pod0.yaml", "--output", "json=gates.json"], repo).code == 1
+    earlier = previous.read_text()
+    limit = len(earlier) + 4096
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([*_python_gates(), "manifests", ".", "--output", "json=gates.json"], cwd=repo,
+                          env=environment(), capture_output=True, text=True, check=False, timeout=120,
+                          preexec_fn=limit_file_size)
+    assert proc.returncode == 2 and no_traceback(proc.stderr)
+    [line] = stderr_lines(proc.stderr)
+    assert line.startswith("gates: error: --output json='gates.json': cannot write: File too large")
+    assert previous.read_text() == earlier
+    assert _temporaries(repo) == []
+
+
 # --- the writer itself -----------------------------------------------------------------------------------
 
 
