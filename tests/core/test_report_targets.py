@@ -231,3 +231,13 @@ def test_one_format_to_two_paths_writes_both(tmp_path: Path) -> None:
     run = gates(["manifests", "pod0.yaml", "--output", "json=a.json", "--output", "json=b.json"], repo)
     assert run.code == 1, run.err
     assert (repo / "a.json").read_text().startswith("{") and (repo / "b.json").read_text().startswith("{")
+
+
+def test_a_hostile_report_path_never_reaches_stderr_raw(tmp_path: Path) -> None:
+    repo = failing_project(tmp_path / "repo")
+    (repo / "gates.toml").write_text('[output]\njson = "../\\u001b]0;owned\\u0007\\u001b[2J.json"\n')
+    run = gates(["run", "pod0.yaml"], repo)
+    assert run.code == 2
+    [line] = stderr_lines(run.err)
+    assert "\x1b" not in run.err and "\x07" not in run.err
+    assert "\\x1b]0;owned\\x07" in line
