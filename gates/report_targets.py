@@ -54,9 +54,13 @@ def under_ci(env: Mapping[str, str]) -> bool:
 
 
 def workspace(env: Mapping[str, str]) -> Path:
-    """The checkout a CI job works in: `GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the working directory."""
+    """The checkout a CI job works in: `GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the working directory.
+
+    A variable naming no directory here is passed over (gitlab-ci-local's shell executor, for one, keeps
+    the container's `/builds/...` path): the working directory confines instead.
+    """
     for name in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
-        if env.get(name):
+        if env.get(name) and Path(env[name]).is_dir():
             return Path(env[name]).resolve()
     return Path.cwd().resolve()
 

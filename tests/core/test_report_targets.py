@@ -241,3 +241,14 @@ def test_a_hostile_report_path_never_reaches_stderr_raw(tmp_path: Path) -> None:
     [line] = stderr_lines(run.err)
     assert "\x1b" not in run.err and "\x07" not in run.err
     assert "\\x1b]0;owned\\x07" in line
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_WORKSPACE", "CI_PROJECT_DIR"])
+def test_a_workspace_variable_naming_no_directory_falls_back_to_the_working_directory(
+        tmp_path: Path, variable: str) -> None:
+    repo = failing_project(tmp_path / "repo")
+    env = {"CI": "true", variable: "/builds/acme/app-that-does-not-exist"}
+    assert gates(["manifests", "pod0.yaml", "--output", "json=r.json"], repo, env).code == 1
+    assert json.loads((repo / "r.json").read_text())["outcome"] == "failed"
+    run = gates(["manifests", "pod0.yaml", "--output", f"json={tmp_path}/out.json"], repo, env)
+    assert run.code == 2 and f"outside the workspace '{repo}'" in run.err
