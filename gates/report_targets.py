@@ -7,7 +7,7 @@ name (a symlink at the name itself is replaced when written, never followed: see
 committed `reports -> /home/runner` directory symlink is caught here. An `[output]` path always stays
 inside the repository of its configuration file (whoever runs gates on a checked-out pull request runs
 its configuration too), and under CI (`CI`, `GITHUB_ACTIONS` or `GITLAB_CI` set) a report outside
-the workspace (`GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the working directory) is refused.
+the workspace (see `workspace`) is refused.
 The pipeline can vouch for the paths it names itself on the command line (`--output`) with
 `--allow-output-outside-workspace` or `GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true`; an `[output]` path
 never leaves the workspace under CI, and there is deliberately no configuration key to allow it: the
@@ -54,15 +54,16 @@ def under_ci(env: Mapping[str, str]) -> bool:
 
 
 def workspace(env: Mapping[str, str]) -> Path:
-    """The checkout a CI job works in: `GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the working directory.
+    """The checkout a CI job works in: `GITHUB_WORKSPACE`, else `CI_PROJECT_DIR`, else the repository holding
+    the working directory (its git top level: a pull request cannot add a `.git`), else the working directory.
 
     A variable naming no directory here is passed over (gitlab-ci-local's shell executor, for one, keeps
-    the container's `/builds/...` path): the working directory confines instead.
+    the container's `/builds/...` path).
     """
     for name in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
         if env.get(name) and Path(env[name]).is_dir():
             return Path(env[name]).resolve()
-    return Path.cwd().resolve()
+    return _git_top_level(Path.cwd().resolve())
 
 
 def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
@@ -76,8 +77,12 @@ def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
 
 
 def repository_of(config_file: Path) -> Path:
-    """The git top level holding `config_file` (the nearest parent with `.git`), else the file's directory."""
-    directory = config_file.absolute().parent.resolve()
+    """The git top level holding `config_file`, else the file's directory."""
+    return _git_top_level(config_file.absolute().parent.resolve())
+
+
+def _git_top_level(directory: Path) -> Path:
+    """The nearest of `directory` and its parents holding `.git`, else `directory` itself."""
     for candidate in (directory, *directory.parents):
         if (candidate / ".git").exists():
             return candidate

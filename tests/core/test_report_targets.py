@@ -252,3 +252,14 @@ def test_a_workspace_variable_naming_no_directory_falls_back_to_the_working_dire
     assert json.loads((repo / "r.json").read_text())["outcome"] == "failed"
     run = gates(["manifests", "pod0.yaml", "--output", f"json={tmp_path}/out.json"], repo, env)
     assert run.code == 2 and f"outside the workspace '{repo}'" in run.err
+
+
+def test_under_plain_ci_the_workspace_is_the_repository_of_the_working_directory(tmp_path: Path) -> None:
+    repo = failing_project(tmp_path / "repo")
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "pod.yaml").write_text((repo / "pod0.yaml").read_text())
+    run = gates(["manifests", "pod.yaml", "--output", "json=../reports/r.json"], repo / "deploy", {"CI": "true"})
+    assert run.code == 1, run.err
+    assert json.loads((repo / "reports" / "r.json").read_text())["outcome"] == "failed"
+    run = gates(["manifests", "pod.yaml", "--output", "json=../../r.json"], repo / "deploy", {"CI": "true"})
+    assert run.code == 2 and f"outside the workspace '{repo}'" in run.err
