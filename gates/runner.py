@@ -181,7 +181,7 @@ def _write_report_file(fmt: str, target: Path, text: str) -> bool:
         write_atomic(target, text.encode("utf-8"))
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        print(f"gates: error: --output {fmt}={shown(target)}: cannot write: {reason}"
+        print(f"gates: error: cannot write the {fmt} report {shown(target)}: {reason}"
               " (any earlier report there is left as it was)", file=sys.stderr)
         return False
     return True
@@ -211,7 +211,7 @@ class _Stdout:
         except (OSError, ValueError) as exc:  # ValueError: a closed file object
             self.failed = True
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"gates: cannot write the report to stdout: {reason} (report files, if any, were written)",
+            print(f"gates: cannot write the report to stdout: {reason} (report files are written before it)",
                   file=sys.stderr)
             _silence_stdout()
 
