@@ -1,5 +1,5 @@
-"""Where report files may go: one format per path, no device or /proc path, `[output]` inside its repository,
-and under CI only inside the workspace.
+"""Where report files may go: one format per path, not into /dev, /proc or .git, `[output]` inside its
+repository, and under CI only inside the workspace.
 
 Report paths come from `--output` and from `[output]` in the configuration, which a pull request can
 edit. A path is judged by where it really lands: its directory with symlinks resolved, plus its own
@@ -119,6 +119,8 @@ def _misplaced(target: ReportTarget, real: Path, workspace_root: Path | None, al
     """Why `target` (landing at `real`) must not be written, or None."""
     if real.parent in _NOT_FILES or any(real.is_relative_to(tree) for tree in _NOT_FILE_TREES):
         return f"{shown(real)} is not a place for a report file (--format prints a report on stdout)"
+    if any(part.lower() == ".git" for part in real.parts):
+        return f"lands at {shown(real)}, inside a .git directory (its config and hooks steer git)"
     if workspace_root is not None and not real.is_relative_to(workspace_root) and not (
             allow_outside and target.from_command_line):
         unless = (f" unless {ALLOW_FLAG} or {ALLOW_ENV}=true allows it" if target.from_command_line

@@ -263,3 +263,22 @@ def test_under_plain_ci_the_workspace_is_the_repository_of_the_working_directory
     assert json.loads((repo / "reports" / "r.json").read_text())["outcome"] == "failed"
     run = gates(["manifests", "pod.yaml", "--output", "json=../../r.json"], repo / "deploy", {"CI": "true"})
     assert run.code == 2 and f"outside the workspace '{repo}'" in run.err
+
+
+@pytest.mark.parametrize(("value", "link"), [(".git/config", False), (".GIT/hooks/pre-push", False),
+                                             ("reports/hooks/pre-commit", True)])
+def test_a_report_never_lands_inside_dot_git(tmp_path: Path, value: str, link: bool) -> None:
+    repo = failing_project(tmp_path / "repo")
+    (repo / ".git" / "config").write_text("[core]\n\tbare = false\n")
+    if link:
+        (repo / "reports").symlink_to(repo / ".git", target_is_directory=True)
+    config = repo / "gates.toml"
+    config.write_text(f'[output]\njunit = "{value}"\n')
+    for args in (["run", "pod0.yaml"], ["manifests", "pod0.yaml", "--output", f"json={value}"]):
+        run = gates(args, repo, {"CI": "true"} if link else None)
+        assert run.code == 2
+        [line] = stderr_lines(run.err)
+        assert "inside a .git directory" in line
+        config.unlink(missing_ok=True)  # the second run: the flag alone
+    assert (repo / ".git" / "config").read_text() == "[core]\n\tbare = false\n"
+    assert sorted(p.name for p in (repo / ".git").iterdir()) == ["config"]
