@@ -184,6 +184,22 @@ def test_closed_stdout_still_writes_the_files(big_project: Path, command: str) -
     _assert_reports_written(big_project)
 
 
+def test_broken_pipe_under_github_actions_keeps_annotations_quiet_and_the_summary(big_project: Path) -> None:
+    summary = big_project / "summary.md"
+    env = environment({"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(big_project),
+                       "GITHUB_STEP_SUMMARY": str(summary)})
+    script = '"$@" | head -c1 >/dev/null; echo "exit=${PIPESTATUS[0]}" >&2'
+    proc = subprocess.run(["bash", "-c", script, "_", *_python_gates(), "manifests", ".", "--format", "console",
+                           "--output", "junit=junit.xml", "--output", "json=gates.json"],
+                          cwd=big_project, env=env, capture_output=True, text=True, check=False, timeout=120)
+    lines = stderr_lines(proc.stderr)
+    assert lines[-1] == "exit=1" and no_traceback(proc.stderr)
+    assert lines[:-1] == ["gates: cannot write the report to stdout: Broken pipe (report files are written"
+                          " before it)"]
+    assert "pss-privileged" in summary.read_text()
+    _assert_reports_written(big_project)
+
+
 # --- a full disk ---------------------------------------------------------------------------------------
 
 
