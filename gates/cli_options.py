@@ -25,6 +25,10 @@ FailOnOpt = Annotated[Severity | None, typer.Option(
     "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="List passing targets; tracebacks on internal errors.")]
+AllowOutsideOpt = Annotated[bool, typer.Option(
+    "--allow-output-outside-workspace",
+    help="Under CI, let --output files land outside the workspace ([output] paths never do; also"
+         " GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true).")]
 LevelOpt = Annotated[str | None, typer.Option(
     "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
 NowOpt = Annotated[str | None, typer.Option(

@@ -30,6 +30,18 @@ CONFIG_NAME = "gates.toml"
 FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
 
+
+def _path(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError("a non-empty path")
+    return value
+
+
+def unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    """`items` in their order, each once: a format asked for twice is still printed once."""
+    return tuple(dict.fromkeys(items))
+
+
 REGISTRY_TABLE: Schema = {
     "insecure": (str_list, ()),
     "cache-dir": (string, ""),
@@ -177,15 +189,17 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema) -
     if "fail-on" in data:
         kwargs["fail_on"] = check(severity, data["fail-on"], "fail-on")
     if "format" in data:
-        kwargs["formats"] = tuple(check(choice(*FORMATS), f, "format") for f in check(str_list, data["format"],
-                                                                                         "format"))
+        formats = tuple(check(choice(*FORMATS), f, "format") for f in check(str_list, data["format"], "format"))
+        if not formats:
+            raise fail("format", "lists no format (known: " + ", ".join(FORMATS) + ")")
+        kwargs["formats"] = unique(formats)
     if "output" in data:
         if not isinstance(data["output"], dict):
             raise fail("output", "must be a table of format = path")
         base = source.parent if source else Path.cwd()
         kwargs["outputs"] = tuple(
             (check(choice(*FORMATS), fmt, f"output.{fmt}") if fmt in FORMATS else _unknown_format(fail, fmt),
-             base / check(string, target, f"output.{fmt}"))
+             base / check(_path, target, f"output.{fmt}"))
             for fmt, target in data["output"].items()
         )
     if "waivers" in data:
@@ -273,10 +287,12 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
             raise fail("GATES_FAIL_ON", "must be one of " + ", ".join(s.value for s in Severity)) from None
     if env.get("GATES_FORMAT"):
         formats = tuple(f.strip() for f in env["GATES_FORMAT"].split(",") if f.strip())
+        if not formats:
+            raise fail("GATES_FORMAT", f"lists no format (known: {', '.join(FORMATS)})")
         for fmt in formats:
             if fmt not in FORMATS:
                 raise fail("GATES_FORMAT", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-        changes["formats"] = formats
+        changes["formats"] = unique(formats)
     sections = {k: dict(v) for k, v in config.sections.items()}
     for variable, (table, key) in schema.environment.items():
         if env.get(variable):

@@ -27,6 +27,8 @@ def parse_manifests_args(args: Sequence[str]) -> dict[str, object] | None:
         name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if arg in ("--verbose", "-v"):
             parsed["verbose"] = True
+        elif arg == "--allow-output-outside-workspace":
+            parsed["allow_output_outside_workspace"] = True
         elif name in _VALUE_FLAGS:
             if eq:
                 value = inline
@@ -65,6 +67,7 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         outputs=list(parsed["outputs"]) or None,  # type: ignore[call-overload]
         fail_on=Severity(fail_on) if fail_on is not None else None,
         verbose=verbose,
+        allow_output_outside_workspace=bool(parsed.get("allow_output_outside_workspace")),
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")

@@ -30,6 +30,8 @@ class CommonOptions:
     outputs: list[str] | None
     fail_on: Severity | None
     verbose: bool
+    allow_output_outside_workspace: bool = False
+    """`--allow-output-outside-workspace`: under CI, `--output` files may land outside the workspace."""
 
 
 @dataclass(frozen=True)

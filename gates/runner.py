@@ -7,19 +7,22 @@ without importing it, and so the CLI stays a thin face (DESIGN: the CLI holds no
 from __future__ import annotations
 
 import dataclasses
+import errno
+import io
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from gates import __version__
-from gates.config import FORMATS, Config
+from gates.config import FORMATS, Config, unique
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
 from gates.gate import CommonOptions, Invocation, RunFlags
 from gates.model import Outcome, Report
+from gates.paths import display_path
 
 if TYPE_CHECKING:
     from gates.rules import Rule
@@ -41,17 +44,29 @@ def load_config(common: CommonOptions) -> Config:
         for fmt in common.formats:
             if fmt not in FORMATS:
                 raise UsageError(f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-        changes["formats"] = tuple(common.formats)
-    if common.outputs:
-        outputs = list(config.outputs)
-        for spec in common.outputs:
-            fmt, sep, target = spec.partition("=")
-            if not sep or not target or fmt not in FORMATS:
-                raise UsageError(f"--output: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)},"
-                                 f" got {spec!r}")
-            outputs.append((fmt, Path(target)))
-        changes["outputs"] = tuple(outputs)
+        changes["formats"] = unique(tuple(common.formats))
+    if config.outputs or common.outputs:
+        changes["outputs"] = _report_files(config, common)
     return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Path], ...]:
+    """`[output]` then `--output`, checked for where each file may be written (see `gates.report_targets`)."""
+    from gates import report_targets
+    from gates.report_targets import ReportTarget
+
+    table = "[tool.gates.output]" if config.source and config.source.name == "pyproject.toml" else "[output]"
+    origin = f"{display_path(config.source)} {table}" if config.source else table
+    home = report_targets.repository_of(config.source) if config.source else None
+    targets = [ReportTarget(fmt, path, origin, from_command_line=False, home=home) for fmt, path in config.outputs]
+    for spec in common.outputs or ():
+        fmt, sep, target = spec.partition("=")
+        if not sep or not target or fmt not in FORMATS:
+            raise UsageError(f"--output: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)},"
+                             f" got {spec!r}")
+        targets.append(ReportTarget(fmt, Path(target), "--output", from_command_line=True))
+    allow = report_targets.allowed_outside(common.allow_output_outside_workspace, os.environ)
+    return tuple((t.format, t.path) for t in report_targets.check(targets, os.environ, allow))
 
 
 def _use_color(stream: object) -> bool:
@@ -90,35 +105,115 @@ def _repository_root() -> Path:
     return here
 
 
-def emit(report: Report, config: Config, verbose: bool) -> None:
+def emit(report: Report, config: Config, verbose: bool) -> int:
+    """Write the report files, then stdout; the worst exit code a write problem calls for (0 if none).
+
+    Files come first so that a closed or broken stdout (`gates ... | head -c1`, `>/dev/full`) cannot
+    cost them. A file that cannot be written, or a stdout that fails, is one line on stderr, and every
+    other report is still written.
+    """
     from gates.reporters import Format, RenderContext, renderer
 
     plain = RenderContext(root=_repository_root(), version=__version__, rules=_LazyRules(), verbose=verbose)
+    code = EXIT_PASSED
+
+    def render(fmt: str, context: RenderContext) -> str | None:
+        nonlocal code
+        try:
+            return renderer(Format(fmt))(report, context)
+        except Exception as exc:  # a reporter bug must not cost the other reports
+            print(f"gates: internal error: the {fmt} report: {type(exc).__name__}: {exc}", file=sys.stderr)
+            code = EXIT_INTERNAL
+            return None
+
+    for fmt, target in config.outputs:
+        text = render(fmt, plain)
+        if text is not None and not _write_report_file(fmt, target, text):
+            code = max(code, EXIT_USAGE)
+    out = _Stdout()
     for fmt in config.formats:
         context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
-        sys.stdout.write(renderer(Format(fmt))(report, context))
-    for fmt, target in config.outputs:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(renderer(Format(fmt))(report, plain), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--output {fmt}={target}: cannot write: {exc.strerror or exc}") from None
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+        text = render(fmt, context)
+        if text is not None:
+            out.write(text)
+    if os.environ.get("GITHUB_ACTIONS") == "true" and sys.stderr is not None:
         from gates.reporters import github
 
-        github.auto_emit(report, plain, config.formats, sys.stdout, sys.stderr)  # annotations + job summary
-    sys.stdout.flush()
+        annotations = io.StringIO()  # through `out`, so a broken stdout stays one line on stderr
+        github.auto_emit(report, plain, config.formats, annotations, sys.stderr)  # annotations + job summary
+        out.write(annotations.getvalue())
+    out.flush()
+    return code
+
+
+def _write_report_file(fmt: str, target: Path, text: str) -> bool:
+    from gates.atomic import write_atomic
+    from gates.report_targets import shown
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text.encode("utf-8"))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"gates: error: cannot write the {fmt} report {shown(target)}: {reason}"
+              " (any earlier report there is left as it was)", file=sys.stderr)
+        return False
+    return True
+
+
+class _Stdout:
+    """sys.stdout that survives being closed, a broken pipe or a full device: one line on stderr, then silence."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def write(self, text: str) -> int:
+        self._attempt(lambda stream: stream.write(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._attempt(lambda stream: stream.flush())
+
+    def _attempt(self, action: Callable[[TextIO], object]) -> None:
+        if self.failed:
+            return
+        stream = sys.stdout
+        try:
+            if stream is None:
+                raise OSError(errno.EBADF, "stdout is closed")
+            action(stream)
+        except (OSError, ValueError) as exc:  # ValueError: a closed file object
+            self.failed = True
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            print(f"gates: cannot write the report to stdout: {reason} (report files are written before it)",
+                  file=sys.stderr)
+            _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so the flush at interpreter exit cannot fail again with a traceback."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        sys.stdout = None
 
 
 def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     from gates.engine import run
 
     report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
-    emit(report, config, verbose)
+    written = emit(report, config, verbose)
     for problem in report.internal_errors:
         print(f"gates: internal error in {problem}", file=sys.stderr)
-    if report.internal_errors:
+    if report.internal_errors or written == EXIT_INTERNAL:
         return EXIT_INTERNAL
+    if written == EXIT_USAGE:
+        return EXIT_USAGE
     return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
 
 

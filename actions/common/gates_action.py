@@ -176,6 +176,9 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     json_path = Path(environ.get("GATES_ACTION_JSON", "").strip() or temp / "gates-report.json")
     try:
         args = build_args(argv[0], environ, str(json_path))
+        # The report paths above come from the workflow's inputs, never from the pull request, so they may
+        # lie outside the workspace (an empty json-file means $RUNNER_TEMP); [output] paths still may not.
+        args.insert(1, "--allow-output-outside-workspace")
         fail = truthy(environ.get("GATES_ACTION_FAIL", "true"), "fail")
         gates = install(environ)
     except ActionError as exc:

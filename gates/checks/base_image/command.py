@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import ConfigOpt, FailOnOpt, FormatOpt, NowOpt, OutputOpt, VerboseOpt
+from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, NowOpt, OutputOpt, VerboseOpt
 from gates.gate import CommonOptions, Invocation
 
 
@@ -30,7 +30,7 @@ def base_image_command(
                                                         show_default=False)] = None,
     now: NowOpt = None,
     config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> Invocation:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
     from gates.checks.base_image.gate import base_image_job
@@ -39,5 +39,5 @@ def base_image_command(
     flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
                       lambda cfg: base_image_job(cfg, flags), now=now)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import ConfigOpt, FailOnOpt, FormatOpt, LevelOpt, OutputOpt, VerboseOpt
+from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, LevelOpt, OutputOpt, VerboseOpt
 from gates.gate import CommonOptions, Invocation
 
 
@@ -15,11 +15,11 @@ def manifests_command(
                                                       help="Files, folders, or - for stdin (default: the "
                                                       "configured [manifests] paths, else .).")] = None,
     level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> Invocation:
     """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
     from gates.checks.manifests.job import manifest_job
 
     chosen = tuple(paths or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
                       lambda cfg: manifest_job(cfg, chosen, level))
