@@ -178,7 +178,7 @@ def install(env: Mapping[str, str]) -> list[str]:
     clean = isolated_env(env)
     # `-m venv`/`-m pip` (and venv's `-m ensurepip`) would import a venv.py from their working
     # directory: they start in an empty directory of our own, never in the workspace.
-    with tempfile.TemporaryDirectory(prefix="gates-action-", dir=temp) as empty:
+    with tempfile.TemporaryDirectory(prefix="gates-action-cwd-", dir=temp) as empty:
         subprocess.run([sys.executable, "-I", "-m", "venv", str(venv)], check=True, cwd=empty, env=clean)
         subprocess.run([str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
                         "--quiet", str(ACTION_ROOT)], check=True, cwd=empty, env=clean)

@@ -48,6 +48,14 @@ include:
         *
         my app.yaml
         $(touch pwned).yaml
+  - local: ci/component.yml
+    inputs:
+      job-name: gates-dash-dash
+      install: ""
+      targets: k8s/good.yaml
+      extra-args: |
+        --
+        --config=evil.toml
   - local: ci/classic.yml
 variables:
   GATES_INSTALL: ""
@@ -173,3 +181,10 @@ def test_reports_replace_committed_links_and_stale_reports(pipeline: Pipeline) -
         assert not sarif.is_symlink() and json.loads(sarif.read_text(encoding="utf-8"))["version"] == "2.1.0"
     report = json.loads((pipeline.artifacts / "gates-hostile" / "gates-report.json").read_text(encoding="utf-8"))
     assert report["schema"] == "gates/report/v1"  # this run's report, not the committed one
+
+
+def test_extra_args_cannot_move_the_targets(pipeline: Pipeline) -> None:
+    """A `--` among the extra arguments would turn the template's own options into targets: refused."""
+    assert _status(pipeline.log, "gates-dash-dash") == "FAIL"
+    assert "gates: extra arguments: no '--' please" in pipeline.log
+    assert not (pipeline.artifacts / "gates-dash-dash" / "gates-report.json").exists()
