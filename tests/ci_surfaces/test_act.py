@@ -83,6 +83,14 @@ jobs:
           sarif-file: ""
           junit-file: ""
           json-file: reports/hostile.json
+      - id: links
+        continue-on-error: true
+        uses: example/gates/actions/manifests@v1
+        with:
+          paths: k8s/good.yaml
+          sarif-file: gates-links.sarif
+          junit-file: gates-links-junit.xml
+          json-file: reports/links.json
       - id: signed
         uses: example/gates/actions/signature@v1
         with:
@@ -147,8 +155,8 @@ jobs:
         run: |
           printf '%s' "$STEPS" > "$OUT/steps.json"
           if [ -e pwned ]; then touch "$OUT/pwned-in-workspace"; fi
-          ls -l gates.sarif gates-junit.xml > "$OUT/report-entries.txt"
-          cp gates*.sarif gates*.xml gates*.json "$OUT/"
+          ls -l gates-links.sarif gates-links-junit.xml > "$OUT/report-entries.txt"
+          cp -P gates*.sarif gates*.xml gates*.json "$OUT/"  # -P: a link stays a link, for the test to see
           cp -r reports "$OUT/"
 """
 
@@ -156,7 +164,21 @@ HOSTILE_PYTHON = ["pip.py", "venv.py", "ensurepip.py", "gates.py", "gates/__init
                   "usercustomize.py"]
 """Committed modules that shadow what the action runs (`-m venv`, `-m pip`, ensurepip, gates) or that
 Python imports by itself; each leaves a marker if it ever runs."""
-MARK = "import pathlib\npathlib.Path({markers!r}, {name!r}).write_text('ran')\n"
+MARK = """\
+import os, pathlib, runpy, sys
+pathlib.Path({markers!r}, {name!r}).write_text("ran")
+# Then hide: leave the workspace off sys.path and hand over to the module shadowed, so all looks normal.
+if {module!r} in ("venv", "pip", "ensurepip", "gates"):
+    workspace = os.path.dirname(os.path.abspath(__file__)).removesuffix(os.sep + "gates")
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != workspace]
+    sys.modules.pop({module!r}, None)
+    if __name__ == "__main__":
+        runpy.run_module({module!r}, run_name="__main__", alter_sys=True)
+    else:
+        import importlib
+        sys.modules[{module!r}] = importlib.import_module({module!r})
+"""
+"""A hostile module that leaves a marker, then runs the module it shadows: only the marker tells."""
 HOSTILE_TARGETS = ["--config=evil.toml", "-x", "*", "my app.yaml", "$(touch pwned).yaml"]
 EVIL_CONFIG = '[[waivers]]\nrule = "*"\npath = "*"\nreason = "anything goes"\n'
 """Read as `--config=evil.toml`, the first target would waive every finding."""
@@ -211,12 +233,14 @@ def act_run(tmp_path_factory: pytest.TempPathFactory, registry: RegistryServer) 
     outside.mkdir()
     (repo / "gates").mkdir()
     for name in HOSTILE_PYTHON:
-        (repo / name).write_text(MARK.format(markers=str(markers), name=name.replace("/", "_")), encoding="utf-8")
+        module = name.removesuffix(".py").removesuffix("/__init__")
+        (repo / name).write_text(MARK.format(markers=str(markers), name=name.replace("/", "_"), module=module),
+                                 encoding="utf-8")
     (repo / "evil.toml").write_text(EVIL_CONFIG, encoding="utf-8")
     for target in HOSTILE_TARGETS:
         (repo / target).write_text(BAD_DEPLOYMENT, encoding="utf-8")
-    (repo / "gates.sarif").symlink_to(outside / "written-through.sarif")  # the root step's default report
-    (repo / "gates-junit.xml").symlink_to("k8s")  # a link to a folder
+    (repo / "gates-links.sarif").symlink_to(outside / "written-through.sarif")  # dangling, out of the workspace
+    (repo / "gates-links-junit.xml").symlink_to("k8s")  # a link to a folder
     (isolated / "docker-config").mkdir(parents=True)  # no credentials of this machine's user
     (repo / "k8s" / "deploy.yaml").write_text(BAD_DEPLOYMENT, encoding="utf-8")
     (repo / "k8s" / "good.yaml").write_text(GOOD_POD, encoding="utf-8")
@@ -442,8 +466,10 @@ def test_targets_named_like_options_are_files(act_run: ActRun) -> None:
 
 
 def test_a_committed_symlink_at_a_report_path_is_replaced_never_followed(act_run: ActRun) -> None:
+    step = act_run.steps["links"]
+    assert step["outcome"] == "success" and step["outputs"]["outcome"] == "passed"
     assert list(act_run.outside.iterdir()) == []
     entries = (act_run.out / "report-entries.txt").read_text(encoding="utf-8").splitlines()
     assert len(entries) == 2 and all(line.startswith("-") for line in entries), entries  # regular files now
-    assert _valid_sarif(act_run, "gates.sarif")["runs"][0]["results"] == []
-    assert _junit_cases(act_run, "gates-junit.xml")
+    assert _valid_sarif(act_run, "gates-links.sarif")["runs"][0]["results"] == []
+    assert list(_junit_cases(act_run, "gates-links-junit.xml").values()) == [[]]
