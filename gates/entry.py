@@ -1,8 +1,9 @@
 """The console-script entry point, kept tiny so the commonest runs never import the CLI framework.
 
-`gates --version` and a plain `gates manifests PATH...` (the pre-push and pipeline case) are parsed
-here; anything else, including every malformed or unusual command line, goes to the full CLI, which
-parses and reports it the usual way. Both paths run the same `gates.runner` code.
+`gates --version` and a plain `gates manifests [OPTIONS] [--] PATH...` (the pre-push and pipeline
+case; the CI surfaces always put `--` before their targets) are parsed here; anything else,
+including every malformed or unusual command line, goes to the full CLI, which parses and reports
+it the usual way. Both paths run the same `gates.runner` code.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def parse_manifests_args(args: Sequence[str]) -> dict[str, object] | None:
     while args_left:
         arg = args_left.pop(0)
         name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if arg == "--":  # as in the full CLI: whatever follows is a path, even `--config=x.toml` or `-x`
+            parsed["paths"].extend(args_left)  # type: ignore[attr-defined]
+            break
         if arg in ("--verbose", "-v"):
             parsed["verbose"] = True
         elif arg == "--allow-output-outside-workspace":
@@ -46,7 +50,7 @@ def parse_manifests_args(args: Sequence[str]) -> dict[str, object] | None:
         elif arg == "-" or not arg.startswith("-"):
             parsed["paths"].append(arg)  # type: ignore[attr-defined]
         else:
-            return None  # help, `--`, or a flag only the full CLI knows
+            return None  # help, or a flag only the full CLI knows
     return parsed if parsed["paths"] else None
 
 

@@ -4,6 +4,11 @@ A hook already in place is never lost: it is renamed to `pre-push.chained` and t
 first, with the same arguments and the same refs on stdin, stopping the push if it fails. The hook
 calls gates through the interpreter that installed it, so it works from GUI clients and shells
 where the virtualenv is not on PATH, and falls back to `gates` on PATH once that interpreter is gone.
+
+The hook runs in the repository, whose files are whatever was pulled: `python -I -m gates` keeps the
+working directory off sys.path (else a committed gates.py or gates/ would run instead of gates, and
+could pass anything), and the PYTHON* variables (PYTHONPATH=. is a common developer setting) are
+dropped before gates starts either way.
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ if [ -x "$hooks_dir/{chained}" ]; then
         "$hooks_dir/{chained}" "$@" </dev/null || exit $?
     fi
 fi
+# No PYTHONPATH, PYTHONHOME, PYTHONSTARTUP... may point gates at the repository's own Python files.
+for name in $(env | sed -n 's/^\\(PYTHON[A-Za-z0-9_]*\\)=.*/\\1/p'); do unset "$name"; done
 if [ -x {python} ]; then
-    exec {python} -m gates run
+    exec {python} -I -m gates run
 fi
 exec gates run
 """

@@ -5,7 +5,12 @@ checkout into a virtualenv under $RUNNER_TEMP (so the action's ref pins the tool
 second gates step in the job reuses it), runs one gates command with the reports the action
 promises, and writes the step outputs. Inputs arrive only as environment variables (`GATES_ACTION_*`,
 set from `env:` in action.yml) and become argv items, never shell text, so an input can't inject
-a command.
+a command, and the targets come after `--`, so a file named like an option stays a file.
+
+Nothing from the workspace may run: action.yml starts this script with `python -I`, and every Python
+it starts runs isolated (`-I`, no PYTHON* variable an earlier step may have put in $GITHUB_ENV), the
+installs from an empty directory of its own, so a venv.py, pip.py or gates/ in the pull request
+never shadows the real module.
 
 Usage: python gates_action.py run|manifests|signature|base-image
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -73,25 +79,16 @@ def build_args(command: str, env: Mapping[str, str], json_path: str) -> list[str
     elif not targets:
         what = "paths" if command == "manifests" else "images"
         raise ActionError(f"input {what}: nothing to check")
-    for target in targets:
-        if target.startswith("-"):
-            raise ActionError(f"target {target!r} looks like an option; prefix a path with ./")
-    args += targets
-    config = env.get("GATES_ACTION_CONFIG", "").strip()
-    if config:
-        args += ["--config", config]
-    fail_on = env.get("GATES_ACTION_FAIL_ON", "").strip()
-    if fail_on:
-        if fail_on not in FAIL_ON:
-            raise ActionError(f"input fail-on: expected one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-        args += ["--fail-on", fail_on]
-    level = env.get("GATES_ACTION_LEVEL", "").strip()
-    if level and command in ("run", "manifests"):
-        args += ["--level", level]
-    for key, option in GATE_OPTIONS.get(command, ()):
-        value = env.get(key, "").strip()
-        if "\n" in value or "\r" in value:
-            raise ActionError(f"input {option[2:]}: one value expected, got several lines")
+    if "-" in targets:
+        raise ActionError("target '-' would read standard input, which an action does not have")
+    fail_on = single(env, "GATES_ACTION_FAIL_ON", "fail-on")
+    if fail_on and fail_on not in FAIL_ON:
+        raise ActionError(f"input fail-on: expected one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    options = [("GATES_ACTION_CONFIG", "--config"), ("GATES_ACTION_FAIL_ON", "--fail-on")]
+    if command in ("run", "manifests"):
+        options.append(("GATES_ACTION_LEVEL", "--level"))
+    for key, option in (*options, *GATE_OPTIONS.get(command, ())):
+        value = single(env, key, option[2:])
         if value:
             args.append(f"{option}={value}")  # one argv item: a value starting with "-" stays a value
     args += ["--format", "console", "--output", f"json={json_path}"]
@@ -99,8 +96,18 @@ def build_args(command: str, env: Mapping[str, str], json_path: str) -> list[str
         path = env.get(key, "").strip()
         if path:
             args += ["--output", f"{fmt}={path}"]
-    args += lines(env.get("GATES_ACTION_EXTRA_ARGS", ""))
-    return args
+    extra = lines(env.get("GATES_ACTION_EXTRA_ARGS", ""))
+    if "--" in extra:
+        raise ActionError("input extra-args: no '--' please; the action puts it before the targets itself")
+    return [*args, *extra, "--", *targets]  # after `--`, a file named `--config=x.toml` is just a file
+
+
+def single(env: Mapping[str, str], key: str, name: str) -> str:
+    """A one-value input, surrounding spaces dropped; several lines are refused, never half-used."""
+    value = env.get(key, "").strip()
+    if "\n" in value or "\r" in value:
+        raise ActionError(f"input {name}: one value expected, got several lines")
+    return value
 
 
 def outputs(json_path: Path, exit_code: int, env: Mapping[str, str]) -> dict[str, str]:
@@ -139,6 +146,15 @@ def _venv_bin(venv: Path) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin")
 
 
+def isolated_env(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without the PYTHON* variables (PYTHONPATH, PYTHONHOME, PYTHONSTARTUP...) that would steer a Python.
+
+    `-I` keeps them from the interpreter it is given to, but not from that interpreter's children
+    (pip's build backend, venv's ensurepip), so they are dropped from the environment too.
+    """
+    return {k: v for k, v in env.items() if not k.upper().startswith("PYTHON")}
+
+
 def source_key() -> str:
     """A digest of the gates sources and the interpreter: same code, same virtualenv, whatever the path."""
     digest = hashlib.sha256(sys.version.encode())
@@ -149,22 +165,44 @@ def source_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def install(env: Mapping[str, str]) -> Path:
-    """gates installed from ACTION_ROOT into a virtualenv; returns its `gates` executable."""
+def install(env: Mapping[str, str]) -> list[str]:
+    """gates installed from ACTION_ROOT into a virtualenv; returns the command that runs it, isolated."""
     temp = Path(env.get("RUNNER_TEMP") or tempfile.gettempdir())
-    key = source_key()
-    venv = temp / f"gates-action-{key}"
-    gates = _venv_bin(venv) / ("gates.exe" if os.name == "nt" else "gates")
-    if gates.exists():
-        print(f"gates already installed in {venv}")
-        return gates
-    print(f"::group::Install gates from {ACTION_ROOT}", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    venv = temp / f"gates-action-{source_key()}"
     python = _venv_bin(venv) / ("python.exe" if os.name == "nt" else "python")
-    subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
-                    str(ACTION_ROOT)], check=True)
+    command = [str(python), "-I", "-m", "gates"]  # -I: the workspace (cwd) is not on sys.path
+    if (_venv_bin(venv) / ("gates.exe" if os.name == "nt" else "gates")).exists():
+        print(f"gates already installed in {venv}")
+        return command
+    print(f"::group::Install gates from {ACTION_ROOT}", flush=True)
+    clean = isolated_env(env)
+    # `-m venv`/`-m pip` (and venv's `-m ensurepip`) would import a venv.py from their working
+    # directory: they start in an empty directory of our own, never in the workspace.
+    with tempfile.TemporaryDirectory(prefix="gates-action-cwd-", dir=temp) as empty:
+        subprocess.run([sys.executable, "-I", "-m", "venv", str(venv)], check=True, cwd=empty, env=clean)
+        subprocess.run([str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+                        "--quiet", str(ACTION_ROOT)], check=True, cwd=empty, env=clean)
     print("::endgroup::", flush=True)
-    return gates
+    return command
+
+
+def remove_stale(paths: Sequence[Path]) -> None:
+    """Remove an earlier report at each path, so it is never passed off as this run's.
+
+    A symlink (say one committed in the pull request) is removed itself, never followed, so gates
+    then writes a new file there instead of writing through the link.
+    """
+    for path in paths:
+        if os.path.lexists(path):
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise ActionError(f"cannot remove the earlier report at {str(path)!r}: {exc.strerror}") from None
+
+
+def shown(args: Sequence[str]) -> str:
+    """The command line for the log: quoted, control characters escaped, so no value forges a log line."""
+    return " ".join(shlex.quote(a) if a.isprintable() else repr(a) for a in args)
 
 
 def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
@@ -174,6 +212,8 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         return 2
     temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
     json_path = Path(environ.get("GATES_ACTION_JSON", "").strip() or temp / "gates-report.json")
+    reports = [json_path, *(Path(environ[k].strip()) for k in ("GATES_ACTION_SARIF", "GATES_ACTION_JUNIT")
+                            if environ.get(k, "").strip())]
     try:
         args = build_args(argv[0], environ, str(json_path))
         # The report paths above come from the workflow's inputs, never from the pull request, so they may
@@ -181,18 +221,15 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         args.insert(1, "--allow-output-outside-workspace")
         fail = truthy(environ.get("GATES_ACTION_FAIL", "true"), "fail")
         gates = install(environ)
+        remove_stale(reports)
     except ActionError as exc:
         print(f"::error title=gates action::{exc}")
         return 2
     except subprocess.CalledProcessError as exc:
         print(f"::error title=gates action::installing gates failed (exit {exc.returncode})")
         return 2
-    for stale in (json_path, *(Path(environ.get(k, "").strip()) for k in ("GATES_ACTION_SARIF", "GATES_ACTION_JUNIT")
-                               if environ.get(k, "").strip())):
-        if stale.is_file():
-            stale.unlink()  # never pass off an earlier step's report as this run's
-    print(f"gates {' '.join(args)}", flush=True)
-    code = subprocess.run([str(gates), *args], check=False, env=environ).returncode
+    print(f"gates {shown(args)}", flush=True)
+    code = subprocess.run([*gates, *args], check=False, env=isolated_env(environ)).returncode
     try:
         write_outputs(outputs(json_path, code, environ), environ)
     except (OSError, ActionError) as exc:

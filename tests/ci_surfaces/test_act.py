@@ -6,6 +6,10 @@ copy of this one, so the composite actions install gates from `$GITHUB_ACTION_PA
 One act run holds every step: the root action, the manifests sub-action, and the signature and
 base-image sub-actions against images this module pushed (and signed) to the test registry on
 127.0.0.1.
+
+The checked-out project is hostile as well (see HOSTILE_PYTHON, HOSTILE_TARGETS, and the symlinks at
+report paths), and the job's env sets PYTHONPATH=. as an earlier step could through $GITHUB_ENV:
+nothing in the workspace may run, and every verdict must stay the honest one.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ jobs:
     env:
       DOCKER_CONFIG: {isolated}/docker-config
       XDG_DATA_HOME: {isolated}/xdg-data
+      PYTHONPATH: "."
+      PYTHONSTARTUP: sitecustomize.py
     steps:
       - uses: actions/checkout@v4
       - id: root
@@ -64,6 +70,27 @@ jobs:
           sarif-file: inject.sarif
           junit-file: inject.xml
           json-file: inject.json
+      - id: hostile
+        continue-on-error: true
+        uses: example/gates/actions/manifests@v1
+        with:
+          paths: |
+            --config=evil.toml
+            -x
+            *
+            my app.yaml
+            $(touch pwned).yaml
+          sarif-file: ""
+          junit-file: ""
+          json-file: reports/hostile.json
+      - id: links
+        continue-on-error: true
+        uses: example/gates/actions/manifests@v1
+        with:
+          paths: k8s/good.yaml
+          sarif-file: gates-links.sarif
+          junit-file: gates-links-junit.xml
+          json-file: reports/links.json
       - id: signed
         uses: example/gates/actions/signature@v1
         with:
@@ -127,9 +154,34 @@ jobs:
           OUT: {out}
         run: |
           printf '%s' "$STEPS" > "$OUT/steps.json"
-          cp gates*.sarif gates*.xml gates*.json "$OUT/"
+          if [ -e pwned ]; then touch "$OUT/pwned-in-workspace"; fi
+          ls -l gates-links.sarif gates-links-junit.xml > "$OUT/report-entries.txt"
+          cp -P gates*.sarif gates*.xml gates*.json "$OUT/"  # -P: a link stays a link, for the test to see
           cp -r reports "$OUT/"
 """
+
+HOSTILE_PYTHON = ["pip.py", "venv.py", "ensurepip.py", "gates.py", "gates/__init__.py", "sitecustomize.py",
+                  "usercustomize.py"]
+"""Committed modules that shadow what the action runs (`-m venv`, `-m pip`, ensurepip, gates) or that
+Python imports by itself; each leaves a marker if it ever runs."""
+MARK = """\
+import os, pathlib, runpy, sys
+pathlib.Path({markers!r}, {name!r}).write_text("ran")
+# Then hide: leave the workspace off sys.path and hand over to the module shadowed, so all looks normal.
+if {module!r} in ("venv", "pip", "ensurepip", "gates"):
+    workspace = os.path.dirname(os.path.abspath(__file__)).removesuffix(os.sep + "gates")
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != workspace]
+    sys.modules.pop({module!r}, None)
+    if __name__ == "__main__":
+        runpy.run_module({module!r}, run_name="__main__", alter_sys=True)
+    else:
+        import importlib
+        sys.modules[{module!r}] = importlib.import_module({module!r})
+"""
+"""A hostile module that leaves a marker, then runs the module it shadows: only the marker tells."""
+HOSTILE_TARGETS = ["--config=evil.toml", "-x", "*", "my app.yaml", "$(touch pwned).yaml"]
+EVIL_CONFIG = '[[waivers]]\nrule = "*"\npath = "*"\nreason = "anything goes"\n'
+"""Read as `--config=evil.toml`, the first target would waive every finding."""
 
 LATER = "2026-12-24"
 """GATES_NOW of the failing base-image step: a month after NOW, so the report shows which date it judged."""
@@ -151,6 +203,8 @@ class ActRun:
     out: Path
     steps: dict[str, Any]
     images: dict[str, str]
+    markers: Path
+    outside: Path
 
     def report(self, name: str) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads((self.out / name).read_text(encoding="utf-8"))
@@ -171,9 +225,22 @@ def act_run(tmp_path_factory: pytest.TempPathFactory, registry: RegistryServer) 
     base = tmp_path_factory.mktemp("act")
     source = copy_action_source(base / "gates-action")
     repo, out, isolated = base / "project", base / "out", base / "isolated"
+    markers, outside = base / "markers", base / "outside"
     (repo / "k8s").mkdir(parents=True)
     (repo / "ci").mkdir()
     out.mkdir()
+    markers.mkdir()
+    outside.mkdir()
+    (repo / "gates").mkdir()
+    for name in HOSTILE_PYTHON:
+        module = name.removesuffix(".py").removesuffix("/__init__")
+        (repo / name).write_text(MARK.format(markers=str(markers), name=name.replace("/", "_"), module=module),
+                                 encoding="utf-8")
+    (repo / "evil.toml").write_text(EVIL_CONFIG, encoding="utf-8")
+    for target in HOSTILE_TARGETS:
+        (repo / target).write_text(BAD_DEPLOYMENT, encoding="utf-8")
+    (repo / "gates-links.sarif").symlink_to(outside / "written-through.sarif")  # dangling, out of the workspace
+    (repo / "gates-links-junit.xml").symlink_to("k8s")  # a link to a folder
     (isolated / "docker-config").mkdir(parents=True)  # no credentials of this machine's user
     (repo / "k8s" / "deploy.yaml").write_text(BAD_DEPLOYMENT, encoding="utf-8")
     (repo / "k8s" / "good.yaml").write_text(GOOD_POD, encoding="utf-8")
@@ -197,7 +264,8 @@ def act_run(tmp_path_factory: pytest.TempPathFactory, registry: RegistryServer) 
     log = proc.stdout + proc.stderr
     steps_file = out / "steps.json"
     assert steps_file.exists(), log[-6000:]
-    return ActRun(proc.returncode, log, out, json.loads(steps_file.read_text(encoding="utf-8")), images)
+    return ActRun(proc.returncode, log, out, json.loads(steps_file.read_text(encoding="utf-8")), images, markers,
+                  outside)
 
 
 def test_job_succeeds(act_run: ActRun) -> None:
@@ -378,3 +446,30 @@ def test_base_image_sub_action_reports_an_end_of_life_base_without_failing(act_r
                for f in result["findings"])
     rules = {r["ruleId"] for r in _valid_sarif(act_run, "reports/eol.sarif")["runs"][0]["results"]}
     assert rules == _rules(result)
+
+
+def test_nothing_from_the_workspace_runs(act_run: ActRun) -> None:
+    """venv.py, pip.py, gates/, sitecustomize.py... in the workspace, PYTHONPATH=. in the env: never imported."""
+    assert sorted(p.name for p in act_run.markers.iterdir()) == []
+    assert act_run.steps["root"]["outputs"]["outcome"] == "passed"  # the real gates ran, and judged
+
+
+def test_targets_named_like_options_are_files(act_run: ActRun) -> None:
+    step = act_run.steps["hostile"]
+    assert step["outcome"] == "failure"
+    assert (step["outputs"]["outcome"], step["outputs"]["exit-code"]) == ("failed", "1")
+    report = act_run.report("reports/hostile.json")
+    assert report["summary"]["waived"] == 0  # evil.toml was never read as the configuration
+    assert {r["target"].partition("#")[0]: r["outcome"] for r in report["results"]} == dict.fromkeys(
+        HOSTILE_TARGETS, "failed")
+    assert not (act_run.out / "pwned-in-workspace").exists()
+
+
+def test_a_committed_symlink_at_a_report_path_is_replaced_never_followed(act_run: ActRun) -> None:
+    step = act_run.steps["links"]
+    assert step["outcome"] == "success" and step["outputs"]["outcome"] == "passed"
+    assert list(act_run.outside.iterdir()) == []
+    entries = (act_run.out / "report-entries.txt").read_text(encoding="utf-8").splitlines()
+    assert len(entries) == 2 and all(line.startswith("-") for line in entries), entries  # regular files now
+    assert _valid_sarif(act_run, "gates-links.sarif")["runs"][0]["results"] == []
+    assert list(_junit_cases(act_run, "gates-links-junit.xml").values()) == [[]]

@@ -28,15 +28,26 @@ def test_args_from_inputs() -> None:
            "GATES_ACTION_LEVEL": "baseline", "GATES_ACTION_SARIF": "out.sarif", "GATES_ACTION_JUNIT": "",
            "GATES_ACTION_EXTRA_ARGS": "--exclude\nvendor/* $(rm -rf /)\n"}
     args = driver.build_args("manifests", env, "/tmp/r.json")
-    assert args == ["manifests", "k8s", "deploy/app.yaml", "--fail-on", "high", "--level", "baseline",
+    assert args == ["manifests", "--fail-on=high", "--level=baseline",
                     "--format", "console", "--output", "json=/tmp/r.json", "--output", "sarif=out.sarif",
-                    "--exclude", "vendor/* $(rm -rf /)"]
+                    "--exclude", "vendor/* $(rm -rf /)", "--", "k8s", "deploy/app.yaml"]
+
+
+def test_targets_named_like_options_come_after_double_dash() -> None:
+    env = {"GATES_ACTION_TARGETS": "--config=evil.toml\n-x\n*\nmy app.yaml", "GATES_ACTION_CONFIG": "-c.toml"}
+    args = driver.build_args("manifests", env, "r.json")
+    assert args[1] == "--config=-c.toml"  # one argv item: a value starting with "-" stays a value
+    assert args[args.index("--"):] == ["--", "--config=evil.toml", "-x", "*", "my app.yaml"]
+    assert args.count("--") == 1
+    assert driver.build_args("run", {}, "r.json")[-1] == "--"
 
 
 @pytest.mark.parametrize(("command", "env", "problem"), [
     ("run", {"GATES_ACTION_TARGETS": "a\nb"}, "one path"),
     ("signature", {}, "input images: nothing to check"),
-    ("manifests", {"GATES_ACTION_TARGETS": "--config=/etc/x"}, "looks like an option"),
+    ("manifests", {"GATES_ACTION_TARGETS": "k8s\n-"}, "standard input"),
+    ("manifests", {"GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_EXTRA_ARGS": "--\n--config=x"}, "no '--'"),
+    ("manifests", {"GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_CONFIG": "a.toml\nb.toml"}, "input config: one"),
     ("manifests", {"GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_FAIL_ON": "severe"}, "fail-on"),
     ("deploy", {}, "unknown command"),
 ])
@@ -56,11 +67,12 @@ def test_gate_inputs_become_single_argv_items() -> None:
            "GATES_ACTION_CERTIFICATE_IDENTITY_REGEXP": "-x $(id)", "GATES_ACTION_CERTIFICATE_OIDC_ISSUER": "",
            "GATES_ACTION_TRUSTED_ROOT": "root.json", "GATES_ACTION_DOCKERFILE": "Dockerfile"}
     args = driver.build_args("signature", env, "r.json")
-    assert args[:5] == ["signature", "ghcr.io/a/b:1", "--key=cosign.pub", "--certificate-identity-regexp=-x $(id)",
+    assert args[:4] == ["signature", "--key=cosign.pub", "--certificate-identity-regexp=-x $(id)",
                         "--trusted-root=root.json"]
+    assert args[-2:] == ["--", "ghcr.io/a/b:1"]
     assert not any(a.startswith(("--dockerfile", "--certificate-oidc-issuer")) for a in args)
     base = driver.build_args("base-image", {**env, "GATES_ACTION_NOW": "2026-01-31"}, "r.json")
-    assert base[:4] == ["base-image", "ghcr.io/a/b:1", "--dockerfile=Dockerfile", "--now=2026-01-31"]
+    assert base[:3] == ["base-image", "--dockerfile=Dockerfile", "--now=2026-01-31"]
     assert not any(a.startswith("--key") for a in base)
     assert not any(a.startswith(("--key", "--dockerfile")) for a in driver.build_args("manifests", env, "r.json"))
 
@@ -95,3 +107,31 @@ def test_truthy() -> None:
 def test_source_key_tracks_the_code() -> None:
     assert driver.source_key() == driver.source_key()
     assert len(driver.source_key()) == 16
+
+
+def test_python_variables_never_reach_a_child() -> None:
+    env = {"PYTHONPATH": ".", "PYTHONHOME": "/x", "PYTHONSTARTUP": "s.py", "pythonUserBase": "u", "PATH": "/bin",
+           "GATES_NOW": "2026-01-01"}
+    assert driver.isolated_env(env) == {"PATH": "/bin", "GATES_NOW": "2026-01-01"}
+
+
+def test_stale_reports_and_links_are_removed_never_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    (tmp_path / "old.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "to-file.sarif").symlink_to(victim)
+    (tmp_path / "dangling.xml").symlink_to(tmp_path / "nowhere" / "x.xml")
+    (tmp_path / "to-dir.xml").symlink_to(tmp_path)
+    names = ["old.json", "to-file.sarif", "dangling.xml", "to-dir.xml", "absent.json"]
+    driver.remove_stale([tmp_path / n for n in names])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.txt"]
+    assert victim.read_text(encoding="utf-8") == "keep"
+    (tmp_path / "a-dir.json").mkdir()
+    with pytest.raises(driver.ActionError, match=r"cannot remove the earlier report at '.*a-dir\.json'"):
+        driver.remove_stale([tmp_path / "a-dir.json"])
+
+
+def test_the_logged_command_line_cannot_forge_a_line() -> None:
+    line = driver.shown(["manifests", "--", "my app.yaml", "x\n::error::forged", "\x1b[31mred"])
+    assert "\n" not in line and "\x1b" not in line
+    assert line == "manifests -- 'my app.yaml' 'x\\n::error::forged' '\\x1b[31mred'"

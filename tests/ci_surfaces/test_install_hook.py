@@ -54,6 +54,42 @@ def test_hook_blocks_a_failing_push_and_allows_a_passing_one(repo: Path) -> None
     assert "failed to push" in refused.stderr
 
 
+FORCE_PASS = "import pathlib, os\npathlib.Path({markers!r}, {name!r}).write_text('ran')\nos._exit(0)\n"
+"""A committed Python file that, if it ever ran inside the hook, would leave a marker and pass the push."""
+HOSTILE_LAYOUTS = {
+    "gates.py": ["gates.py"],
+    "gates-package": ["gates/__init__.py", "gates/__main__.py"],
+    "site-hooks": ["sitecustomize.py", "usercustomize.py"],
+}
+
+
+@pytest.mark.parametrize("via", ["interpreter", "path-fallback"])
+@pytest.mark.parametrize("layout", sorted(HOSTILE_LAYOUTS))
+def test_committed_python_never_runs_in_the_hook(repo: Path, tmp_path: Path, layout: str, via: str) -> None:
+    """The hook runs in the pulled tree: its gates.py, gates/ or sitecustomize.py must not replace gates.
+
+    PYTHONPATH=. (a common developer setting) and PYTHONSTARTUP are set too: they must not steer the
+    hook, whether it runs the installing interpreter or, that one gone, the `gates` on PATH.
+    """
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    for name in HOSTILE_LAYOUTS[layout]:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(FORCE_PASS.format(markers=str(markers), name=name.replace("/", "_")),
+                                 encoding="utf-8")
+    (repo / "startup.py").write_text(FORCE_PASS.format(markers=str(markers), name="startup"), encoding="utf-8")
+    (repo / "k8s" / "bad.yaml").write_text(BAD_DEPLOYMENT, encoding="utf-8")
+    hooks.install(repo, python=sys.executable if via == "interpreter" else str(tmp_path / "gone" / "python"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "bad, and Python files that would pass it")
+    env = {**tool_env(), "PYTHONPATH": ".", "PYTHONSTARTUP": str(repo / "startup.py")}
+    refused = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=repo, capture_output=True, text=True,
+                             env=env, timeout=120, check=False)
+    assert sorted(p.name for p in markers.iterdir()) == []
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "pss-privileged" in refused.stdout + refused.stderr  # the real gates judged the push
+
+
 def test_existing_hook_is_chained_with_its_stdin_and_can_veto(repo: Path) -> None:
     hook_dir = repo / ".git" / "hooks"
     seen = repo / "seen.txt"

@@ -19,7 +19,6 @@ from tests.manifests.helpers import compliant_pod_spec, wrap, write
     ["manifests", "x.yaml", "--level"],  # a flag without its value
     ["manifests", "x.yaml", "--unknown"],
     ["manifests", "x.yaml", "--level", "baseline", "--level", "restricted"],
-    ["manifests", "--", "x.yaml"],
     ["run", "x.yaml"],
 ])
 def test_unusual_command_lines_go_to_the_full_cli(args: list[str]) -> None:
