@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gates.entry import parse_manifests_args
 from tests.conftest import REPO, run_process
+from tests.cosign.factory import public_pem
 from tests.reporters.conftest import BAD_DEPLOYMENT
-from tests.signatures.factory import public_pem
 
 EVIL_CONFIG = '[[waivers]]\nrule = "*"\npath = "*"\nreason = "anything goes"\n'
 HOSTILE_NAMES = ["--config=evil.toml", "-x", "*", "my app.yaml", "$(touch pwned).yaml", "-"]
