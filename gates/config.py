@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ class Config:
     formats: tuple[str, ...] = ("console",)
     outputs: tuple[tuple[str, Path], ...] = ()
     waivers: tuple[WaiverRule, ...] = ()
+    inline_waivers: bool = True
+    """Whether `gates.dev/waive.*` annotations waive; when false they only become notes on the finding,
+    so a pull request cannot waive its own findings."""
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     now: dt.date | None = None
     """Injected "today" (GATES_NOW), for deterministic expiry checks."""
@@ -153,13 +157,19 @@ class Config:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest gates.toml, or pyproject.toml with [tool.gates], up to the repository root."""
+    """The nearest gates.toml, or pyproject.toml with [tool.gates], up to the repository root.
+
+    A name that exists at all (`lexists`: also a dangling link, a folder, a FIFO) stops the search: a
+    configuration that cannot be read must fail the run, never let the defaults or a parent's file apply.
+    A pyproject.toml that cannot be read or parsed stops it too, since nobody can tell whether it
+    configures gates.
+    """
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_NAME
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_gates(pyproject):
+        if os.path.lexists(pyproject) and _has_tool_gates(pyproject):
             return pyproject
         if (directory / ".git").exists():
             return None
@@ -167,11 +177,65 @@ def find_config(start: Path) -> Path | None:
 
 
 def _has_tool_gates(pyproject: Path) -> bool:
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return False  # not ours to judge: only a file that configures gates is validated
+    data = parse_toml(read_config_bytes(pyproject), str(pyproject))
     return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
+
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A configuration file larger than this is refused (read at most this much, never unbounded)."""
+
+
+def read_config_bytes(source: Path) -> bytes:
+    """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(source, flags)
+    except FileNotFoundError:
+        problem = "dangling symbolic link" if os.path.lexists(source) else "configuration file not found"
+        raise ConfigError(f"{source}: {problem}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{source}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+def parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    """TOML from bytes; any problem is a `ConfigError` naming `where`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: cannot read configuration: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        parsed: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid TOML: arrays or tables nested too deeply") from None
+    return parsed
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
@@ -181,24 +245,13 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Pa
     source = explicit or find_config(cwd or Path.cwd())
     data: dict[str, Any] = {}
     if source is not None:
-        data = _read(source, explicit is not None)
+        data = config_table(parse_toml(read_config_bytes(source), str(source)), source, explicit is not None)
     config = _validate(data, source)
     return _apply_env(config, environ)
 
 
-def _read(source: Path, explicit: bool) -> dict[str, Any]:
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read configuration: {exc}") from None
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
+def config_table(data: dict[str, Any], source: Path, explicit: bool) -> dict[str, Any]:
+    """The gates table of a parsed file: all of gates.toml, or `[tool.gates]` of a pyproject.toml."""
     if source.name == "pyproject.toml":
         tool = data.get("tool", {})
         gates = tool.get("gates") if isinstance(tool, dict) else None
@@ -212,7 +265,21 @@ def _read(source: Path, explicit: bool) -> dict[str, Any]:
     return data
 
 
-_GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers")
+_GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers", "inline-waivers")
+
+INT_BOUNDS: dict[str, int] = {
+    "registry.timeout": 3600,
+    "registry.concurrency": 64,
+    "manifests.max-file-size": 1024**3,
+    "base-image.max-age-days": 36500,
+    "base-image.max-base-age-days": 36500,
+    "base-image.max-point-release-lag": 1000,
+    "base-image.max-layer-bytes": 64 * 1024**3,
+}
+"""Dotted key -> the largest value that makes sense: a number beyond it is a typo or an attempt to switch
+a check off (`max-file-size = 2**63-1`), so it is a configuration error. Seconds, counts, bytes, days."""
+DEFAULT_INT_BOUND = 2**31 - 1
+"""The bound of an integer key `INT_BOUNDS` does not list."""
 
 
 def _validate(data: dict[str, Any], source: Path | None) -> Config:
@@ -224,11 +291,16 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
 
     def check(validator: Validator, value: Any, key: str) -> Any:
         try:
-            return validator(value, key)
+            parsed = validator(value, key)
         except TypeError as exc:
             raise fail(key, f"must be {exc}, found {value!r}") from None
         except ConfigValueError as exc:
             raise fail(key, str(exc)) from None
+        if isinstance(parsed, int) and not isinstance(parsed, bool):
+            bound = INT_BOUNDS.get(key, DEFAULT_INT_BOUND)
+            if parsed > bound:
+                raise fail(key, f"must be at most {bound}, found {parsed}")
+        return parsed
 
     known = {*_GENERAL_KEYS, *SECTIONS}
     unknown = sorted(set(data) - known)
@@ -255,6 +327,8 @@ def _validate(data: dict[str, Any], source: Path | None) -> Config:
              base / check(_str, target, f"output.{fmt}"))
             for fmt, target in data["output"].items()
         )
+    if "inline-waivers" in data:
+        kwargs["inline_waivers"] = check(_bool, data["inline-waivers"], "inline-waivers")
     if "waivers" in data:
         kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail))
     sections: dict[str, dict[str, Any]] = {}

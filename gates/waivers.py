@@ -62,6 +62,22 @@ def apply_waivers(result: Result, waivers: Sequence[WaiverRule], today: dt.date)
     return dataclasses.replace(result, findings=findings)
 
 
+def note_ignored_waivers(result: Result, waivers: Sequence[WaiverRule]) -> Result:
+    """With `inline-waivers = false`: say on each finding which annotation would have waived it, waive nothing.
+
+    The tree under test (a pull request) must not waive its own findings, but the reviewer should see
+    that it tried.
+    """
+    if not waivers or not result.findings:
+        return result
+    findings = []
+    for finding in result.findings:
+        notes = [f"inline waiver ignored (inline-waivers = false): {w.source}: {w.reason}"
+                 + (f" (expires {w.expires})" if w.expires else "") for w in waivers if w.matches(finding)]
+        findings.append(dataclasses.replace(finding, notes=(*finding.notes, *notes)) if notes else finding)
+    return dataclasses.replace(result, findings=tuple(findings))
+
+
 def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> Finding:
     if finding.waiver is not None:
         return finding
