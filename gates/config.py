@@ -72,6 +72,17 @@ def _str_list(value: Any, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def image_globs(value: Any, key: str) -> tuple[str, ...]:
+    """Globs over image repositories, spelled as references are (`gates.oci.reference.canonical_glob`)."""
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import canonical_glob
+
+    try:
+        return tuple(canonical_glob(glob) for glob in _str_list(value, key))
+    except InvalidReferenceError as exc:
+        raise ConfigValueError(str(exc)) from None
+
+
 def _choice(*choices: str) -> Validator:
     def check(value: Any, key: str) -> str:
         if value not in choices:
@@ -108,7 +119,7 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
         "skip-rules": (_str_list, ()),
         "max-file-size": (_int, 10 * 1024 * 1024),
         "hardening": (_bool, True),
-        "allowed-registries": (_str_list, ()),
+        "allowed-registries": (image_globs, ()),
         "require-network-policy": (_bool, False),
     },
     "base-image": base_image_schema(_str, _int, _bool, _str_list),

@@ -99,6 +99,24 @@ def _rule_ids(value: Any, key: str) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _allowed_globs(value: Any, key: str) -> tuple[str, ...]:
+    from gates.config import image_globs
+
+    return image_globs(value, key)
+
+
+def canonical_flag_globs(globs: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    """`--allowed` globs, spelled as references are; a glob that could match nothing is a usage error."""
+    from gates.errors import UsageError
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import canonical_glob
+
+    try:
+        return tuple(canonical_glob(glob) for glob in globs)
+    except InvalidReferenceError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
 def base_image_schema(str_: Any, int_: Any, bool_: Any, str_list: Any) -> dict[str, tuple[Any, Any]]:
     """The `[base-image]` table: key -> (validator, default), built on `gates.config`'s validators."""
     return {
@@ -107,7 +125,7 @@ def base_image_schema(str_: Any, int_: Any, bool_: Any, str_list: Any) -> dict[s
         "max-age-days": (int_, 90),
         "max-base-age-days": (int_, 90),
         "unknown-age": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
-        "allowed": (str_list, ()),
+        "allowed": (_allowed_globs, ()),
         "require-digest": (bool_, True),
         "eol-phase": (_non_empty_choice(SUPPORT_PHASES), "security"),
         "unknown-os": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
@@ -161,7 +179,7 @@ def build_options(
         max_base_age_days=(base["max-base-age-days"] if flags.max_base_age_days is None
                            else flags.max_base_age_days),
         unknown_age=base["unknown-age"],
-        allowed=flags.allowed or tuple(base["allowed"]),
+        allowed=canonical_flag_globs(flags.allowed, "--allowed") or tuple(base["allowed"]),
         require_digest=base["require-digest"],
         eol_phase=base["eol-phase"],
         unknown_os=base["unknown-os"],
