@@ -30,6 +30,10 @@ app = typer.Typer(
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", metavar="PATH",
     help="Configuration file (default: gates.toml or [tool.gates] in pyproject.toml, searched upward).")]
+ConfigRefOpt = Annotated[str | None, typer.Option(
+    "--config-ref", metavar="REF",
+    help="Read the configuration from this git ref (e.g. the pull request's base branch, origin/main), "
+         "not from the checkout, so the tree under test cannot weaken its own policy (also GATES_CONFIG_REF).")]
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="FORMAT", help="Output on stdout: " + ", ".join(FORMATS) + " (repeatable).")]
 OutputOpt = Annotated[list[str] | None, typer.Option(
@@ -47,11 +51,12 @@ def run_command(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
                                                help="What to scan (default: the config's paths, else .).")]
     = None,
-    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
+    output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, config_ref))
     return runner.finish(runner.run_jobs(cfg, path, level), cfg, verbose)
 
 
@@ -60,11 +65,12 @@ def manifests_command(
     paths: Annotated[list[str] | None, typer.Argument(metavar="[PATH]...", show_default=False,
                                                       help="Files, folders, or - for stdin (default: the "
                                                       "configured [manifests] paths, else .).")] = None,
-    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
+    output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, config_ref))
     return runner.finish([runner.manifest_job(cfg, paths, level)], cfg, verbose)
 
 
@@ -89,13 +95,14 @@ def base_image_command(
                                                         show_default=False)] = None,
     now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="Judge as of this date (YYYY-MM-DD; "
                                             "also GATES_NOW).")] = None,
-    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
     from gates.checks.base_image.options import Overrides
 
-    cfg = runner.with_now(runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose)), now)
+    common = runner.CommonOptions(config, format, output, fail_on, verbose, config_ref)
+    cfg = runner.with_now(runner.load_config(common), now)
     flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
@@ -158,14 +165,14 @@ def signature_command(
                                              "PATH")] = None,
     ignore_tlog: Annotated[bool, typer.Option("--insecure-ignore-tlog", help="Accept signatures without a "
                                               "verified Rekor entry.")] = False,
-    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
 ) -> int:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, signature_job
     from gates.checks.signature.policy import AuthoritySpec
 
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose))
+    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, config_ref))
     flags = AuthoritySpec(where=COMMAND_LINE, key=key, identity=identity, identity_regexp=identity_regexp,
                           issuer=issuer, issuer_regexp=issuer_regexp, github_repository=github_repository,
                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,

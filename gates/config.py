@@ -249,10 +249,18 @@ def parse_toml(data: bytes, where: str) -> dict[str, Any]:
     return parsed
 
 
-def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
-    """Build the Config from file (explicit, or found from `cwd`) and environment."""
+def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+         ref: str | None = None) -> Config:
+    """Build the Config from file (explicit, or found from `cwd`) and environment.
+
+    With `ref` (or `GATES_CONFIG_REF`) the file is read from that git ref instead of the working tree,
+    see `gates.config_ref`.
+    """
     environ = os.environ if env is None else env
     explicit = path or (Path(environ["GATES_CONFIG"]) if environ.get("GATES_CONFIG") else None)
+    ref = ref or environ.get("GATES_CONFIG_REF") or None
+    if ref is not None:
+        return _apply_env(_load_at_ref(ref, explicit, cwd or Path.cwd()), environ)
     source = explicit or find_config(cwd or Path.cwd())
     data: dict[str, Any] = {}
     if source is not None:
@@ -261,17 +269,32 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Pa
     return _apply_env(config, environ)
 
 
-def config_table(data: dict[str, Any], source: Path, explicit: bool) -> dict[str, Any]:
+def _load_at_ref(ref: str, explicit: Path | None, cwd: Path) -> Config:
+    from gates.config_ref import read_at_ref
+
+    def configures_gates(label: str, data: bytes) -> bool:
+        tool = parse_toml(data, label).get("tool")
+        return isinstance(tool, dict) and "gates" in tool
+
+    found = read_at_ref(ref, explicit, cwd, (CONFIG_NAME, "pyproject.toml"), MAX_CONFIG_BYTES, configures_gates)
+    if found is None:
+        return _validate({}, None)
+    table = config_table(parse_toml(found.data, found.label), found.path, explicit is not None, found.label)
+    return _validate(table, found.path, where=found.label)
+
+
+def config_table(data: dict[str, Any], source: Path, explicit: bool, where: str | None = None) -> dict[str, Any]:
     """The gates table of a parsed file: all of gates.toml, or `[tool.gates]` of a pyproject.toml."""
+    where = where or str(source)
     if source.name == "pyproject.toml":
         tool = data.get("tool", {})
         gates = tool.get("gates") if isinstance(tool, dict) else None
         if gates is None:
             if explicit:
-                raise ConfigError(f"{source}: no [tool.gates] table")
+                raise ConfigError(f"{where}: no [tool.gates] table")
             return {}
         if not isinstance(gates, dict):
-            raise ConfigError(f"{source}: [tool.gates] must be a table")
+            raise ConfigError(f"{where}: [tool.gates] must be a table")
         return dict(gates)
     return data
 
@@ -293,8 +316,8 @@ DEFAULT_INT_BOUND = 2**31 - 1
 """The bound of an integer key `INT_BOUNDS` does not list."""
 
 
-def _validate(data: dict[str, Any], source: Path | None) -> Config:
-    where = display_path(source) if source else "configuration"
+def _validate(data: dict[str, Any], source: Path | None, where: str | None = None) -> Config:
+    where = where or (display_path(source) if source else "configuration")
     prefix = "tool.gates." if source is not None and source.name == "pyproject.toml" else ""
 
     def fail(key: str, problem: str) -> ConfigError:

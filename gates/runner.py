@@ -35,10 +35,12 @@ class CommonOptions:
     outputs: list[str] | None
     fail_on: Severity | None
     verbose: bool
+    config_ref: str | None = None
+    """`--config-ref`: read the configuration from this git ref (the tree under test stays the checkout)."""
 
 
 def load_config(common: CommonOptions) -> Config:
-    config = load(common.config)
+    config = load(common.config, ref=common.config_ref)
     changes: dict[str, object] = {}
     if common.fail_on is not None:
         changes["fail_on"] = common.fail_on
