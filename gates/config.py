@@ -270,7 +270,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Pa
 
 
 def _load_at_ref(ref: str, explicit: Path | None, cwd: Path) -> Config:
-    from gates.config_ref import read_at_ref
+    from gates.config_ref import check_unchanged, read_at_ref
 
     def configures_gates(label: str, data: bytes) -> bool:
         tool = parse_toml(data, label).get("tool")
@@ -280,7 +280,30 @@ def _load_at_ref(ref: str, explicit: Path | None, cwd: Path) -> Config:
     if found is None:
         return _validate({}, None)
     table = config_table(parse_toml(found.data, found.label), found.path, explicit is not None, found.label)
-    return _validate(table, found.path, where=found.label)
+    config = _validate(table, found.path, where=found.label)
+    check_unchanged(found, _trusted_files(config))
+    return config
+
+
+def _trusted_files(config: Config) -> dict[str, Path]:
+    """Files the configuration trusts (keys, trusted roots, end-of-life and advisory data) by config key."""
+    base = config.source.parent if config.source else Path.cwd()
+    named: dict[str, str] = {}
+    signature = config.sections.get("signature", {})
+    if signature.get("trusted-root"):
+        named["signature.trusted-root"] = signature["trusted-root"]
+    for number, policy in enumerate(signature.get("policies", ()), start=1):
+        for index, authority in enumerate(policy.authorities, start=1):
+            where = f"signature.policies[{number}].authorities[{index}]"
+            for attribute in ("key", "trusted_root"):
+                value = getattr(authority, attribute)
+                if value:
+                    named[f"{where}.{attribute.replace('_', '-')}"] = value
+    for table, key in (("base-image", "eol-data"), ("patch-level", "advisories")):
+        value = config.sections.get(table, {}).get(key)
+        if value:
+            named[f"{table}.{key}"] = value
+    return {key: base / Path(value).expanduser() for key, value in named.items()}
 
 
 def config_table(data: dict[str, Any], source: Path, explicit: bool, where: str | None = None) -> dict[str, Any]:

@@ -30,6 +30,10 @@ class RefConfig:
     label: str
     """`REF:path/in/repo`, for messages."""
     data: bytes
+    ref: str
+    root: Path
+    """The repository's top level."""
+    commit: str
 
 
 def check_ref(ref: str) -> str:
@@ -76,7 +80,7 @@ def read_at_ref(ref: str, explicit: Path | None, cwd: Path, names: tuple[str, ..
         data = _blob(entry, label, root, ref, max_bytes)
         if explicit is None and PurePosixPath(candidate).name != names[0] and not is_config(label, data):
             continue
-        return RefConfig(path=root / candidate, label=label, data=data)
+        return RefConfig(path=root / candidate, label=label, data=data, ref=ref, root=root, commit=commit_id)
     return None
 
 
@@ -85,6 +89,39 @@ class _Entry:
     mode: str
     kind: str
     object_id: str
+
+
+def check_unchanged(found: RefConfig, files: dict[str, Path]) -> None:
+    """Files the trusted configuration names (keys, trusted roots, data) must be as the ref has them.
+
+    Relative paths in the file resolve in the checkout; without this check a pull request could keep the
+    policy and swap the key it names. `files` maps the config key to the path; paths outside the
+    repository are not the pull request's to change and are left alone.
+    """
+    inside: dict[str, str] = {}
+    for key, path in files.items():
+        try:
+            inside[Path(os.path.normpath(path)).relative_to(found.root.resolve()).as_posix()] = key
+        except ValueError:
+            continue
+    if not inside:
+        return
+    paths = list(inside)
+    at_ref = _tree_entries(found.commit, paths, found.root, found.ref)
+    diff = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--name-only", "-z", found.commit]
+    changed = [
+        *(rel for rel in paths if rel not in at_ref),
+        *_names(_git(["--literal-pathspecs", *diff, "--", *paths], found.root, found.ref)),
+        *_names(_git(["--literal-pathspecs", "ls-files", "--others", "-z", "--", *paths], found.root, found.ref)),
+    ]
+    for rel in changed:
+        key = next((k for path, k in inside.items() if rel == path or rel.startswith(path.rstrip("/") + "/")), rel)
+        raise ConfigError(f"{found.label}: {key}: {rel} is not as {found.ref} has it: a file the trusted"
+                          f" configuration names must come unchanged from {found.ref}")
+
+
+def _names(out: bytes) -> list[str]:
+    return [name.decode("utf-8", "surrogateescape") for name in out.split(b"\0") if name]
 
 
 def _inside(root: Path, path: Path, ref: str) -> str:

@@ -179,3 +179,47 @@ def test_outside_a_git_repository_is_a_configuration_error(tmp_path: Path) -> No
     assert run.code == 2, run.err
     [line] = run.err.strip().splitlines()
     assert "--config-ref main: git rev-parse failed: fatal: not a git repository" in line
+
+
+TRUSTING = STRICT + ('[signature]\ntrusted-root = "trust/root.json"\n[[signature.policies]]\nimages = ["*"]\n'
+                     '[[signature.policies.authorities]]\nkey = "keys/cosign.pub"\n'
+                     '[patch-level]\nadvisories = "osv"\n')
+
+
+@pytest.fixture
+def trusting(tmp_path: Path) -> Path:
+    """`main` names a key, a trusted root and an advisory folder in the repository; checked out: `pr`."""
+    repo = tmp_path / "trusting"
+    for folder in ("keys", "trust", "osv"):
+        (repo / folder).mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "gates.toml").write_text(TRUSTING)
+    (repo / "keys" / "cosign.pub").write_text("the release key\n")
+    (repo / "trust" / "root.json").write_text("{}\n")
+    (repo / "osv" / "DSA-1.json").write_text("{}\n")
+    (repo / "ds.yaml").write_text(_manifest())
+    _commit(repo, "policy and the files it trusts")
+    git(repo, "checkout", "-q", "-b", "pr")
+    return repo
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (lambda r: (r / "keys" / "cosign.pub").write_text("the attacker's key\n"),
+     "signature.policies[1].authorities[1].key: keys/cosign.pub"),
+    (lambda r: (r / "trust" / "root.json").write_text('{"mine": 1}\n'), "signature.trusted-root: trust/root.json"),
+    (lambda r: (r / "osv" / "DSA-1.json").unlink(), "patch-level.advisories: osv/DSA-1.json"),
+    (lambda r: (r / "osv" / "DSA-2.json").write_text("{}\n"), "patch-level.advisories: osv/DSA-2.json"),
+])
+@pytest.mark.parametrize("committed", [True, False])
+def test_files_the_trusted_config_names_must_be_unchanged(
+    trusting: Path, change: Any, key: str, committed: bool
+) -> None:
+    run = run_process(["manifests", "ds.yaml", "--config-ref", "main"], cwd=trusting)
+    assert run.code == 1, run.err  # unchanged: the scan runs (and fails on the hostPath)
+    change(trusting)
+    if committed:
+        _commit(trusting, "swap a trusted file")
+    run = run_process(["manifests", "ds.yaml", "--config-ref", "main"], cwd=trusting)
+    assert run.code == 2, run.out + run.err
+    [line] = run.err.strip().splitlines()
+    assert line.startswith(f"gates: configuration error: main:gates.toml: {key} is not as main has it")
