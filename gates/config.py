@@ -258,7 +258,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Pa
     """
     environ = os.environ if env is None else env
     explicit = path or (Path(environ["GATES_CONFIG"]) if environ.get("GATES_CONFIG") else None)
-    ref = ref or environ.get("GATES_CONFIG_REF") or None
+    if ref is None:  # an empty GATES_CONFIG_REF is unset (CI templates default to ""); an empty flag is an error
+        ref = environ.get("GATES_CONFIG_REF") or None
     if ref is not None:
         return _apply_env(_load_at_ref(ref, explicit, cwd or Path.cwd()), environ)
     source = explicit or find_config(cwd or Path.cwd())

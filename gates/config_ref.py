@@ -39,7 +39,7 @@ class RefConfig:
 def check_ref(ref: str) -> str:
     """Refuse refs git could read as an option, or that cannot be a ref at all."""
     if not ref or ref != ref.strip():
-        raise ConfigError(f"--config-ref {ref!r}: empty or surrounded by spaces")
+        raise ConfigError(f"--config-ref {ref!r}: empty or surrounded by spaces (an unset CI variable?)")
     if ref.startswith("-"):
         raise ConfigError(f"--config-ref {ref[:100]!r}: a ref cannot start with '-'")
     if any(ord(c) < 32 or ord(c) == 127 for c in ref) or ":" in ref or len(ref) > 1024:

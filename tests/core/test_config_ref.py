@@ -147,6 +147,8 @@ def test_config_ref_reads_tool_gates_of_pyproject_and_an_explicit_config(repo: P
     ("nosuchbranch", "not a commit in this repository"),
     ("main:gates.toml", "not a git ref"),
     ("main\nx", "not a git ref"),
+    ("", "empty or surrounded by spaces"),
+    (" main", "empty or surrounded by spaces"),
 ])
 def test_bad_refs_are_configuration_errors_in_one_line(repo: Path, ref: str, problem: str) -> None:
     for args in (["manifests", "ds.yaml", f"--config-ref={ref}"], ["run", f"--config-ref={ref}"]):
