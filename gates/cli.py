@@ -81,9 +81,10 @@ def base_image_command(
         "--dockerfile", metavar="PATH",
         help="The Dockerfile the images were built from: their base when annotations lack it; FROM pinning.")]
     = None,
-    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, metavar="DAYS",
+    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, max=36500, metavar="DAYS",
                                                      help="Oldest allowed image.")] = None,
-    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0, metavar="DAYS",
+    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0, max=36500,
+                                                          metavar="DAYS",
                                                           help="Oldest allowed base image.")] = None,
     allowed: Annotated[list[str] | None, typer.Option("--allowed", metavar="GLOB", help="Approved base images "
                                                       "(repeatable), e.g. 'docker.io/library/*'.")] = None,

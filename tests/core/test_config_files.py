@@ -118,3 +118,10 @@ def test_numbers_out_of_range_are_configuration_errors(repo: Path, key: str, too
     _assert_config_error(run, "gates.toml", f"{key}: must be at most {bound}, found {too_big}")
     (repo / "gates.toml").write_text(f"[{table}]\n{name} = {bound}\n")  # the bound itself is fine
     assert run_process(["manifests", "app/deploy.yaml"], cwd=repo, timeout=20).code == 0
+
+
+@pytest.mark.parametrize("flag", ["--max-age-days", "--max-base-age-days"])
+def test_day_flags_are_bounded_like_their_keys(repo: Path, flag: str) -> None:
+    run = run_process(["base-image", "ghcr.io/acme/api:1", flag, "99999999999"], cwd=repo, timeout=20)
+    assert run.code == 2 and "Traceback" not in run.err
+    assert "is not in the range 0<=x<=36500" in run.err
