@@ -16,7 +16,16 @@ import typer
 
 from gates import __version__, runner
 from gates.checks import GATES, all_rules
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, LevelOpt, OutputOpt, VerboseOpt
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ConfigOpt,
+    ConfigRefOpt,
+    FailOnOpt,
+    FormatOpt,
+    LevelOpt,
+    OutputOpt,
+    VerboseOpt,
+)
 from gates.config import Config
 from gates.errors import UsageError
 from gates.runner import EXIT_PASSED, EXIT_USAGE
@@ -33,11 +42,13 @@ def run_command(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
                                                help="What to scan (default: the config's paths, else .).")]
     = None,
-    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
-    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
+    output: OutputOpt = None, fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
+    allow_outside: AllowOutsideOpt = False,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
-    cfg = runner.load_config(runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside))
+    common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref)
+    cfg = runner.load_config(common)
     return runner.finish(runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level)), cfg, verbose)
 
 

@@ -17,6 +17,10 @@ from gates.model import Severity
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", metavar="PATH",
     help="Configuration file (default: gates.toml or [tool.gates] in pyproject.toml, searched upward).")]
+ConfigRefOpt = Annotated[str | None, typer.Option(
+    "--config-ref", metavar="REF",
+    help="Read the configuration from this git ref (e.g. the pull request's base branch, origin/main), "
+         "not from the checkout, so the tree under test cannot weaken its own policy (also GATES_CONFIG_REF).")]
 FormatOpt = Annotated[list[str] | None, typer.Option(
     "--format", "-f", metavar="FORMAT", help="Output on stdout: " + ", ".join(FORMATS) + " (repeatable).")]
 OutputOpt = Annotated[list[str] | None, typer.Option(

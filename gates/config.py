@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,17 @@ from typing import Any
 from gates.errors import ConfigError
 from gates.model import Severity
 from gates.paths import display_path
-from gates.validators import ConfigValueError, Schema, Validator, choice, positive_int, severity, str_list, string
+from gates.validators import (
+    ConfigValueError,
+    Schema,
+    Validator,
+    boolean,
+    choice,
+    integer,
+    severity,
+    str_list,
+    string,
+)
 from gates.waivers import WaiverRule
 
 if sys.version_info >= (3, 11):
@@ -45,8 +56,8 @@ def unique(items: tuple[str, ...]) -> tuple[str, ...]:
 REGISTRY_TABLE: Schema = {
     "insecure": (str_list, ()),
     "cache-dir": (string, ""),
-    "timeout": (positive_int, 60),
-    "concurrency": (positive_int, 8),
+    "timeout": (integer(1, 3600), 60),
+    "concurrency": (integer(1, 64), 8),
 }
 """`[registry]`: the registry client every image gate shares (the only table no gate owns)."""
 
@@ -64,6 +75,9 @@ class ConfigSchema:
     """What `gates run` runs when the file names no gates."""
     environment: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Environment variable -> (table, key) it overrides, validated by that key's validator."""
+    trusted_files: Callable[[Config], Mapping[str, Path]] = lambda config: {}
+    """Files a loaded configuration names and trusts (keys, roots, data), by dotted key: with `--config-ref`
+    they must be as the trusted ref has them."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,9 @@ class Config:
     formats: tuple[str, ...] = ("console",)
     outputs: tuple[tuple[str, Path], ...] = ()
     waivers: tuple[WaiverRule, ...] = ()
+    inline_waivers: bool = True
+    """Whether `gates.dev/waive.*` annotations waive; when false they only become notes on the finding,
+    so a pull request cannot waive its own findings."""
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     now: dt.date | None = None
     """Injected "today" (GATES_NOW), for deterministic expiry checks."""
@@ -95,13 +112,19 @@ class Config:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest gates.toml, or pyproject.toml with [tool.gates], up to the repository root."""
+    """The nearest gates.toml, or pyproject.toml with [tool.gates], up to the repository root.
+
+    A name that exists at all (`lexists`: also a dangling link, a folder, a FIFO) stops the search: a
+    configuration that cannot be read must fail the run, never let the defaults or a parent's file apply.
+    A pyproject.toml that cannot be read or parsed stops it too, since nobody can tell whether it
+    configures gates.
+    """
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_NAME
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_gates(pyproject):
+        if os.path.lexists(pyproject) and _has_tool_gates(pyproject):
             return pyproject
         if (directory / ".git").exists():
             return None
@@ -109,59 +132,127 @@ def find_config(start: Path) -> Path | None:
 
 
 def _has_tool_gates(pyproject: Path) -> bool:
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return False  # not ours to judge: only a file that configures gates is validated
+    data = parse_toml(read_config_bytes(pyproject), str(pyproject))
     return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A configuration file larger than this is refused (read at most this much, never unbounded)."""
+
+
+def read_config_bytes(source: Path) -> bytes:
+    """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(source, flags)
+    except FileNotFoundError:
+        problem = "dangling symbolic link" if os.path.lexists(source) else "configuration file not found"
+        raise ConfigError(f"{source}: {problem}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{source}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+def parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    """TOML from bytes; any problem is a `ConfigError` naming `where`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: cannot read configuration: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        parsed: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid TOML: arrays or tables nested too deeply") from None
+    return parsed
+
+
 def load(
-    path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None, *,
-    schema: ConfigSchema,
+    path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+    ref: str | None = None, *, schema: ConfigSchema,
 ) -> Config:
-    """Build the Config from file (explicit, or found from `cwd`) and environment, validated against `schema`."""
+    """Build the Config from file (explicit, or found from `cwd`) and environment, validated against `schema`.
+
+    With `ref` (or `GATES_CONFIG_REF`) the file is read from that git ref instead of the working tree,
+    see `gates.config_ref`.
+    """
     environ = os.environ if env is None else env
     explicit = path or (Path(environ["GATES_CONFIG"]) if environ.get("GATES_CONFIG") else None)
+    if ref is None:  # an empty GATES_CONFIG_REF is unset (CI templates default to ""); an empty flag is an error
+        ref = environ.get("GATES_CONFIG_REF") or None
+    if ref is not None:
+        return _apply_env(_load_at_ref(ref, explicit, cwd or Path.cwd(), schema), environ, schema)
     source = explicit or find_config(cwd or Path.cwd())
     data: dict[str, Any] = {}
     if source is not None:
-        data = _read(source, explicit is not None)
+        data = config_table(parse_toml(read_config_bytes(source), str(source)), source, explicit is not None)
     config = _validate(data, source, schema)
     return _apply_env(config, environ, schema)
 
 
-def _read(source: Path, explicit: bool) -> dict[str, Any]:
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read configuration: {exc}") from None
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
+def _load_at_ref(ref: str, explicit: Path | None, cwd: Path, schema: ConfigSchema) -> Config:
+    from gates.config_ref import check_unchanged, read_at_ref
+
+    def configures_gates(label: str, data: bytes) -> bool:
+        tool = parse_toml(data, label).get("tool")
+        return isinstance(tool, dict) and "gates" in tool
+
+    found = read_at_ref(ref, explicit, cwd, (CONFIG_NAME, "pyproject.toml"), MAX_CONFIG_BYTES, configures_gates)
+    if found is None:
+        return _validate({}, None, schema)
+    table = config_table(parse_toml(found.data, found.label), found.path, explicit is not None, found.label)
+    config = _validate(table, found.path, schema, where=found.label)
+    check_unchanged(found, dict(schema.trusted_files(config)))
+    return config
+
+
+def config_table(data: dict[str, Any], source: Path, explicit: bool, where: str | None = None) -> dict[str, Any]:
+    """The gates table of a parsed file: all of gates.toml, or `[tool.gates]` of a pyproject.toml."""
+    where = where or str(source)
     if source.name == "pyproject.toml":
         tool = data.get("tool", {})
         gates = tool.get("gates") if isinstance(tool, dict) else None
         if gates is None:
             if explicit:
-                raise ConfigError(f"{source}: no [tool.gates] table")
+                raise ConfigError(f"{where}: no [tool.gates] table")
             return {}
         if not isinstance(gates, dict):
-            raise ConfigError(f"{source}: [tool.gates] must be a table")
+            raise ConfigError(f"{where}: [tool.gates] must be a table")
         return dict(gates)
     return data
 
 
-_GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers")
+_GENERAL_KEYS = ("gates", "fail-on", "format", "output", "waivers", "inline-waivers")
 
 
-def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema) -> Config:
-    where = display_path(source) if source else "configuration"
+def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, where: str | None = None) -> Config:
+    where = where or (display_path(source) if source else "configuration")
     prefix = "tool.gates." if source is not None and source.name == "pyproject.toml" else ""
 
     def fail(key: str, problem: str) -> ConfigError:
@@ -202,6 +293,8 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema) -
              base / check(_path, target, f"output.{fmt}"))
             for fmt, target in data["output"].items()
         )
+    if "inline-waivers" in data:
+        kwargs["inline_waivers"] = check(boolean, data["inline-waivers"], "inline-waivers")
     if "waivers" in data:
         kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail))
     sections: dict[str, dict[str, Any]] = {}

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 
 _VALUE_FLAGS = {"--level": "level", "--config": "config", "--format": "formats", "-f": "formats",
-                "--output": "outputs", "-o": "outputs", "--fail-on": "fail_on"}
+                "--output": "outputs", "-o": "outputs", "--fail-on": "fail_on",
+                "--config-ref": "config_ref"}
 _REPEATABLE = {"formats", "outputs"}
 
 
@@ -72,6 +73,7 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         fail_on=Severity(fail_on) if fail_on is not None else None,
         verbose=verbose,
         allow_output_outside_workspace=bool(parsed.get("allow_output_outside_workspace")),
+        config_ref=str(parsed["config_ref"]) if parsed.get("config_ref") is not None else None,
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")

@@ -32,6 +32,8 @@ class CommonOptions:
     verbose: bool
     allow_output_outside_workspace: bool = False
     """`--allow-output-outside-workspace`: under CI, `--output` files may land outside the workspace."""
+    config_ref: str | None = None
+    """`--config-ref`: read the configuration from this git ref (the tree under test stays the checkout)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,13 @@ class Gate(Protocol):
 
     def config_tables(self) -> Mapping[str, Schema]:
         """Its configuration tables (its own `[NAME]` first): key -> (validator, default)."""
+        ...
+
+    def trusted_files(self, config: Config) -> Mapping[str, str]:
+        """Files its configuration names and trusts (keys, trust roots, data), by dotted key, as written.
+
+        With `--config-ref` each must be exactly as the trusted ref has it, or the tree under test could
+        keep the strict policy and swap the key it names."""
         ...
 
     def build_job(self, config: Config, flags: RunFlags) -> GateJob:

@@ -36,7 +36,7 @@ def load_config(common: CommonOptions) -> Config:
     """The configuration of this run: file (against every registered gate's schema), environment, flags."""
     from gates.checks import load_config as load
 
-    config = load(common.config)
+    config = load(common.config, ref=common.config_ref)
     changes: dict[str, object] = {}
     if common.fail_on is not None:
         changes["fail_on"] = common.fail_on

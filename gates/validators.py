@@ -18,6 +18,10 @@ or `ConfigValueError("...")` for any other problem; either becomes a `ConfigErro
 Schema = Mapping[str, tuple[Validator, Any]]
 """One TOML table: key -> (validator, default)."""
 
+INT_BOUND = 2**31 - 1
+"""No integer key goes beyond this unless its table says so with `integer`: a number that large is a typo
+or an attempt to switch a check off (`max-file-size = 2**63-1`)."""
+
 
 class ConfigValueError(ValueError):
     """A validator's complaint about a value, in its own words (e.g. about an item of a nested table)."""
@@ -30,15 +34,11 @@ def string(value: Any, key: str) -> str:
 
 
 def non_negative_int(value: Any, key: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise TypeError("a non-negative integer")
-    return value
+    return int(_NON_NEGATIVE(value, key))
 
 
 def positive_int(value: Any, key: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise TypeError("a positive integer")
-    return value
+    return int(_POSITIVE(value, key))
 
 
 def boolean(value: Any, key: str) -> bool:
@@ -68,3 +68,31 @@ def severity(value: Any, key: str) -> Severity:
         return Severity(value)
     except ValueError:
         raise TypeError("one of " + ", ".join(s.value for s in Severity)) from None
+
+
+def integer(minimum: int, maximum: int) -> Validator:
+    """An integer in [minimum, maximum]: a bound beyond what makes sense is a typo or a check switched off."""
+    what = "a positive integer" if minimum == 1 else "a non-negative integer" if minimum == 0 else "an integer"
+
+    def check(value: Any, key: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise TypeError(what)
+        if value > maximum:
+            raise ConfigValueError(f"must be at most {maximum}, found {value}")
+        return value
+    return check
+
+
+def image_globs(value: Any, key: str) -> tuple[str, ...]:
+    """Globs over image repositories, spelled as references are (`gates.oci.reference.canonical_glob`)."""
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import canonical_glob
+
+    try:
+        return tuple(canonical_glob(glob) for glob in str_list(value, key))
+    except InvalidReferenceError as exc:
+        raise ConfigValueError(str(exc)) from None
+
+
+_NON_NEGATIVE = integer(0, INT_BOUND)
+_POSITIVE = integer(1, INT_BOUND)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,22 @@ def apply_waivers(result: Result, waivers: Sequence[WaiverRule], today: dt.date)
     return dataclasses.replace(result, findings=findings)
 
 
+def note_ignored_waivers(result: Result, waivers: Sequence[WaiverRule]) -> Result:
+    """With `inline-waivers = false`: say on each finding which annotation would have waived it, waive nothing.
+
+    The tree under test (a pull request) must not waive its own findings, but the reviewer should see
+    that it tried.
+    """
+    if not waivers or not result.findings:
+        return result
+    findings = []
+    for finding in result.findings:
+        notes = [f"inline waiver ignored (inline-waivers = false): {w.source}: {w.reason}"
+                 + (f" (expires {w.expires})" if w.expires else "") for w in waivers if w.matches(finding)]
+        findings.append(dataclasses.replace(finding, notes=(*finding.notes, *notes)) if notes else finding)
+    return dataclasses.replace(result, findings=tuple(findings))
+
+
 def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> Finding:
     if finding.waiver is not None:
         return finding
@@ -100,19 +117,46 @@ def parse_inline(
     return found
 
 
-def _split_value(value: str, where: str) -> tuple[str, dt.date | None]:
-    reason_parts: list[str] = []
-    expires: dt.date | None = None
-    for part in value.split(";"):
-        text = part.strip()
-        if text.startswith("expires="):
-            try:
-                expires = dt.date.fromisoformat(text.removeprefix("expires=").strip())
-            except ValueError:
-                raise InputError(f"{where}: waiver expiry {text!r} is not a YYYY-MM-DD date") from None
-        elif text:
-            reason_parts.append(text)
-    if not reason_parts:
-        raise InputError(f"{where}: waiver has no reason (write '<reason>; expires=YYYY-MM-DD')")
-    return "; ".join(reason_parts), expires
+_CLAUSE_SEPARATORS = re.compile(r"([;,])")
+_EXPIRY_WORD = re.compile(r"(?i)\bexpir(?:es|y|e|ation)\b")
+_EXPIRY_CLAUSE = re.compile(r"(?i)^expir(?:es|y|e|ation)\b\s*[:=]?\s*(?P<date>.*)$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EXPECTED = "'<reason>; expires=YYYY-MM-DD'"
 
+
+def _split_value(value: str, where: str) -> tuple[str, dt.date | None]:
+    """One grammar for `<reason>[; expires=YYYY-MM-DD]`.
+
+    Clauses are separated by `;` or `,`. A clause that starts with an expiry word (`expires`, `Expires`,
+    `expiry`, `expire`, `expiration`; then `=`, `:` or spaces) is the expiry and must hold an ISO date.
+    An expiry word followed by `=` or `:` inside another clause is refused: an expiry read as part of
+    the reason would never expire. The other clauses, with their separators, are the reason.
+    """
+    reason = ""
+    expires: dt.date | None = None
+    pieces = _CLAUSE_SEPARATORS.split(value)  # clause, separator, clause, ...
+    for index in range(0, len(pieces), 2):
+        text = pieces[index].strip()
+        match = _EXPIRY_CLAUSE.match(text)
+        if match is not None:
+            if expires is not None:
+                raise InputError(f"{where}: waiver gives more than one expiry (expected {EXPECTED})")
+            expires = _expiry_date(match.group("date").strip(), text, where)
+            continue
+        hidden = _EXPIRY_WORD.search(text)
+        if hidden is not None and re.match(r"\s*[:=]", text[hidden.end():]):
+            raise InputError(f"{where}: waiver expiry in {text[:80]!r} is not its own clause (expected {EXPECTED})")
+        if text:
+            reason = f"{reason}{pieces[index - 1]} {text}" if reason else text
+    if not reason:
+        raise InputError(f"{where}: waiver has no reason (expected {EXPECTED})")
+    return reason, expires
+
+
+def _expiry_date(text: str, clause: str, where: str) -> dt.date:
+    if _ISO_DATE.match(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise InputError(f"{where}: waiver expiry {clause[:80]!r} is not a YYYY-MM-DD date (expected {EXPECTED})")

@@ -43,14 +43,23 @@ def config_schema() -> ConfigSchema:
             tables[name] = table
         environment.update({variable: (gate.NAME, key) for variable, key in gate.ENVIRONMENT.items()})
     return ConfigSchema(tables=tables, gates=tuple(GATES),
-                        default_gates=tuple(g.NAME for g in GATES.values() if g.DEFAULT), environment=environment)
+                        default_gates=tuple(g.NAME for g in GATES.values() if g.DEFAULT), environment=environment,
+                        trusted_files=_trusted_files)
 
 
-def load_config(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
-    """`gates.config.load` against every registered gate's schema."""
+def _trusted_files(config: Config) -> dict[str, Path]:
+    """Every gate's trusted files, resolved against the configuration file's folder."""
+    base = config.source.parent if config.source else Path.cwd()
+    return {key: base / Path(value).expanduser()
+            for gate in GATES.values() for key, value in gate.trusted_files(config).items()}
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                ref: str | None = None) -> Config:
+    """`gates.config.load` against every registered gate's schema (`ref`: read it from that git ref)."""
     from gates.config import load
 
-    return load(path, env, cwd, schema=config_schema())
+    return load(path, env, cwd, ref, schema=config_schema())
 
 
 @cache

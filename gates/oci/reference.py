@@ -189,6 +189,65 @@ def _explain(remainder: str) -> str:
     return "invalid reference format"
 
 
+_GLOB_CHARS = "*?["
+_HOST_GLOB_RE = re.compile(r"^[A-Za-z0-9.:*?\[\]-]+$")
+
+
+def canonical_glob(pattern: str) -> str:
+    """An image glob spelled as `parse_reference` spells references, so that it can match them.
+
+    The host part (a first segment holding `.`, `:`, a glob character or capitals, or `localhost`) is
+    lowercased, loses `:443`, and Docker Hub's aliases become `docker.io`, where a one-segment
+    repository gets `library/` (`index.docker.io/alpine` -> `docker.io/library/alpine`; `docker.io/*`
+    stays all of Docker Hub). A glob that no reference could ever match because of its spelling (capitals
+    in the repository, a host glob that matches a Docker Hub alias but not `docker.io`) is refused with
+    `InvalidReferenceError`, so a policy never silently covers nothing. Tags (`debian:12*`) are kept as
+    written.
+    """
+    shown = pattern if len(pattern) <= 200 else pattern[:200] + "..."
+    if not pattern or pattern != pattern.strip():
+        raise InvalidReferenceError(f"image glob {shown!r}: empty or surrounded by spaces")
+    if pattern == "*":
+        return pattern
+    head, slash, tail = pattern.partition("/")
+    is_host = bool(slash) and (any(c in head for c in ".:" + _GLOB_CHARS) or head.lower() == "localhost"
+                               or head.lower() != head)
+    repository = tail if is_host else pattern
+    _check_repository_glob(repository, shown)
+    if not is_host:
+        return pattern
+    if not _HOST_GLOB_RE.match(head):
+        raise InvalidReferenceError(f"image glob {shown!r}: invalid registry host {head[:100]!r}")
+    host = head.lower()
+    if not any(c in host for c in ".:" + _GLOB_CHARS) and host != "localhost":
+        raise InvalidReferenceError(f"image glob {shown!r}: {head[:100]!r} is neither a registry host (no `.` or"
+                                    " `:`) nor a lowercase repository name")
+    host = canonical_registry(host) if not any(c in host for c in _GLOB_CHARS) else host.removesuffix(":443")
+    if any(c in host for c in _GLOB_CHARS):
+        import fnmatch
+
+        aliases = sorted(a for a in _DOCKER_HUB_ALIASES | {_LEGACY_DEFAULT_REGISTRY} if fnmatch.fnmatchcase(a, host))
+        if aliases and not fnmatch.fnmatchcase(DEFAULT_REGISTRY, host):
+            raise InvalidReferenceError(f"image glob {shown!r}: {head[:100]!r} matches Docker Hub's alias"
+                                        f" {aliases[0]}, but Docker Hub images are always named docker.io/...:"
+                                        " write docker.io")
+    path = tail.split(":", 1)[0] if ":" in tail.rpartition("/")[2] else tail
+    if host == DEFAULT_REGISTRY and "/" not in path and path.strip("*"):
+        tail = _OFFICIAL_PREFIX + tail
+    return f"{host}/{tail}"
+
+
+def _check_repository_glob(repository: str, shown: str) -> None:
+    """Repository paths are lowercase (Docker refuses capitals): a glob with capitals matches nothing."""
+    last = repository.rpartition("/")[2]
+    path = repository[: len(repository) - len(last)] + last.split(":", 1)[0].split("@", 1)[0]
+    if not path:
+        raise InvalidReferenceError(f"image glob {shown!r}: no repository after the host")
+    if path.lower() != path:
+        raise InvalidReferenceError(f"image glob {shown!r}: repository names are lowercase, so it would match"
+                                    " nothing")
+
+
 def matches_repository(ref: Reference, pattern: str) -> bool:
     """Whether a policy glob names the repository of `ref` (tag and digest play no part).
 

@@ -37,6 +37,12 @@ def config_tables() -> Mapping[str, Schema]:
 
 
 
+def trusted_files(config: Config) -> Mapping[str, str]:
+    named = {"base-image.eol-data": config.sections.get(NAME, {}).get("eol-data"),
+             "patch-level.advisories": config.sections.get("patch-level", {}).get("advisories")}
+    return {key: value for key, value in named.items() if value}
+
+
 def build_job(config: Config, flags: RunFlags) -> GateJob:
     from gates.checks.base_image.gate import base_image_job
 

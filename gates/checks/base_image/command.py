@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, NowOpt, OutputOpt, VerboseOpt
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ConfigOpt,
+    ConfigRefOpt,
+    FailOnOpt,
+    FormatOpt,
+    NowOpt,
+    OutputOpt,
+    VerboseOpt,
+)
 from gates.gate import CommonOptions, Invocation
 
 
@@ -16,9 +25,10 @@ def base_image_command(
         "--dockerfile", metavar="PATH",
         help="The Dockerfile the images were built from: their base when annotations lack it; FROM pinning.")]
     = None,
-    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, metavar="DAYS",
+    max_age_days: Annotated[int | None, typer.Option("--max-age-days", min=0, max=36500, metavar="DAYS",
                                                      help="Oldest allowed image.")] = None,
-    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0, metavar="DAYS",
+    max_base_age_days: Annotated[int | None, typer.Option("--max-base-age-days", min=0, max=36500,
+                                                          metavar="DAYS",
                                                           help="Oldest allowed base image.")] = None,
     allowed: Annotated[list[str] | None, typer.Option("--allowed", metavar="GLOB", help="Approved base images "
                                                       "(repeatable), e.g. 'docker.io/library/*'.")] = None,
@@ -29,7 +39,7 @@ def base_image_command(
                                                         help="Leave out advisories with no published fix.",
                                                         show_default=False)] = None,
     now: NowOpt = None,
-    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> Invocation:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
@@ -39,5 +49,5 @@ def base_image_command(
     flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref),
                       lambda cfg: base_image_job(cfg, flags), now=now)

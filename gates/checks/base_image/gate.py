@@ -349,13 +349,18 @@ def _approved(base: BaseImage | None, check: LayerCheck | None, allowed: tuple[s
         verdict.add(R.APPROVED_BASE, f"base {base} (named by {base.source}) is unverified: {check.reason}, so "
                                      "the image cannot be shown to be built on it", label)
         return
-    ref = base.ref
+    if not base_is_allowed(base.ref, allowed):
+        verdict.add(R.APPROVED_BASE, f"base {base.ref} does not match any allowed base ({', '.join(allowed)})",
+                    label)
+
+
+def base_is_allowed(ref: Reference, allowed: tuple[str, ...]) -> bool:
+    """Whether `ref` matches one of the (canonical) `allowed` globs, by full or short name, with or without tag."""
     bare = ref.repo_only()
     names = {bare.name, bare.familiar}
     if ref.tag:
         names |= {f"{name}:{ref.tag}" for name in list(names)}
-    if not any(fnmatch.fnmatchcase(name, glob) for name in names for glob in allowed):
-        verdict.add(R.APPROVED_BASE, f"base {ref} does not match any allowed base ({', '.join(allowed)})", label)
+    return any(fnmatch.fnmatchcase(name, glob) for name in names for glob in allowed)
 
 
 def _pinning(dockerfile: Dockerfile, options: BaseImageOptions, verdict: _Verdict) -> None:

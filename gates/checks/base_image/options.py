@@ -14,7 +14,7 @@ from typing import Any
 
 from gates.checks.base_image import rules as R
 from gates.model import Severity
-from gates.validators import ConfigValueError, Schema, boolean, non_negative_int, severity, str_list, string
+from gates.validators import ConfigValueError, Schema, boolean, image_globs, integer, severity, str_list, string
 
 UNKNOWN_OUTCOMES = ("finding", "error")
 """What an unknown age or OS becomes: a finding of its rule (waivable), or an `error` result."""
@@ -98,21 +98,34 @@ def _rule_ids(value: Any, key: str) -> tuple[str, ...]:
     return tuple(items)
 
 
+def canonical_flag_globs(globs: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    """`--allowed` globs, spelled as references are; a glob that could match nothing is a usage error."""
+    from gates.errors import UsageError
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import canonical_glob
+
+    try:
+        return tuple(canonical_glob(glob) for glob in globs)
+    except InvalidReferenceError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+
 BASE_IMAGE_TABLE: Schema = {
     "images": (str_list, ()),
     "dockerfile": (string, ""),
-    "max-age-days": (non_negative_int, 90),
-    "max-base-age-days": (non_negative_int, 90),
+    "max-age-days": (integer(0, 36500), 90),
+    "max-base-age-days": (integer(0, 36500), 90),
     "unknown-age": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
-    "allowed": (str_list, ()),
+    "allowed": (image_globs, ()),
     "require-digest": (boolean, True),
     "eol-phase": (_non_empty_choice(SUPPORT_PHASES), "security"),
     "unknown-os": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
-    "max-point-release-lag": (non_negative_int, 1),
+    "max-point-release-lag": (integer(0, 1000), 1),
     "eol-data": (string, ""),
     "platforms": (str_list, ()),
     "skip-rules": (_rule_ids, ()),
-    "max-layer-bytes": (non_negative_int, DEFAULT_MAX_LAYER_BYTES),
+    "max-layer-bytes": (integer(0, 64 * 1024**3), DEFAULT_MAX_LAYER_BYTES),
 }
 """`[base-image]`: key -> (validator, default)."""
 
@@ -157,7 +170,7 @@ def build_options(
         max_base_age_days=(base["max-base-age-days"] if flags.max_base_age_days is None
                            else flags.max_base_age_days),
         unknown_age=base["unknown-age"],
-        allowed=flags.allowed or tuple(base["allowed"]),
+        allowed=canonical_flag_globs(flags.allowed, "--allowed") or tuple(base["allowed"]),
         require_digest=base["require-digest"],
         eol_phase=base["eol-phase"],
         unknown_os=base["unknown-os"],

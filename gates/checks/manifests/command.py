@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, LevelOpt, OutputOpt, VerboseOpt
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ConfigOpt,
+    ConfigRefOpt,
+    FailOnOpt,
+    FormatOpt,
+    LevelOpt,
+    OutputOpt,
+    VerboseOpt,
+)
 from gates.gate import CommonOptions, Invocation
 
 
@@ -14,12 +23,13 @@ def manifests_command(
     paths: Annotated[list[str] | None, typer.Argument(metavar="[PATH]...", show_default=False,
                                                       help="Files, folders, or - for stdin (default: the "
                                                       "configured [manifests] paths, else .).")] = None,
-    level: LevelOpt = None, config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
+    output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> Invocation:
     """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
     from gates.checks.manifests.job import manifest_job
 
     chosen = tuple(paths or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref),
                       lambda cfg: manifest_job(cfg, chosen, level))

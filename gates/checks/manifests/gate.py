@@ -35,7 +35,7 @@ from gates.targets.files import (
     read_text,
 )
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
-from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
+from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, parse_inline
 
 PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
@@ -59,6 +59,8 @@ class ManifestOptions:
     require_network_policy: bool = False
     """Every workload must be selected by a NetworkPolicy of its namespace among the scanned files."""
     stdin_name: str = "<stdin>"
+    inline_waivers: bool = True
+    """Whether `gates.dev/waive.*` annotations waive (false: they only become notes, see `inline-waivers`)."""
     today: dt.date = field(default_factory=dt.date.today)
 
 
@@ -139,7 +141,7 @@ def scan(options: ManifestOptions) -> list[Result]:
     if options.require_network_policy and "k8s-network-policy" not in plan.skip:
         _check_network_policies(judged, plan)
     _resolve_workload_refs(judged)
-    return [_close(item, options.today) for item in judged]
+    return [_close(item, options) for item in judged]
 
 
 def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
@@ -192,10 +194,12 @@ def _scan_chunk(files: tuple[SourceFile, ...], options: ManifestOptions) -> list
     return [item for source in files for item in _scan_file(source, options, plan)]
 
 
-def _close(item: _Judged | Result, today: dt.date) -> Result:
+def _close(item: _Judged | Result, options: ManifestOptions) -> Result:
     if isinstance(item, Result):
         return item
-    return apply_waivers(item.result, item.inline, today)
+    if not options.inline_waivers:
+        return note_ignored_waivers(item.result, item.inline)
+    return apply_waivers(item.result, item.inline, options.today)
 
 
 def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Iterator[_Judged | Result]:

@@ -29,6 +29,6 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None) -> Gat
         paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
         hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
-        require_network_policy=section["require-network-policy"],
+        require_network_policy=section["require-network-policy"], inline_waivers=config.inline_waivers,
     )
     return GateJob(GATE, lambda: scan(options))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gates.validators import Schema, boolean, choice, non_negative_int, str_list
+from gates.validators import Schema, boolean, choice, image_globs, integer, str_list
 
 LEVELS = ("baseline", "restricted")
 """Pod Security Standards levels, loosest first."""
@@ -12,8 +12,8 @@ TABLE: Schema = {
     "level": (choice(*LEVELS), "restricted"),
     "exclude": (str_list, ()),
     "skip-rules": (str_list, ()),
-    "max-file-size": (non_negative_int, 10 * 1024 * 1024),
+    "max-file-size": (integer(0, 1024**3), 10 * 1024 * 1024),
     "hardening": (boolean, True),
-    "allowed-registries": (str_list, ()),
+    "allowed-registries": (image_globs, ()),
     "require-network-policy": (boolean, False),
 }

@@ -40,6 +40,21 @@ def config_tables() -> Mapping[str, Schema]:
 
 
 
+def trusted_files(config: Config) -> Mapping[str, str]:
+    signature = config.sections.get(NAME, {})
+    named: dict[str, str] = {}
+    if signature.get("trusted-root"):
+        named["signature.trusted-root"] = signature["trusted-root"]
+    for number, policy in enumerate(signature.get("policies", ()), start=1):
+        for index, authority in enumerate(policy.authorities, start=1):
+            where = f"signature.policies[{number}].authorities[{index}]"
+            for attribute in ("key", "trusted_root"):
+                value = getattr(authority, attribute)
+                if value:
+                    named[f"{where}.{attribute.replace('_', '-')}"] = value
+    return named
+
+
 def build_job(config: Config, flags: RunFlags) -> GateJob:
     from gates.checks.signature.job import signature_job
 

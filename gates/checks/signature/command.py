@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, OutputOpt, VerboseOpt, option
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ConfigOpt,
+    ConfigRefOpt,
+    FailOnOpt,
+    FormatOpt,
+    OutputOpt,
+    VerboseOpt,
+    option,
+)
 from gates.gate import CommonOptions, Invocation
 
 
@@ -35,7 +44,7 @@ def signature_command(
                                                "PATH")] = None,
     ignore_tlog: Annotated[bool, typer.Option("--insecure-ignore-tlog", help="Accept signatures without a "
                                               "verified Rekor entry.")] = False,
-    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
 ) -> Invocation:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
@@ -47,5 +56,5 @@ def signature_command(
                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
                           ignore_tlog=ignore_tlog)
     chosen = tuple(images or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref),
                       lambda cfg: signature_job(cfg, chosen, flags))

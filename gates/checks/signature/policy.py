@@ -121,6 +121,13 @@ def _policy(item: Any, where: str) -> PolicySpec:
         images = [images]
     if not isinstance(images, list) or not images or not all(isinstance(g, str) and g for g in images):
         raise ConfigValueError(f"{where}.images must be a non-empty list of image globs, found {images!r}")
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import canonical_glob
+
+    try:
+        images = [canonical_glob(glob) for glob in images]
+    except InvalidReferenceError as exc:
+        raise ConfigValueError(f"{where}.images: {exc}") from None
     authorities = item.get("authorities")
     if not isinstance(authorities, list) or not authorities:
         raise ConfigValueError(
