@@ -20,6 +20,7 @@ from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
 from gates.model import Outcome, Report, Severity
 from gates.paths import display_path
+from gates.text import for_terminal
 
 if TYPE_CHECKING:
     from gates.checks.base_image.options import Overrides
@@ -119,16 +120,23 @@ def emit(report: Report, config: Config, verbose: bool) -> None:
     from gates.reporters import Format, RenderContext, renderer
 
     plain = RenderContext(root=_repository_root(), version=__version__, rules=_LazyRules(), verbose=verbose)
+    actions = os.environ.get("GITHUB_ACTIONS") == "true"
     for fmt in config.formats:
         context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
-        sys.stdout.write(renderer(Format(fmt))(report, context))
+        text = renderer(Format(fmt))(report, context)
+        if fmt == "console" and actions:
+            from gates.reporters.github import fence_commands
+
+            text = fence_commands(text)  # the runner reads no command in it; gates' own come after
+        sys.stdout.write(text)
+        sys.stdout.flush()
     for fmt, target in config.outputs:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(renderer(Format(fmt))(report, plain), encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"--output {fmt}={target}: cannot write: {exc.strerror or exc}") from None
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if actions:
         from gates.reporters import github
 
         github.auto_emit(report, plain, config.formats, sys.stdout, sys.stderr)  # annotations + job summary
@@ -141,7 +149,7 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
     emit(report, config, verbose)
     for problem in report.internal_errors:
-        print(f"gates: internal error in {problem}", file=sys.stderr)
+        print(for_terminal(f"gates: internal error in {problem}"), file=sys.stderr)
     if report.internal_errors:
         return EXIT_INTERNAL
     return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
@@ -185,7 +193,7 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
         return command()
     except GatesError as exc:
         kind = "configuration error" if isinstance(exc, ConfigError) else "error"
-        print(f"gates: {kind}: {exc}", file=sys.stderr)
+        print(for_terminal(f"gates: {kind}: {exc}"), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, (ConfigError, UsageError)) else EXIT_FAILED
     except Exception as exc:
         return internal_error(exc, verbose)
@@ -194,6 +202,6 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
 def internal_error(exc: BaseException, verbose: bool) -> int:
     if verbose:
         traceback.print_exception(exc)
-    print(f"gates: internal error: {type(exc).__name__}: {exc}"
-          + ("" if verbose else " (rerun with --verbose for the traceback)"), file=sys.stderr)
+    print(for_terminal(f"gates: internal error: {type(exc).__name__}: {exc}"
+                       + ("" if verbose else " (rerun with --verbose for the traceback)")), file=sys.stderr)
     return EXIT_INTERNAL
