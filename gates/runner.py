@@ -149,7 +149,7 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
     emit(report, config, verbose)
     for problem in report.internal_errors:
-        print(for_terminal(f"gates: internal error in {problem}"), file=sys.stderr)
+        print(for_terminal(f"gates: internal error in {problem}", lines=True), file=sys.stderr)
     if report.internal_errors:
         return EXIT_INTERNAL
     return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
@@ -201,7 +201,7 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
 
 def internal_error(exc: BaseException, verbose: bool) -> int:
     if verbose:
-        traceback.print_exception(exc)
+        print(for_terminal("".join(traceback.format_exception(exc)).rstrip("\n"), lines=True), file=sys.stderr)
     print(for_terminal(f"gates: internal error: {type(exc).__name__}: {exc}"
                        + ("" if verbose else " (rerun with --verbose for the traceback)")), file=sys.stderr)
     return EXIT_INTERNAL

@@ -58,9 +58,10 @@ def visible_lines(text: str) -> str:
     return "\n".join(visible(line) for line in text.split("\n"))
 
 
-def for_terminal(text: str) -> str:
-    """A message for stderr: escaped as `visible_lines`, and no line of it a CI workflow command."""
-    return block_commands(visible_lines(text), "\\x3a", "\\x5b")
+def for_terminal(text: str, lines: bool = False) -> str:
+    """A message for stderr: one line escaped by `visible` (or `visible_lines` for gates' own multi-line
+    text, a traceback), and no line of it a CI workflow command."""
+    return block_commands(visible_lines(text) if lines else visible(text), "\\x3a", "\\x5b")
 
 
 MULTILINE_FIELDS = frozenset({"internal_errors"})
