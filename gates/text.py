@@ -55,7 +55,9 @@ def visible(text: str) -> str:
 
 def visible_lines(text: str) -> str:
     """Like `visible`, but the line feeds of gates' own multi-line text (a traceback) are kept."""
-    return "\n".join(visible(line) for line in text.split("\n"))
+    lines = text.split("\n")
+    shown = [visible(line) for line in lines]
+    return text if all(new is old for new, old in zip(shown, lines, strict=True)) else "\n".join(shown)
 
 
 def for_terminal(text: str, lines: bool = False) -> str:

@@ -94,15 +94,16 @@ def code(text: str, limit: int | None = None) -> str:
     """Untrusted text as a Markdown code span that is safe inside a table cell.
 
     A code span shows its content literally: no link, image, autolink, emphasis or HTML can come out
-    of it. The fence is one backtick longer than the longest run inside; pipes are escaped as GitHub's
-    tables require even within code; empty text is an empty cell.
+    of it. Whitespace runs become one space (a cell is one line); the fence is one backtick longer than
+    the longest run inside; pipes are escaped as GitHub's tables require even within code; empty text
+    is an empty cell.
     """
     text = _shorten(text, limit).replace("|", "\\|")
     if not text:
         return ""
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * (longest + 1)
-    if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")):
+    if text.startswith("`") or text.endswith("`"):
         text = f" {text} "  # CommonMark strips one space from each side, so a backtick can touch the fence
     return f"{fence}{text}{fence}"
 

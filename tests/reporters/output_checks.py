@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -31,6 +32,16 @@ PAYLOADS = (
 
 RAW_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Characters a report must never carry raw (line feeds between gates' own lines aside)."""
+
+
+def quoted(value: object) -> str:
+    """`value` as JSON that YAML and TOML read too: control characters escaped, astral ones as `\\U`."""
+
+    def astral(match: re.Match[str]) -> str:
+        high, low = int(match[1], 16), int(match[2], 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+    return re.sub(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", astral, json.dumps(value))
 
 
 def raw_controls(text: str) -> list[str]:

@@ -7,7 +7,6 @@ keys carry terminal escapes, bidi overrides, workflow commands, Markdown and HTM
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -27,6 +26,7 @@ from tests.reporters.output_checks import (
     assert_safe_markdown,
     assert_valid_json,
     assert_valid_junit,
+    quoted,
 )
 from tests.reporters.workflow_commands import parse_line, processed_commands
 
@@ -66,16 +66,6 @@ def hostile_pod(name: str) -> dict[str, Any]:
         "spec": {"containers": [{"name": "c" + HOSTILE, "image": "nginx:" + PAYLOADS[13] + PAYLOADS[20],
                                  "securityContext": {"privileged": True}}]},
     }
-
-
-def quoted(value: object) -> str:
-    """`value` as JSON that YAML and TOML read too: control characters escaped, astral ones as `\\U`."""
-
-    def astral(match: re.Match[str]) -> str:
-        high, low = int(match[1], 16), int(match[2], 16)
-        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
-
-    return re.sub(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", astral, json.dumps(value))
 
 
 def manifest(document: dict[str, Any]) -> bytes:
