@@ -12,6 +12,7 @@ start from text that is safe in any medium and only add the escaping of their ow
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 import unicodedata
 from enum import Enum
@@ -70,36 +71,84 @@ MULTILINE_FIELDS = frozenset({"internal_errors"})
 """Fields holding gates' own multi-line text (tracebacks): each line is escaped, the breaks kept."""
 
 
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+"""Per class, the init fields `clean` walks (None: not a dataclass), so a large report is walked fast."""
+
+
+def _fields(kind: type) -> tuple[str, ...] | None:
+    if kind not in _FIELDS:
+        is_record = dataclasses.is_dataclass(kind) and not issubclass(kind, Enum)
+        _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind) if f.init) if is_record else None
+    return _FIELDS[kind]
+
+
 def clean(value: T, lines: bool = False) -> T:
     """`value` with `visible` applied to every string in it: dataclasses and tuples are walked, enums kept.
 
     Objects without anything to escape are returned as they are, so cleaning a clean report is cheap.
     """
-    if isinstance(value, Enum):
-        return value
-    if isinstance(value, str):
-        return (visible_lines(value) if lines else visible(value))  # type: ignore[return-value]
-    if isinstance(value, tuple):
-        items = tuple(clean(item, lines) for item in value)
-        same = all(new is old for new, old in zip(items, value, strict=True))
-        return value if same else items  # type: ignore[return-value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {}
-        for field in dataclasses.fields(value):
-            if field.init:
-                old = getattr(value, field.name)
-                new = clean(old, field.name in MULTILINE_FIELDS)
-                if new is not old:
-                    changes[field.name] = new
-        return dataclasses.replace(value, **changes) if changes else value
-    return value
+    kind = type(value)
+    if kind is str:
+        return (visible_lines(value) if lines else visible(value))  # type: ignore[arg-type, return-value]
+    if kind is tuple:
+        items = [clean(item, lines) for item in value]  # type: ignore[attr-defined]
+        same = all(map(operator.is_, items, value))  # type: ignore[call-overload]
+        return value if same else tuple(items)  # type: ignore[return-value]
+    names = _fields(kind)
+    if names is None:
+        return value  # enums, numbers, dates, None
+    changes = {}
+    values = value.__dict__  # frozen dataclasses without slots, as the model's are
+    for name in names:
+        old = values[name]
+        field_kind = type(old)
+        if field_kind is str:
+            if old.isprintable():
+                continue  # the common case, decided without a call
+        elif field_kind is tuple:
+            if not old:
+                continue
+        elif _FIELDS.get(field_kind, ()) is None:
+            continue  # a kind known to hold no text
+        new = clean(old, name in MULTILINE_FIELDS)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(value, **changes) if changes else value  # type: ignore[type-var]
 
 
 _LEGACY_COMMAND = re.compile(r"(##[A-Za-z]*)\[")
 """`##[command]` is read anywhere in a line by GitHub's runner (its v1 syntax); `##vso[` by Azure."""
-_LEADING_COMMAND = re.compile(r"(?:^|(?<=\r))((?:\x1b\[[0-9;]*m|[^\S\r\n])*):(?=:)", re.MULTILINE)
-"""`::command::` is read at the start of a line once leading whitespace (any Unicode space) is trimmed;
-colour codes before it are skipped too, in case a log viewer strips them first."""
+_last: list[tuple[object, object]] = []
+
+
+def clean_once(value: T) -> T:
+    """`clean`, remembered for the last value (and its result): every format of a run cleans one report."""
+    if _last and (_last[0][0] is value or _last[0][1] is value):
+        return _last[0][1]  # type: ignore[return-value]
+    cleaned = clean(value)
+    _last[:] = [(value, cleaned)]
+    return cleaned
+
+
+_SGR_PARAMETERS = re.compile(r"[0-9;]*")
+
+
+def _starts_line(text: str, position: int) -> bool:
+    """Whether only whitespace (any Unicode space, as the runner trims) and colour codes precede
+    `position` on its line. Walks back from it, so a huge one-line document costs nothing."""
+    index = position
+    while index > 0:
+        char = text[index - 1]
+        if char in "\r\n":
+            return True
+        if char.isspace():
+            index -= 1
+        elif char == "m" and (escape := text.rfind("\x1b[", max(0, index - 32), index)) >= 0 \
+                and _SGR_PARAMETERS.fullmatch(text, escape + 2, index - 1):
+            index = escape  # a colour code, in case a log viewer strips them before reading commands
+        else:
+            return False
+    return True
 
 
 def block_commands(text: str, colon: str, bracket: str) -> str:
@@ -109,7 +158,15 @@ def block_commands(text: str, colon: str, bracket: str) -> str:
     medium (`\\u003a` in a JSON string, `&#58;` in XML) or visibly escaped (`\\x3a` on a terminal).
     """
     if "::" in text:
-        text = _LEADING_COMMAND.sub(lambda m: m.group(1) + colon, text)
+        pieces: list[str] = []
+        done = 0
+        found = text.find("::")
+        while found >= 0:
+            if _starts_line(text, found):
+                pieces += [text[done:found], colon]
+                done = found + 1
+            found = text.find("::", found + 2)
+        text = "".join(pieces) + text[done:] if pieces else text
     if "##" in text:
         text = _LEGACY_COMMAND.sub(lambda m: m.group(1) + bracket, text)
     return text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gates.model import Report
 from gates.rules import Rule
-from gates.text import block_commands, clean
+from gates.text import block_commands, clean_once
 
 
 class Format(str, Enum):
@@ -75,7 +75,7 @@ def renderer(fmt: Format) -> Renderer:
     escapes = _COMMAND_ESCAPES[fmt]
 
     def safe_render(report: Report, context: RenderContext) -> str:
-        text = render(clean(report), context)
+        text = render(clean_once(report), context)
         return text if escapes is None else block_commands(text, *escapes)
 
     return safe_render

@@ -22,7 +22,7 @@ from typing import TextIO
 from gates.model import Finding, Location, Outcome, Report, Result, blocks
 from gates.reporters import RenderContext
 from gates.reporters.sarif import repo_path
-from gates.text import clean
+from gates.text import clean_once
 
 SUMMARY_LIMIT = 1024 * 1024
 """The runner refuses a step summary larger than this many bytes (it then shows none at all)."""
@@ -159,7 +159,7 @@ def summary(report: Report, context: RenderContext, limit: int = SUMMARY_LIMIT) 
     line saying how many were left out (tens of thousands of findings), never a broken file. Text
     from scanned content only ever appears inside code spans.
     """
-    report = clean(report)
+    report = clean_once(report)
     findings = sorted((f for r in report.results for f in r.findings),
                       key=lambda f: (f.waiver is not None, not blocks(f, report.fail_on), _severity_key(f)))
     undecided = [r for r in report.results if r.outcome is Outcome.ERROR]
@@ -233,7 +233,7 @@ def auto_emit(report: Report, context: RenderContext, formats: tuple[str, ...], 
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTIONS") != "true" or env.get("GATES_GITHUB", "").lower() in ("false", "0", "no"):
         return
-    report = clean(report)
+    report = clean_once(report)
     workspace = env.get("GITHUB_WORKSPACE")
     ctx = dataclasses.replace(context, root=Path(workspace)) if workspace else context
     if "github" not in formats:
