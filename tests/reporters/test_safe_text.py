@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import sys
 import unicodedata
@@ -12,6 +13,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from gates.model import Finding, Location, Outcome, Report, Result, Severity, Waiver
+from gates.progress import Progress
 from gates.reporters.github import code, fence_commands
 from gates.text import block_commands, clean, for_terminal, visible
 from tests.reporters.conftest import hand_report
@@ -113,3 +115,18 @@ def test_code_span_of_nothing_is_an_empty_cell() -> None:
     assert code("") == code("  ") == ""
     assert _code_spans(code("  two   words ")) == ["two words"]
     assert code("x" * 50, limit=10) == "`xxxxxxxxx…`"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_shows_image_names_escaped() -> None:
+    """The progress line on a terminal names images from the configuration, which a pull request writes."""
+    terminal = _Terminal()
+    with Progress("signature", 2, terminal) as progress:
+        progress.advance("ghcr.io/a/b:1\x1b]0;pwned\x07\x1b[2J")
+    shown = terminal.getvalue()
+    assert "ghcr.io/a/b:1\\x1b]0;pwned\\x07\\x1b[2J" in shown
+    assert "\x1b" not in shown and "\x07" not in shown
