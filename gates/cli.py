@@ -122,10 +122,9 @@ def data_update_command(
 
     from gates.baseimage.eol import user_data_file
     from gates.baseimage.eol_build import update
-
-    generated = runner.with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
     from gates.text import for_terminal
 
+    generated = runner.with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
     print(for_terminal(update(output or user_data_file(), source, generated or dt.date.today(),
                               warn=lambda m: print(for_terminal(f"gates: warning: {m}"), file=sys.stderr))))
     return EXIT_PASSED
