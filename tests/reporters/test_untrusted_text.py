@@ -80,6 +80,10 @@ def hostile_tree(tmp_path: Path) -> Path:
     pod = manifest(hostile_pod("web" + HOSTILE))
     with open(os.path.join(os.fsencode(root / "k8s"), NON_UTF8_NAME), "wb") as handle:
         handle.write(pod)
+    folder = os.path.join(os.fsencode(root / "k8s"), b"dir\x80\xc3")  # a folder the walk enters
+    os.mkdir(folder)
+    with open(os.path.join(folder, b"pod.json"), "wb") as handle:
+        handle.write(manifest(hostile_pod("in-folder")))
     (root / "::error::named.json").write_bytes(manifest(hostile_pod("plain")))
     (root / "k8s" / "##[warning]named.json").write_bytes(manifest(hostile_pod("plain2")))
     key = quoted({"k" + HOSTILE: 1})[1:-1]
@@ -107,6 +111,7 @@ def test_every_format_is_written_valid_and_inert(hostile_tree: Path) -> None:
     targets = [r["target"] for r in report["results"]]
     assert any(t.startswith(f"k8s/{SHOWN_NON_UTF8}#Pod/") for t in targets), targets
     assert any(t == "k8s/dup.json" for t in targets)
+    assert any(t.startswith("k8s/dir\\x80\\xc3/pod.json#Pod/") for t in targets), targets
     assert_valid_json(documents["sarif"], "sarif")
     assert_valid_json(documents["gitlab-codequality"], "gitlab-codequality")
     junit = assert_valid_junit(documents["junit"], "junit")
