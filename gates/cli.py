@@ -72,10 +72,11 @@ def data_update_command(
 
     from gates.distro.eol import user_data_file
     from gates.distro.eol_build import update
+    from gates.text import for_terminal
 
     generated = runner.with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
-    print(update(output or user_data_file(), source, generated or dt.date.today(),
-                 warn=lambda m: print(f"gates: warning: {m}", file=sys.stderr)))
+    print(for_terminal(update(output or user_data_file(), source, generated or dt.date.today(),
+                              warn=lambda m: print(for_terminal(f"gates: warning: {m}"), file=sys.stderr))))
     return EXIT_PASSED
 
 

@@ -10,6 +10,8 @@ import sys
 import threading
 from typing import TextIO
 
+from gates.text import visible
+
 
 class Progress:
     """`label: done/total` rewritten in place on `stream` if it is a TTY; thread safe; a no-op otherwise."""
@@ -30,7 +32,7 @@ class Progress:
             self._done += 1
             if not self.enabled:
                 return
-            text = f"{self._label}: {self._done}/{self._total}" + (f"  {item[:60]}" if item else "")
+            text = f"{self._label}: {self._done}/{self._total}" + (f"  {visible(item)[:60]}" if item else "")
             self._stream.write("\r" + text.ljust(self._width))
             self._stream.flush()
             self._width = max(self._width, len(text))

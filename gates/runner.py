@@ -23,6 +23,7 @@ from gates.errors import ConfigError, GatesError, UsageError
 from gates.gate import CommonOptions, Invocation, RunFlags
 from gates.model import Outcome, Report
 from gates.paths import display_path
+from gates.text import for_terminal
 
 if TYPE_CHECKING:
     from gates.rules import Rule
@@ -116,13 +117,15 @@ def emit(report: Report, config: Config, verbose: bool) -> int:
 
     plain = RenderContext(root=_repository_root(), version=__version__, rules=_LazyRules(), verbose=verbose)
     code = EXIT_PASSED
+    actions = os.environ.get("GITHUB_ACTIONS") == "true"
 
     def render(fmt: str, context: RenderContext) -> str | None:
         nonlocal code
         try:
             return renderer(Format(fmt))(report, context)
         except Exception as exc:  # a reporter bug must not cost the other reports
-            print(f"gates: internal error: the {fmt} report: {type(exc).__name__}: {exc}", file=sys.stderr)
+            problem = f"gates: internal error: the {fmt} report: {type(exc).__name__}: {exc}"
+            print(for_terminal(problem), file=sys.stderr)
             code = EXIT_INTERNAL
             return None
 
@@ -134,9 +137,13 @@ def emit(report: Report, config: Config, verbose: bool) -> int:
     for fmt in config.formats:
         context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
         text = render(fmt, context)
+        if text is not None and fmt == "console" and actions:
+            from gates.reporters.github import fence_commands
+
+            text = fence_commands(text)  # the runner reads no command in it; gates' own come after
         if text is not None:
             out.write(text)
-    if os.environ.get("GITHUB_ACTIONS") == "true" and sys.stderr is not None:
+    if actions and sys.stderr is not None:
         from gates.reporters import github
 
         annotations = io.StringIO()  # through `out`, so a broken stdout stays one line on stderr
@@ -209,7 +216,7 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
     written = emit(report, config, verbose)
     for problem in report.internal_errors:
-        print(f"gates: internal error in {problem}", file=sys.stderr)
+        print(for_terminal(f"gates: internal error in {problem}", lines=True), file=sys.stderr)
     if report.internal_errors or written == EXIT_INTERNAL:
         return EXIT_INTERNAL
     if written == EXIT_USAGE:
@@ -247,7 +254,7 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
         return command()
     except GatesError as exc:
         kind = "configuration error" if isinstance(exc, ConfigError) else "error"
-        print(f"gates: {kind}: {exc}", file=sys.stderr)
+        print(for_terminal(f"gates: {kind}: {exc}"), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, (ConfigError, UsageError)) else EXIT_FAILED
     except Exception as exc:
         return internal_error(exc, verbose)
@@ -255,7 +262,7 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
 
 def internal_error(exc: BaseException, verbose: bool) -> int:
     if verbose:
-        traceback.print_exception(exc)
-    print(f"gates: internal error: {type(exc).__name__}: {exc}"
-          + ("" if verbose else " (rerun with --verbose for the traceback)"), file=sys.stderr)
+        print(for_terminal("".join(traceback.format_exception(exc)).rstrip("\n"), lines=True), file=sys.stderr)
+    print(for_terminal(f"gates: internal error: {type(exc).__name__}: {exc}"
+                       + ("" if verbose else " (rerun with --verbose for the traceback)")), file=sys.stderr)
     return EXIT_INTERNAL

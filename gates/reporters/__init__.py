@@ -1,7 +1,10 @@
 """Reporters turn a finished `Report` into text. They never decide outcomes.
 
 Every reporter is a module with `render(report: Report, context: RenderContext) -> str`, selected by
-`Format` through `renderer()`, one exhaustive factory.
+`Format` through `renderer()`, one exhaustive factory. It is also the boundary where untrusted text is
+made safe: the report reaches a reporter cleaned (`gates.text.clean`: no control, bidi or undecodable
+characters), and the text it returns is passed through `gates.text.block_commands` with the escapes of
+its medium, so no line of any report can act as a CI workflow command.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from gates.model import Report
 from gates.rules import Rule
+from gates.text import block_commands, clean_once
 
 
 class Format(str, Enum):
@@ -52,8 +56,26 @@ _MODULES: dict[Format, str] = {
 }
 
 
+_JSON_ESCAPES = ("\\u003a", "\\u005b")
+_COMMAND_ESCAPES: dict[Format, tuple[str, str] | None] = {
+    Format.CONSOLE: ("\\x3a", "\\x5b"),
+    Format.JSON: _JSON_ESCAPES,
+    Format.JUNIT: ("&#58;", "&#91;"),
+    Format.SARIF: _JSON_ESCAPES,
+    Format.GITLAB: _JSON_ESCAPES,
+    Format.GITHUB: None,  # its lines are gates' own commands; untrusted text in them is %-escaped
+}
+"""How each medium writes `:` and `[` so that a parser of the medium reads the same text."""
+
+
 def renderer(fmt: Format) -> Renderer:
-    """The render function of a format, imported only when asked for."""
+    """The render function of a format, imported only when asked for, wrapped in the safety boundary."""
     module = importlib.import_module(_MODULES[fmt])
     render: Renderer = module.render
-    return render
+    escapes = _COMMAND_ESCAPES[fmt]
+
+    def safe_render(report: Report, context: RenderContext) -> str:
+        text = render(clean_once(report), context)
+        return text if escapes is None else block_commands(text, *escapes)
+
+    return safe_render

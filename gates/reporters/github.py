@@ -4,13 +4,17 @@
 and per undecided target, escaped the way the runner unescapes them, so a message can neither break
 the line nor smuggle in a second command. The runner shows only 10 annotations of each level per
 step, so `summary` renders a Markdown summary listing every finding, kept under the 1 MiB the
-runner accepts for `$GITHUB_STEP_SUMMARY`. `auto_emit` does both when running under Actions.
+runner accepts for `$GITHUB_STEP_SUMMARY`, with scanned text only inside code spans (no link, image
+or HTML of a manifest renders). `auto_emit` does both when running under Actions, and
+`fence_commands` wraps the console report in `::stop-commands::` so nothing in it acts as a command.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
@@ -18,6 +22,7 @@ from typing import TextIO
 from gates.model import Finding, Location, Outcome, Report, Result, blocks
 from gates.reporters import RenderContext
 from gates.reporters.sarif import repo_path
+from gates.text import clean_once
 
 SUMMARY_LIMIT = 1024 * 1024
 """The runner refuses a step summary larger than this many bytes (it then shows none at all)."""
@@ -80,28 +85,42 @@ def render(report: Report, context: RenderContext) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _cell(text: str, limit: int | None = None) -> str:
-    """Text safe inside a Markdown table cell: no pipes, no newlines, no HTML."""
+def _shorten(text: str, limit: int | None) -> str:
     text = " ".join(text.split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("`", "'"))
+    return text[: limit - 1] + "…" if limit is not None and len(text) > limit else text
 
 
-def _status(finding: Finding, report: Report) -> str:
+def code(text: str, limit: int | None = None) -> str:
+    """Untrusted text as a Markdown code span that is safe inside a table cell.
+
+    A code span shows its content literally: no link, image, autolink, emphasis or HTML can come out
+    of it. Whitespace runs become one space (a cell is one line); the fence is one backtick longer than
+    the longest run inside; pipes are escaped as GitHub's tables require even within code; empty text
+    is an empty cell.
+    """
+    text = _shorten(text, limit).replace("|", "\\|")
+    if not text:
+        return ""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "  # CommonMark strips one space from each side, so a backtick can touch the fence
+    return f"{fence}{text}{fence}"
+
+
+def _status(finding: Finding, report: Report, limit: int | None) -> str:
     if finding.waiver is not None:
         until = f" until {finding.waiver.expires}" if finding.waiver.expires else ""
-        return f"waived{until}: {finding.waiver.reason}"
+        return f"waived{until}: {code(finding.waiver.reason, limit)}"
     return "blocking" if blocks(finding, report.fail_on) else f"advisory (below {report.fail_on.value})"
 
 
 def _finding_row(finding: Finding, report: Report, compact: bool) -> str:
     limit = 120 if compact else None
-    cells = [finding.severity.value, f"`{_cell(finding.rule)}`", f"`{_cell(str(finding.location))}`",
-             _cell(finding.resource or "", limit),
-             _cell(" ".join([finding.message, *(f"({n})" for n in finding.notes)]), limit),
-             _cell(_status(finding, report), 80 if compact else None)]
+    cells = [finding.severity.value, code(finding.rule), code(str(finding.location)),
+             code(finding.resource or "", limit),
+             code(" ".join([finding.message, *(f"({n})" for n in finding.notes)]), limit),
+             _status(finding, report, 80 if compact else None)]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -125,7 +144,7 @@ def _undecided(results: list[Result], compact: bool) -> list[str]:
         return []
     lines = ["### Could not decide", "", "| gate | target | why |", "| --- | --- | --- |"]
     limit = 200 if compact else None
-    lines += [f"| {_cell(r.gate)} | `{_cell(r.target, limit)}` | {_cell(r.error or '', limit)} |" for r in results]
+    lines += [f"| {code(r.gate)} | {code(r.target, limit)} | {code(r.error or '', limit)} |" for r in results]
     return [*lines, ""]
 
 
@@ -137,8 +156,10 @@ def summary(report: Report, context: RenderContext, limit: int = SUMMARY_LIMIT) 
     """Markdown listing every finding, at most `limit` bytes (UTF-8).
 
     Long cells are shortened first; only if even that does not fit are the last rows replaced by a
-    line saying how many were left out (tens of thousands of findings), never a broken file.
+    line saying how many were left out (tens of thousands of findings), never a broken file. Text
+    from scanned content only ever appears inside code spans.
     """
+    report = clean_once(report)
     findings = sorted((f for r in report.results for f in r.findings),
                       key=lambda f: (f.waiver is not None, not blocks(f, report.fail_on), _severity_key(f)))
     undecided = [r for r in report.results if r.outcome is Outcome.ERROR]
@@ -162,11 +183,11 @@ def _summary_text(report: Report, context: RenderContext, findings: list[Finding
         table.append("")
     tail: list[str] = []
     if skipped:
-        tail = ["### Skipped", ""] + [f"- `{_cell(r.target, 200)}`: {_cell(r.error or '', 300)}" for r in skipped]
+        tail = ["### Skipped", ""] + [f"- {code(r.target, 200)}: {code(r.error or '', 300)}" for r in skipped]
         tail.append("")
     if report.internal_errors:
         tail += ["### Internal errors", ""]
-        tail += [f"- {_cell(p.splitlines()[0], 300)}" for p in report.internal_errors] + [""]
+        tail += [f"- {code((p.splitlines() or [''])[0], 300)}" for p in report.internal_errors] + [""]
     if limit is None:
         return "\n".join(head + table + tail) + "\n"
     # Fill rows until the budget (less room for the closing note) is spent.
@@ -186,6 +207,16 @@ def _summary_text(report: Report, context: RenderContext, findings: list[Finding
     return "\n".join(head + kept + tail) + "\n"
 
 
+def fence_commands(text: str) -> str:
+    """`text` between `::stop-commands::TOKEN` and `::TOKEN::`, so the runner reads no command in it.
+
+    The token is fresh and random for every call: text inside cannot guess it to resume early.
+    """
+    token = secrets.token_hex(16)
+    body = text if text.endswith("\n") or not text else text + "\n"
+    return f"::stop-commands::{token}\n{body}::{token}::\n"
+
+
 _TEXT_FORMATS = ("console", "github")
 """Formats that can share stdout with annotations; anything else is a document that must stay clean."""
 
@@ -202,6 +233,7 @@ def auto_emit(report: Report, context: RenderContext, formats: tuple[str, ...], 
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTIONS") != "true" or env.get("GATES_GITHUB", "").lower() in ("false", "0", "no"):
         return
+    report = clean_once(report)
     workspace = env.get("GITHUB_WORKSPACE")
     ctx = dataclasses.replace(context, root=Path(workspace)) if workspace else context
     if "github" not in formats:

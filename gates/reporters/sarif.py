@@ -255,7 +255,7 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
 
     notifications = [_notification(r, root) for r in report.results
                      if r.outcome in (Outcome.ERROR, Outcome.SKIPPED)]
-    notifications += [{"level": "error", "message": {"text": f"internal error in {problem.splitlines()[0]}"},
+    notifications += [{"level": "error", "message": {"text": f"internal error in {(problem.splitlines() or [''])[0]}"},
                        "descriptor": {"id": "gates-internal-error"}} for problem in report.internal_errors]
     invocation: dict[str, Any] = {
         "executionSuccessful": not report.internal_errors,
