@@ -185,7 +185,10 @@ class Lookups:
             data = self.client.get_blob(ref, digest, MAX_CONFIG_BYTES)
             return parse_image_config(data, f"config blob {digest} of {ref.name}")
 
-        return self.once(("config", digest), fetch)
+        # Keyed by where it is read from too: content is the same everywhere, but an error (a proxy that
+        # tampers, a registry that is down) belongs to one source and must not fail another image's read;
+        # the client's digest cache still serves the bytes once.
+        return self.once(("config", ref.name, digest), fetch)
 
     def base_config(self, base: BaseImage, platform: Platform | None) -> tuple[Digest, ImageConfig]:
         """The base's manifest digest (for its platform) and config, at the digest built on if known."""
