@@ -95,7 +95,7 @@ def _entries(doc: JsonDocument, entry: Mapping[str, Any], components: Mapping[st
     affects = fields.objects("affects")
     if not affects:
         yield Vulnerability(advisory, "(no affected component named)", "?", position, severity, rating,
-                            _fixed(recommendation, []), aliases=aliases, image=image, analysis=analysis)
+                            _fixed(recommendation), aliases=aliases, image=image, analysis=analysis)
         return
     for affected in affects:
         ref = affected.get("ref")
@@ -106,11 +106,7 @@ def _entries(doc: JsonDocument, entry: Mapping[str, Any], components: Mapping[st
         purl = component.get("purl") if isinstance(component.get("purl"), str) else (
             local if local.startswith("pkg:") else None)
         name, version = _name_version(component, purl, local)
-        listed = affected.get("versions")
-        versions: list[Any] = listed if isinstance(listed, list) else []
-        unaffected = [v["version"] for v in versions if isinstance(v, dict) and v.get("status") == "unaffected"
-                      and isinstance(v.get("version"), str)]
-        yield Vulnerability(advisory, name, version, position, severity, rating, _fixed(recommendation, unaffected),
+        yield Vulnerability(advisory, name, version, position, severity, rating, _fixed(recommendation),
                             purl=purl, aliases=aliases, image=image, analysis=analysis)
 
 
@@ -133,9 +129,8 @@ def _name_version(component: Mapping[str, Any], purl: str | None, ref: str) -> t
     return text(ref), "?"
 
 
-def _fixed(recommendation: str | None, unaffected: list[str]) -> str | None:
-    if unaffected:
-        return text(", ".join(unaffected))
+def _fixed(recommendation: str | None) -> str | None:
+    """The fix, from `recommendation` (`affects[].versions` say which versions are unaffected, not fixed)."""
     if not recommendation:
         return None
     upgrade = _UPGRADE.fullmatch(recommendation.strip())
