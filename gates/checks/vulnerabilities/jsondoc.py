@@ -81,14 +81,22 @@ def read_bytes(path: str, max_bytes: int) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not stat.S_ISREG(mode):
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise InputError("not a regular file: not read")
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}") from None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(descriptor, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+    data = b"".join(chunks)
     if len(data) > max_bytes:
         raise InputError(f"larger than the {max_bytes} byte limit (max-report-bytes)")
     return data
