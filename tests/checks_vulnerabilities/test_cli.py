@@ -99,3 +99,15 @@ def test_the_gate_imports_neither_sigstore_nor_requests(project: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert "HEAVY []" in proc.stdout, proc.stderr
+
+
+def test_github_and_gitlab_codequality_formats(project: Path) -> None:
+    run = run_process(["vulnerabilities", "trivy.json", "--format", "gitlab-codequality"], cwd=project)
+    assert run.code == 1
+    issues = json.loads(run.out)
+    located = [i for i in issues if i.get("check_name") == "vuln-fixable"]
+    assert located and located[0]["location"]["path"] == "trivy.json"
+    assert located[0]["location"]["lines"]["begin"] == 20
+    run = run_process(["vulnerabilities", "trivy.json", "--format", "github"], cwd=project)
+    assert run.code == 1
+    assert "file=trivy.json,line=20,col=9" in run.out and "CVE-2023-5363" in run.out

@@ -21,12 +21,13 @@ def parse(doc: JsonDocument) -> ScannedReport:
     metadata = top.mapping("Metadata")
     digests = _digests(metadata)
     found: list[Vulnerability] = []
-    misconfigurations = secrets = licenses = 0
+    misconfigurations = secrets = licenses = suppressed = 0
     for result in top.objects("Results"):
         fields = Fields(result, "Results[]", _line(doc, result))
         misconfigurations += len(fields.items("Misconfigurations"))
         secrets += len(fields.items("Secrets"))
         licenses += len(fields.items("Licenses"))
+        suppressed += len(fields.items("ExperimentalModifiedFindings"))
         for entry in fields.objects("Vulnerabilities"):
             found.append(_vulnerability(doc, entry, image))
     version = text(top.mapping("Trivy").get("Version") or "?")
@@ -34,6 +35,8 @@ def parse(doc: JsonDocument) -> ScannedReport:
     if misconfigurations or secrets or licenses:
         details.append(f"not judged by this gate: {misconfigurations} misconfigurations, {secrets} secrets,"
                        f" {licenses} license findings in the report")
+    if suppressed:
+        details.append(f"{suppressed} findings Trivy itself suppressed (its VEX or ignore files) are not judged")
     return ScannedReport(FORMAT, f"Trivy {version}", text(image), tuple(found), digests, tuple(details))
 
 
