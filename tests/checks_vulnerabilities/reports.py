@@ -29,8 +29,9 @@ def trivy(*vulns: dict[str, Any], image: str = "registry.example/shop/web:1.4", 
     return json.dumps(report, indent=2) + "\n"
 
 
-def grype(*matches: dict[str, Any], image: str = "registry.example/shop/api:2.0") -> str:
-    report = {"matches": list(matches), "source": {"type": "image", "target": {"userInput": image}},
+def grype(*matches: dict[str, Any], image: str = "registry.example/shop/api:2.0", digest: str = DIGEST) -> str:
+    target = {"userInput": image, "imageID": digest, "manifestDigest": digest, "repoDigests": [f"{image}@{digest}"]}
+    report = {"matches": list(matches), "source": {"type": "image", "target": target},
               "distro": {"name": "debian", "version": "12"}, "descriptor": {"name": "grype", "version": "0.92.0"}}
     return json.dumps(report, indent=2) + "\n"
 

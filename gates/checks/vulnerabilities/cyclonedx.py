@@ -121,7 +121,7 @@ def _name_version(component: Mapping[str, Any], purl: str | None, ref: str) -> t
 
         try:
             parsed = PackageURL.from_string(purl)
-        except ValueError:
+        except (ValueError, TypeError, KeyError):
             return text(ref), "?"
         distro = parsed.type in ("deb", "rpm", "apk")
         full = f"{parsed.namespace}/{parsed.name}" if parsed.namespace and not distro else parsed.name

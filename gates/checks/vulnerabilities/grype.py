@@ -14,17 +14,15 @@ FORMAT = "Grype JSON"
 
 def parse(doc: JsonDocument) -> ScannedReport:
     top = Fields(doc.content, "report", 1)
-    source = top.mapping("source")
-    target = source.get("target")
+    source = Fields(top.mapping("source"), "source", None)
+    target = source.obj.get("target")
     digests: set[str] = set()
     if isinstance(target, dict):
-        image = target.get("userInput") or "(unnamed image)"
-        for key in ("imageID", "manifestDigest"):
-            if isinstance(target.get(key), str):
-                digests.add(target[key])
-        for item in target.get("repoDigests") or []:
-            if isinstance(item, str) and "sha256:" in item:
-                digests.add(item[item.index("sha256:"):])
+        described = Fields(target, "source.target", None)
+        image = described.string("userInput") or "(unnamed image)"
+        digests |= {d for d in (described.string("imageID"), described.string("manifestDigest")) if d}
+        digests |= {item[item.index("sha256:"):] for item in described.items("repoDigests")
+                    if isinstance(item, str) and "sha256:" in item}
     else:
         image = target if isinstance(target, str) and target else "(unnamed source)"
     found = [_match(doc, entry, text(image)) for entry in top.objects("matches")]

@@ -165,7 +165,7 @@ def _purl(value: str) -> tuple[str, str, str, str | None] | None:
         return None
     try:
         parsed = PackageURL.from_string(value)
-    except ValueError:
+    except (ValueError, TypeError, KeyError):
         return None
     return parsed.type.lower(), (parsed.namespace or "").lower(), parsed.name.lower(), parsed.version
 
