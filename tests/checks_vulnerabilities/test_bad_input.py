@@ -21,7 +21,7 @@ CASES: dict[str, tuple[str, str]] = {
     "truncated": (GOOD[: len(GOOD) // 2], "not JSON: "),
     "yaml": ("SchemaVersion: 2\nResults: []\n", "line 1, column 1: not JSON"),
     "duplicate-key": ('{"SchemaVersion": 2, "Results": [], "Results": [{"Vulnerabilities": [{}]}]}',
-                      "not accepted as JSON: duplicate key 'Results'"),
+                      "line 1, column 1: not accepted as JSON: the object repeats the key 'Results'"),
     "nan": ('{"SchemaVersion": NaN, "Results": []}', "not accepted as JSON: NaN is not JSON"),
     "deep": ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply to parse"),
     "latin-1": ('{"SchemaVersion": 2, "ArtifactName": "caf\xe9"}', "line 1: not valid UTF-8 (byte 0xe9): not JSON"),

@@ -49,11 +49,20 @@ class JsonDocument:
         return line, node.offset - self.line_starts[line - 1] + 1
 
 
+class _DuplicateKey(ValueError):
+    """A key twice in one object; `offset` is where that object starts, once known."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.offset: int | None = None
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
     obj = JsonObject()
     for key, value in pairs:
         if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _DuplicateKey(key)
         obj[key] = value
     return obj
 
@@ -66,7 +75,12 @@ def _decoder() -> json.JSONDecoder:
     decoder = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
 
     def parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
-        obj, end = json.decoder.JSONObject(s_and_end, *args)  # type: ignore[attr-defined]
+        try:
+            obj, end = json.decoder.JSONObject(s_and_end, *args)  # type: ignore[attr-defined]
+        except _DuplicateKey as exc:
+            if exc.offset is None:  # the innermost object holds the duplicate
+                exc.offset = s_and_end[1] - 1
+            raise
         obj.offset = s_and_end[1] - 1
         return obj, end
 
@@ -120,6 +134,11 @@ def parse(data: bytes) -> JsonDocument:
         raise InputError(f"line {exc.lineno}, column {exc.colno}: not JSON: {exc.msg}") from None
     except RecursionError:
         raise InputError("JSON nested too deeply to parse") from None
+    except _DuplicateKey as exc:
+        line = bisect.bisect_right(starts, exc.offset or 0)
+        column = (exc.offset or 0) - starts[line - 1] + 1
+        raise InputError(f"line {line}, column {column}: not accepted as JSON: the object repeats the key"
+                         f" {exc.key!r} (tools disagree on which value counts)") from None
     except ValueError as exc:  # duplicate keys, NaN, integers beyond Python's digit limit
         raise InputError(f"not accepted as JSON: {exc}") from None
     return JsonDocument(content, tuple(starts))
