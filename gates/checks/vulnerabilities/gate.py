@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from gates.checks.vulnerabilities import rules as R
+from gates.checks.vulnerabilities.jsondoc import DEFAULT_MAX_BYTES
 from gates.checks.vulnerabilities.record import ScannedReport, Vulnerability, token
 from gates.checks.vulnerabilities.vex import SUPPRESSING, Statement, deciding
 from gates.errors import InputError
@@ -33,7 +35,7 @@ class VulnerabilityOptions:
     min_severity: Severity = Severity.INFO
     unrated_severity: Severity = Severity.HIGH
     fix_grace_days: int = 0
-    max_report_bytes: int = 64 * 1024 * 1024
+    max_report_bytes: int = DEFAULT_MAX_BYTES
 
 
 def resource(vulnerability: Vulnerability) -> str:
@@ -49,14 +51,14 @@ def check_reports(options: VulnerabilityOptions, today: dt.date) -> list[Result]
     results: list[Result] = []
     statements: list[Statement] = []
     for path in options.vex:
-        shown = display_path_of(path)
+        shown = display_path(Path(path))
         try:
             statements.extend(vex.load(path, shown, options.max_report_bytes, first_order=len(statements)))
         except InputError as exc:
             results.append(error_result(R.GATE, shown, f"{shown}: OpenVEX document refused: {exc}",
                                         Location(shown)))
     for path in options.reports:
-        shown = display_path_of(path)
+        shown = display_path(Path(path))
         try:
             report = read_report(path, options.max_report_bytes)
         except InputError as exc:
@@ -64,12 +66,6 @@ def check_reports(options: VulnerabilityOptions, today: dt.date) -> list[Result]
             continue
         results.append(judge(report, shown, options, statements, today))
     return results
-
-
-def display_path_of(path: str) -> str:
-    from pathlib import Path
-
-    return display_path(Path(path))
 
 
 def judge(report: ScannedReport, shown: str, options: VulnerabilityOptions, statements: Sequence[Statement],
@@ -94,8 +90,6 @@ def judge(report: ScannedReport, shown: str, options: VulnerabilityOptions, stat
         applied = sum(1 for f in findings if any(n.startswith("OpenVEX") for n in f.notes))
         details.append(f"{len(statements)} OpenVEX statements read: {applied} findings decided by one")
     result = decided_result(R.GATE, f"{shown} ({report.image})", findings, Location(shown))
-    from dataclasses import replace
-
     return replace(result, details=tuple(details))
 
 

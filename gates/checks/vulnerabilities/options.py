@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from gates.checks.vulnerabilities.jsondoc import DEFAULT_MAX_BYTES
 from gates.model import Severity
 from gates.validators import Schema, boolean, non_negative_int, positive_int, severity, str_list
-
-DEFAULT_MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 TABLE: Schema = {
     "reports": (str_list, ()),
@@ -14,5 +13,5 @@ TABLE: Schema = {
     "min-severity": (severity, Severity.INFO),
     "unrated-severity": (severity, Severity.HIGH),
     "fix-grace-days": (non_negative_int, 0),
-    "max-report-bytes": (positive_int, DEFAULT_MAX_REPORT_BYTES),
+    "max-report-bytes": (positive_int, DEFAULT_MAX_BYTES),
 }

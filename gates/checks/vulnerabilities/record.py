@@ -137,7 +137,8 @@ class Fields:
 
     def required(self, key: str) -> str:
         value = self.string(key, required=True)
-        assert value is not None
+        if value is None:  # pragma: no cover - string() raised already
+            raise self._fail(key, "a non-empty string")
         return value
 
     def mapping(self, key: str) -> Mapping[str, Any]:
