@@ -103,3 +103,10 @@ def test_no_reports_is_a_usage_error(tmp_path: Path) -> None:
     config = write(tmp_path, "gates.toml", "[vulnerabilities]\n")
     with pytest.raises(UsageError, match="no reports to judge"):
         GATES["vulnerabilities"].build_job(load_config(config, env={}), RunFlags())
+
+
+def test_a_hostile_file_name_is_escaped(tmp_path: Path) -> None:
+    write(tmp_path, "evil\u001b[2Jname.json", "not json")
+    (result,) = _judge(tmp_path, ["evil\u001b[2Jname.json"]).results
+    assert result.outcome is Outcome.ERROR and "\u001b" not in (result.error or "") + result.target
+    assert "evil\\u001b[2Jname.json: line 1, column 1: not JSON" in (result.error or "")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gates.checks.vulnerabilities import rules as R
 from gates.checks.vulnerabilities.jsondoc import DEFAULT_MAX_BYTES
-from gates.checks.vulnerabilities.record import ScannedReport, Vulnerability, token
+from gates.checks.vulnerabilities.record import ScannedReport, Vulnerability, text, token
 from gates.checks.vulnerabilities.vex import SUPPRESSING, Statement, deciding
 from gates.errors import InputError
 from gates.model import Finding, Location, Result, Severity, Waiver, decided_result, error_result
@@ -51,14 +51,14 @@ def check_reports(options: VulnerabilityOptions, today: dt.date) -> list[Result]
     results: list[Result] = []
     statements: list[Statement] = []
     for path in options.vex:
-        shown = display_path(Path(path))
+        shown = _shown(path)
         try:
             statements.extend(vex.load(path, shown, options.max_report_bytes, first_order=len(statements)))
         except InputError as exc:
             results.append(error_result(R.GATE, shown, f"{shown}: OpenVEX document refused: {exc}",
                                         Location(shown)))
     for path in options.reports:
-        shown = display_path(Path(path))
+        shown = _shown(path)
         try:
             report = read_report(path, options.max_report_bytes)
         except InputError as exc:
@@ -66,6 +66,11 @@ def check_reports(options: VulnerabilityOptions, today: dt.date) -> list[Result]
             continue
         results.append(judge(report, shown, options, statements, today))
     return results
+
+
+def _shown(path: str) -> str:
+    """A report's path as people see it: relative to the working directory, control characters escaped."""
+    return text(display_path(Path(path)), 4096)
 
 
 def judge(report: ScannedReport, shown: str, options: VulnerabilityOptions, statements: Sequence[Statement],
