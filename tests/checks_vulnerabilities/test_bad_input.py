@@ -35,7 +35,7 @@ CASES: dict[str, tuple[str, str]] = {
     "grype-no-name": (grype(grype_match("CVE-1", "a", "1", "2")).replace('"name": "a"', '"name": ""'),
                       "line 3: matches[].artifact.name must be a non-empty string"),
     "gitlab-sast": ('{"version": "15.0.7", "scan": {"type": "sast"}, "vulnerabilities": []}',
-                    "a GitLab security report of scan.type 'sast', not container_scanning: not read"),
+                    "a GitLab security report of scan.type 'sast', not container scanning: not read"),
     "gitlab-no-identifier": ('{"version": "15.0.7", "scan": {"type": "container_scanning"},\n"vulnerabilities":'
                              ' [{"id": "x", "identifiers": [], "location": {}}]}',
                              "line 2: vulnerabilities[] has no primary identifier (identifiers[0].value)"),

@@ -15,6 +15,9 @@ FORMAT = "GitLab container scanning"
 NO_SOLUTION = "No solution provided"
 """What GitLab's analyzers (and Trivy's template) write when no fix exists."""
 
+SCAN_TYPES = ("container_scanning", "container_scanning_for_registry")
+"""The scan types of the container-scanning schema (15.x)."""
+
 _UPGRADE = re.compile(r"Upgrade (?P<package>\S+) to (?:version )?(?P<version>\S+?)\.?", re.IGNORECASE)
 
 
@@ -22,8 +25,8 @@ def parse(doc: JsonDocument) -> ScannedReport:
     top = Fields(doc.content, "report", 1)
     scan = top.mapping("scan")
     kind = scan.get("type")
-    if kind != "container_scanning":
-        raise InputError(f"a GitLab security report of scan.type {text(kind)!r}, not container_scanning: not read")
+    if kind not in SCAN_TYPES:
+        raise InputError(f"a GitLab security report of scan.type {text(kind)!r}, not container scanning: not read")
     if scan.get("status") not in (None, "success"):
         raise InputError(f"the GitLab report says the scan did not succeed (scan.status {text(scan.get('status'))!r})")
     analyzer = Fields(scan, "scan", None).mapping("scanner")
