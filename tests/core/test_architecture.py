@@ -113,6 +113,7 @@ def _minimal_config(gate: str, tmp_path: Path) -> str:
         "base-image": '[base-image]\nimages = ["127.0.0.1:1/app:1"]\n',
         "signature": ('[signature]\nimages = ["127.0.0.1:1/app:1"]\n[[signature.policies]]\nimages = ["*"]\n'
                       '[[signature.policies.authorities]]\nkey = "cosign.pub"\n'),
+        "vulnerabilities": '[vulnerabilities]\nreports = ["trivy.json"]\n',
     }[gate]
 
 
