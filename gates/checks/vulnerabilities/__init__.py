@@ -38,6 +38,12 @@ def config_tables() -> Mapping[str, Schema]:
     return {NAME: TABLE}
 
 
+def trusted_files(config: Config) -> Mapping[str, str]:
+    """VEX documents suppress findings: under `--config-ref` the tree under test may not rewrite them."""
+    vex = config.sections.get(NAME, {}).get("vex", ())
+    return {f"{NAME}.vex[{index}]": path for index, path in enumerate(vex, start=1)}
+
+
 def build_job(config: Config, flags: RunFlags) -> GateJob:
     """Under `gates run`, the reports come from `[vulnerabilities] reports`: run's paths are manifests'."""
     from gates.checks.vulnerabilities.job import vulnerabilities_job
