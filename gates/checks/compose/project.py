@@ -1,0 +1,172 @@
+"""Compose files as `docker compose` assembles them: a service with `extends` gets its base's fields.
+
+Merging follows the Compose specification: a field the service sets replaces its base's, except the
+sequences compose merges (`cap_add`, `cap_drop`, `security_opt`, `volumes`, `devices`, `labels`), whose
+entries add up (`volumes` and `devices` by container path: checks skip a base entry a later one
+remounts). Every field keeps the file and the YAML path it was written at, so a finding inherited from
+a base points at the base. `extends.file` is read only inside the working directory (or beside the
+compose file when that lies outside it), never from a URL, and a cycle is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+from gates.checks.compose import schema
+from gates.checks.compose.display import shown
+from gates.checks.compose.interpolate import TemplateError, Unresolved, interpolate
+from gates.errors import InputError
+from gates.paths import display_path
+from gates.targets.files import read_text
+from gates.targets.yaml_docs import PosDict, load_documents, locate
+
+Path = tuple[str | int, ...]
+MERGED = frozenset({"cap_add", "cap_drop", "security_opt", "volumes", "devices", "labels"})
+"""Fields whose entries a service adds to its base's instead of replacing them."""
+MAX_EXTENDS = 32
+"""Links in one `extends` chain; real chains have two or three."""
+
+
+@dataclass(frozen=True)
+class ComposeFile:
+    """One parsed, structurally valid compose file."""
+
+    display: str
+    root: PosDict
+    folder: FilePath
+    """Where its relative `extends.file` paths start."""
+
+    def services(self) -> Mapping[str, PosDict]:
+        found = self.root.get("services")
+        return found if isinstance(found, PosDict) else {}
+
+
+@dataclass(frozen=True)
+class Written:
+    """A value as written in one file, and where."""
+
+    value: Any
+    file: ComposeFile
+    path: Path
+
+    def position(self) -> tuple[int, int]:
+        return locate(self.file.root, self.path) or (1, 1)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service with its `extends` chain resolved."""
+
+    name: str
+    file: ComposeFile
+    fields: Mapping[str, tuple[Written, ...]]
+    """Key -> what sets it, base first; one entry unless the key is one compose merges."""
+    bases: tuple[str, ...] = ()
+    """`file#service` of each base, nearest first."""
+
+
+def parse(display: str, text: str, folder: FilePath) -> ComposeFile:
+    """One compose file from its text; `InputError` (with line and column) when it is not valid."""
+    documents = list(load_documents(text))
+    if len(documents) > 1:
+        line, column = documents[1].pos
+        raise InputError(f"line {line}, column {column}: a second YAML document: a compose file holds one")
+    root = documents[0].content if documents else None
+    if root is None:
+        raise InputError("empty: a compose file holds at least `services`")
+    try:
+        schema.check(root)
+    except schema.SchemaError as exc:
+        line, column = schema.position(root, exc)
+        raise InputError(f"line {line}, column {column}: {exc} (Compose specification)") from None
+    return ComposeFile(display, root, folder)
+
+
+@dataclass
+class Project:
+    """Every compose file read during one scan, read once each."""
+
+    environment: Mapping[str, str]
+    max_file_bytes: int
+    files: dict[str, ComposeFile | InputError] = field(default_factory=dict)
+
+    def add(self, loaded: ComposeFile) -> None:
+        self.files[os.path.realpath(loaded.display)] = loaded
+
+    def service(self, file: ComposeFile, name: str) -> Service:
+        """`name` of `file`, its bases merged in; `InputError` when its `extends` cannot be followed."""
+        return self._resolve(file, name, ())
+
+    def _resolve(self, file: ComposeFile, name: str, chain: tuple[str, ...]) -> Service:
+        raw = file.services()[name]
+        path: Path = ("services", name)
+        own = {key: (Written(value, file, (*path, key)),) for key, value in raw.items() if key != "extends"}
+        if "extends" not in raw:
+            return Service(name, file, own)
+        here = f"{file.display}#{name}"
+        if len(chain) >= MAX_EXTENDS:
+            raise InputError(f"{here}: extends chain longer than {MAX_EXTENDS} services")
+        base_file, base_name = self._base(file, raw["extends"], (*path, "extends"))
+        key = f"{base_file.display}#{base_name}"
+        if key in (*chain, here):
+            raise InputError(f"{here}: extends cycle: {' -> '.join((*chain, here, key))}")
+        if base_name not in base_file.services():
+            line, _ = locate(file.root, (*path, "extends")) or (1, 1)
+            raise InputError(f"{file.display}:{line}: extends: no service {shown(base_name)!r} in"
+                             f" {base_file.display}")
+        base = self._resolve(base_file, base_name, (*chain, here))
+        merged = dict(base.fields)
+        for field_name, written in own.items():
+            merged[field_name] = (*merged.get(field_name, ()), *written) if field_name in MERGED else written
+        return Service(name, file, merged, (key, *base.bases))
+
+    def _base(self, file: ComposeFile, extends: Any, path: Path) -> tuple[ComposeFile, str]:
+        line, _ = locate(file.root, path) or (1, 1)
+        where = f"{file.display}:{line}: extends"
+        if isinstance(extends, str):
+            return file, self._text(extends, where)
+        name = self._text(extends["service"], where)
+        if "file" not in extends:
+            return file, name
+        return self._load(file, self._text(extends["file"], where), where), name
+
+    def _text(self, value: str, where: str) -> str:
+        try:
+            resolved = interpolate(value, self.environment)
+        except TemplateError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        if isinstance(resolved, Unresolved):
+            raise InputError(f"{where} depends on unset variable {', '.join(resolved.variables)}:"
+                             " its base cannot be known")
+        return resolved
+
+    def _load(self, file: ComposeFile, reference: str, where: str) -> ComposeFile:
+        if "://" in reference or reference.startswith("git@"):
+            raise InputError(f"{where}: {shown(reference)!r} is remote: gates never fetches a base")
+        target = file.folder / reference
+        real = os.path.realpath(target)
+        boundary = _boundary(file.folder)
+        if os.path.commonpath([real, boundary]) != boundary:
+            raise InputError(f"{where}: {shown(reference)!r} lies outside {display_path(FilePath(boundary))}:"
+                             " not read")
+        cached = self.files.get(real)
+        if cached is None:
+            display = shown(display_path(target))
+            try:
+                cached = parse(display, read_text(real, self.max_file_bytes), FilePath(real).parent)
+            except InputError as exc:
+                cached = InputError(f"{display}: {exc}")
+            self.files[real] = cached
+        if isinstance(cached, InputError):
+            raise InputError(f"{where}: {cached}")
+        return cached
+
+
+def _boundary(folder: FilePath) -> str:
+    """The folder `extends` may read below: the working directory, or the file's own folder outside it."""
+    cwd, real = os.path.realpath(os.getcwd()), os.path.realpath(folder)
+    return cwd if os.path.commonpath([real, cwd]) == cwd else real
