@@ -14,6 +14,7 @@ import datetime as dt
 import fnmatch
 import os
 import posixpath
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -95,15 +96,16 @@ def scan(options: ComposeOptions) -> list[Result]:
     return results
 
 
-def _line_of(exc: InputError) -> tuple[int, int] | tuple[()]:
-    """The `line L, column C` an InputError names, for the result's location."""
-    text = str(exc)
-    if text.startswith("line "):
-        head = text[5:].split(":", 1)[0]
-        numbers = [part.strip().removeprefix("column ").strip() for part in head.split(",")]
-        if all(n.isdigit() for n in numbers) and len(numbers) == 2:
-            return int(numbers[0]), int(numbers[1])
-    return ()
+def _line_of(exc: InputError) -> tuple[int, int] | tuple[int] | tuple[()]:
+    """The `line L[, column C]` an InputError starts with, for the result's location."""
+    match = _LINE.match(str(exc))
+    if match is None:
+        return ()
+    line, column = match.groups()
+    return (int(line), int(column)) if column else (int(line),)
+
+
+_LINE = re.compile(r"line (\d+)(?:, column (\d+))?:")
 
 
 def _includes(compose_file: ComposeFile, judged: set[str]) -> Iterator[Result]:
