@@ -23,8 +23,8 @@ services:
 """Lines 1-6; a case's own fields start at line 7, column 5."""
 
 
-def _case(tmp_path: Path, extra: str, *expected: Expected, **kwargs: str) -> None:
-    expect_findings(tmp_path, HARDENED + extra, *expected, gate="compose", filename="compose.yaml", **kwargs)
+def _case(tmp_path: Path, extra: str, *expected: Expected, options: dict[str, str] | None = None) -> None:
+    expect_findings(tmp_path, HARDENED + extra, *expected, gate="compose", filename="compose.yaml", options=options)
 
 
 def test_a_hardened_service_passes(tmp_path: Path) -> None:

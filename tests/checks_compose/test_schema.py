@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
@@ -17,6 +16,7 @@ from gates.checks.compose.project import parse
 from gates.errors import InputError
 from gates.targets.files import read_text
 from tests.conftest import require_corpus
+from tests.reporters.conftest import jsonschema
 
 
 def _schema(*parts: str) -> dict[str, Any]:
@@ -44,14 +44,14 @@ class _TagTolerantLoader(yaml.SafeLoader):
     """PyYAML, reading compose's own tags (`!reset`, `!override`) as their plain values."""
 
 
-_TagTolerantLoader.add_multi_constructor(  # type: ignore[no-untyped-call]
+_TagTolerantLoader.add_multi_constructor(
     "!", lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None)
 
 
 def _jsonschema_valid(text: str) -> bool:
     data = yaml.load(text, Loader=_TagTolerantLoader)  # noqa: S506 - a safe loader with a tag fallback
     validator = jsonschema.Draft7Validator(_spec())
-    return validator.is_valid(data)
+    return bool(validator.is_valid(data))
 
 
 def _gates_valid(path: Path, text: str) -> bool:

@@ -75,7 +75,7 @@ class Reading:
             return None
         if text.lower() in _TRUE | _FALSE:
             return text.lower() in _TRUE
-        raise InputError(f"{self.where(written)}: {shown(str(value))!r} is not a boolean")
+        raise InputError(f"{self.where(written)}: '{shown(str(value))}' is not a boolean")
 
     def where(self, written: Written, subpath: Path = ()) -> str:
         line, _ = _position(written, subpath)
@@ -109,7 +109,7 @@ def capabilities(reading: Reading, options: CheckOptions) -> Iterator[Violation]
                 continue
             name = text.strip().upper().removeprefix("CAP_")
             if name == "ALL" or name not in options.allowed_capabilities:
-                yield Violation("compose-capabilities", f"adds capability {shown(item)!r}", written, (index,))
+                yield Violation("compose-capabilities", f"adds capability '{shown(item)}'", written, (index,))
 
 
 def host_namespaces(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
@@ -132,7 +132,7 @@ def user(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
         return
     name = text.strip().split(":", 1)[0]
     if name == "root" or (name.isdigit() and int(name) == 0):
-        yield Violation("compose-user-root", f"runs as root (user: {shown(written.value)!r})", written)
+        yield Violation("compose-user-root", f"runs as root (user: '{shown(written.value)}')", written)
     elif not name:
         yield Violation("compose-user-unset", "sets an empty user: the image's USER decides, often root", written)
 
@@ -215,7 +215,7 @@ def volumes(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
                 rule, why = judged
                 subpath: Path = (index,) if isinstance(item, str) else (index, "source")
                 shown_source = item if isinstance(item, str) else item.get("source", "")
-                found.append(Violation(rule, f"mounts {shown(str(shown_source))!r} from the host ({why})",
+                found.append(Violation(rule, f"mounts '{shown(str(shown_source))}' from the host ({why})",
                                        written, subpath))
     yield from reversed(found)
 
@@ -224,7 +224,7 @@ def devices(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
     for written in reading.service.fields.get("devices", ()):
         for index, item in enumerate(written.value):
             source = item if isinstance(item, str) else item["source"]
-            yield Violation("compose-devices", f"passes host device {shown(source)!r} in", written, (index,))
+            yield Violation("compose-devices", f"passes host device '{shown(source)}' in", written, (index,))
 
 
 def security_options(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
@@ -239,7 +239,7 @@ def security_options(reading: Reading, options: CheckOptions) -> Iterator[Violat
                 continue
             name, value = _option(text)
             if (name, value) in (("seccomp", "unconfined"), ("apparmor", "unconfined"), ("label", "disable")):
-                yield Violation("compose-unconfined", f"turns confinement off ({shown(item)!r})", written, (index,))
+                yield Violation("compose-unconfined", f"turns confinement off ('{shown(item)}')", written, (index,))
             elif name == "no-new-privileges":
                 no_new_privileges = value in ("", "true")
     if not no_new_privileges and not undecided:
@@ -284,7 +284,7 @@ def image(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
     _, tag, digest = split_image(text.strip())
     if digest is None and tag in (None, "latest"):
         why = "the latest tag" if tag else "no tag (latest)"
-        yield Violation("compose-image-latest", f"runs image {shown(written.value)!r} by {why}", written)
+        yield Violation("compose-image-latest", f"runs image '{shown(written.value)}' by {why}", written)
 
 
 CHECKS: Sequence[tuple[tuple[str, ...], Check]] = (

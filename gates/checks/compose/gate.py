@@ -117,7 +117,7 @@ def _includes(compose_file: ComposeFile, judged: set[str]) -> Iterator[Result]:
         unjudged = [p for p in listed if "$" in p
                     or os.path.realpath(compose_file.folder / p) not in judged]
         if unjudged or not listed:
-            names = ", ".join(repr(shown(p)) for p in unjudged) or "an entry gates cannot read"
+            names = ", ".join(f"'{shown(p)}'" for p in unjudged) or "an entry gates cannot read"
             yield Result(gate=GATE, target=f"{compose_file.display}#include[{index}]", outcome=Outcome.SKIPPED,
                          location=where,
                          error=f"{compose_file.display}:{where.line}: include of {names} is not followed: name the"

@@ -116,7 +116,7 @@ class Project:
             raise InputError(f"{here}: extends cycle: {' -> '.join((*chain, here, key))}")
         if base_name not in base_file.services():
             line, _ = locate(file.root, (*path, "extends")) or (1, 1)
-            raise InputError(f"{file.display}:{line}: extends: no service {shown(base_name)!r} in"
+            raise InputError(f"{file.display}:{line}: extends: no service '{shown(base_name)}' in"
                              f" {base_file.display}")
         base = self._resolve(base_file, base_name, (*chain, here))
         merged = dict(base.fields)
@@ -146,12 +146,12 @@ class Project:
 
     def _load(self, file: ComposeFile, reference: str, where: str) -> ComposeFile:
         if "://" in reference or reference.startswith("git@"):
-            raise InputError(f"{where}: {shown(reference)!r} is remote: gates never fetches a base")
+            raise InputError(f"{where}: '{shown(reference)}' is remote: gates never fetches a base")
         target = file.folder / reference
         real = os.path.realpath(target)
         boundary = _boundary(file.folder)
         if os.path.commonpath([real, boundary]) != boundary:
-            raise InputError(f"{where}: {shown(reference)!r} lies outside {display_path(FilePath(boundary))}:"
+            raise InputError(f"{where}: '{shown(reference)}' lies outside {display_path(FilePath(boundary))}:"
                              " not read")
         cached = self.files.get(real)
         if cached is None:

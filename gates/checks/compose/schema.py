@@ -203,7 +203,7 @@ def check(root: Any) -> None:
     for name, service in services.items():
         path: Path = ("services", name)
         if not SERVICE_NAME.fullmatch(name):
-            raise SchemaError(path, f"service name {shown(name)!r} may hold only letters, digits, '.', '_' and '-'")
+            raise SchemaError(path, f"service name '{shown(name)}' may hold only letters, digits, '.', '_' and '-'")
         if not isinstance(service, PosDict):
             raise _fail(path, f"a service is a mapping, not {_type(service)}")
         _known(service, path, SERVICE_KEYS)
