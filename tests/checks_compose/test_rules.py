@@ -186,3 +186,18 @@ def test_a_key_set_directly_and_by_a_merge_is_an_error(tmp_path: Path) -> None:
     (result,) = report.results
     assert result.outcome.value == "error" and result.location is not None and result.location.line == 1
     assert "'privileged' is set both directly (line 6) and by a '<<' merge" in (result.error or "")
+
+
+def test_a_named_volume_that_binds_a_host_path(tmp_path: Path) -> None:
+    _case(tmp_path, "    volumes:\n"
+                    "      - config:/etc/app\n"
+                    "      - type: volume\n"
+                    "        source: config\n"
+                    "        target: /c\n"
+                    "      - cache:/cache\n"
+                    "volumes:\n"
+                    "  config:\n"
+                    "    driver_opts: {type: none, o: bind, device: /etc}\n"
+                    "  cache:\n"
+                    "    driver_opts: {type: tmpfs, device: tmpfs}\n",
+          ("compose-host-path", "service/web", "8:9"), ("compose-host-path", "service/web", "10:9"))

@@ -38,6 +38,7 @@ def test_the_key_sets_are_the_schemas() -> None:
     assert set(mount["properties"]["type"]["enum"]) == schema.MOUNT_TYPES
     device = spec["definitions"]["service"]["properties"]["devices"]["items"]["oneOf"][1]
     assert set(device["properties"]) == schema.DEVICE_KEYS
+    assert set(spec["definitions"]["volume"]["properties"]) == schema.VOLUME_KEYS
 
 
 class _TagTolerantLoader(yaml.SafeLoader):
@@ -93,6 +94,10 @@ services:
   base:
     image: x:1
 x-extra: {anything: 1}
+volumes:
+  data:
+    driver_opts: {o: bind}
+  empty:
 """
 
 INVALID = {
@@ -111,6 +116,9 @@ INVALID = {
     "user as a number": ("    image: x:1", "    image: x:1\n    user: 0", 13),
     "a bad cgroup": ("    image: x:1", "    image: x:1\n    cgroup: shared", 13),
     "privileged as a list": ("    image: x:1", "    image: x:1\n    privileged: [true]", 13),
+    "a volume option as a list": ("{o: bind}", "{o: [bind]}", 16),
+    "an unknown volume key": ("    driver_opts: {o: bind}", "    driver: local\n    mount: x", 17),
+    "a volume that is a list": ("  empty:", "  empty: []", 17),
 }
 
 

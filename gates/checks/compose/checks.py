@@ -137,8 +137,17 @@ def user(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
         yield Violation("compose-user-unset", "sets an empty user: the image's USER decides, often root", written)
 
 
-def _mount(reading: Reading, item: Any, written: Written, index: int) -> tuple[str | None, str | None] | None:
-    """(host source, container target) of one `volumes` entry; None when a variable leaves it unknown."""
+@dataclass(frozen=True)
+class _Mount:
+    host: str | None
+    """The host path bound, if any."""
+    target: str | None
+    volume: str | None = None
+    """The named volume mounted, if any (its definition may bind a host path)."""
+
+
+def _mount(reading: Reading, item: Any, written: Written, index: int) -> _Mount | None:
+    """What one `volumes` entry mounts; None when a variable leaves it unknown."""
     if isinstance(item, str):
         text = reading.text(item, written, (index,))
         if text is None:
@@ -146,9 +155,9 @@ def _mount(reading: Reading, item: Any, written: Written, index: int) -> tuple[s
         drive = 2 if _WINDOWS_DRIVE.match(text) else 0
         parts = text[drive:].split(":")
         if len(parts) == 1:
-            return None, text  # an anonymous volume
+            return _Mount(None, text)  # an anonymous volume
         source, target = text[:drive] + parts[0], parts[1]
-        return (source if _is_host_path(source) else None), target
+        return _Mount(source, target) if _is_host_path(source) else _Mount(None, target, source)
     assert isinstance(item, PosDict)
     values: dict[str, str] = {}
     for key in ("type", "source", "target"):
@@ -157,8 +166,25 @@ def _mount(reading: Reading, item: Any, written: Written, index: int) -> tuple[s
             if resolved is None:
                 return None
             values[key] = resolved
-    host = values.get("source") if values.get("type") in ("bind", "npipe") else None
-    return host, values.get("target")
+    kind, named = values.get("type"), values.get("source")
+    if kind in ("bind", "npipe"):
+        return _Mount(named, values.get("target"))
+    return _Mount(None, values.get("target"), named if kind == "volume" else None)
+
+
+def _volume_bind(reading: Reading, written: Written, name: str) -> tuple[str, Written] | None:
+    """The host path a named volume of the file binds (`driver_opts: {o: bind, device: PATH}`), if any."""
+    volumes = written.file.root.get("volumes")
+    volume = volumes.get(name) if isinstance(volumes, PosDict) else None
+    options = volume.get("driver_opts") if isinstance(volume, PosDict) else None
+    if not isinstance(options, PosDict) or not isinstance(options.get("device"), str):
+        return None
+    at = Written(options, written.file, ("volumes", name, "driver_opts"))
+    flags = reading.text(str(options.get("o", "")), at, ("o",))
+    device = reading.text(options["device"], at, ("device",))
+    if flags is None or device is None or "bind" not in flags.split(","):
+        return None
+    return device, at
 
 
 def _is_host_path(source: str) -> bool:
@@ -205,17 +231,20 @@ def volumes(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
         for index in reversed(range(len(written.value))):
             item = written.value[index]
             mount = _mount(reading, item, written, index)
-            if mount is None:
+            if mount is None or _remounted(seen, mount.target):
                 continue
-            source, target = mount
-            if _remounted(seen, target) or source is None:
-                continue
-            judged = _sensitive(source)
+            host, through = mount.host, ""
+            if host is None and mount.volume is not None:
+                bound = _volume_bind(reading, written, mount.volume)
+                if bound is not None:
+                    host, line = bound[0], _position(bound[1], ("device",))[0]
+                    through = f", through volume '{shown(mount.volume)}': its driver_opts device, line {line}"
+            judged = _sensitive(host) if host is not None else None
             if judged is not None:
                 rule, why = judged
                 subpath: Path = (index,) if isinstance(item, str) else (index, "source")
-                shown_source = item if isinstance(item, str) else item.get("source", "")
-                found.append(Violation(rule, f"mounts '{shown(str(shown_source))}' from the host ({why})",
+                written_source = item if isinstance(item, str) else item.get("source", "")
+                found.append(Violation(rule, f"mounts '{shown(str(written_source))}' from the host ({why}{through})",
                                        written, subpath))
     yield from reversed(found)
 

@@ -41,6 +41,8 @@ MOUNT_TYPES = frozenset({"bind", "volume", "tmpfs", "cluster", "npipe", "image"}
 MOUNT_KEYS = frozenset({"type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs",
                         "image"})
 DEVICE_KEYS = frozenset({"source", "target", "permissions"})
+VOLUME_KEYS = frozenset({"name", "driver", "driver_opts", "external", "labels"})
+"""Keys of a top-level named volume, whose `driver_opts` can bind a host path (`o: bind`, `device: /etc`)."""
 
 Path = tuple[str | int, ...]
 _Check = Callable[[Any, Path], None]
@@ -193,6 +195,7 @@ def check(root: Any) -> None:
     _known(root, (), TOP_LEVEL_KEYS)
     if "include" in root and not isinstance(root["include"], PosList):
         raise _fail(("include",), f"must be a list, not {_type(root['include'])}")
+    _named_volumes(root.get("volumes"))
     services = root.get("services")
     if services is None:
         if "services" in root:
@@ -210,6 +213,30 @@ def check(root: Any) -> None:
         for key, field_check in FIELD_CHECKS.items():
             if key in service:
                 field_check(service[key], (*path, key))
+
+
+def _named_volumes(volumes: Any) -> None:
+    if volumes is None:
+        return
+    if not isinstance(volumes, PosDict):
+        raise _fail(("volumes",), f"must be a mapping of volumes, not {_type(volumes)}")
+    for name, volume in volumes.items():
+        path: Path = ("volumes", name)
+        if not SERVICE_NAME.fullmatch(name):
+            raise SchemaError(path, f"volume name '{shown(name)}' may hold only letters, digits, '.', '_' and '-'")
+        if volume is None:
+            continue
+        if not isinstance(volume, PosDict):
+            raise _fail(path, f"a volume is a mapping or null, not {_type(volume)}")
+        _known(volume, path, VOLUME_KEYS)
+        options = volume.get("driver_opts")
+        if options is None:
+            continue
+        if not isinstance(options, PosDict):
+            raise _fail((*path, "driver_opts"), f"must be a mapping, not {_type(options)}")
+        for key, value in options.items():
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise _fail((*path, "driver_opts", key), f"must be a string or a number, not {_type(value)}")
 
 
 def position(root: Any, error: SchemaError) -> tuple[int, int]:
