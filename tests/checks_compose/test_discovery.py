@@ -62,7 +62,8 @@ def test_an_include_is_said_unless_its_file_is_judged_too(tmp_path: Path) -> Non
 
 
 def test_label_waivers_in_list_form_expired_and_without_reason(tmp_path: Path) -> None:
-    text = SERVICE + ('    privileged: true\n    labels:\n      - "gates.dev/waive.compose-privileged=old; expires=2000-01-01"\n'
+    text = SERVICE + ('    privileged: true\n    labels:\n'
+                      '      - "gates.dev/waive.compose-privileged=old; expires=2000-01-01"\n'
                       '  b:\n    image: b:1\n    labels: {gates.dev/waive.compose-read-only: ""}\n')
     report = gate_report(tmp_path, text, gate="compose", filename="compose.yaml")
     by_service = {r.target.rsplit("/", 1)[-1]: r for r in report.results}
@@ -72,7 +73,8 @@ def test_label_waivers_in_list_form_expired_and_without_reason(tmp_path: Path) -
 
 
 def test_a_reset_tag_can_only_make_the_verdict_stricter(tmp_path: Path) -> None:
-    text = SERVICE.replace("  a:\n", "  base:\n    cap_add: [SYS_ADMIN]\n  a:\n    extends: base\n    cap_add: !reset []\n")
+    text = SERVICE.replace("  a:\n", "  base:\n    cap_add: [SYS_ADMIN]\n"
+                                      "  a:\n    extends: base\n    cap_add: !reset []\n")
     report = gate_report(tmp_path, text, gate="compose", filename="compose.yaml")
     by_service = {r.target.rsplit("/", 1)[-1]: r for r in report.results}
     assert [f.rule for f in by_service["a"].findings] == ["compose-capabilities"]
