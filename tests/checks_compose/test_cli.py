@@ -178,3 +178,32 @@ def test_github_annotations_carry_file_line_and_column(tmp_path: Path) -> None:
     assert run.code == 1
     assert "::error file=docker-compose.yml,line=9,col=9,title=compose-runtime-socket%3A" in run.out
     assert "\x1b" not in run.out
+
+
+HOSTILE = {
+    "binary/compose.yaml": b"\x1b[2J\x00\x01" * 64,
+    "latin1/compose.yaml": "services:\n  caf\xe9: {}\n".encode("latin-1"),
+    "bomb/compose.yaml": ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdef", "bcdefg")) + "services: {s: {image: 'x:1', x-b: *g}}\n").encode(),
+    "deep/compose.yaml": ("services: {s: {x-d: " + "[" * 200 + "]" * 200 + "}}\n").encode(),
+    "two/compose.yaml": b"services: {a: {image: 'x:1'}}\n---\nservices: {}\n",
+    "list/compose.yaml": b"- services\n",
+}
+
+
+def test_hostile_files_are_one_line_errors_each(tmp_path: Path) -> None:
+    for name, data in HOSTILE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "fine" / "compose.yaml").parent.mkdir()
+    (tmp_path / "fine" / "compose.yaml").write_text("services: {ok: {image: 'x:1'}}\n", encoding="utf-8")
+    run = run_process(["compose", "--format", "json"], cwd=tmp_path, timeout=60)
+    assert run.code == 1 and not run.err
+    results = {r["target"].split("/")[0]: r for r in json.loads(run.out)["results"]}
+    assert set(results) == {*(n.split("/")[0] for n in HOSTILE), "fine"}
+    for name in HOSTILE:
+        result = results[name.split("/")[0]]
+        assert result["outcome"] == "error" and "\n" not in result["error"] and len(result["error"]) < 300, name
+        assert "\x1b" not in result["error"] and "\x00" not in result["error"]
+    assert results["fine"]["outcome"] == "failed"

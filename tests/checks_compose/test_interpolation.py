@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gates.checks.compose.interpolate import TemplateError, Unresolved, interpolate
 from gates.model import Outcome
@@ -52,6 +55,22 @@ def test_unresolved(text: str, variables: tuple[str, ...], required: bool) -> No
 def test_invalid_templates_are_refused(text: str) -> None:
     with pytest.raises(TemplateError):
         interpolate(text, ENV)
+
+
+@given(st.text())
+def test_escaped_text_comes_back_as_written(text: str) -> None:
+    assert interpolate(text.replace("$", "$$"), ENV) == text
+
+
+@given(st.text(alphabet="${}:-?+AB_ \n", max_size=30))
+def test_any_text_is_resolved_unresolved_or_refused(text: str) -> None:
+    try:
+        value = interpolate(text, {"A": "a", "B": ""})
+    except TemplateError:
+        return
+    assert isinstance(value, (str, Unresolved))
+    if isinstance(value, Unresolved):
+        assert value.variables and set(value.variables) <= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
 
 
 SERVICE = """\

@@ -201,3 +201,8 @@ def test_a_named_volume_that_binds_a_host_path(tmp_path: Path) -> None:
                     "  cache:\n"
                     "    driver_opts: {type: tmpfs, device: tmpfs}\n",
           ("compose-host-path", "service/web", "8:9"), ("compose-host-path", "service/web", "10:9"))
+
+
+def test_use_api_socket_mounts_the_docker_socket(tmp_path: Path) -> None:
+    _case(tmp_path, "    use_api_socket: true\n", ("compose-runtime-socket", "service/web", "7:5"))
+    _case(tmp_path, "    use_api_socket: false\n")

@@ -116,6 +116,7 @@ INVALID = {
     "user as a number": ("    image: x:1", "    image: x:1\n    user: 0", 13),
     "a bad cgroup": ("    image: x:1", "    image: x:1\n    cgroup: shared", 13),
     "privileged as a list": ("    image: x:1", "    image: x:1\n    privileged: [true]", 13),
+    "use_api_socket as a string": ("    image: x:1", "    image: x:1\n    use_api_socket: 'true'", 13),
     "a volume option as a list": ("{o: bind}", "{o: [bind]}", 16),
     "an unknown volume key": ("    driver_opts: {o: bind}", "    driver: local\n    mount: x", 17),
     "a volume that is a list": ("  empty:", "  empty: []", 17),

@@ -249,6 +249,12 @@ def volumes(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
     yield from reversed(found)
 
 
+def api_socket(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
+    written = reading.last("use_api_socket")
+    if written is not None and written.value is True:
+        yield Violation("compose-runtime-socket", "mounts the Docker API socket (use_api_socket: true)", written)
+
+
 def devices(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
     for written in reading.service.fields.get("devices", ()):
         for index, item in enumerate(written.value):
@@ -322,6 +328,7 @@ CHECKS: Sequence[tuple[tuple[str, ...], Check]] = (
     (("compose-host-namespaces",), host_namespaces),
     (("compose-user-root", "compose-user-unset"), user),
     (("compose-runtime-socket", "compose-host-path"), volumes),
+    (("compose-runtime-socket",), api_socket),
     (("compose-devices",), devices),
     (("compose-unconfined", "compose-no-new-privileges"), security_options),
     (("compose-read-only",), read_only),

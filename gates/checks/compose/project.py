@@ -74,7 +74,8 @@ def parse(display: str, text: str, folder: FilePath) -> ComposeFile:
     documents = list(load_documents(text))
     if len(documents) > 1:
         line, column = documents[1].pos
-        raise InputError(f"line {line}, column {column}: a second YAML document: a compose file holds one")
+        raise InputError(f"line {line}, column {column}: a second YAML document: compose merges the"
+                         " documents of a file, gates does not: split them into files, each judged")
     root = documents[0].content if documents else None
     if root is None:
         raise InputError("empty: a compose file holds at least `services`")

@@ -58,7 +58,8 @@ RULES: tuple[Rule, ...] = (
         "A container that can reach docker.sock (or containerd's, CRI-O's, Podman's socket) can start a"
         " privileged container of its own: it is root on the host. It is its own rule so that a waiver of"
         " `compose-host-path` never covers it.",
-        "Remove the mount; give the service a narrow API proxy instead if it must watch containers.",
+        "Remove the mount (and `use_api_socket: true`, which mounts it too); give the service a narrow"
+        " API proxy instead if it must watch containers.",
     ),
     _rule(
         "compose-host-path", Severity.HIGH, "Sensitive host paths are not mounted",

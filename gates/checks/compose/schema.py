@@ -79,6 +79,11 @@ def _boolean(value: Any, path: Path) -> None:
         raise _fail(path, f"must be a boolean, not {_type(value)}")
 
 
+def _strict_boolean(value: Any, path: Path) -> None:
+    if not isinstance(value, bool):
+        raise _fail(path, f"must be a boolean, not {_type(value)}")
+
+
 def _strings(value: Any, path: Path) -> None:
     if not isinstance(value, PosList):
         raise _fail(path, f"must be a list of strings, not {_type(value)}")
@@ -166,6 +171,7 @@ FIELD_CHECKS: dict[str, _Check] = {
     "security_opt": _strings, "network_mode": _string, "pid": _string_or_null, "ipc": _string,
     "uts": _string, "userns_mode": _string, "cgroup": _cgroup, "user": _string, "image": _string,
     "volumes": _volumes, "devices": _devices, "extends": _extends, "labels": _labels,
+    "use_api_socket": _strict_boolean,
 }
 """The fields the rules (and extends, and inline waivers) read, each checked as the schema types it."""
 
