@@ -185,7 +185,7 @@ HOSTILE = {
     "latin1/compose.yaml": "services:\n  caf\xe9: {}\n".encode("latin-1"),
     "bomb/compose.yaml": ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        for p, c in zip("abcdef", "bcdefg")) + "services: {s: {image: 'x:1', x-b: *g}}\n").encode(),
+        for p, c in zip("abcdef", "bcdefg", strict=True)) + "services: {s: {image: 'x:1', x-b: *g}}\n").encode(),
     "deep/compose.yaml": ("services: {s: {x-d: " + "[" * 200 + "]" * 200 + "}}\n").encode(),
     "two/compose.yaml": b"services: {a: {image: 'x:1'}}\n---\nservices: {}\n",
     "list/compose.yaml": b"- services\n",
