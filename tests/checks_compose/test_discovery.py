@@ -13,6 +13,7 @@ from gates.checks.compose.gate import is_compose_name
 from gates.engine import run
 from gates.gate import RunFlags
 from gates.model import Outcome
+from tests.conftest import require_corpus
 from tests.support.rule_cases import gate_report
 
 SERVICE = 'services:\n  a:\n    image: a:1\n    user: "1"\n    read_only: true\n    security_opt: [no-new-privileges]\n'
@@ -72,9 +73,26 @@ def test_label_waivers_in_list_form_expired_and_without_reason(tmp_path: Path) -
     assert by_service["b"].outcome is Outcome.ERROR and "waiver has no reason" in (by_service["b"].error or "")
 
 
-def test_a_reset_tag_can_only_make_the_verdict_stricter(tmp_path: Path) -> None:
-    text = SERVICE.replace("  a:\n", "  base:\n    cap_add: [SYS_ADMIN]\n"
-                                      "  a:\n    extends: base\n    cap_add: !reset []\n")
+@pytest.mark.parametrize(("child", "rules"), [
+    ("    cap_add: !reset []\n", []),
+    ("    cap_add: !override [CHOWN]\n", []),
+    ("    cap_add: [CHOWN]\n", ["compose-capabilities"]),
+    ("    privileged: !reset\n", ["compose-capabilities"]),
+    ("    privileged: !override true\n", ["compose-privileged", "compose-capabilities"]),
+])
+def test_compose_merge_tags(tmp_path: Path, child: str, rules: list[str]) -> None:
+    """`!reset` drops what the base gave, `!override` replaces instead of adding up (compose's merge tags)."""
+    text = SERVICE.replace("  a:\n", "  base:\n    image: b:1\n    cap_add: [SYS_ADMIN]\n    privileged: false\n"
+                                      "  a:\n    extends: base\n" + child)
     report = gate_report(tmp_path, text, gate="compose", filename="compose.yaml")
     by_service = {r.target.rsplit("/", 1)[-1]: r for r in report.results}
-    assert [f.rule for f in by_service["a"].findings] == ["compose-capabilities"]
+    assert by_service["a"].outcome is not Outcome.ERROR, by_service["a"].error
+    assert [f.rule for f in by_service["a"].findings] == rules
+
+
+def test_the_reset_fixture_of_compose_go(tmp_path: Path) -> None:
+    """compose-go's extends/reset.yaml: `command: !reset` on a service extending another (needs the corpus)."""
+    path = require_corpus("compose", "compose-go", "loader", "testdata", "extends", "reset.yaml")
+    report = gate_report(tmp_path, path.read_text(encoding="utf-8"), gate="compose", filename="compose.yaml")
+    assert {r.target.rsplit("/", 1)[-1]: r.outcome for r in report.results} == {
+        "init": Outcome.FAILED, "base": Outcome.FAILED}

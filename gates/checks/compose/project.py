@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
 
+import yaml
+
 from gates.checks.compose import schema
 from gates.checks.compose.display import shown
 from gates.checks.compose.interpolate import TemplateError, Unresolved, interpolate
@@ -23,6 +25,11 @@ from gates.errors import InputError
 from gates.paths import display_path
 from gates.targets.files import read_text
 from gates.targets.yaml_docs import PosDict, load_documents, locate
+
+try:  # the C composer where PyYAML has it, as the shared loader
+    from yaml import CSafeLoader as _ComposeLoader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _ComposeLoader  # type: ignore[assignment]
 
 Path = tuple[str | int, ...]
 MERGED = frozenset({"cap_add", "cap_drop", "security_opt", "volumes", "devices", "labels"})
@@ -39,6 +46,8 @@ class ComposeFile:
     root: PosDict
     folder: FilePath
     """Where its relative `extends.file` paths start."""
+    tags: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """Service fields tagged `!reset` (dropped, with what a base gave) or `!override` (replacing, not merged)."""
 
     def services(self) -> Mapping[str, PosDict]:
         found = self.root.get("services")
@@ -79,12 +88,44 @@ def parse(display: str, text: str, folder: FilePath) -> ComposeFile:
     root = documents[0].content if documents else None
     if root is None:
         raise InputError("empty: a compose file holds at least `services`")
+    tags = field_tags(text)
     try:
-        schema.check(root)
+        schema.check(root, reset=frozenset(k for k, tag in tags.items() if tag == RESET))
     except schema.SchemaError as exc:
         line, column = schema.position(root, exc)
         raise InputError(f"line {line}, column {column}: {exc} (Compose specification)") from None
-    return ComposeFile(display, root, folder)
+    return ComposeFile(display, root, folder, tags)
+
+
+RESET, OVERRIDE = "!reset", "!override"
+
+
+def field_tags(text: str) -> dict[tuple[str, str], str]:
+    """(service, field) -> `!reset` / `!override` where a service field carries compose's merge tags.
+
+    The shared loader keeps no tags, so the few files that use them are composed once more (without
+    constructing anything) to find the tags of service fields; deeper tags change no verdict here.
+    """
+    if RESET not in text and OVERRIDE not in text:
+        return {}
+    node = yaml.compose(text, Loader=_ComposeLoader)
+    found: dict[tuple[str, str], str] = {}
+    services = _value_of(node, "services")
+    if not isinstance(services, yaml.MappingNode):
+        return found
+    for service_key, service in services.value:
+        if not isinstance(service, yaml.MappingNode):
+            continue
+        for field_key, value in service.value:
+            if value.tag in (RESET, OVERRIDE):
+                found[(str(service_key.value), str(field_key.value))] = value.tag
+    return found
+
+
+def _value_of(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for k, value in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
 
 
 @dataclass
@@ -105,7 +146,8 @@ class Project:
     def _resolve(self, file: ComposeFile, name: str, chain: tuple[str, ...]) -> Service:
         raw = file.services()[name]
         path: Path = ("services", name)
-        own = {key: (Written(value, file, (*path, key)),) for key, value in raw.items() if key != "extends"}
+        own = {key: (Written(value, file, (*path, key)),) for key, value in raw.items()
+               if key != "extends" and file.tags.get((name, key)) != RESET}
         if "extends" not in raw:
             return Service(name, file, own)
         here = f"{file.display}#{name}"
@@ -120,9 +162,10 @@ class Project:
             raise InputError(f"{file.display}:{line}: extends: no service '{shown(base_name)}' in"
                              f" {base_file.display}")
         base = self._resolve(base_file, base_name, (*chain, here))
-        merged = dict(base.fields)
+        merged = {key: value for key, value in base.fields.items() if file.tags.get((name, key)) != RESET}
         for field_name, written in own.items():
-            merged[field_name] = (*merged.get(field_name, ()), *written) if field_name in MERGED else written
+            adds_up = field_name in MERGED and file.tags.get((name, field_name)) != OVERRIDE
+            merged[field_name] = (*merged.get(field_name, ()), *written) if adds_up else written
         return Service(name, file, merged, (key, *base.bases))
 
     def _base(self, file: ComposeFile, extends: Any, path: Path) -> tuple[ComposeFile, str]:

@@ -194,8 +194,9 @@ def _type(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a mapping"
 
 
-def check(root: Any) -> None:
-    """Raise `SchemaError` at the first place `root` is not a valid compose file."""
+def check(root: Any, reset: frozenset[tuple[str, str]] = frozenset()) -> None:
+    """Raise `SchemaError` at the first place `root` is not a valid compose file; `reset` (service, field)
+    pairs carry compose's `!reset` tag, which makes their value irrelevant."""
     if not isinstance(root, PosDict):
         raise _fail((), f"a compose file is a mapping, not {_type(root)}")
     _known(root, (), TOP_LEVEL_KEYS)
@@ -217,7 +218,7 @@ def check(root: Any) -> None:
             raise _fail(path, f"a service is a mapping, not {_type(service)}")
         _known(service, path, SERVICE_KEYS)
         for key, field_check in FIELD_CHECKS.items():
-            if key in service:
+            if key in service and (name, key) not in reset:
                 field_check(service[key], (*path, key))
 
 
