@@ -96,3 +96,12 @@ def test_the_reset_fixture_of_compose_go(tmp_path: Path) -> None:
     report = gate_report(tmp_path, path.read_text(encoding="utf-8"), gate="compose", filename="compose.yaml")
     assert {r.target.rsplit("/", 1)[-1]: r.outcome for r in report.results} == {
         "init": Outcome.FAILED, "base": Outcome.FAILED}
+
+
+def test_a_pipe_named_on_the_command_line_is_an_error_with_the_compose_hint(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "services.yml")
+    config = load_config(None, env={}, cwd=tmp_path)
+    job = GATES["compose"].build_job(config, RunFlags(paths=(str(tmp_path / "services.yml"),)))
+    (result, *_) = run([job]).results
+    assert result.outcome is Outcome.ERROR and "a pipe (FIFO)" in (result.error or "")
+    assert "`COMMAND | gates compose -`" in (result.error or "")

@@ -15,7 +15,7 @@ import fnmatch
 import os
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 
@@ -25,7 +25,15 @@ from gates.checks.compose.project import ComposeFile, Project, Service, parse
 from gates.checks.compose.rules import GATE, RULES, SAFE_CAPABILITIES
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result, one_line
-from gates.targets.files import DEFAULT_MAX_FILE_BYTES, MANIFEST_SUFFIXES, STDIN, SourceFile, discover, read_text
+from gates.targets.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    MANIFEST_SUFFIXES,
+    STDIN,
+    SourceFile,
+    WalkProblem,
+    discover,
+    read_text,
+)
 from gates.targets.yaml_docs import PosDict, locate
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
 
@@ -58,17 +66,8 @@ def scan(options: ComposeOptions) -> list[Result]:
     found = discover(options.paths, options.exclude)
     if found.missing:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
-    results: list[Result] = []
-    for problem in found.problems:  # walk faults of compose files and of folders; other files are not ours
-        name = posixpath.basename(problem.path)
-        if name.endswith(MANIFEST_SUFFIXES) and not is_compose_name(name):
-            continue
-        where = Location(problem.path)
-        if problem.error:
-            results.append(error_result(GATE, problem.path, f"{problem.path}: {problem.reason}", where))
-        else:
-            results.append(Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED,
-                                  error=f"{problem.path}: {problem.reason}", location=where))
+    named = {os.path.abspath(path) for path in options.paths}
+    results = list(_walk_problems(found.problems, named))
     sources = [s for s in found.files if _found(s)]
     project = Project(environment=options.environment, max_file_bytes=options.max_file_bytes)
     loaded: list[ComposeFile] = []
@@ -94,6 +93,21 @@ def scan(options: ComposeOptions) -> list[Result]:
         for name in services:
             results.append(_judge(project, compose_file, name, check_options, options))
     return results
+
+
+def _walk_problems(problems: Sequence[WalkProblem], named: set[str]) -> Iterator[Result]:
+    """Faults of paths named, of folders and of compose files met in a walk; other files are not this gate's."""
+    for problem in problems:
+        name = posixpath.basename(problem.path)
+        if (name.endswith(MANIFEST_SUFFIXES) and not is_compose_name(name)
+                and os.path.abspath(problem.path) not in named):
+            continue
+        reason = f"{problem.path}: {problem.reason}".replace("gates manifests -", "gates compose -")
+        where = Location(problem.path)
+        if problem.error:
+            yield error_result(GATE, problem.path, reason, where)
+        else:
+            yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
 def _line_of(exc: InputError) -> tuple[int, int] | tuple[int] | tuple[()]:
