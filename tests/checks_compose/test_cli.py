@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, run_process
 from tests.reporters.conftest import jsonschema
 
@@ -207,3 +209,31 @@ def test_hostile_files_are_one_line_errors_each(tmp_path: Path) -> None:
         assert result["outcome"] == "error" and "\n" not in result["error"] and len(result["error"]) < 300, name
         assert "\x1b" not in result["error"] and "\x00" not in result["error"]
     assert results["fine"]["outcome"] == "failed"
+
+
+def test_gates_run_with_manifests_and_compose_keeps_them_apart(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    (project / "gates.toml").write_text(CONFIG.replace('gates = ["compose"]', 'gates = ["manifests", "compose"]'),
+                                        encoding="utf-8")
+    run = run_process(["run", ".", "--format", "json"], cwd=project)
+    report = json.loads(run.out)
+    assert run.code == 1 and report["gates"] == ["manifests", "compose"]
+    by_gate: dict[str, set[str]] = {}
+    for result in report["results"]:
+        by_gate.setdefault(result["gate"], set()).add(result["target"].split("#")[0])
+    assert by_gate == {"manifests": {"k8s/pod.yaml"}, "compose": {"docker-compose.yml", "svc/deep/compose.yaml"}}
+
+
+def test_junit_validates_against_the_surefire_schema(tmp_path: Path) -> None:
+    import xmlschema
+
+    schema_path = REPO.parent / "shared" / "schemas" / "junit-10.xsd"
+    if not schema_path.exists():
+        pytest.skip(f"needs {schema_path}")
+    project = _project(tmp_path)
+    run_process(["compose", "--output", "junit=j.xml"], cwd=project)
+    tree = ET.parse(project / "j.xml")
+    for case in tree.getroot().iter("testcase"):  # file and line: the CI extensions Surefire's schema lacks
+        assert case.attrib.pop("file")
+        case.attrib.pop("line", None)
+    xmlschema.XMLSchema(str(schema_path)).validate(tree)
