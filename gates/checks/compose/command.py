@@ -1,0 +1,26 @@
+"""`gates compose`: the compose gate on the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, OutputOpt, VerboseOpt
+from gates.gate import CommonOptions, Invocation
+
+
+def compose_command(
+    paths: Annotated[list[str] | None, typer.Argument(metavar="[PATH]...", show_default=False,
+                                                      help="Compose files, folders (searched for compose.yaml,"
+                                                      " docker-compose*.yml...), or - for stdin (default: the"
+                                                      " configured [compose] paths, else .).")] = None,
+    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+) -> Invocation:
+    """Check Docker Compose services: privileges, capabilities, host namespaces and paths, users, images."""
+    from gates.checks.compose.job import compose_job
+
+    chosen = tuple(paths or ())
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+                      lambda cfg: compose_job(cfg, chosen))

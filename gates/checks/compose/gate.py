@@ -1,0 +1,200 @@
+"""Run the compose gate: compose files found by name (or named) -> services -> findings.
+
+One result per service (`file#service/NAME`), one `error` per file that cannot be read or is not a
+valid compose file, and per service whose `extends` cannot be followed. A service with a field that
+depends on an unset variable is an `error` naming the field and the variable, with the findings of its
+other fields. An `include` is not followed: it is a `skipped` result unless the included file is judged
+in the same scan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+import os
+import posixpath
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+
+from gates.checks.compose.checks import CHECKS, CheckOptions, Reading, Violation
+from gates.checks.compose.display import shown
+from gates.checks.compose.project import ComposeFile, Project, Service, parse
+from gates.checks.compose.rules import GATE, RULES, SAFE_CAPABILITIES
+from gates.errors import InputError, UsageError
+from gates.model import Finding, Location, Outcome, Result, decided_result, error_result, one_line
+from gates.targets.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    MANIFEST_SUFFIXES,
+    STDIN,
+    SourceFile,
+    WalkProblem,
+    discover,
+    read_text,
+)
+from gates.targets.yaml_docs import PosDict, locate
+from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose*.yml", "docker-compose*.yaml")
+"""The file names a folder walk reads as compose files (`docker compose`'s own, and its overrides)."""
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    skip_rules: tuple[str, ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    allowed_capabilities: tuple[str, ...] = SAFE_CAPABILITIES
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Where `${VAR}` takes its values: the environment gates runs in."""
+    today: dt.date = field(default_factory=dt.date.today)
+
+
+def is_compose_name(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in COMPOSE_NAMES)
+
+
+def _found(source: SourceFile) -> bool:
+    return source.explicit or is_compose_name(posixpath.basename(source.path))
+
+
+def scan(options: ComposeOptions) -> list[Result]:
+    """Every result of the gate over `options.paths`; raises `UsageError` for paths that do not exist."""
+    found = discover(options.paths, options.exclude)
+    if found.missing:
+        raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
+    named = {os.path.abspath(path) for path in options.paths}
+    results = list(_walk_problems(found.problems, named))
+    sources = [s for s in found.files if _found(s)]
+    project = Project(environment=options.environment, max_file_bytes=options.max_file_bytes)
+    loaded: list[ComposeFile] = []
+    for source in sources:
+        display = "<stdin>" if source.path == STDIN else source.path
+        folder = FilePath.cwd() if source.path == STDIN else FilePath(os.path.realpath(source.path)).parent
+        try:
+            compose_file = parse(display, read_text(source.path, options.max_file_bytes), folder)
+        except InputError as exc:
+            results.append(error_result(GATE, display, f"{display}: {exc}", Location(display, *_line_of(exc))))
+            continue
+        if source.path != STDIN:
+            project.add(compose_file)
+        loaded.append(compose_file)
+    judged = {os.path.realpath(f.display) for f in loaded}
+    check_options = CheckOptions(frozenset(c.upper().removeprefix("CAP_") for c in options.allowed_capabilities))
+    for compose_file in loaded:
+        results.extend(_includes(compose_file, judged))
+        services = compose_file.services()
+        if not services and "include" not in compose_file.root:
+            results.append(error_result(GATE, compose_file.display, f"{compose_file.display}: no services",
+                                        Location(compose_file.display, *compose_file.root.pos)))
+        for name in services:
+            results.append(_judge(project, compose_file, name, check_options, options))
+    return results
+
+
+def _walk_problems(problems: Sequence[WalkProblem], named: set[str]) -> Iterator[Result]:
+    """Faults of paths named, of folders and of compose files met in a walk; other files are not this gate's."""
+    for problem in problems:
+        name = posixpath.basename(problem.path)
+        if (name.endswith(MANIFEST_SUFFIXES) and not is_compose_name(name)
+                and os.path.abspath(problem.path) not in named):
+            continue
+        reason = f"{problem.path}: {problem.reason}".replace("gates manifests -", "gates compose -")
+        where = Location(problem.path)
+        if problem.error:
+            yield error_result(GATE, problem.path, reason, where)
+        else:
+            yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
+
+
+def _line_of(exc: InputError) -> tuple[int, int] | tuple[int] | tuple[()]:
+    """The `line L[, column C]` an InputError starts with, for the result's location."""
+    match = _LINE.match(str(exc))
+    if match is None:
+        return ()
+    line, column = match.groups()
+    return (int(line), int(column)) if column else (int(line),)
+
+
+_LINE = re.compile(r"line (\d+)(?:, column (\d+))?:")
+
+
+def _includes(compose_file: ComposeFile, judged: set[str]) -> Iterator[Result]:
+    entries = compose_file.root.get("include") or ()
+    for index, entry in enumerate(entries):
+        paths = entry if isinstance(entry, str) else entry.get("path") if isinstance(entry, PosDict) else None
+        listed = [paths] if isinstance(paths, str) else [p for p in paths or () if isinstance(p, str)]
+        where = Location(compose_file.display, *(locate(compose_file.root, ("include", index)) or (1, 1)))
+        unjudged = [p for p in listed if "$" in p
+                    or os.path.realpath(compose_file.folder / p) not in judged]
+        if unjudged or not listed:
+            names = ", ".join(f"'{shown(p)}'" for p in unjudged) or "an entry gates cannot read"
+            yield Result(gate=GATE, target=f"{compose_file.display}#include[{index}]", outcome=Outcome.SKIPPED,
+                         location=where,
+                         error=f"{compose_file.display}:{where.line}: include of {names} is not followed: name the"
+                               " included file on the command line (or in [compose] paths) to judge it")
+
+
+def _judge(project: Project, compose_file: ComposeFile, name: str, check_options: CheckOptions,
+           options: ComposeOptions) -> Result:
+    resource = f"service/{name}"
+    target = f"{compose_file.display}#{resource}"
+    where = Location(compose_file.display, *(locate(compose_file.root, ("services", name)) or (1, 1)))
+    try:
+        service = project.service(compose_file, name)
+        reading = Reading(service, options.environment)
+        violations: list[Violation] = []
+        for rules, check in CHECKS:
+            if all(rule in options.skip_rules for rule in rules):
+                continue
+            violations.extend(v for v in check(reading, check_options) if v.rule not in options.skip_rules)
+        inline = _inline_waivers(service, resource)
+    except InputError as exc:
+        return error_result(GATE, target, f"{name}: {exc}", where)
+    findings = [_finding(v, resource) for v in violations]
+    result = decided_result(GATE, target, findings, where)
+    if service.bases:
+        result = dataclasses.replace(result, details=(f"extends {' -> '.join(service.bases)}",))
+    if reading.undecided:
+        result = dataclasses.replace(result, outcome=Outcome.ERROR, error=one_line(
+            f"{target}: not judged where a variable is unset (set it in the environment gates runs in):"
+            f" {'; '.join(reading.undecided)}"))
+    return apply_waivers(result, inline, options.today)
+
+
+_RULES = {rule.id: rule for rule in RULES}
+
+
+def _finding(violation: Violation, resource: str) -> Finding:
+    written = violation.written
+    line, column = locate(written.file.root, (*written.path, *violation.subpath)) or written.position()
+    rule = _RULES[violation.rule]
+    return Finding(rule=rule.id, severity=rule.severity, message=violation.message,
+                   location=Location(written.file.display, line, column), resource=resource)
+
+
+def _inline_waivers(service: Service, resource: str) -> list[WaiverRule]:
+    """`labels: {gates.dev/waive.RULE: "reason; expires=YYYY-MM-DD"}` on the service, as on a Kubernetes object."""
+    labels: dict[str, str] = {}
+    positions: dict[str, str] = {}
+    for written in service.fields.get("labels", ()):
+        value = written.value
+        pairs: list[tuple[str, object, tuple[str | int, ...]]]
+        if isinstance(value, PosDict):
+            pairs = [(key, item, (key,)) for key, item in value.items()]
+        else:
+            pairs = [(*_split_label(item), (index,)) for index, item in enumerate(value)]
+        for key, item, subpath in pairs:
+            if key.startswith(INLINE_PREFIX):
+                labels[key] = "" if item is None else str(item)
+                line, _ = locate(written.file.root, (*written.path, *subpath)) or (1, 1)
+                positions[key] = f"{written.file.display}:{line}"
+    return parse_inline(labels, positions, resource)
+
+
+def _split_label(item: str) -> tuple[str, str]:
+    key, _, value = item.partition("=")
+    return key, value
