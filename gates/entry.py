@@ -78,6 +78,16 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gates import interrupts
+
+    with interrupts.trapped():
+        try:
+            return _main(argv)
+        except interrupts.Interrupted as exc:  # a signal outside any command, e.g. while importing the CLI
+            return interrupts.report(exc)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # A run allocates hundreds of thousands of small acyclic objects (documents, findings) and is over in
     # seconds: collecting the youngest generation every 700 allocations only burns time.
     gc.set_threshold(100_000, 50, 100)
@@ -99,4 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console script target: exit with the code `main` returns."""
-    sys.exit(main())
+    from gates import interrupts
+
+    interrupts.exit_process(main())

@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,10 @@ from gates import __version__
 from gates.config import FORMATS, Config, load
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
-from gates.model import Outcome, Report, Severity
+from gates.interrupts import Interrupted
+from gates.interrupts import check as check_interrupted
+from gates.interrupts import report as report_interrupted
+from gates.model import Outcome, Report, Severity, error_result
 from gates.paths import display_path
 
 if TYPE_CHECKING:
@@ -138,13 +142,27 @@ def emit(report: Report, config: Config, verbose: bool) -> None:
 def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     from gates.engine import run
 
-    report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+    try:
+        report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+        check_interrupted()
+    except Interrupted as exc:
+        _emit_interrupted(jobs, config, verbose, exc)
+        raise
     emit(report, config, verbose)
     for problem in report.internal_errors:
         print(f"gates: internal error in {problem}", file=sys.stderr)
     if report.internal_errors:
         return EXIT_INTERNAL
     return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
+
+
+def _emit_interrupted(jobs: list[GateJob], config: Config, verbose: bool, exc: Interrupted) -> None:
+    """Write reports that say the run was cut short, so no CI step reads a stale or missing one as a pass."""
+    reason = f"the run was interrupted by {exc.name} before the gates finished: no verdict"
+    report = Report(results=tuple(error_result(job.name, job.name, reason) for job in jobs),
+                    gates=tuple(job.name for job in jobs), fail_on=config.fail_on)
+    with suppress(GatesError, OSError):  # best effort: the run already ends with the interrupt's line and code
+        emit(report, config, verbose)
 
 
 def base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
@@ -180,9 +198,14 @@ def run_jobs(config: Config, path: str | None, level: str | None) -> list[GateJo
 
 
 def guarded(command: Callable[[], int], verbose: bool) -> int:
-    """Run a command, mapping the errors gates raises on purpose to exit 2 and bugs to exit 3."""
+    """Run a command, mapping the errors gates raises on purpose to exit 2, bugs to exit 3, and SIGINT or
+    SIGTERM to 130 or 143."""
     try:
-        return command()
+        code = command()
+        check_interrupted()
+        return code
+    except Interrupted as exc:
+        return report_interrupted(exc)
     except GatesError as exc:
         kind = "configuration error" if isinstance(exc, ConfigError) else "error"
         print(f"gates: {kind}: {exc}", file=sys.stderr)
