@@ -88,6 +88,9 @@ def deferred() -> Iterator[None]:
     For forking: a signal landing in an at-fork hook (logging has one) raises there, and Python prints
     and drops an exception raised in such a hook. A child inherits the mask and must unblock it.
     """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no fork there either
+        yield
+        return
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
         yield

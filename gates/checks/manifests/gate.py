@@ -182,7 +182,8 @@ def _worker_started(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupts.SIGNALS)  # forked under `interrupts.deferred`
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupts.SIGNALS)  # forked under `interrupts.deferred`
     _die_with_parent()
     if os.getppid() != parent:
         os._exit(1)
