@@ -68,6 +68,7 @@ def trapped() -> Iterator[None]:
         yield
         return
     _trapping.set()
+    _received.clear()  # one run per trap (tests run many in one process)
     previous = {number: signal.getsignal(number) for number in SIGNALS}
     for number, handler in previous.items():
         if handler is not signal.SIG_IGN:
