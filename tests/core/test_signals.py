@@ -92,8 +92,10 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str, list[int]]:
     """Read both pipes to end of file (within a bound), then list the session's survivors."""
     try:
         out, err = proc.communicate(timeout=60)
-        time.sleep(0.2)  # a worker killed with its parent may take a moment to leave the process table
-        return proc.returncode, out, err, _alive_in_session(proc.pid)
+        deadline = time.monotonic() + 5  # a worker killed with its parent takes a moment to be gone
+        while (alive := _alive_in_session(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return proc.returncode, out, err, alive
     except subprocess.TimeoutExpired:
         pytest.fail("no end of file on gates' stdout/stderr: a process of its session still holds them")
     finally:
