@@ -248,3 +248,25 @@ def test_sigterm_while_data_update_waits_on_the_network(tmp_path: Path, silent_s
     assert err.splitlines() == ["gates: interrupted by SIGTERM: no verdict"]
     assert not (tmp_path / "eol.json").exists()
     assert alive == []
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowing, on purpose
+def test_a_signal_whose_exception_python_swallowed_still_ends_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """Python prints and drops an exception raised in a finaliser (or an at-fork hook): the verdict must
+    not survive the signal that raised it."""
+    from gates import interrupts, runner
+
+    class SignalledWhileFinalised:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, inside the finaliser
+            sum(range(1000))
+
+    def command() -> int:
+        SignalledWhileFinalised()  # finalised at once, the exception swallowed
+        return runner.EXIT_PASSED
+
+    with interrupts.trapped():
+        code = runner.guarded(command, verbose=False)
+    assert code == 143
+    assert capsys.readouterr().err.splitlines()[-1] == "gates: interrupted by SIGTERM: no verdict"
+    assert signal.getsignal(signal.SIGTERM) is not interrupts._raise_interrupted  # restored after the run
