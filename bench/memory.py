@@ -5,6 +5,7 @@
 Inputs, generated into bench/.work/memory/:
 - `long-list.yaml`: a 10 MiB Pod (inside the default `max-file-size`) holding one long flow list of args.
 - `pod-list.yaml`: a 50 MB `kind: List` of ordinary Pods, scanned with `max-file-size` raised to 64 MiB.
+- `alias-bomb.yaml`: half a kilobyte whose aliases expand to 500,000 mappings.
 
 Each scan runs in a fresh helper interpreter that reads `getrusage(RUSAGE_CHILDREN)`: the peak RSS of
 the largest process of that run, plus the wall clock and the first error. A pooled scan holds one such
@@ -57,6 +58,14 @@ def pod_list(path: Path, size: int = 50 * 1000 * 1000) -> Path:
     return path
 
 
+def alias_bomb(path: Path) -> Path:
+    """Half a kilobyte whose aliases expand to 500,000 small mappings."""
+    lines = ["apiVersion: v1", "kind: Pod", "metadata:", "  a: &a {k: {k: {k: {k: v}}}}"]
+    lines += [f"  b{i}: &b{i} [" + ",".join([f"*{'a' if i == 0 else f'b{i - 1}'}"] * 9) + "]" for i in range(8)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gates", help="the gates command (default: the project venv's)")
@@ -72,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "10 MiB one long list": [str(listed)],
         "50 MB kind: List of Pods (max-file-size 64 MiB)": [str(pod_list(work / "pod-list.yaml")),
                                                              "--config", str(work / "gates.toml")],
+        "alias bomb, 0.5 KB": [str(alias_bomb(work / "alias-bomb.yaml"))],
     }
     figures = {}
     for name, scan in cases.items():

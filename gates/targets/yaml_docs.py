@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -168,22 +168,45 @@ def _position(node: yaml.Node) -> Position:
 
 
 class _Converter:
-    """Turns one composed document into PosDict/PosList/scalars under the node and depth budgets."""
+    """Turns one composed document into PosDict/PosList/scalars under the node and depth budgets.
 
-    def __init__(self) -> None:
+    With `aliases` (the text has an anchor), a collection reached again through an alias is converted
+    once and shared (nothing downstream mutates documents): an alias bomb then costs memory only for
+    what the file spells out, while its expansion still counts against `MAX_NODES` and its depth
+    against `MAX_DEPTH`. Without, nothing is remembered: that is the fast path of every plain manifest.
+    """
+
+    def __init__(self, aliases: bool = True) -> None:
         self.nodes = 0
+        self.deepest = 0
+        self.converted: dict[int, tuple[Any, int, int]] | None = {} if aliases else None
+        """id(collection node) -> (its conversion, the nodes it counts, its height)."""
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
-            line, _ = _position(node)
-            raise InputError(  # composition already held the document itself to the budget
-                f"line {line}: aliases expand the document to more than {MAX_NODES} YAML nodes (alias bomb)"
-            )
-        if depth > MAX_DEPTH:
-            raise InputError(_too_deep(_position(node)[0]))
+        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
+            self._over(node, depth)
         if isinstance(node, yaml.ScalarNode):
+            if depth > self.deepest:
+                self.deepest = depth
             return _scalar(node)
+        if self.converted is None:
+            return self._collection(node, depth)
+        done = self.converted.get(id(node))
+        if done is not None:
+            value, nodes, height = done
+            self.nodes += nodes - 1
+            if self.nodes > MAX_NODES or depth + height > MAX_DEPTH:
+                self._over(node, depth + height)
+            self.deepest = max(self.deepest, depth + height)
+            return value
+        first, deepest, self.deepest = self.nodes, self.deepest, depth
+        value = self._collection(node, depth)
+        self.converted[id(node)] = (value, self.nodes - first + 1, self.deepest - depth)
+        self.deepest = max(deepest, self.deepest)
+        return value
+
+    def _collection(self, node: yaml.Node, depth: int) -> Any:
         if isinstance(node, yaml.SequenceNode):
             seq = PosList(_position(node))
             for item in node.value:
@@ -193,6 +216,14 @@ class _Converter:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         raise InputError(f"line {_position(node)[0]}: unsupported YAML node")  # pragma: no cover
+
+    @staticmethod
+    def _over(node: yaml.Node, depth: int) -> NoReturn:
+        line = _position(node)[0]
+        if depth > MAX_DEPTH:
+            raise InputError(_too_deep(line))
+        raise InputError(  # composition already held the document itself to the budget
+            f"line {line}: aliases expand the document to more than {MAX_NODES} YAML nodes (alias bomb)")
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> PosDict:
         mapping = PosDict(_position(node))
@@ -270,6 +301,7 @@ def load_documents(text: str, wanted: KindFilter | None = None) -> Iterator[Docu
     stream is still parsed in full (syntax errors still count), but the object is not converted.
     """
     loader = _Loader(text) if len(text) <= C_COMPOSER_MAX_CHARS else _BudgetLoader(text)
+    may_alias = "&" in text  # no anchor, no alias: nothing to share
     index = 0
     try:
         while loader.check_node():
@@ -280,7 +312,7 @@ def load_documents(text: str, wanted: KindFilter | None = None) -> Iterator[Docu
             if wanted is not None and kind is not None and not wanted(kind):
                 content: Any = Unconverted(kind)
             else:
-                content = _Converter().convert(node)
+                content = _Converter(aliases=may_alias).convert(node)
             yield Document(index=index, pos=_position(node), content=content)
             index += 1
     except yaml.MarkedYAMLError as exc:
