@@ -1,7 +1,5 @@
 """`python -m gates`."""
 
-import sys
+from gates.entry import run
 
-from gates.entry import main
-
-sys.exit(main())
+run()

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from gates import __version__, runner
+from gates import __version__, interrupts, runner
 from gates.checks import GATES, all_rules
 from gates.cli_options import (
     AllowOutsideOpt,
@@ -149,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every way a run can end to its exit code, never a traceback by default."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
-    return runner.guarded(lambda: _invoke(args), verbose)
+    with interrupts.trapped():  # SIGINT and SIGTERM: 130 and 143 with one line, never click's "Abort"
+        return runner.guarded(lambda: _invoke(args), verbose)
 
 
 def _invoke(args: list[str]) -> int:

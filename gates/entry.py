@@ -88,15 +88,25 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # A run allocates hundreds of thousands of small acyclic objects (documents, findings) and is over in
-    # seconds: collecting the youngest generation every 700 allocations only burns time.
-    gc.set_threshold(100_000, 50, 100)
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:
         from gates import __version__
 
         print(f"gates {__version__}")
         return 0
+    from gates import interrupts
+
+    with interrupts.trapped():
+        try:
+            return _main(args)
+        except interrupts.Interrupted as exc:  # a signal outside any command, e.g. while importing the CLI
+            return interrupts.report(exc)
+
+
+def _main(args: list[str]) -> int:
+    # A run allocates hundreds of thousands of small acyclic objects (documents, findings) and is over in
+    # seconds: collecting the youngest generation every 700 allocations only burns time.
+    gc.set_threshold(100_000, 50, 100)
     parsed = parse_manifests_args(args)
     if parsed is not None:
         code = _fast_manifests(parsed)
@@ -109,4 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console script target: exit with the code `main` returns."""
-    sys.exit(main())
+    code = main()
+    interrupts = sys.modules.get("gates.interrupts")  # not imported by `--version`, which nothing interrupts
+    if interrupts is not None:
+        interrupts.exit_process(code)
+    sys.exit(code)

@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -21,7 +22,10 @@ from gates.config import FORMATS, Config, unique
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
 from gates.gate import CommonOptions, Invocation, RunFlags
-from gates.model import Outcome, Report
+from gates.interrupts import Interrupted
+from gates.interrupts import check as check_interrupted
+from gates.interrupts import report as report_interrupted
+from gates.model import Outcome, Report, error_result
 from gates.paths import display_path
 from gates.text import for_terminal
 
@@ -213,7 +217,12 @@ def _silence_stdout() -> None:
 def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     from gates.engine import run
 
-    report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+    try:
+        report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+        check_interrupted()
+    except Interrupted as exc:
+        _emit_interrupted(jobs, config, verbose, exc)
+        raise
     written = emit(report, config, verbose)
     for problem in report.internal_errors:
         print(for_terminal(f"gates: internal error in {problem}", lines=True), file=sys.stderr)
@@ -222,6 +231,15 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     if written == EXIT_USAGE:
         return EXIT_USAGE
     return EXIT_PASSED if report.outcome is Outcome.PASSED else EXIT_FAILED
+
+
+def _emit_interrupted(jobs: list[GateJob], config: Config, verbose: bool, exc: Interrupted) -> None:
+    """Write reports that say the run was cut short, so no CI step reads a stale or missing one as a pass."""
+    reason = f"the run was interrupted by {exc.name} before the gates finished: no verdict"
+    report = Report(results=tuple(error_result(job.name, job.name, reason) for job in jobs),
+                    gates=tuple(job.name for job in jobs), fail_on=config.fail_on)
+    with suppress(GatesError, OSError):  # best effort: the run already ends with the interrupt's line and code
+        emit(report, config, verbose)
 
 
 def with_now(config: Config, now: str | None) -> Config:
@@ -249,9 +267,14 @@ def execute(invocation: Invocation) -> int:
 
 
 def guarded(command: Callable[[], int], verbose: bool) -> int:
-    """Run a command, mapping the errors gates raises on purpose to exit 2 and bugs to exit 3."""
+    """Run a command, mapping the errors gates raises on purpose to exit 2, bugs to exit 3, and SIGINT or
+    SIGTERM to 130 or 143."""
     try:
-        return command()
+        code = command()
+        check_interrupted()
+        return code
+    except Interrupted as exc:
+        return report_interrupted(exc)
     except GatesError as exc:
         kind = "configuration error" if isinstance(exc, ConfigError) else "error"
         print(for_terminal(f"gates: {kind}: {exc}"), file=sys.stderr)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
 from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
+from gates.interrupts import map_in_threads
 from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, one_line
 from gates.oci.client import RegistryClient
 from gates.oci.errors import ManifestError, RegistryError
@@ -96,8 +96,7 @@ def scan(options: BaseImageOptions, client: RegistryClient) -> list[Result]:
     if not options.images:
         return []
     workers = max(1, min(options.concurrency, len(options.images)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="base-image") as pool:
-        return list(pool.map(lambda image: check_image(image, prepared), options.images))
+    return map_in_threads(lambda image: check_image(image, prepared), options.images, workers, "base-image")
 
 
 def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:

@@ -9,14 +9,18 @@ Network-policy coverage and Rollouts by `workloadRef` are judged last, once ever
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gc
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gates import interrupts
 from gates.checks.manifests import hardening, network_policy
 from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
@@ -182,9 +186,55 @@ def _scan_files(files: Sequence[SourceFile], options: ManifestOptions, plan: _Pl
     chunks = [tuple(files[i:i + size]) for i in range(0, len(files), size)]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        parts = pool.map(_scan_chunk, chunks, [options] * len(chunks))
-        return [item for part in parts for item in part]
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
+                               initargs=(os.getpid(),))
+    try:
+        with interrupts.deferred():  # the workers are forked on the first submit
+            futures = [pool.submit(_scan_chunk, chunk, options) for chunk in chunks]
+        judged = [item for future in futures for item in future.result()]
+    except BaseException:  # SIGINT/SIGTERM (gates.interrupts) or a broken pool: stop now, not after the chunks
+        for child in multiprocessing.active_children():  # only this pool starts processes in a scan
+            child.kill()
+        with contextlib.suppress(Exception):  # e.g. interrupted before its manager thread started
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return judged
+
+
+def _worker_started(parent: int) -> None:
+    """Worker-process set-up: never outlive the parent, never hold its terminal or CI pipes.
+
+    Three layers, because each covers a case the others miss: the kernel kills a worker whose parent
+    dies in any way, SIGKILL included (PR_SET_PDEATHSIG, Linux); a parent gone before that was armed is
+    noticed by its pid; and with stdin, stdout and stderr on /dev/null even a worker that lingers (another
+    OS) cannot keep the reader of gates' output waiting for end of file. Results and errors travel back
+    through the pool's pipes, so nothing is lost. SIGINT is ignored (a terminal's Ctrl-C reaches the whole
+    process group: the parent alone handles it, with one line instead of a traceback per worker), and
+    SIGTERM is reset to its default, not the parent's handler inherited through fork.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupts.SIGNALS)  # forked under `interrupts.deferred`
+    _die_with_parent()
+    if os.getppid() != parent:
+        os._exit(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent exits (Linux only; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 def _scan_chunk(files: tuple[SourceFile, ...], options: ManifestOptions) -> list[_Judged | Result]:

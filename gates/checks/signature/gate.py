@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gates.checks.signature import rules as signature_rules
 from gates.checks.signature.policy import Policy
 from gates.checks.signature.rules import GATE
+from gates.interrupts import map_in_threads
 from gates.model import Finding, Location, Outcome, Result, Severity, error_result
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ def check_images(
     workers = max(1, min(options.concurrency, len(images)))
     if workers == 1:
         return [one(image) for image in images]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gates-signature") as pool:
-        return list(pool.map(one, images))
+    return map_in_threads(one, images, workers, "gates-signature")
 
 
 def check_image(image: str, options: SignatureOptions, client: RegistryClient) -> Result:
