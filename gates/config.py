@@ -57,6 +57,15 @@ def _positive_int(value: Any, key: str) -> int:
     return value
 
 
+def _seconds(low: int, high: int) -> Validator:
+    """A whole number of seconds within [low, high]: a bound on time that cannot be switched off."""
+    def check(value: Any, key: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise TypeError(f"a whole number of seconds from {low} to {high}")
+        return value
+    return check
+
+
 def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError("true or false")
@@ -98,6 +107,8 @@ SECTIONS: dict[str, dict[str, tuple[Validator, Any]]] = {
         "insecure": (_str_list, ()),
         "cache-dir": (_str, ""),
         "timeout": (_positive_int, 60),
+        "request-timeout": (_seconds(1, 3600), 300),
+        "deadline": (_seconds(1, 86400), 600),
         "concurrency": (_positive_int, 8),
     },
     "manifests": {

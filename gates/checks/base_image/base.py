@@ -114,7 +114,7 @@ class Lookups:
             data = self.client.get_blob(ref, digest, MAX_CONFIG_BYTES)
             return parse_image_config(data, f"config blob {digest} of {ref.name}")
 
-        return self.once(("config", digest), fetch)
+        return self.once(("config", ref.name, digest), fetch)  # an error is the source's, not the digest's
 
     def base_config(self, base: BaseImage, platform: Platform | None) -> tuple[Digest, ImageConfig]:
         """The base's manifest digest (for its platform) and config, at the digest built on if known."""
