@@ -89,7 +89,7 @@ class DigestCache:
         """Store content already verified against `digest` (on disk only while the disk takes it)."""
         self._remember(digest, data)
         path = self.path(digest)
-        if path is not None and not path.exists():
+        if path is not None and not _holds(path, data):
             with contextlib.suppress(CacheUnavailable), self.writer(digest) as out:
                 out.write(data)
 
@@ -189,6 +189,14 @@ class DigestCache:
             while self._used > self._budget and self._memory:
                 _, dropped = self._memory.popitem(last=False)
                 self._used -= len(dropped)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether the file at `path` holds exactly `data` (a damaged entry is then written over)."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _probe(directory: Path) -> None:
