@@ -2,18 +2,17 @@
 
 The connection classes mounted by `BoundedAdapter` check the budget before every read from the socket
 and shorten the socket's timeout to what is left, so the status line, the headers and the body (also
-when streamed, long after `bounded()` returned) share one deadline. Connecting (TCP, proxy tunnel, TLS
-handshake) is cut off by a timer at the same deadline, which shuts the socket down.
+when streamed, long after `bounded()` returned) share one deadline. Connecting gets at most what is
+left as its timeout, which bounds the TCP connect and the whole TLS handshake (Python's ssl applies a
+socket's timeout to the handshake as a whole).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.client
 import io
 import socket
-import threading
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -66,50 +65,10 @@ class _BoundedResponse(http.client.HTTPResponse):
         self.fp = io.BufferedReader(_BoundedReader(raw, sock, budget))
 
 
-class _ConnectGuard:
-    """Shuts the socket down if connecting (TCP, tunnel, TLS) outlives the budget."""
-
-    def __init__(self, budget: Budget) -> None:
-        self.budget = budget
-        self.sock: socket.socket | None = None
-        self.fired = False
-        self.finished = False
-        self._lock = threading.Lock()
-
-    def attach(self, sock: socket.socket) -> None:
-        with self._lock:
-            self.sock = sock
-            fired = self.fired
-        if fired:
-            sock.close()
-            raise self.budget.timeout_error()
-
-    def fire(self) -> None:
-        with self._lock:
-            if self.finished:
-                return
-            self.fired = True
-            self.budget.expired = True
-            sock = self.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the raw socket, even under TLS
-
-    def finish(self) -> None:
-        with self._lock:
-            self.finished = True
-
-
 class _BoundedConnectionMixin:
     """Makes a urllib3 connection honour the budget of the request being sent on this thread."""
 
-    _gates_guard: _ConnectGuard | None = None
-
-    def _new_conn(self) -> socket.socket:
-        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
-        if self._gates_guard is not None:
-            self._gates_guard.attach(sock)
-        return sock
+    timeout: Any
 
     def connect(self) -> None:
         budget = current_budget()
@@ -119,20 +78,14 @@ class _BoundedConnectionMixin:
         left = budget.remaining()
         if left <= 0:
             raise budget.timeout_error()
-        guard = self._gates_guard = _ConnectGuard(budget)
-        timer = threading.Timer(left, guard.fire)
-        timer.daemon = True
-        timer.start()
+        if self.timeout is None or self.timeout > left:  # bounds the TCP connect and the whole TLS handshake
+            self.timeout = left
         try:
             super().connect()  # type: ignore[misc]
         except Exception:
-            if guard.fired:
+            if budget.expired:
                 raise budget.timeout_error() from None
             raise
-        finally:
-            guard.finish()
-            timer.cancel()
-            self._gates_guard = None
 
     def getresponse(self) -> Any:
         budget = current_budget()

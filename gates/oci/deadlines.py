@@ -16,25 +16,25 @@ _local = threading.local()
 
 
 class Budget:
-    """One request's deadline; `expired` says afterwards whether it was what ended the request."""
+    """One request's deadline; `expired` says, when a request failed, whether time ran out."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
-        self.expired = False
 
     def __repr__(self) -> str:
         return f"Budget(seconds={self.seconds:g}, expired={self.expired})"
 
+    @property
+    def expired(self) -> bool:
+        """Whether the time is up (so a request that failed now failed for want of time)."""
+        return self.remaining() <= 0
+
     def remaining(self) -> float:
-        """Seconds left; at zero or below the budget is marked expired."""
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            self.expired = True
-        return left
+        """Seconds left (zero or below once expired)."""
+        return self.deadline - time.monotonic()
 
     def timeout_error(self) -> TimeoutError:
-        self.expired = True
         return TimeoutError(f"no complete answer within {self.seconds:g} s")
 
 

@@ -5,8 +5,11 @@ request past `request-timeout` (headers, body, or a streamed layer)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from gates.oci.reference import parse_reference
 from tests.conftest import run_process
 from tests.faults.conftest import GateUnderFault, Proxies, SilentServer
 from tests.oci.conftest import ProxyRequest
+from tests.oci.tls import loopback_identity
 
 THRESHOLD = 4
 """The transport's default breaker threshold (`RetryPolicy.breaker_threshold`): what the CLI uses."""
@@ -150,3 +154,55 @@ def test_a_trickling_layer_is_cut_at_request_timeout(gate: GateUnderFault, fault
     outcome = gate.run(proxy, config="[registry]\ntimeout = 3\nrequest-timeout = 1\n")
     _error(outcome.faulty, gate.image(proxy.host), "timeout: no complete answer within 1 s")
     assert outcome.seconds < 20, outcome.seconds
+
+
+@pytest.fixture
+def trickling_relay() -> Iterator[Callable[[str], str]]:
+    """`relay(upstream)`: a TCP relay to `upstream` that passes what the server says one byte every
+    0.2 s (the client's bytes at full speed); returns its `host:port`."""
+    listeners: list[socket.socket] = []
+
+    def pump(source: socket.socket, sink: socket.socket, pause: float) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(1 if pause else 65536):
+                sink.sendall(data)
+                time.sleep(pause)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def start(upstream: str) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+        host, port = upstream.rsplit(":", 1)
+
+        def serve() -> None:
+            while True:
+                try:
+                    client, _ = listener.accept()
+                    server = socket.create_connection((host, int(port)))
+                except OSError:
+                    return
+                threading.Thread(target=pump, args=(client, server, 0.0), daemon=True).start()
+                threading.Thread(target=pump, args=(server, client, 0.2), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"127.0.0.1:{listener.getsockname()[1]}"
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+def test_a_trickled_tls_handshake_is_cut_at_request_timeout(
+        gate: GateUnderFault, fault_proxy: Proxies, trickling_relay: Callable[[str], str], tmp_path: Path) -> None:
+    identity = loopback_identity(tmp_path / "tls")
+    front = fault_proxy(tls=identity)
+    relay = trickling_relay(front.host)
+    gate.prepare(front)  # signed for the front's name; the relay's name only matters to the base-image gate
+    image = f"{relay}/{gate.repository}:1"
+    outcome = gate.run_images([image, gate.image(gate.registry.host)],
+                              config="[registry]\ntimeout = 3\nrequest-timeout = 1\n",
+                              env={"REQUESTS_CA_BUNDLE": str(identity.cert), "CURL_CA_BUNDLE": "", "SSL_CERT_FILE": ""})
+    _error(outcome.results[0], image, "timeout: no complete answer within 1 s", "after 4 attempts")
+    assert outcome.results[1]["outcome"] == "passed", outcome.results[1]
+    assert outcome.seconds < 20, outcome.seconds  # the certificate alone takes minutes at this pace
