@@ -306,6 +306,9 @@ class RegistryClient:
         def failed(exc: BaseException) -> str:
             return self._transport.stream_failed(ref.api_host, budget, exc)
 
+        def done() -> None:
+            self._transport.stream_done(ref.api_host)
+
         with resp:
             if resp.status_code != 200:
                 try:
@@ -313,7 +316,7 @@ class RegistryClient:
                 except Exception as exc:  # urllib3 and socket errors alike end the stream
                     raise RegistryError(f"{what}: HTTP {resp.status_code}, then {failed(exc)}") from None
                 raise_for_status(Response(resp.status_code, resp.headers, body), what)
-            yield _VerifyingReader(resp, digest, what, max_bytes, size, failed)
+            yield _VerifyingReader(resp, digest, what, max_bytes, size, failed, done)
 
     def blob_exists(self, ref: Reference, digest: Digest) -> bool:
         """Whether the repository has the blob (HEAD)."""
@@ -430,9 +433,10 @@ class _VerifyingReader:
     """Reads a blob response, hashing as it goes; at the end, checks the digest, size and cap."""
 
     def __init__(self, resp: requests.Response, digest: Digest, what: str, cap: int, size: int | None,
-                 failed: Callable[[BaseException], str]) -> None:
+                 failed: Callable[[BaseException], str], done: Callable[[], None]) -> None:
         self._resp = resp
         self._failed = failed
+        self._done_reading = done
         self._digest = digest
         self._hasher = digest.hasher()
         self._what = what
@@ -458,6 +462,7 @@ class _VerifyingReader:
                 return data + self.read(-1)
             return data
         self._done = True
+        self._done_reading()
         got = Digest(self._digest.algorithm, self._hasher.hexdigest())
         if got != self._digest:
             raise DigestMismatchError(f"{self._what}: the registry served content with digest {got}")

@@ -183,6 +183,10 @@ class Transport:
 
         return self._exchange("GET", registry, host, path, what, scope, headers, None, None, True, keep)
 
+    def stream_done(self, host: str) -> None:
+        """A streamed body was read to its end: the host answered."""
+        self._breaker.answered(host)
+
     def stream_failed(self, host: str, budget: Budget, exc: BaseException) -> str:
         """Why reading a streamed body failed, in a few words; timeouts count for the host's breaker."""
         problem = self._timeout_problem(exc, budget)
@@ -226,10 +230,10 @@ class Transport:
                     resp = self._send_following_redirects(method, url, send_headers, params, data, stream, host)
                     with self._lock:
                         self.request_count += 1
-                    self._breaker.answered(host)
                     if resp.status_code == 401 and not answered_challenge and _same_host(resp.url, host):
                         challenge = resp.headers.get("WWW-Authenticate", "")
                         resp.close()
+                        self._breaker.answered(host)
                         if not challenge:
                             raise AuthError(f"{what}: {registry} answered 401 without a challenge")
                         try:
@@ -242,15 +246,18 @@ class Transport:
                         last_problem = f"HTTP {resp.status_code}"
                         delay = self._retry_after(resp)
                         resp.close()
+                        self._breaker.answered(host)
                         attempt += 1
                         if attempt >= self._retry.attempts:
                             break
                         self._pause(delay if delay is not None else self._backoff(attempt))
                         continue
                     if stream:
-                        return finish(resp, budget)
+                        return finish(resp, budget)  # answered once its body is read (`stream_done`)
                     with resp:
-                        return finish(resp, budget)
+                        finished = finish(resp, budget)
+                    self._breaker.answered(host)  # headers and body: only a whole answer is one
+                    return finished
             except requests.exceptions.SSLError as exc:
                 if not budget.expired:
                     if scheme == "https" and self.plain_http_ok(host):
@@ -280,14 +287,17 @@ class Transport:
         return Budget(seconds)
 
     def _failed_attempt(self, what: str, host: str, exc: Exception, budget: Budget) -> str:
-        """Describe a failed attempt; a timeout counts for the host's breaker; past the run's deadline,
-        give up at once."""
+        """Describe a failed attempt; a timeout counts for the host's breaker. A request that used its
+        whole budget is not tried again (it had far longer than a read timeout), and past the run's
+        deadline nothing is."""
         problem = self._timeout_problem(exc, budget)
         if problem is None:
             return _describe(exc)
         self._breaker.timed_out(host, problem)
-        if budget.expired and self._deadline is not None and self._deadline.passed():
-            raise RegistryError(f"{what}: {self._deadline.describe()} before {host} answered") from None
+        if budget.expired:
+            if self._deadline is not None and self._deadline.passed():
+                raise RegistryError(f"{what}: {self._deadline.describe()} before {host} answered") from None
+            raise RegistryError(f"{what}: {problem} from {host}") from None
         return problem
 
     def _timeout_problem(self, exc: BaseException, budget: Budget) -> str | None:
