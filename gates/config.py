@@ -26,6 +26,7 @@ from gates.validators import (
     boolean,
     choice,
     integer,
+    seconds,
     severity,
     str_list,
     string,
@@ -57,6 +58,8 @@ REGISTRY_TABLE: Schema = {
     "insecure": (str_list, ()),
     "cache-dir": (string, ""),
     "timeout": (integer(1, 3600), 60),
+    "request-timeout": (seconds(1, 3600), 300),
+    "deadline": (seconds(1, 86400), 600),
     "concurrency": (integer(1, 64), 8),
 }
 """`[registry]`: the registry client every image gate shares (the only table no gate owns)."""

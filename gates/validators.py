@@ -83,6 +83,15 @@ def integer(minimum: int, maximum: int) -> Validator:
     return check
 
 
+def seconds(low: int, high: int) -> Validator:
+    """A whole number of seconds within [low, high]: a bound on time that cannot be switched off."""
+    def check(value: Any, key: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise TypeError(f"a whole number of seconds from {low} to {high}")
+        return value
+    return check
+
+
 def image_globs(value: Any, key: str) -> tuple[str, ...]:
     """Globs over image repositories, spelled as references are (`gates.oci.reference.canonical_glob`)."""
     from gates.oci.errors import InvalidReferenceError

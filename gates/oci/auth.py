@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from gates.oci.credentials import CredentialProvider, Credentials
@@ -21,6 +21,9 @@ from gates.oci.errors import AuthError
 
 if TYPE_CHECKING:
     import requests
+
+Send = Callable[..., "requests.Response"]
+"""Sends one request to a token service: (method, url, **requests keyword arguments) -> response."""
 
 _TOKEN_MARGIN = 10.0
 _DEFAULT_TOKEN_LIFETIME = 60.0
@@ -96,10 +99,11 @@ class Authenticator:
         creds = self._credentials.get(registry)
         return basic_header(creds) if creds is not None and challenge.scheme == "basic" else None
 
-    def answer(
-        self, registry: str, host: str, scope: str, header: str, session: requests.Session, timeout: Any
-    ) -> str:
-        """Answer a 401's `WWW-Authenticate`: an Authorization value to retry with, or `AuthError`."""
+    def answer(self, registry: str, host: str, scope: str, header: str, send: Send) -> str:
+        """Answer a 401's `WWW-Authenticate`: an Authorization value to retry with, or `AuthError`.
+
+        `send(method, url, **kwargs)` makes one request to the token service, without redirects.
+        """
         challenges = parse_challenges(header)
         by_scheme = {c.scheme: c for c in challenges}
         creds = self._credentials.get(registry)
@@ -107,7 +111,7 @@ class Authenticator:
             challenge = by_scheme["bearer"]
             with self._lock:
                 self._challenges[host] = challenge
-            token, lifetime = self._fetch_token(registry, challenge, scope, creds, session, timeout)
+            token, lifetime = self._fetch_token(registry, challenge, scope, creds, send)
             with self._lock:
                 self._tokens[(host, scope)] = (token, time.monotonic() + max(lifetime - _TOKEN_MARGIN, 1.0))
             return f"Bearer {token}"
@@ -125,8 +129,7 @@ class Authenticator:
         challenge: Challenge,
         scope: str,
         creds: Credentials | None,
-        session: requests.Session,
-        timeout: Any,
+        send: Send,
     ) -> tuple[str, float]:
         import requests
 
@@ -143,13 +146,13 @@ class Authenticator:
                         "client_id": "gates", "scope": scope}
                 if service:
                     form["service"] = service
-                resp = session.post(realm, data=form, timeout=timeout, allow_redirects=False)
+                resp = send("POST", realm, data=form)
             else:
                 params = {"scope": scope}
                 if service:
                     params["service"] = service
                 auth = (creds.username, creds.password) if creds is not None and creds.password else None
-                resp = session.get(realm, params=params, auth=auth, timeout=timeout, allow_redirects=False)
+                resp = send("GET", realm, params=params, auth=auth)
         except requests.RequestException as exc:
             raise AuthError(f"token service {parts.netloc} unreachable ({type(exc).__name__})") from None
         with resp:

@@ -14,13 +14,14 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from gates.oci import mediatypes
 from gates.oci.auth import repository_scope
-from gates.oci.cache import DigestCache
+from gates.oci.cache import CacheUnavailable, DigestCache
 from gates.oci.credentials import CredentialProvider, DefaultCredentials
+from gates.oci.deadlines import RunDeadline
 from gates.oci.digest import Digest
 from gates.oci.errors import (
     DigestMismatchError,
@@ -87,12 +88,13 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         max_manifest_bytes: int = MAX_MANIFEST_BYTES,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: RunDeadline | None = None,
     ) -> None:
         self.cache = cache or DigestCache()
         self._transport = Transport(
             credentials if credentials is not None else DefaultCredentials(),
             insecure_hosts=insecure_hosts, timeouts=timeouts or Timeouts(), retry=retry or RetryPolicy(),
-            sleep=sleep,
+            sleep=sleep, deadline=deadline,
         )
         self._max_manifest = max_manifest_bytes
 
@@ -259,19 +261,30 @@ class RegistryClient:
         if cached is not None:
             yield _BytesReader(cached)
             return
-        path = self.cache.path(digest)
-        if path is not None:
-            with self.cache.locked(digest):
-                if not self.cache.has_verified_file(digest):
-                    with self._stream(ref, digest, what, max_bytes, size) as source, \
-                            self.cache.writer(digest) as out:
-                        while chunk := source.read(1024 * 1024):
-                            out.write(chunk)
-            with path.open("rb") as fh:
-                yield fh
+        on_disk = self._on_disk(ref, digest, what, max_bytes, size)
+        if on_disk is not None:
+            with on_disk:
+                yield on_disk
             return
         with self._stream(ref, digest, what, max_bytes, size) as source:
             yield source
+
+    def _on_disk(self, ref: Reference, digest: Digest, what: str, max_bytes: int, size: int | None
+                 ) -> BinaryIO | None:
+        """The blob's verified cache file, downloaded first if needed; None without a usable disk cache."""
+        if self.cache.path(digest) is None:
+            return None
+        with self.cache.locked(digest):
+            opened = self.cache.open_verified(digest)
+            if opened is not None:
+                return opened
+            try:
+                with self._stream(ref, digest, what, max_bytes, size) as source, self.cache.writer(digest) as out:
+                    while chunk := source.read(1024 * 1024):
+                        out.write(chunk)
+            except CacheUnavailable:
+                return None  # the disk gave out mid-way: the caller streams it again, verified as it goes
+            return self.cache.open_verified(digest)
 
     def layer_opener(self, ref: Reference, layer: Descriptor, max_bytes: int = MAX_BLOB_BYTES) -> LayerOpener:
         """A callable that opens `layer` for `gates.oci.layers.read_files`."""
@@ -285,15 +298,25 @@ class RegistryClient:
     def _stream(
         self, ref: Reference, digest: Digest, what: str, max_bytes: int, size: int | None
     ) -> Iterator[_VerifyingReader]:
-        resp = self._transport.stream(
+        resp, budget = self._transport.stream(
             ref.registry, ref.api_host, f"/v2/{ref.repository}/blobs/{digest}",
             what=what, scope=repository_scope(ref.repository), headers={},
         )
+
+        def failed(exc: BaseException) -> str:
+            return self._transport.stream_failed(ref.api_host, budget, exc)
+
+        def done() -> None:
+            self._transport.stream_done(ref.api_host)
+
         with resp:
             if resp.status_code != 200:
-                body = resp.raw.read(65536, decode_content=True) or b""
+                try:
+                    body = resp.raw.read(65536, decode_content=True) or b""
+                except Exception as exc:  # urllib3 and socket errors alike end the stream
+                    raise RegistryError(f"{what}: HTTP {resp.status_code}, then {failed(exc)}") from None
                 raise_for_status(Response(resp.status_code, resp.headers, body), what)
-            yield _VerifyingReader(resp, digest, what, max_bytes, size)
+            yield _VerifyingReader(resp, digest, what, max_bytes, size, failed, done)
 
     def blob_exists(self, ref: Reference, digest: Digest) -> bool:
         """Whether the repository has the blob (HEAD)."""
@@ -409,8 +432,11 @@ class _BytesReader:
 class _VerifyingReader:
     """Reads a blob response, hashing as it goes; at the end, checks the digest, size and cap."""
 
-    def __init__(self, resp: requests.Response, digest: Digest, what: str, cap: int, size: int | None) -> None:
+    def __init__(self, resp: requests.Response, digest: Digest, what: str, cap: int, size: int | None,
+                 failed: Callable[[BaseException], str], done: Callable[[], None]) -> None:
         self._resp = resp
+        self._failed = failed
+        self._done_reading = done
         self._digest = digest
         self._hasher = digest.hasher()
         self._what = what
@@ -426,7 +452,7 @@ class _VerifyingReader:
         try:
             data: bytes = self._resp.raw.read(want, decode_content=True) or b""
         except Exception as exc:  # urllib3 and socket errors alike end the stream
-            raise RegistryError(f"{self._what}: connection broken while reading ({type(exc).__name__})") from None
+            raise RegistryError(f"{self._what}: {self._failed(exc)}") from None
         if data:
             self._total += len(data)
             if self._total > self._cap:
@@ -436,6 +462,7 @@ class _VerifyingReader:
                 return data + self.read(-1)
             return data
         self._done = True
+        self._done_reading()
         got = Digest(self._digest.algorithm, self._hasher.hexdigest())
         if got != self._digest:
             raise DigestMismatchError(f"{self._what}: the registry served content with digest {got}")

@@ -7,6 +7,11 @@
 - Redirects are followed here, not by requests: the Authorization header is dropped as soon as the
   origin (scheme, host, port) changes, e.g. when a blob redirects to a storage host, and an HTTPS
   request is never redirected to plain HTTP unless that host may use it.
+- Time is bounded three ways: each socket operation (`Timeouts.read`), each request in all, headers
+  and body (`Timeouts.total`, see `gates.oci.bounded_http`), and the run (`RunDeadline`). A host that
+  keeps timing out trips its `CircuitBreaker`, and the other requests to it fail at once.
+- Sessions do not trust the environment (`~/.netrc` never supplies credentials); proxies and the CA
+  bundle are taken from it explicitly (`gates.oci.environment`).
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from gates import __version__
 from gates.oci.auth import Authenticator
+from gates.oci.breaker import CircuitBreaker
 from gates.oci.credentials import CredentialProvider
+from gates.oci.deadlines import Budget, RunDeadline, bounded
+from gates.oci.environment import ca_bundle, proxies_for
 from gates.oci.errors import AuthError, NotFoundError, RegistryError, TooLargeError
 
 if TYPE_CHECKING:
@@ -41,6 +49,8 @@ class RetryPolicy:
     """How hard to try: attempts in all, backoff doubling from `backoff` up to `max_backoff` seconds."""
 
     attempts: int = 4
+    breaker_threshold: int = 4
+    """Timeouts in a row from one host after which the rest of the run stops asking it."""
     backoff: float = 0.5
     max_backoff: float = 8.0
     max_retry_after: float = 30.0
@@ -49,10 +59,12 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds to connect, and to wait for each read from the socket."""
+    """Seconds to connect, to wait for each read from the socket, and for a whole request (headers and
+    body, a streamed blob included)."""
 
     connect: float = 10.0
     read: float = 60.0
+    total: float = 300.0
 
 
 @dataclass
@@ -86,11 +98,15 @@ class Transport:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: RunDeadline | None = None,
     ) -> None:
         self._insecure = frozenset(h.lower() for h in insecure_hosts)
         self._timeouts = timeouts or Timeouts()
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._deadline = deadline
+        self._breaker = CircuitBreaker(self._retry.breaker_threshold)
+        self._verify = ca_bundle()
         self._auth = Authenticator(credentials, self.plain_http_ok)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -119,7 +135,12 @@ class Transport:
         if session is None:
             import requests
 
+            from gates.oci.bounded_http import BoundedAdapter
+
             session = requests.Session()
+            session.trust_env = False  # no ~/.netrc; proxies and CA bundle are passed explicitly
+            session.mount("https://", BoundedAdapter())
+            session.mount("http://", BoundedAdapter())
             session.headers["User-Agent"] = f"gates/{__version__} (+python-requests)"
             self._local.session = session
             with self._lock:
@@ -142,7 +163,7 @@ class Transport:
     ) -> Response:
         """Send a request and read its whole body (at most `max_bytes`), retrying the exchange as a unit."""
 
-        def read(resp: requests.Response) -> Response:
+        def read(resp: requests.Response, _: Budget) -> Response:
             body = _read_capped(resp, max_bytes) if method != "HEAD" else b""
             return Response(resp.status_code, resp.headers, body, resp.url)
 
@@ -150,13 +171,31 @@ class Transport:
 
     def stream(
         self, registry: str, host: str, path: str, *, what: str, scope: str, headers: Mapping[str, str]
-    ) -> requests.Response:
-        """GET with the body left unread (the caller closes it); retries happen only before the body."""
+    ) -> tuple[requests.Response, Budget]:
+        """GET with the body left unread (the caller closes it); retries happen only before the body.
 
-        def keep(resp: requests.Response) -> requests.Response:
-            return resp
+        The body stays bounded by the returned budget: reading past it raises, and `budget.expired`
+        then says why (see `stream_failed`).
+        """
+
+        def keep(resp: requests.Response, budget: Budget) -> tuple[requests.Response, Budget]:
+            return resp, budget
 
         return self._exchange("GET", registry, host, path, what, scope, headers, None, None, True, keep)
+
+    def stream_done(self, host: str) -> None:
+        """A streamed body was read to its end: the host answered."""
+        self._breaker.answered(host)
+
+    def stream_failed(self, host: str, budget: Budget, exc: BaseException) -> str:
+        """Why reading a streamed body failed, in a few words; timeouts count for the host's breaker."""
+        problem = self._timeout_problem(exc, budget)
+        if problem is not None:
+            self._breaker.timed_out(host, problem)
+            if budget.expired and self._deadline is not None and self._deadline.passed():
+                return self._deadline.describe()
+            return problem
+        return f"connection broken while reading ({type(exc).__name__})"
 
     def _exchange(
         self,
@@ -170,7 +209,7 @@ class Transport:
         params: Mapping[str, str] | None,
         data: bytes | None,
         stream: bool,
-        finish: Callable[[requests.Response], _T],
+        finish: Callable[[requests.Response, Budget], _T],
     ) -> _T:
         import requests
 
@@ -179,56 +218,111 @@ class Transport:
         attempt = 0
         last_problem = ""
         while True:
+            self._breaker.check(host, what)
+            budget = self._budget(what)
             scheme = self._scheme_for(host)
             url = f"{scheme}://{host}{path}"
             send_headers = dict(headers or {})
             if authorization:
                 send_headers["Authorization"] = authorization
             try:
-                resp = self._send_following_redirects(method, url, send_headers, params, data, stream, host)
-                with self._lock:
-                    self.request_count += 1
-                if resp.status_code == 401 and not answered_challenge and _same_host(resp.url, host):
-                    challenge = resp.headers.get("WWW-Authenticate", "")
-                    resp.close()
-                    if not challenge:
-                        raise AuthError(f"{what}: {registry} answered 401 without a challenge")
-                    try:
-                        authorization = self._auth.answer(
-                            registry, host, scope, challenge, self._session(), self._timeout()
-                        )
-                    except AuthError as exc:
-                        raise AuthError(f"{what}: {exc}") from None
-                    answered_challenge = True
-                    continue
-                if resp.status_code in _RETRY_STATUSES:
-                    last_problem = f"HTTP {resp.status_code}"
-                    delay = self._retry_after(resp)
-                    resp.close()
-                    attempt += 1
-                    if attempt >= self._retry.attempts:
-                        break
-                    self._sleep(delay if delay is not None else self._backoff(attempt))
-                    continue
-                if stream:
-                    return finish(resp)
-                with resp:
-                    return finish(resp)
-            except requests.exceptions.SSLError:
-                if scheme == "https" and self.plain_http_ok(host):
+                with bounded(budget):
+                    resp = self._send_following_redirects(method, url, send_headers, params, data, stream, host)
                     with self._lock:
-                        self._scheme[host] = "http"
-                    continue
-                raise RegistryError(f"{what}: TLS handshake with {host} failed") from None
+                        self.request_count += 1
+                    if resp.status_code == 401 and not answered_challenge and _same_host(resp.url, host):
+                        challenge = resp.headers.get("WWW-Authenticate", "")
+                        resp.close()
+                        self._breaker.answered(host)
+                        if not challenge:
+                            raise AuthError(f"{what}: {registry} answered 401 without a challenge")
+                        try:
+                            authorization = self._auth.answer(registry, host, scope, challenge, self._send_plain)
+                        except AuthError as exc:
+                            raise AuthError(f"{what}: {exc}") from None
+                        answered_challenge = True
+                        continue
+                    if resp.status_code in _RETRY_STATUSES:
+                        last_problem = f"HTTP {resp.status_code}"
+                        delay = self._retry_after(resp)
+                        resp.close()
+                        self._breaker.answered(host)
+                        attempt += 1
+                        if attempt >= self._retry.attempts:
+                            break
+                        self._pause(delay if delay is not None else self._backoff(attempt))
+                        continue
+                    if stream:
+                        return finish(resp, budget)  # answered once its body is read (`stream_done`)
+                    with resp:
+                        finished = finish(resp, budget)
+                    self._breaker.answered(host)  # headers and body: only a whole answer is one
+                    return finished
+            except requests.exceptions.SSLError as exc:
+                if not budget.expired:
+                    if scheme == "https" and self.plain_http_ok(host):
+                        with self._lock:
+                            self._scheme[host] = "http"
+                        continue
+                    raise RegistryError(f"{what}: TLS handshake with {host} failed") from None
+                last_problem = self._failed_attempt(what, host, exc, budget)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                last_problem = _describe(exc)
-                attempt += 1
-                if attempt >= self._retry.attempts:
-                    break
-                self._sleep(self._backoff(attempt))
+                last_problem = self._failed_attempt(what, host, exc, budget)
             except TooLargeError as exc:
                 raise TooLargeError(f"{what}: {exc}") from None
+            attempt += 1
+            if attempt >= self._retry.attempts:
+                break
+            self._pause(self._backoff(attempt))
         raise RegistryError(f"{what}: {last_problem} from {host} after {attempt} attempts")
+
+    def _budget(self, what: str) -> Budget:
+        """The next attempt's budget: the request's total time, cut short by the run's deadline."""
+        seconds = self._timeouts.total
+        if self._deadline is not None:
+            left = self._deadline.remaining()
+            if left <= 0:
+                raise RegistryError(f"{what}: {self._deadline.describe()}; not asked")
+            seconds = min(seconds, left)
+        return Budget(seconds)
+
+    def _failed_attempt(self, what: str, host: str, exc: Exception, budget: Budget) -> str:
+        """Describe a failed attempt; a timeout counts for the host's breaker. A request that used its
+        whole budget is not tried again (it had far longer than a read timeout), and past the run's
+        deadline nothing is."""
+        problem = self._timeout_problem(exc, budget)
+        if problem is None:
+            return _describe(exc)
+        self._breaker.timed_out(host, problem)
+        if budget.expired:
+            if self._deadline is not None and self._deadline.passed():
+                raise RegistryError(f"{what}: {self._deadline.describe()} before {host} answered") from None
+            raise RegistryError(f"{what}: {problem} from {host}") from None
+        return problem
+
+    def _timeout_problem(self, exc: BaseException, budget: Budget) -> str | None:
+        """`timeout` (one read or the connection), `timeout: no complete answer within N s` (the whole
+        request), or None when `exc` was no timeout."""
+        import requests
+
+        if budget.expired:
+            return f"timeout: no complete answer within {budget.seconds:g} s"
+        if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+            return "timeout"
+        return None
+
+    def _pause(self, seconds: float) -> None:
+        """Back off before retrying, never past the run's deadline."""
+        if self._deadline is not None:
+            seconds = min(seconds, max(self._deadline.remaining(), 0.0))
+        self._sleep(seconds)
+
+    def _send_plain(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request without redirects, proxies and CA bundle from the environment (the token flow)."""
+        return self._session().request(
+            method, url, timeout=self._timeout(), allow_redirects=False, proxies=proxies_for(url),
+            verify=self._verify, **kwargs,
+        )
 
     def _send_following_redirects(
         self,
@@ -244,7 +338,7 @@ class Transport:
         for _ in range(_MAX_REDIRECTS + 1):
             resp = session.request(
                 method, url, headers=headers, params=params, data=data, stream=stream,
-                timeout=self._timeout(), allow_redirects=False,
+                timeout=self._timeout(), allow_redirects=False, proxies=proxies_for(url), verify=self._verify,
             )
             location = resp.headers.get("Location")
             if resp.status_code not in _REDIRECTS or not location:

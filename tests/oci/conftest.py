@@ -21,6 +21,7 @@ import pytest
 from gates.oci.client import RegistryClient
 from gates.oci.credentials import StaticCredentials
 from gates.oci.transport import RetryPolicy
+from tests.oci.tls import TlsIdentity
 from tests.support.registry import (  # noqa: F401 - fixtures
     RegistryServer,
     registry,
@@ -129,13 +130,16 @@ def _handler(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def fault_proxy(registry: RegistryServer) -> Iterator[Callable[[str], FaultProxy]]:  # noqa: F811
-    """Start proxies in front of a registry: `fault_proxy(upstream_host)`; stopped after the test."""
+    """Start proxies in front of a registry: `fault_proxy(upstream_host)`, speaking TLS with `tls=`;
+    stopped after the test."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
-    def start(upstream: str = registry.host) -> FaultProxy:
+    def start(upstream: str = registry.host, tls: TlsIdentity | None = None) -> FaultProxy:
         proxy = FaultProxy(upstream)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
         server.daemon_threads = True
+        if tls is not None:
+            server.socket = tls.server_context().wrap_socket(server.socket, server_side=True)
         proxy.host = f"127.0.0.1:{server.server_address[1]}"
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
