@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gates.checks import base_image, manifests, signature
+from gates.checks import base_image, cluster, manifests, signature
 
 if TYPE_CHECKING:
     from gates.config import Config, ConfigSchema
@@ -23,6 +23,7 @@ _REGISTERED: tuple[Gate, ...] = (
     manifests,
     base_image,
     signature,
+    cluster,
 )
 """Every gate, in the order `gates list`, the CLI and `gates run`'s defaults use."""
 

@@ -1,0 +1,374 @@
+"""Find the cluster's configuration among a file's YAML documents.
+
+Static pod manifests are found by their container's command (or, with no command, the image), kubeadm
+configs, KubeletConfiguration, audit Policy and EncryptionConfiguration by apiVersion and kind, kind
+Cluster configs by kind and their kubeadmConfigPatches, k3s configs by their keys. Anything else is not
+the cluster gate's: the manifest gate judges pods as pods.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from gates.checks.cluster import kubeadm
+from gates.checks.cluster.flags import FlagSet, Problem, YamlPath, extra_args, parse_command_line, shown
+from gates.checks.cluster.objects import (
+    AUDIT_POLICY,
+    COMPONENT,
+    ENCRYPTION_CONFIG,
+    KUBELET_CONFIG,
+    ClusterObject,
+    Locator,
+)
+from gates.errors import InputError
+from gates.targets.yaml_docs import Document, PosDict, Position, load_documents, locate
+
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+_HYPERKUBE = {"apiserver": "kube-apiserver", "controller-manager": "kube-controller-manager",
+              "scheduler": "kube-scheduler", "kubelet": "kubelet", **{c: c for c in COMPONENTS}}
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "busybox"})
+_ARCH = re.compile(r"-(amd64|arm64|arm|ppc64le|s390x)$")
+
+POD_SPEC_PATHS: dict[str, YamlPath] = {
+    "Pod": ("spec",), "Deployment": ("spec", "template", "spec"), "DaemonSet": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+K3S_KEYS = frozenset({
+    "kube-apiserver-arg", "kube-controller-manager-arg", "kube-scheduler-arg", "kubelet-arg", "etcd-arg",
+    "secrets-encryption", "cluster-init", "write-kubeconfig-mode", "protect-kernel-defaults",
+})
+_K3S_ARGS = {"kube-apiserver-arg": "kube-apiserver", "kube-controller-manager-arg": "kube-controller-manager",
+             "kube-scheduler-arg": "kube-scheduler", "kubelet-arg": "kubelet", "etcd-arg": "etcd"}
+
+
+def api_group(content: PosDict) -> str:
+    api_version = content.get("apiVersion")
+    return api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
+
+
+def _at(root: Any, fallback: Position) -> Locator:
+    return lambda path: locate(root, path) or fallback
+
+
+def find_objects(documents: Sequence[Document], lines: Sequence[str]) -> Iterator[ClusterObject]:
+    """Every cluster object among a file's documents (mappings only; the gate says what else it saw)."""
+    kubeadm_file = any(isinstance(d.content, PosDict) and api_group(d.content) == "kubeadm.k8s.io"
+                       for d in documents)
+    for document in documents:
+        content = document.content
+        if not isinstance(content, PosDict):
+            continue
+        yield from objects_of(content, _at(content, document.pos), kubeadm_file, lines)
+
+
+def objects_of(content: PosDict, where: Locator, kubeadm_file: bool, lines: Sequence[str]) -> Iterator[ClusterObject]:
+    kind, group = content.get("kind"), api_group(content)
+    if "apiVersion" not in content and "kind" not in content:
+        if K3S_KEYS & content.keys():
+            yield from _k3s(content, where)
+        return
+    if not isinstance(kind, str):
+        return
+    if kind in POD_SPEC_PATHS and group in ("", "apps", "batch"):
+        yield from _static_pod(content, kind, where)
+    elif group == "kubeadm.k8s.io" and kind == "ClusterConfiguration":
+        yield from cluster_components(content, where, "ClusterConfiguration")
+    elif group == "kubeadm.k8s.io" and kind in ("InitConfiguration", "JoinConfiguration"):
+        yield from _kubelet_extra_args(content, kind, where)
+    elif group == "kubelet.config.k8s.io" and kind == "KubeletConfiguration":
+        yield ClusterObject(KUBELET_CONFIG, f"KubeletConfiguration/{_name(content, 'kubelet')}", (), where,
+                            body=content, defaults_by="kubeadm" if kubeadm_file else None)
+    elif group == "audit.k8s.io" and kind == "Policy":
+        yield ClusterObject(AUDIT_POLICY, f"Policy/{_name(content, 'audit-policy')}", (), where, body=content)
+    elif (group == "apiserver.config.k8s.io" and kind == "EncryptionConfiguration") or (
+            content.get("apiVersion") == "v1" and kind == "EncryptionConfig"):
+        yield ClusterObject(ENCRYPTION_CONFIG, f"{kind}/{_name(content, 'encryption')}", (), where, body=content)
+    elif group == "kind.x-k8s.io" and kind == "Cluster":
+        yield from _kind_cluster(content, where, lines)
+
+
+def _name(content: PosDict, fallback: str) -> str:
+    metadata = content.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(name, str) or not name:
+        return fallback
+    return name if re.fullmatch(r"[A-Za-z0-9._-]{1,253}", name) else shown(name)
+
+
+def _resource(content: PosDict, kind: str) -> str:
+    metadata = content.get("metadata")
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    name = _name(content, "-")
+    if isinstance(namespace, str) and namespace:
+        return f"{kind}/{_name({'metadata': {'name': namespace}}, '-')}/{name}"  # type: ignore[arg-type]
+    return f"{kind}/{name}"
+
+
+def _static_pod(content: PosDict, kind: str, where: Locator) -> Iterator[ClusterObject]:
+    spec: Any = content
+    base = POD_SPEC_PATHS[kind]
+    for step in base:
+        spec = spec.get(step) if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return
+    resource = _resource(content, kind)
+    for field in ("initContainers", "containers"):
+        containers = spec.get(field)
+        if not isinstance(containers, list):
+            continue
+        for index, container in enumerate(containers):
+            if isinstance(container, dict):
+                found = _container(container, (*base, field, index), resource, where)
+                if found is not None:
+                    yield found
+
+
+def _container(container: dict[str, Any], path: YamlPath, resource: str, where: Locator) -> ClusterObject | None:
+    command, args = container.get("command"), container.get("args")
+    name = container.get("name") if isinstance(container.get("name"), str) else None
+    component, start, problem = _component_of(command, container.get("image"))
+    if component is None:
+        return None
+    items: list[Any] = []
+    problems: list[Problem] = []
+    flags = []
+    if problem:
+        problems.append(Problem(problem, (*path, "command")))
+    else:
+        for key, value, offset in (("command", command, start), ("args", args, 0)):
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                problems.append(Problem(f"{key} must be a list of strings, not a {type(value).__name__}",
+                                        (*path, key)))
+                continue
+            found, bad = parse_command_line(value, (*path, key), offset, component, single_dash=component == "etcd")
+            flags += found
+            problems += bad
+            items += value
+    anchor = (*path, "command") if isinstance(command, list) else (*path, "args") if isinstance(args, list) else path
+    flag_set = FlagSet(component, flags, anchor)
+    _config_file_note(flag_set)
+    obj = ClusterObject(COMPONENT, resource, path, where, flags=flag_set, container=name, problems=problems)
+    if flag_set.unset_reason:
+        obj.details.append(flag_set.unset_reason)
+    return obj
+
+
+def _config_file_note(flags: FlagSet) -> None:
+    """A --config (kubelet) or --config-file (etcd) file may set what the command line leaves out."""
+    for name in ("config", "config-file"):
+        value = flags.value(name)
+        if value is not None:
+            flags.unset_known = False
+            flags.unset_reason = (f"{flags.component} reads --{name} {shown(value)}: flags not given here may be"
+                                  " set there, so only the flags given were judged")
+
+
+def _component_of(command: Any, image: Any) -> tuple[str | None, int, str | None]:
+    """(component, index of its first flag in `command`, problem) for a container, or (None, 0, None)."""
+    if isinstance(command, list) and command and isinstance(command[0], str):
+        program = posixpath.basename(command[0])
+        if program in COMPONENTS:
+            return program, 1, None
+        if program == "hyperkube" and len(command) > 1 and command[1] in _HYPERKUBE:
+            return _HYPERKUBE[command[1]], 2, None
+        if program in _SHELLS:
+            script = " ".join(c for c in command[1:] if isinstance(c, str))
+            for component in COMPONENTS:
+                if re.search(rf"(^|[\s/]){re.escape(component)}(\s|$)", script):
+                    return component, 0, (f"runs {component} through a shell ({program}): its flags cannot be"
+                                          " read reliably; give the command and flags as a list instead")
+        return None, 0, None
+    if command in (None, []) and isinstance(image, str):
+        repository = image.split("@")[0].rsplit(":", 1)[0] if "/" in image or ":" in image else image
+        program = _ARCH.sub("", repository.rsplit("/", 1)[-1])
+        if program in COMPONENTS:
+            return program, 0, None
+    return None, 0, None
+
+
+def cluster_components(configs: Sequence[PosDict] | PosDict, where: Locator, prefix: str,
+                       remap: YamlPath | None = None, paths: Sequence[YamlPath] | None = None
+                       ) -> Iterator[ClusterObject]:
+    """Components of one or more ClusterConfigurations applied in order (kind merges its patches so)."""
+    documents = [configs] if isinstance(configs, PosDict) else list(configs)
+    anchors = list(paths) if paths is not None else [()] * len(documents)
+    sections: list[tuple[str, str, dict[str, str], YamlPath]] = [
+        (section, component, dict(defaults), ()) for section, (component, defaults) in kubeadm.COMPONENTS.items()]
+    etcd_external = False
+    for document in documents:
+        etcd = document.get("etcd")
+        if isinstance(etcd, dict) and isinstance(etcd.get("external"), dict):
+            etcd_external = True
+    results: dict[str, tuple[list[Any], list[Problem], YamlPath]] = {}
+    for section, component, _, _ in [*sections, ("etcd", "etcd", {}, ())]:
+        flags: list[Any] = []
+        problems: list[Problem] = []
+        anchor: YamlPath = ()
+        for document, doc_anchor in zip(documents, anchors, strict=True):
+            path: YamlPath = ("etcd", "local") if section == "etcd" else (section,)
+            node: Any = document
+            for step in path:
+                node = node.get(step) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                continue
+            anchor = doc_anchor if remap is not None else path
+            if "extraArgs" in node:
+                found, bad = extra_args(node["extraArgs"], (*path, "extraArgs"), component)
+                if remap is not None:
+                    found = [type(f)(f.name, f.value, doc_anchor) for f in found]
+                    bad = [Problem(p.message, doc_anchor) for p in bad]
+                flags += found
+                problems += bad
+                if remap is None:
+                    anchor = (*path, "extraArgs")
+        results[component] = (flags, problems, anchor)
+    defaults: dict[str, dict[str, str]] = {component: dict(d) for _, component, d, _ in sections}
+    if etcd_external:
+        defaults["kube-apiserver"].update(_external_etcd(documents))
+    else:
+        defaults["kube-apiserver"].update(kubeadm.LOCAL_ETCD_CLIENT)
+        defaults["etcd"] = dict(kubeadm.ETCD)
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+        if component == "etcd" and etcd_external:
+            continue
+        flags, problems, anchor = results[component]
+        flag_set = FlagSet(component, flags, anchor, defaults=defaults[component], defaults_by="kubeadm")
+        yield ClusterObject(COMPONENT, f"{prefix}/{component}", anchor, where, flags=flag_set, problems=problems)
+
+
+def _external_etcd(documents: Sequence[PosDict]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for document in documents:
+        etcd = document.get("etcd")
+        external = etcd.get("external") if isinstance(etcd, dict) else None
+        if not isinstance(external, dict):
+            continue
+        for key, flag in (("caFile", "etcd-cafile"), ("certFile", "etcd-certfile"), ("keyFile", "etcd-keyfile")):
+            if isinstance(external.get(key), str) and external[key]:
+                found[flag] = external[key]
+        endpoints = external.get("endpoints")
+        if isinstance(endpoints, list) and all(isinstance(e, str) for e in endpoints):
+            found["etcd-servers"] = ",".join(endpoints)
+    return found
+
+
+def _kubelet_extra_args(content: PosDict, kind: str, where: Locator) -> Iterator[ClusterObject]:
+    registration = content.get("nodeRegistration")
+    if not isinstance(registration, dict) or "kubeletExtraArgs" not in registration:
+        return
+    path: YamlPath = ("nodeRegistration", "kubeletExtraArgs")
+    flags, problems = extra_args(registration["kubeletExtraArgs"], path, "kubelet")
+    flag_set = FlagSet("kubelet", flags, path, unset_known=False,
+                       unset_reason="kubeadm runs the kubelet with its own KubeletConfiguration: only the"
+                                    " kubeletExtraArgs given were judged")
+    yield ClusterObject(COMPONENT, f"{kind}/kubelet", path, where, flags=flag_set, problems=problems,
+                        details=[flag_set.unset_reason])
+
+
+def _k3s(content: PosDict, where: Locator) -> Iterator[ClusterObject]:
+    """A k3s (or RKE2) config.yaml: `<component>-arg` lists; k3s sets its own defaults, which are not modelled."""
+    for key, component in _K3S_ARGS.items():
+        if key not in content:
+            continue
+        value = content[key]
+        items = [value] if isinstance(value, str) else value
+        problems: list[Problem] = []
+        flags: list[Any] = []
+        if not isinstance(items, list):
+            problems.append(Problem(f"{key} must be a list of strings, not a {type(value).__name__}", (key,)))
+        else:
+            prefixed = [f"--{item}" if isinstance(item, str) and not item.startswith("-") else item for item in items]
+            flags, problems = parse_command_line(prefixed, (key,), 0, component, single_dash=component == "etcd")
+            if isinstance(value, str):
+                flags = [type(f)(f.name, f.value, (key,)) for f in flags]
+                problems = [Problem(p.message, (key,)) for p in problems]
+        reason = "k3s adds flags of its own that gates does not model: only the flags given here were judged"
+        flag_set = FlagSet(component, flags, (key,), unset_known=False, unset_reason=reason)
+        yield ClusterObject(COMPONENT, f"k3s/{component}", (key,), where, flags=flag_set, problems=problems,
+                            details=[reason])
+
+
+def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Iterator[ClusterObject]:
+    """A kind Cluster: kubeadm's control plane, with the ClusterConfiguration patches kind applies."""
+    name = _name(content, "kind")
+    configs: list[PosDict] = []
+    anchors: list[YamlPath] = []
+    kubelet: list[tuple[PosDict, Locator, YamlPath]] = []
+    problems: list[Problem] = []
+    details: list[str] = []
+    places: list[YamlPath] = [("kubeadmConfigPatches",)]
+    nodes = content.get("nodes")
+    if isinstance(nodes, list):
+        places += [("nodes", i, "kubeadmConfigPatches") for i, node in enumerate(nodes)
+                   if isinstance(node, dict) and node.get("role", "control-plane") == "control-plane"]
+    for place in places:
+        node: Any = content
+        for step in place:
+            node = _step(node, step)
+        if node is None:
+            continue
+        if not isinstance(node, list):
+            problems.append(Problem("kubeadmConfigPatches must be a list of YAML strings", place))
+            continue
+        for index, patch in enumerate(node):
+            path = (*place, index)
+            if not isinstance(patch, str):
+                problems.append(Problem("a kubeadmConfigPatches item must be a YAML string", path))
+                continue
+            try:
+                documents = list(load_documents(patch))
+            except InputError as exc:
+                problems.append(Problem(f"kubeadmConfigPatches[{index}] is not valid YAML: {exc}", path))
+                continue
+            patch_where = _patch_locator(where(path), lines)
+            for document in documents:
+                doc = document.content
+                if not isinstance(doc, PosDict):
+                    continue
+                if doc.get("kind") == "ClusterConfiguration":
+                    configs.append(doc)
+                    anchors.append(path)
+                elif doc.get("kind") == "KubeletConfiguration":
+                    kubelet.append((doc, _shifted(patch_where, doc), path))
+    if "kubeadmConfigPatchesJSON6902" in content:
+        details.append("kubeadmConfigPatchesJSON6902 is not applied by gates: flags those patches set were not read")
+    for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors):
+        obj.problems = [*problems, *obj.problems]
+        obj.details += details
+        yield obj
+    for doc, locator, _ in kubelet:
+        yield ClusterObject(KUBELET_CONFIG, f"Cluster/{name}/kubelet", (), locator, body=doc, defaults_by="kubeadm")
+
+
+def _step(node: Any, step: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(step)
+    if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        return node[step]
+    return None
+
+
+def _patch_locator(item: Position, lines: Sequence[str]) -> Position:
+    """Where a patch's own line 1, column 1 sits in the file: the line after `- |` of a block scalar."""
+    line, column = item
+    text = lines[line - 1][column - 1:] if 0 < line <= len(lines) else ""
+    if text.lstrip("- ").startswith(("|", ">")) and line < len(lines):
+        following = lines[line]
+        return (line + 1, len(following) - len(following.lstrip(" ")) + 1)
+    return item
+
+
+def _shifted(origin: Position, root: Any) -> Locator:
+    """Positions inside a patch string, moved to where the patch sits in the file."""
+    def located(path: YamlPath) -> Position:
+        inner = locate(root, path) or (1, 1)
+        return (origin[0] + inner[0] - 1, origin[1] + inner[1] - 1)
+    return located
+
+

@@ -1,0 +1,174 @@
+"""Run the cluster gate over files: discovery -> documents -> cluster objects -> findings.
+
+One result per cluster object (`file#Pod/kube-system/kube-apiserver`, `file#ClusterConfiguration/etcd`,
+`file#Policy/audit-policy`...), one `error` result per unreadable or malformed file, and per object
+whose input a component would refuse or that cannot be read safely (a flag given twice, a malformed
+flag list, a policy that does not validate), with the findings its readable part still gave. Files
+named by an API server (audit policy, encryption configuration) are matched, by file name, with the
+scanned ones once every file has been read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from gates.checks.cluster import apiserver, audit, encryption, node
+from gates.checks.cluster.discovery import find_objects
+from gates.checks.cluster.flags import FlagValueError, Problem, shown
+from gates.checks.cluster.objects import (
+    AUDIT_POLICY,
+    COMPONENT,
+    ENCRYPTION_CONFIG,
+    KUBELET_CONFIG,
+    ClusterObject,
+    Violation,
+)
+from gates.checks.cluster.rules import GATE, RULES
+from gates.errors import InputError, UsageError
+from gates.model import Finding, Location, Outcome, Result, decided_result, error_result, one_line
+from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, SourceFile, WalkProblem, discover, read_text
+from gates.targets.yaml_docs import load_documents
+
+_RULES = {rule.id: rule for rule in RULES}
+_NAMED_FILES = (("audit-policy-file", AUDIT_POLICY, "audit policy"),
+                ("encryption-provider-config", ENCRYPTION_CONFIG, "encryption configuration"))
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    skip_rules: frozenset[str] = frozenset()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    stdin_name: str = "<stdin>"
+
+
+@dataclass
+class _Judged:
+    result: Result
+    obj: ClusterObject | None = None
+    display: str = ""
+
+
+def scan(options: ClusterOptions) -> list[Result]:
+    """Every result of the gate over `options.paths`; raises `UsageError` for paths that do not exist."""
+    found = discover(options.paths, options.exclude)
+    if found.missing:
+        raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
+    judged: list[_Judged] = [_Judged(r) for r in _walk_problems(found.problems)]
+    for source in found.files:
+        judged += _scan_file(source, options)
+    _link_named_files(judged, options)
+    return [item.result for item in judged]
+
+
+def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
+    for problem in problems:
+        where = Location(problem.path)
+        if problem.error:
+            yield error_result(GATE, problem.path, f"{problem.path}: {problem.reason}", where)
+        else:
+            yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=problem.reason, location=where)
+
+
+def _scan_file(source: SourceFile, options: ClusterOptions) -> list[_Judged]:
+    display = options.stdin_name if source.path == STDIN else source.path
+    try:
+        text = read_text(source.path, options.max_file_bytes)
+        documents = list(load_documents(text))
+    except InputError as exc:
+        return [_Judged(error_result(GATE, display, f"{display}: {exc}", Location(display)))]
+    judged = [_Judged(_evaluate(display, obj, options), obj, display)
+              for obj in find_objects(documents, text.splitlines())]
+    if not judged and source.explicit:
+        return [_Judged(error_result(GATE, display, f"{display}: no cluster configuration in this file (static pod"
+                                     " manifest, kubeadm, kind or k3s config, KubeletConfiguration, audit Policy,"
+                                     " EncryptionConfiguration)", Location(display)))]
+    return judged
+
+
+def _violations(obj: ClusterObject) -> Iterator[Violation | Problem]:
+    if obj.category == COMPONENT and obj.flags is not None:
+        checks = apiserver.CHECKS.get(obj.flags.component) or node.FLAG_CHECKS.get(obj.flags.component, ())
+        yield from obj.flags.duplicates()
+        for check in checks:
+            try:
+                yield from check(obj.flags)
+            except FlagValueError as exc:
+                yield exc.problem
+    elif obj.category == KUBELET_CONFIG:
+        try:
+            yield from node.kubelet_config(obj)
+        except FlagValueError as exc:
+            yield exc.problem
+    elif obj.category == AUDIT_POLICY:
+        yield from audit.check_policy(obj.body)
+    elif obj.category == ENCRYPTION_CONFIG:
+        yield from encryption.check_encryption(obj.body)
+
+
+def _evaluate(display: str, obj: ClusterObject, options: ClusterOptions) -> Result:
+    target = f"{display}#{obj.resource}"
+    where = Location(display, *obj.locate(obj.where))
+    problems = list(obj.problems)
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for item in _violations(obj):
+        if isinstance(item, Problem):
+            problems.append(item)
+        elif item.rule not in options.skip_rules and (item.rule, item.message) not in seen:
+            seen.add((item.rule, item.message))
+            findings.append(_finding(display, obj, item))
+    if problems:
+        first = problems[0]
+        line, column = obj.locate(first.path)
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        result = Result(gate=GATE, target=target, outcome=Outcome.ERROR, findings=tuple(findings),
+                        error=one_line(f"{display}:{line}:{column}: {obj.resource}: {first.message}{more}"),
+                        location=Location(display, line, column), details=tuple(obj.details))
+        extra = tuple(f"{display}:{':'.join(map(str, obj.locate(p.path)))}: {p.message}" for p in problems[1:])
+        return dataclasses.replace(result, details=(*result.details, *extra))
+    result = decided_result(GATE, target, findings, where)
+    return dataclasses.replace(result, details=tuple(obj.details))
+
+
+def _finding(display: str, obj: ClusterObject, violation: Violation) -> Finding:
+    rule = _RULES[violation.rule]
+    line, column = obj.locate(violation.path)
+    return Finding(rule=rule.id, severity=rule.severity, message=one_line(violation.message),
+                   location=Location(display, line, column), resource=obj.resource, container=obj.container)
+
+
+def _link_named_files(judged: list[_Judged], options: ClusterOptions) -> None:
+    """An API server naming an audit policy or encryption configuration: was that file judged here?"""
+    if "cluster-config-unchecked" in options.skip_rules:
+        return
+    scanned: dict[str, set[str]] = {AUDIT_POLICY: set(), ENCRYPTION_CONFIG: set()}
+    for item in judged:
+        if item.obj is not None and item.obj.category in scanned:
+            scanned[item.obj.category].add(posixpath.basename(item.display))
+    rule = _RULES["cluster-config-unchecked"]
+    for index, item in enumerate(judged):
+        obj = item.obj
+        if obj is None or obj.flags is None or obj.flags.component != "kube-apiserver":
+            continue
+        result = item.result
+        for flag, category, what in _NAMED_FILES:
+            named = obj.flags.value(flag)
+            if not named or obj.flags.last(flag) is None:
+                continue
+            if posixpath.basename(named) in scanned[category]:
+                detail = f"its {what} {shown(named)} is judged in its own result (matched by file name)"
+                result = dataclasses.replace(result, details=(*result.details, detail))
+                continue
+            line, column = obj.locate(obj.flags.path_of(flag))
+            finding = Finding(rule=rule.id, severity=rule.severity, resource=obj.resource, container=obj.container,
+                              location=Location(item.display, line, column),
+                              message=f"--{flag} names {shown(named)}, and no scanned {what} has that file name:"
+                                      " it was not checked")
+            outcome = result.outcome if result.outcome is Outcome.ERROR else Outcome.FAILED
+            result = dataclasses.replace(result, findings=(*result.findings, finding), outcome=outcome)
+        judged[index] = dataclasses.replace(item, result=result)
