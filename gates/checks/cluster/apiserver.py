@@ -130,12 +130,12 @@ RETENTION = (("audit-log-maxage", 30, "days"), ("audit-log-maxbackup", 10, "file
 
 
 def audit_retention(flags: FlagSet) -> Iterator[Violation]:
+    """Values below the floor are findings wherever they are; a missing one only where a log file is written."""
     log = flags.value("audit-log-path")
-    if not log or log == "-":
-        return  # no log file (or standard output): nothing is rotated here
+    writes_file = bool(log) and log != "-"  # "-" is standard output: nothing is rotated there
     for name, least, unit in RETENTION:
         number = flags.integer(name)
-        if number is None and flags.knows(name):
+        if number is None and writes_file and flags.knows(name):
             yield Violation("cluster-apiserver-audit-retention",
                             f"{flags.unset_note(name)}: set it to at least {least} ({unit})", flags.where)
         elif number is not None and number < least:
