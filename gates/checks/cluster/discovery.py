@@ -19,6 +19,7 @@ from gates.checks.cluster.objects import (
     AUDIT_POLICY,
     COMPONENT,
     ENCRYPTION_CONFIG,
+    KIND_CONFIG,
     KUBELET_CONFIG,
     ClusterObject,
     Locator,
@@ -89,6 +90,9 @@ def objects_of(content: PosDict, where: Locator, kubeadm_file: bool, lines: Sequ
         yield ClusterObject(ENCRYPTION_CONFIG, f"{kind}/{_name(content, 'encryption')}", (), where, body=content)
     elif group == "kind.x-k8s.io" and kind == "Cluster":
         yield from _kind_cluster(content, where, lines)
+    elif group == "kind.x-k8s.io":
+        problem = Problem(f"kind {shown(kind)} is not a kind config kind (Cluster): kind refuses the file", ("kind",))
+        yield ClusterObject(KIND_CONFIG, f"{shown(kind)}/kind-config", (), where, problems=[problem])
 
 
 def _name(content: PosDict, fallback: str) -> str:
@@ -294,13 +298,47 @@ def _k3s(content: PosDict, where: Locator) -> Iterator[ClusterObject]:
                             details=[reason])
 
 
+_KIND_FIELDS = frozenset({"kind", "apiVersion", "name", "featureGates", "runtimeConfig", "networking", "nodes",
+                          "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902", "containerdConfigPatches",
+                          "containerdConfigPatchesJSON6902"})
+_KIND_NODE_FIELDS = frozenset({"role", "image", "labels", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
+                               "kubeadmConfigPatchesJSON6902"})
+_KIND_ITEM_FIELDS = {
+    "extraMounts": frozenset({"hostPath", "containerPath", "readOnly", "selinuxRelabel", "propagation"}),
+    "extraPortMappings": frozenset({"containerPort", "hostPort", "listenAddress", "protocol"}),
+}
+
+
+def _kind_unknown_fields(content: PosDict) -> Iterator[Problem]:
+    """kind decodes its config strictly: a field it does not know makes `kind create cluster` refuse the file."""
+    for key in content:
+        if key not in _KIND_FIELDS:
+            yield Problem(f"unknown field {shown(key)}: kind refuses the config", (key,))
+    nodes = content.get("nodes")
+    for index, node in enumerate(nodes if isinstance(nodes, list) else []):
+        if not isinstance(node, dict):
+            yield Problem(f"nodes[{index}] must be a mapping", ("nodes", index))
+            continue
+        for key in node:
+            if key not in _KIND_NODE_FIELDS:
+                yield Problem(f"nodes[{index}] has an unknown field {shown(key)}: kind refuses the config",
+                              ("nodes", index, key))
+        for field, known in _KIND_ITEM_FIELDS.items():
+            items = node.get(field)
+            for position, item in enumerate(items if isinstance(items, list) else []):
+                for key in item if isinstance(item, dict) else ():
+                    if key not in known:
+                        yield Problem(f"nodes[{index}].{field}[{position}] has an unknown field {shown(key)}:"
+                                      " kind refuses the config", ("nodes", index, field, position, key))
+
+
 def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Iterator[ClusterObject]:
     """A kind Cluster: kubeadm's control plane, with the ClusterConfiguration patches kind applies."""
     name = _name(content, "kind")
     configs: list[PosDict] = []
     anchors: list[YamlPath] = []
     kubelet: list[tuple[PosDict, Locator, YamlPath]] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_kind_unknown_fields(content))
     details: list[str] = []
     places: list[YamlPath] = [("kubeadmConfigPatches",)]
     nodes = content.get("nodes")
@@ -338,8 +376,10 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
                     kubelet.append((doc, _shifted(patch_where, doc), path))
     if "kubeadmConfigPatchesJSON6902" in content:
         details.append("kubeadmConfigPatchesJSON6902 is not applied by gates: flags those patches set were not read")
+    if problems:  # kind would refuse the file: there is no control plane to judge
+        yield ClusterObject(KIND_CONFIG, f"Cluster/{name}", (), where, problems=problems)
+        return
     for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors):
-        obj.problems = [*problems, *obj.problems]
         obj.details += details
         yield obj
     for doc, locator, _ in kubelet:

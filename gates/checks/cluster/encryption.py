@@ -138,6 +138,8 @@ def _weak_key(provider: str, secret: str) -> str | None:
     if len(raw) not in KEYED[provider]:
         sizes = " or ".join(str(s) for s in KEYED[provider])
         return f"decodes to {len(raw)} bytes; {provider} needs {sizes}"
+    if all(32 <= byte < 127 for byte in raw):
+        return "decodes to readable text, not random bytes: a made-up key"
     if len(set(raw)) < len(raw) // 4:
         return "repeats a few byte values: not a random key"
     return None

@@ -14,6 +14,8 @@ COMPONENT = "component"
 KUBELET_CONFIG = "kubelet-config"
 AUDIT_POLICY = "audit-policy"
 ENCRYPTION_CONFIG = "encryption-config"
+KIND_CONFIG = "kind-config"
+"""A kind config that kind itself would refuse: only its problems are reported."""
 
 
 @dataclass(frozen=True)
