@@ -1,0 +1,142 @@
+"""kubeadm, kind and k3s configs: what runs is kubeadm's own flags plus the file's, and only that is judged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gates.checks.cluster.gate import ClusterOptions, scan
+from tests.conftest import require_corpus
+from tests.support.rule_cases import expect_findings, findings_of, gate_report
+
+HARDENED_ARGS = """\
+    anonymous-auth: "false"
+    profiling: "false"
+    kubelet-certificate-authority: /etc/kubernetes/pki/ca.crt
+    audit-policy-file: /etc/kubernetes/audit.yaml
+    audit-log-path: /var/log/kubernetes/audit.log
+    audit-log-maxage: "30"
+    audit-log-maxbackup: "10"
+    audit-log-maxsize: "100"
+    encryption-provider-config: /etc/kubernetes/encryption.yaml
+"""
+CLUSTER_CONFIGURATION = f"""\
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.31.2
+apiServer:
+  extraArgs:
+{HARDENED_ARGS}controllerManager:
+  extraArgs:
+    profiling: "false"
+scheduler:
+  extraArgs:
+    profiling: "false"
+"""
+ONLY_FLAGS = {"skip-rules": '["cluster-config-unchecked"]'}
+
+
+def test_kubeadm_sets_rbac_node_restriction_and_tls_itself(tmp_path: Path) -> None:
+    expect_findings(tmp_path, CLUSTER_CONFIGURATION, gate="cluster", options=ONLY_FLAGS)
+
+
+def test_what_kubeadm_leaves_out_points_at_the_extra_args(tmp_path: Path) -> None:
+    text = CLUSTER_CONFIGURATION.replace('    anonymous-auth: "false"\n', "")
+    expect_findings(tmp_path, text, ("cluster-apiserver-anonymous-auth", "ClusterConfiguration/kube-apiserver", "5:3"),
+                    gate="cluster", options=ONLY_FLAGS)
+
+
+def test_extra_args_override_kubeadm_s_own(tmp_path: Path) -> None:
+    text = CLUSTER_CONFIGURATION.replace("  extraArgs:\n", "  extraArgs:\n    authorization-mode: AlwaysAllow\n", 1)
+    r = "ClusterConfiguration/kube-apiserver"
+    expect_findings(tmp_path, text, ("cluster-apiserver-always-allow", r, "6:5"),
+                    ("cluster-apiserver-authz-node", r, "6:5"), ("cluster-apiserver-authz-rbac", r, "6:5"),
+                    gate="cluster", options=ONLY_FLAGS)
+
+
+def test_v1beta4_extra_args_are_a_list_of_names_and_values(tmp_path: Path) -> None:
+    listed = "".join(f"  - name: {line.split(':')[0].strip()}\n    value: {line.split(':', 1)[1].strip()}\n"
+                     for line in HARDENED_ARGS.splitlines() if "profiling" not in line)
+    text = ("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n"
+            f"{listed}  - name: profiling\n    value: \"true\"\n")
+    r = "ClusterConfiguration"
+    expect_findings(tmp_path, text, ("cluster-profiling", f"{r}/kube-apiserver", "22:5"),
+                    ("cluster-profiling", f"{r}/kube-controller-manager", "1:1"),
+                    ("cluster-profiling", f"{r}/kube-scheduler", "1:1"), gate="cluster", options=ONLY_FLAGS)
+
+
+def test_external_etcd_without_client_certificates(tmp_path: Path) -> None:
+    text = CLUSTER_CONFIGURATION + "etcd:\n  external:\n    endpoints: [\"https://10.0.0.9:2379\"]\n    caFile: /ca.crt\n"
+    r = "ClusterConfiguration/kube-apiserver"
+    expect_findings(tmp_path, text, ("cluster-apiserver-etcd-tls", r, "5:3"), gate="cluster", options=ONLY_FLAGS)
+
+
+def test_kubeadm_s_defaulted_corpus_config() -> None:
+    """kubeadm's own defaulting output: what kubeadm does not harden is what is found, nothing else."""
+    path = require_corpus("cluster-config", "kubernetes", "cmd", "kubeadm", "app", "util", "config", "testdata",
+                          "defaulting", "controlplane", "defaulted.yaml")
+    rules = {(r.target.partition("#")[2], f.rule) for r in scan(ClusterOptions(paths=(str(path),))) for f in r.findings}
+    apiserver = {rule for resource, rule in rules if resource == "ClusterConfiguration/kube-apiserver"}
+    assert apiserver == {"cluster-apiserver-anonymous-auth", "cluster-apiserver-kubelet-ca", "cluster-profiling",
+                         "cluster-apiserver-audit-log", "cluster-apiserver-encryption"}
+    kubelet = {rule for resource, rule in rules if resource.startswith("KubeletConfiguration")}
+    assert kubelet == {"cluster-kubelet-protect-kernel-defaults", "cluster-kubelet-tls"}
+
+
+KIND = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+  kubeadmConfigPatches:
+  - |
+    kind: ClusterConfiguration
+    apiServer:
+      extraArgs:
+        authorization-mode: AlwaysAllow
+  - |
+    kind: KubeletConfiguration
+    readOnlyPort: 10255
+- role: worker
+"""
+
+
+def test_kind_applies_its_patches_to_kubeadm_s_control_plane(tmp_path: Path) -> None:
+    report = gate_report(tmp_path, KIND, gate="cluster")
+    found = findings_of(report)
+    assert ("cluster-apiserver-always-allow", "Cluster/kind/kube-apiserver", "6:5") in found
+    assert ("cluster-kubelet-read-only-port", "Cluster/kind/kubelet", "13:5") in found
+    assert not {f for f in found if f[0] == "cluster-apiserver-node-restriction"}, "kubeadm enables it"
+
+
+def test_kind_s_auditing_example_names_a_policy_the_scan_did_not_hold() -> None:
+    path = require_corpus("cluster-config", "kind", "site-docs-extracted", "auditing-kind-config.yaml")
+    results = {r.target.partition("#")[2]: r for r in scan(ClusterOptions(paths=(str(path),)))}
+    apiserver = results["Cluster/kind/kube-apiserver"]
+    rules = {f.rule for f in apiserver.findings}
+    assert "cluster-apiserver-audit-log" not in rules and "cluster-config-unchecked" in rules
+
+
+K3S = """\
+write-kubeconfig-mode: "0644"
+kube-apiserver-arg:
+  - "anonymous-auth=true"
+  - "profiling=false"
+kubelet-arg: "read-only-port=10255"
+"""
+
+
+def test_k3s_args_are_judged_as_given(tmp_path: Path) -> None:
+    expect_findings(tmp_path, K3S, ("cluster-apiserver-anonymous-auth", "k3s/kube-apiserver", "3:5"),
+                    ("cluster-kubelet-read-only-port", "k3s/kubelet", "5:1"), gate="cluster",
+                    filename="config.yaml")
+
+
+def test_a_named_audit_policy_found_by_file_name_is_linked(tmp_path: Path) -> None:
+    (tmp_path / "audit.yaml").write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")
+    (tmp_path / "kubeadm.yaml").write_text(CLUSTER_CONFIGURATION)
+    results = scan(ClusterOptions(paths=(str(tmp_path),)))
+    unchecked = [f for r in results for f in r.findings if f.rule == "cluster-config-unchecked"]
+    assert [f.message.split()[0] for f in unchecked] == ["--encryption-provider-config"]
+    assert [f"{f.location.line}:{f.location.column}" for f in unchecked] == ["14:5"]
+    details = [d for r in results for d in r.details]
+    assert any("audit policy '/etc/kubernetes/audit.yaml' is judged in its own result" in d for d in details)
