@@ -65,7 +65,8 @@ def test_a_flag_that_needs_a_value_given_bare(tmp_path: Path) -> None:
 
 
 def test_flags_run_through_a_shell_are_not_guessed(tmp_path: Path) -> None:
-    text = static_pod((), "sh").replace("    - sh\n", "    - sh\n    - -c\n    - exec kube-apiserver --anonymous-auth=true\n")
+    script = "    - sh\n    - -c\n    - exec kube-apiserver --anonymous-auth=true\n"
+    text = static_pod((), "sh").replace("    - sh\n", script)
     assert "runs kube-apiserver through a shell" in _error_at(_only(tmp_path, text), "10:5")
 
 

@@ -65,7 +65,8 @@ def test_v1beta4_extra_args_are_a_list_of_names_and_values(tmp_path: Path) -> No
 
 
 def test_external_etcd_without_client_certificates(tmp_path: Path) -> None:
-    text = CLUSTER_CONFIGURATION + "etcd:\n  external:\n    endpoints: [\"https://10.0.0.9:2379\"]\n    caFile: /ca.crt\n"
+    external = 'etcd:\n  external:\n    endpoints: ["https://10.0.0.9:2379"]\n    caFile: /ca.crt\n'
+    text = CLUSTER_CONFIGURATION + external
     r = "ClusterConfiguration/kube-apiserver"
     expect_findings(tmp_path, text, ("cluster-apiserver-etcd-tls", r, "5:3"), gate="cluster", options=ONLY_FLAGS)
 
