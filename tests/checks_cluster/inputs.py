@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 COMPLIANT_APISERVER_FLAGS: tuple[str, ...] = (
     "--anonymous-auth=false",
     "--authorization-mode=Node,RBAC",
@@ -50,8 +52,9 @@ def static_pod(flags: tuple[str, ...], name: str = "kube-apiserver") -> str:
     return POD.format(name=name) + "".join(f"    - {flag}\n" for flag in flags)
 
 
-def apiserver(drop: tuple[str, ...] = (), add: tuple[str, ...] = (), **replace: str) -> str:
+def apiserver(drop: tuple[str, ...] = (), add: tuple[str, ...] = (), replace: Mapping[str, str] | None = None) -> str:
     """The compliant API server without the flags named in `drop`, with `replace`d values and `add`ed flags."""
+    replace = dict(replace or {})
     flags = []
     for flag in COMPLIANT_APISERVER_FLAGS:
         name = flag[2:].split("=", 1)[0]

@@ -63,7 +63,7 @@ def test_an_unset_flag_with_a_safe_default_is_no_finding(tmp_path: Path) -> None
     ({"tls_cert_file": ""}, ["cluster-apiserver-serving-tls"]),
 ])
 def test_an_unsafe_value_points_at_its_flag(tmp_path: Path, replace: dict[str, str], rules: list[str]) -> None:
-    text = apiserver(**replace)
+    text = apiserver(replace=replace)
     ((key, value),) = replace.items()
     at = flag_at(text, f"--{key.replace('_', '-')}={value}")
     _expect(tmp_path, text, *((rule, at) for rule in rules))
