@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.checks_cluster.inputs import COMPLIANT_APISERVER_FLAGS, flag_at, static_pod
 from tests.conftest import REPO, run_process
 
-UNSAFE = static_pod(tuple(f for f in COMPLIANT_APISERVER_FLAGS if "anonymous" not in f) + ("--anonymous-auth=true",))
+UNSAFE = static_pod((*(f for f in COMPLIANT_APISERVER_FLAGS if "anonymous" not in f), "--anonymous-auth=true"))
 SKIP_UNCHECKED = '[cluster]\nskip-rules = ["cluster-config-unchecked"]\n'
 
 
