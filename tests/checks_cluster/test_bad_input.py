@@ -123,3 +123,12 @@ def test_the_other_files_of_a_folder_are_still_judged(tmp_path: Path) -> None:
     (tmp_path / "apiserver.yaml").write_text(static_pod(COMPLIANT_APISERVER_FLAGS))
     results = scan(ClusterOptions(paths=(str(tmp_path),), skip_rules=frozenset({"cluster-config-unchecked"})))
     assert sorted(r.outcome.value for r in results) == ["error", "passed"]
+
+
+def test_a_hostile_flag_name_or_object_name_is_quoted_everywhere(tmp_path: Path) -> None:
+    text = static_pod((*COMPLIANT_APISERVER_FLAGS, '"--x\\u001b]0;pwned\\u0007=1"'))
+    text = text.replace("  name: kube-apiserver\n  namespace", '  name: "api\\u001b[31m"\n  namespace', 1)
+    result = _only(tmp_path, text)
+    said = " ".join([result.target, result.error or ""])
+    assert result.outcome is Outcome.ERROR and "is not a flag kube-apiserver accepts" in said
+    assert "\x1b" not in said and "\x07" not in said and "\\x1b" in said

@@ -95,12 +95,16 @@ def objects_of(content: PosDict, where: Locator, kubeadm_file: bool, lines: Sequ
         yield ClusterObject(KIND_CONFIG, f"{shown(kind)}/kind-config", (), where, problems=[problem])
 
 
+def safe_name(value: Any, fallback: str) -> str:
+    """A name from the input as it may appear in a target or resource: quoted unless it is a plain name."""
+    if not isinstance(value, str) or not value:
+        return fallback
+    return value if re.fullmatch(r"[A-Za-z0-9._-]{1,253}", value) else shown(value)
+
+
 def _name(content: PosDict, fallback: str) -> str:
     metadata = content.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    if not isinstance(name, str) or not name:
-        return fallback
-    return name if re.fullmatch(r"[A-Za-z0-9._-]{1,253}", name) else shown(name)
+    return safe_name(metadata.get("name") if isinstance(metadata, dict) else None, fallback)
 
 
 def _resource(content: PosDict, kind: str) -> str:
@@ -108,7 +112,7 @@ def _resource(content: PosDict, kind: str) -> str:
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     name = _name(content, "-")
     if isinstance(namespace, str) and namespace:
-        return f"{kind}/{_name({'metadata': {'name': namespace}}, '-')}/{name}"  # type: ignore[arg-type]
+        return f"{kind}/{safe_name(namespace, '-')}/{name}"
     return f"{kind}/{name}"
 
 
@@ -133,7 +137,7 @@ def _static_pod(content: PosDict, kind: str, where: Locator) -> Iterator[Cluster
 
 def _container(container: dict[str, Any], path: YamlPath, resource: str, where: Locator) -> ClusterObject | None:
     command, args = container.get("command"), container.get("args")
-    name = container.get("name") if isinstance(container.get("name"), str) else None
+    name = safe_name(container.get("name"), "") or None
     component, start, problem = _component_of(command, container.get("image"))
     if component is None:
         return None

@@ -10,6 +10,7 @@ Whatever a component would refuse, or where this reading could differ from the c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,6 +206,10 @@ VALUE_FLAGS = frozenset({
 """Flags gates reads that need a value: bare, the component refuses to start."""
 
 
+FLAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""What a flag name looks like; anything else is refused before it can reach a message."""
+
+
 def _split_flag(item: str, component: str, single_dash: bool) -> tuple[str, str | None, str | None]:
     """(name, value, problem) of one argument."""
     if item.startswith("--"):
@@ -217,7 +222,7 @@ def _split_flag(item: str, component: str, single_dash: bool) -> tuple[str, str 
         return "", None, (f"{shown(item)} is not a flag and {component} takes no positional argument"
                           " (a value without its --flag?)")
     name, equals, value = body.partition("=")
-    if not name or name.startswith("-"):
+    if not FLAG_NAME.fullmatch(name):
         return "", None, f"{shown(item)} is not a flag {component} accepts"
     return name, (value if equals else None), None
 
@@ -230,6 +235,9 @@ def extra_args(value: Any, base: YamlPath, component: str) -> tuple[list[Flag], 
         return flags, problems
     if isinstance(value, dict):
         for name, item in value.items():
+            if not FLAG_NAME.fullmatch(str(name)):
+                problems.append(Problem(f"extraArgs {shown(str(name))} is not a flag name", (*base, name)))
+                continue
             if not isinstance(item, str):
                 problems.append(Problem(_not_a_string(str(name), item), (*base, name)))
                 continue
@@ -238,7 +246,7 @@ def extra_args(value: Any, base: YamlPath, component: str) -> tuple[list[Flag], 
     if isinstance(value, list):
         for index, entry in enumerate(value):
             path = (*base, index)
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            if not isinstance(entry, dict) or not FLAG_NAME.fullmatch(str(entry.get("name"))):
                 problems.append(Problem(f"extraArgs[{index}] must be a mapping with a name and a value", path))
                 continue
             item = entry.get("value", "")
