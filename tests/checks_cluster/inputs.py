@@ -38,7 +38,7 @@ metadata:
 spec:
   containers:
   - name: {name}
-    image: registry.k8s.io/{name}:v1.31.2
+    image: registry.k8s.io/{name}@sha256:{digest}
     command:
     - {name}
 """
@@ -49,7 +49,7 @@ FIRST_FLAG_LINE = 12
 
 def static_pod(flags: tuple[str, ...], name: str = "kube-apiserver") -> str:
     """A static pod running `name` with `flags`, one per line from line 12, column 7."""
-    return POD.format(name=name) + "".join(f"    - {flag}\n" for flag in flags)
+    return POD.format(name=name, digest="0" * 64) + "".join(f"    - {flag}\n" for flag in flags)
 
 
 def apiserver(drop: tuple[str, ...] = (), add: tuple[str, ...] = (), replace: Mapping[str, str] | None = None) -> str:

@@ -22,7 +22,7 @@ HARDENED_ARGS = """\
 CLUSTER_CONFIGURATION = f"""\
 apiVersion: kubeadm.k8s.io/v1beta3
 kind: ClusterConfiguration
-kubernetesVersion: v1.31.2
+kubernetesVersion: stable-1.31
 apiServer:
   extraArgs:
 {HARDENED_ARGS}controllerManager:
@@ -78,7 +78,8 @@ def test_kubeadm_s_defaulted_corpus_config() -> None:
     rules = {(r.target.partition("#")[2], f.rule) for r in scan(ClusterOptions(paths=(str(path),))) for f in r.findings}
     apiserver = {rule for resource, rule in rules if resource == "ClusterConfiguration/kube-apiserver"}
     assert apiserver == {"cluster-apiserver-anonymous-auth", "cluster-apiserver-kubelet-ca", "cluster-profiling",
-                         "cluster-apiserver-audit-log", "cluster-apiserver-encryption"}
+                         "cluster-apiserver-audit-log", "cluster-apiserver-encryption",
+                         "cluster-version-eol"}, "v1.13.0 is older than every cycle endoflife.date lists"
     kubelet = {rule for resource, rule in rules if resource.startswith("KubeletConfiguration")}
     assert kubelet == {"cluster-kubelet-protect-kernel-defaults", "cluster-kubelet-tls"}
 

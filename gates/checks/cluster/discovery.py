@@ -24,6 +24,7 @@ from gates.checks.cluster.objects import (
     ClusterObject,
     Locator,
 )
+from gates.checks.cluster.versions import image_tag
 from gates.errors import InputError
 from gates.targets.yaml_docs import Document, PosDict, Position, load_documents, locate
 
@@ -164,6 +165,10 @@ def _container(container: dict[str, Any], path: YamlPath, resource: str, where: 
     obj = ClusterObject(COMPONENT, resource, path, where, flags=flag_set, container=name, problems=problems)
     if flag_set.unset_reason:
         obj.details.append(flag_set.unset_reason)
+    image = container.get("image")
+    tag = image_tag(image) if isinstance(image, str) else None
+    if tag is not None:
+        obj.versions.append(("etcd" if component == "etcd" else "kubernetes", tag, (*path, "image")))
     return obj
 
 
@@ -201,8 +206,8 @@ def _component_of(command: Any, image: Any) -> tuple[str | None, int, str | None
 
 
 def cluster_components(configs: Sequence[PosDict] | PosDict, where: Locator, prefix: str,
-                       remap: YamlPath | None = None, paths: Sequence[YamlPath] | None = None
-                       ) -> Iterator[ClusterObject]:
+                       remap: YamlPath | None = None, paths: Sequence[YamlPath] | None = None,
+                       versions: Sequence[tuple[str, str, YamlPath]] = ()) -> Iterator[ClusterObject]:
     """Components of one or more ClusterConfigurations applied in order (kind merges its patches so)."""
     documents = [configs] if isinstance(configs, PosDict) else list(configs)
     anchors = list(paths) if paths is not None else [()] * len(documents)
@@ -247,7 +252,13 @@ def cluster_components(configs: Sequence[PosDict] | PosDict, where: Locator, pre
             continue
         flags, problems, anchor = results[component]
         flag_set = FlagSet(component, flags, anchor, defaults=defaults[component], defaults_by="kubeadm")
-        yield ClusterObject(COMPONENT, f"{prefix}/{component}", anchor, where, flags=flag_set, problems=problems)
+        declared = list(versions) if component == "kube-apiserver" else []
+        if isinstance(configs, PosDict) and component == "kube-apiserver":
+            version = configs.get("kubernetesVersion")
+            if isinstance(version, str):
+                declared.append(("kubernetes", version, ("kubernetesVersion",)))
+        yield ClusterObject(COMPONENT, f"{prefix}/{component}", anchor, where, flags=flag_set, problems=problems,
+                            versions=declared)
 
 
 def _external_etcd(documents: Sequence[PosDict]) -> dict[str, str]:
@@ -383,7 +394,10 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
     if problems:  # kind would refuse the file: there is no control plane to judge
         yield ClusterObject(KIND_CONFIG, f"Cluster/{name}", (), where, problems=problems)
         return
-    for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors):
+    images = [("kubernetes", tag, ("nodes", index, "image")) for index, node in enumerate(nodes or [])
+              if isinstance(node, dict) and isinstance(node.get("image"), str)
+              and (tag := image_tag(node["image"])) is not None]
+    for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors, versions=images):
         obj.details += details
         yield obj
     for doc, locator, _ in kubelet:

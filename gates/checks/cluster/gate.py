@@ -11,11 +11,12 @@ scanned ones once every file has been read.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import posixpath
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from gates.checks.cluster import apiserver, audit, encryption, node
+from gates.checks.cluster import apiserver, audit, encryption, node, versions
 from gates.checks.cluster.discovery import find_objects
 from gates.checks.cluster.flags import FlagValueError, Problem, shown
 from gates.checks.cluster.objects import (
@@ -40,6 +41,8 @@ _NAMED_FILES = (("audit-policy-file", AUDIT_POLICY, "audit policy"),
 @dataclass(frozen=True)
 class ClusterOptions:
     paths: tuple[str, ...]
+    today: dt.date = field(default_factory=dt.date.today)
+    """The day support dates are judged against (`GATES_NOW` / `--now` through the config)."""
     exclude: tuple[str, ...] = ()
     skip_rules: frozenset[str] = frozenset()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -90,7 +93,9 @@ def _scan_file(source: SourceFile, options: ClusterOptions) -> list[_Judged]:
     return judged
 
 
-def _violations(obj: ClusterObject) -> Iterator[Violation | Problem]:
+def _violations(obj: ClusterObject, today: dt.date) -> Iterator[Violation | Problem | str]:
+    if obj.versions:
+        yield from versions.check_versions(obj, versions.database(), today)
     if obj.category == COMPONENT and obj.flags is not None:
         checks = apiserver.CHECKS.get(obj.flags.component) or node.FLAG_CHECKS.get(obj.flags.component, ())
         yield from obj.flags.duplicates()
@@ -116,8 +121,10 @@ def _evaluate(display: str, obj: ClusterObject, options: ClusterOptions) -> Resu
     problems = list(obj.problems)
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
-    for item in _violations(obj):
-        if isinstance(item, Problem):
+    for item in _violations(obj, options.today):
+        if isinstance(item, str):
+            obj.details.append(item)
+        elif isinstance(item, Problem):
             problems.append(item)
         elif item.rule not in options.skip_rules and (item.rule, item.message) not in seen:
             seen.add((item.rule, item.message))

@@ -27,5 +27,6 @@ def cluster_job(config: Config, paths: Sequence[str]) -> GateJob:
         base = config.source.parent if config.source else Path.cwd()
         chosen = tuple(display_path(base / p) for p in section["paths"])
     options = ClusterOptions(paths=chosen, exclude=tuple(section["exclude"]),
-                             skip_rules=frozenset(section["skip-rules"]), max_file_bytes=section["max-file-size"])
+                             skip_rules=frozenset(section["skip-rules"]), max_file_bytes=section["max-file-size"],
+                             today=config.today)
     return GateJob(GATE, lambda: scan(options))

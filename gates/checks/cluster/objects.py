@@ -44,6 +44,8 @@ class ClusterObject:
     container: str | None = None
     problems: list[Problem] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    versions: list[tuple[str, str, YamlPath]] = field(default_factory=list)
+    """(endoflife.date product, version text, where) the object declares."""
     defaults_by: str | None = None
     """For configuration bodies: the tool that fills what the file leaves out (kubeadm)."""
 

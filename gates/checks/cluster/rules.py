@@ -234,5 +234,20 @@ ENCRYPTION_RULES: tuple[Rule, ...] = (
           "Use a kms provider with apiVersion: v2."),
 )
 
+_EOL = "endoflife.date: kubernetes, etcd"
+
+VERSION_RULES: tuple[Rule, ...] = (
+    Rule(id="cluster-version-eol", gate=GATE, severity=H,
+         title="The Kubernetes and etcd versions a config declares are still supported",
+         rationale="A release past its end of life gets no security fixes: every vulnerability found after that"
+                   " date stays open in the control plane.",
+         remediation="Upgrade to a supported minor release (kubeadm upgrade, a newer kindest/node image, newer"
+                     " control-plane image tags).", reference=_EOL),
+    Rule(id="cluster-version-patch", gate=GATE, severity=M,
+         title="The Kubernetes and etcd versions a config declares are the newest patch of their cycle",
+         rationale="Patch releases of a supported cycle carry its security fixes; an older patch misses them.",
+         remediation="Move to the newest patch release of the cycle (the finding names it).", reference=_EOL),
+)
+
 RULES: tuple[Rule, ...] = (API_SERVER_RULES + OTHER_COMPONENT_RULES + KUBELET_RULES + ETCD_RULES + AUDIT_RULES
-                           + ENCRYPTION_RULES)
+                           + ENCRYPTION_RULES + VERSION_RULES)
