@@ -330,6 +330,8 @@ def _kind_unknown_fields(content: PosDict) -> Iterator[Problem]:
         if key not in _KIND_FIELDS:
             yield Problem(f"unknown field {shown(key)}: kind refuses the config", (key,))
     nodes = content.get("nodes")
+    if nodes is not None and not isinstance(nodes, list):
+        yield Problem("nodes must be a list: kind refuses the config", ("nodes",))
     for index, node in enumerate(nodes if isinstance(nodes, list) else []):
         if not isinstance(node, dict):
             yield Problem(f"nodes[{index}] must be a mapping", ("nodes", index))
@@ -394,7 +396,8 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
     if problems:  # kind would refuse the file: there is no control plane to judge
         yield ClusterObject(KIND_CONFIG, f"Cluster/{name}", (), where, problems=problems)
         return
-    images = [("kubernetes", tag, ("nodes", index, "image")) for index, node in enumerate(nodes or [])
+    images = [("kubernetes", tag, ("nodes", index, "image"))
+              for index, node in enumerate(nodes if isinstance(nodes, list) else [])
               if isinstance(node, dict) and isinstance(node.get("image"), str)
               and (tag := image_tag(node["image"])) is not None]
     for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors, versions=images):

@@ -235,7 +235,7 @@ def extra_args(value: Any, base: YamlPath, component: str) -> tuple[list[Flag], 
         return flags, problems
     if isinstance(value, dict):
         for name, item in value.items():
-            if not FLAG_NAME.fullmatch(str(name)):
+            if not isinstance(name, str) or not FLAG_NAME.fullmatch(name):
                 problems.append(Problem(f"extraArgs {shown(str(name))} is not a flag name", (*base, name)))
                 continue
             if not isinstance(item, str):
@@ -246,7 +246,8 @@ def extra_args(value: Any, base: YamlPath, component: str) -> tuple[list[Flag], 
     if isinstance(value, list):
         for index, entry in enumerate(value):
             path = (*base, index)
-            if not isinstance(entry, dict) or not FLAG_NAME.fullmatch(str(entry.get("name"))):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not FLAG_NAME.fullmatch(name):
                 problems.append(Problem(f"extraArgs[{index}] must be a mapping with a name and a value", path))
                 continue
             item = entry.get("value", "")
