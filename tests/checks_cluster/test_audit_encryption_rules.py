@@ -52,6 +52,11 @@ def test_a_policy_that_logs_nothing(tmp_path: Path) -> None:
     expect_findings(tmp_path, text, ("cluster-audit-coverage", P, "3:1"), gate="cluster")
 
 
+def test_a_catch_all_at_level_none_logs_nothing_it_catches(tmp_path: Path) -> None:
+    text = POLICY.rstrip("\n").rsplit("\n", 1)[0] + "\n- level: None\n"
+    expect_findings(tmp_path, text, ("cluster-audit-coverage", P, "4:1"), gate="cluster")
+
+
 def test_without_a_catch_all_and_without_secrets(tmp_path: Path) -> None:
     text = ("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources:\n"
             "  - group: \"\"\n    resources: [\"pods\"]\n")

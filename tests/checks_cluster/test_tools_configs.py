@@ -142,3 +142,37 @@ def test_a_named_audit_policy_found_by_file_name_is_linked(tmp_path: Path) -> No
     assert [f"{f.location.line}:{f.location.column}" for f in unchecked] == ["14:5"]
     details = [d for r in results for d in r.details]
     assert any("audit policy '/etc/kubernetes/audit.yaml' is judged in its own result" in d for d in details)
+
+
+KIND_AUDIT = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+  kubeadmConfigPatches:
+  - |
+    kind: ClusterConfiguration
+    apiServer:
+      extraArgs:
+        audit-policy-file: /etc/kubernetes/policies/audit.yaml
+  extraMounts:
+  - hostPath: ./policies
+    containerPath: /etc/kubernetes/policies
+"""
+POLICY = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
+
+
+def _unchecked(tmp_path: Path) -> list[str]:
+    results = scan(ClusterOptions(paths=(str(tmp_path),)))
+    return [f.message for r in results if r.target.endswith("kube-apiserver") for f in r.findings
+            if f.rule == "cluster-config-unchecked" and "audit" in f.message]
+
+
+def test_kind_s_mounted_policy_is_the_file_its_host_path_names(tmp_path: Path) -> None:
+    (tmp_path / "kind.yaml").write_text(KIND_AUDIT)
+    (tmp_path / "audit.yaml").write_text(POLICY)  # the same name, in the wrong folder
+    (unchecked,) = _unchecked(tmp_path)
+    assert "mounted from './policies/audit.yaml', which is not a scanned audit policy" in unchecked
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "audit.yaml").write_text(POLICY)
+    assert _unchecked(tmp_path) == []

@@ -88,10 +88,10 @@ def check_policy(body: Any) -> Iterator[Violation | Problem]:
         yield Violation("cluster-audit-coverage", "the policy logs nothing: it has no rule above level None",
                         ("rules",) if "rules" in body else ())
         return
-    catch_all = any(_matches(rule, "\0", "\0") == (True, True) for rule, _ in rules)
+    catch_all = any(_matches(rule, "\0", "\0") == (True, True) and rule["level"] != "None" for rule, _ in rules)
     if not catch_all:
-        yield Violation("cluster-audit-coverage", "no catch-all rule: requests that no rule names are not audited",
-                        ("rules",))
+        yield Violation("cluster-audit-coverage", "no catch-all rule above level None: requests that no rule"
+                        " names are not audited", ("rules",))
     for group, resource in SENSITIVE:
         yield from _sensitive(rules, group, resource)
 

@@ -400,11 +400,28 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
               for index, node in enumerate(nodes if isinstance(nodes, list) else [])
               if isinstance(node, dict) and isinstance(node.get("image"), str)
               and (tag := image_tag(node["image"])) is not None]
+    mounts = _control_plane_mounts(nodes)
     for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors, versions=images):
         obj.details += details
+        if obj.component == "kube-apiserver":
+            obj.mounts = mounts
         yield obj
     for doc, locator, _ in kubelet:
         yield ClusterObject(KUBELET_CONFIG, f"Cluster/{name}/kubelet", (), locator, body=doc, defaults_by="kubeadm")
+
+
+def _control_plane_mounts(nodes: Any) -> list[tuple[str, str]]:
+    """(path on the node, host path) of every extraMount of a control-plane node."""
+    mounts: list[tuple[str, str]] = []
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, dict) or node.get("role", "control-plane") != "control-plane":
+            continue
+        extra = node.get("extraMounts")
+        for mount in extra if isinstance(extra, list) else []:
+            if isinstance(mount, dict) and isinstance(mount.get("containerPath"), str) \
+                    and isinstance(mount.get("hostPath"), str):
+                mounts.append((mount["containerPath"], mount["hostPath"]))
+    return mounts
 
 
 def _step(node: Any, step: str | int) -> Any:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import posixpath
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gates.checks.cluster import apiserver, audit, encryption, node, versions
 from gates.checks.cluster.discovery import find_objects
-from gates.checks.cluster.flags import FlagValueError, Problem, shown
+from gates.checks.cluster.flags import FlagValueError, Problem
+from gates.checks.cluster.links import Judged, link_named_files
 from gates.checks.cluster.objects import (
     AUDIT_POLICY,
     COMPONENT,
@@ -34,8 +34,6 @@ from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, SourceFile, WalkP
 from gates.targets.yaml_docs import load_documents
 
 _RULES = {rule.id: rule for rule in RULES}
-_NAMED_FILES = (("audit-policy-file", AUDIT_POLICY, "audit policy"),
-                ("encryption-provider-config", ENCRYPTION_CONFIG, "encryption configuration"))
 
 
 @dataclass(frozen=True)
@@ -49,22 +47,16 @@ class ClusterOptions:
     stdin_name: str = "<stdin>"
 
 
-@dataclass
-class _Judged:
-    result: Result
-    obj: ClusterObject | None = None
-    display: str = ""
-
-
 def scan(options: ClusterOptions) -> list[Result]:
     """Every result of the gate over `options.paths`; raises `UsageError` for paths that do not exist."""
     found = discover(options.paths, options.exclude)
     if found.missing:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
-    judged: list[_Judged] = [_Judged(r) for r in _walk_problems(found.problems)]
+    judged: list[Judged] = [Judged(r) for r in _walk_problems(found.problems)]
     for source in found.files:
         judged += _scan_file(source, options)
-    _link_named_files(judged, options)
+    if "cluster-config-unchecked" not in options.skip_rules:
+        link_named_files(judged)
     return [item.result for item in judged]
 
 
@@ -77,17 +69,17 @@ def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
             yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=problem.reason, location=where)
 
 
-def _scan_file(source: SourceFile, options: ClusterOptions) -> list[_Judged]:
+def _scan_file(source: SourceFile, options: ClusterOptions) -> list[Judged]:
     display = options.stdin_name if source.path == STDIN else source.path
     try:
         text = read_text(source.path, options.max_file_bytes)
         documents = list(load_documents(text))
     except InputError as exc:
-        return [_Judged(error_result(GATE, display, f"{display}: {exc}", Location(display)))]
-    judged = [_Judged(_evaluate(display, obj, options), obj, display)
+        return [Judged(error_result(GATE, display, f"{display}: {exc}", Location(display)))]
+    judged = [Judged(_evaluate(display, obj, options), obj, display)
               for obj in find_objects(documents, text.splitlines())]
     if not judged and source.explicit:
-        return [_Judged(error_result(GATE, display, f"{display}: no cluster configuration in this file (static pod"
+        return [Judged(error_result(GATE, display, f"{display}: no cluster configuration in this file (static pod"
                                      " manifest, kubeadm, kind or k3s config, KubeletConfiguration, audit Policy,"
                                      " EncryptionConfiguration)", Location(display)))]
     return judged
@@ -147,35 +139,3 @@ def _finding(display: str, obj: ClusterObject, violation: Violation) -> Finding:
     line, column = obj.locate(violation.path)
     return Finding(rule=rule.id, severity=rule.severity, message=one_line(violation.message),
                    location=Location(display, line, column), resource=obj.resource, container=obj.container)
-
-
-def _link_named_files(judged: list[_Judged], options: ClusterOptions) -> None:
-    """An API server naming an audit policy or encryption configuration: was that file judged here?"""
-    if "cluster-config-unchecked" in options.skip_rules:
-        return
-    scanned: dict[str, set[str]] = {AUDIT_POLICY: set(), ENCRYPTION_CONFIG: set()}
-    for item in judged:
-        if item.obj is not None and item.obj.category in scanned:
-            scanned[item.obj.category].add(posixpath.basename(item.display))
-    rule = _RULES["cluster-config-unchecked"]
-    for index, item in enumerate(judged):
-        obj = item.obj
-        if obj is None or obj.flags is None or obj.flags.component != "kube-apiserver":
-            continue
-        result = item.result
-        for flag, category, what in _NAMED_FILES:
-            named = obj.flags.value(flag)
-            if not named or obj.flags.last(flag) is None:
-                continue
-            if posixpath.basename(named) in scanned[category]:
-                detail = f"its {what} {shown(named)} is judged in its own result (matched by file name)"
-                result = dataclasses.replace(result, details=(*result.details, detail))
-                continue
-            line, column = obj.locate(obj.flags.path_of(flag))
-            finding = Finding(rule=rule.id, severity=rule.severity, resource=obj.resource, container=obj.container,
-                              location=Location(item.display, line, column),
-                              message=f"--{flag} names {shown(named)}, and no scanned {what} has that file name:"
-                                      " it was not checked")
-            outcome = result.outcome if result.outcome is Outcome.ERROR else Outcome.FAILED
-            result = dataclasses.replace(result, findings=(*result.findings, finding), outcome=outcome)
-        judged[index] = dataclasses.replace(item, result=result)

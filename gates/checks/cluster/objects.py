@@ -44,6 +44,8 @@ class ClusterObject:
     container: str | None = None
     problems: list[Problem] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    mounts: list[tuple[str, str]] = field(default_factory=list)
+    """kind extraMounts of the control-plane nodes: (path on the node, host path)."""
     versions: list[tuple[str, str, YamlPath]] = field(default_factory=list)
     """(endoflife.date product, version text, where) the object declares."""
     defaults_by: str | None = None
