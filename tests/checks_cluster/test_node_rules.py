@@ -70,6 +70,8 @@ def test_a_missing_flag_with_an_unsafe_default(tmp_path: Path, component: str, f
     ("kubelet", "--read-only-port=10255", "cluster-kubelet-read-only-port"),
     ("kubelet", "--tls-cipher-suites=TLS_RSA_WITH_3DES_EDE_CBC_SHA", "cluster-kubelet-tls"),
     ("kubelet", "--feature-gates=RotateKubeletServerCertificate=false", "cluster-kubelet-certificate-rotation"),
+    ("kubelet", "--streaming-connection-idle-timeout=0s", "cluster-kubelet-streaming-timeout"),
+    ("kubelet", "--make-iptables-util-chains=false", "cluster-kubelet-iptables-chains"),
 ])
 def test_an_unsafe_value(tmp_path: Path, component: str, flag: str, rule: str) -> None:
     text = static_pod(_replaced(COMPONENTS[component], flag), component)
@@ -122,6 +124,9 @@ def test_a_compliant_kubelet_configuration_has_no_finding(tmp_path: Path) -> Non
     ("rotateCertificates: true", "rotateCertificates: false", "cluster-kubelet-certificate-rotation", "14:1"),
     ("tlsMinVersion: VersionTLS12", "tlsMinVersion: VersionTLS11", "cluster-kubelet-tls", "16:1"),
     ("    clientCAFile: /etc/kubernetes/pki/ca.crt", "    {}", "cluster-kubelet-client-ca", "3:1"),
+    ("readOnlyPort: 0", "readOnlyPort: 0\nstreamingConnectionIdleTimeout: 0h0m0s", "cluster-kubelet-streaming-timeout",
+     "13:1"),
+    ("readOnlyPort: 0", "readOnlyPort: 0\nmakeIPTablesUtilChains: false", "cluster-kubelet-iptables-chains", "13:1"),
 ])
 def test_kubelet_configuration_values(tmp_path: Path, old: str, new: str, rule: str, at: str) -> None:
     text = KUBELET_CONFIG.replace(old, new, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,6 +44,12 @@ def kubelet_flags(flags: FlagSet) -> Iterator[Violation | Problem]:
     if "RotateKubeletServerCertificate=false" in (flags.items("feature-gates") or []):
         yield Violation("cluster-kubelet-certificate-rotation", "--feature-gates turns RotateKubeletServerCertificate"
                         " off", flags.path_of("feature-gates"))
+    if _zero_duration(flags.value("streaming-connection-idle-timeout")):
+        yield Violation("cluster-kubelet-streaming-timeout", "--streaming-connection-idle-timeout is 0: idle"
+                        " sessions never close", flags.path_of("streaming-connection-idle-timeout"))
+    if flags.boolean("make-iptables-util-chains") is False:
+        yield Violation("cluster-kubelet-iptables-chains", "--make-iptables-util-chains is false",
+                        flags.path_of("make-iptables-util-chains"))
     yield from tls_settings(flags, "cluster-kubelet-tls")
     bootstrap = flags.boolean("rotate-server-certificates")
     for name in ("tls-cert-file", "tls-private-key-file"):
@@ -64,6 +71,13 @@ def etcd_flags(flags: FlagSet) -> Iterator[Violation | Problem]:
         if flags.boolean(f"{prefix}auto-tls"):
             yield Violation(rule, f"--{prefix}auto-tls is true: self-signed certificates nobody verifies",
                             flags.path_of(f"{prefix}auto-tls"))
+
+
+def _zero_duration(value: object) -> bool:
+    """A Go duration (or a number) that is zero: `0`, `0s`, `0m0s`, `0h`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value == 0
+    return isinstance(value, str) and bool(re.fullmatch(r"(0+(\.0+)?(ns|us|µs|ms|s|m|h)?)+", value.strip()))
 
 
 FLAG_CHECKS: dict[str, tuple[Check, ...]] = {"kubelet": (kubelet_flags,), "etcd": (etcd_flags,)}
@@ -131,6 +145,12 @@ def kubelet_config(obj: ClusterObject) -> Iterator[Violation | Problem]:
     if weak:
         yield Violation("cluster-kubelet-tls", f"tlsCipherSuites includes weak suites: {shown(','.join(weak))}",
                         ("tlsCipherSuites",))
+    if _zero_duration(_get(body, ("streamingConnectionIdleTimeout",))):
+        yield Violation("cluster-kubelet-streaming-timeout", "streamingConnectionIdleTimeout is 0: idle sessions"
+                        " never close", ("streamingConnectionIdleTimeout",))
+    if _typed(body, ("makeIPTablesUtilChains",), bool, "true or false") is False:
+        yield Violation("cluster-kubelet-iptables-chains", "makeIPTablesUtilChains is false",
+                        ("makeIPTablesUtilChains",))
     bootstrap = _typed(body, ("serverTLSBootstrap",), bool, "true or false")
     if not bootstrap and not _typed(body, ("tlsCertFile",), str, "a path"):
         yield Violation("cluster-kubelet-tls", f"neither tlsCertFile nor serverTLSBootstrap is set{note}: the kubelet"

@@ -171,6 +171,16 @@ KUBELET_RULES: tuple[Rule, ...] = (
           "A kubelet certificate that is never rotated stays valid, and stealable, for its whole lifetime.",
           "KubeletConfiguration rotateCertificates: true (and serverTLSBootstrap: true for serving"
           " certificates); never the feature gate RotateKubeletServerCertificate=false."),
+    _rule("cluster-kubelet-streaming-timeout", "4.2.5", L,
+          "The kubelet closes idle streaming connections (streamingConnectionIdleTimeout is not 0)",
+          "With 0, an exec or port-forward session left open never times out: a forgotten or hijacked"
+          " session keeps its access to the container.",
+          "Leave streamingConnectionIdleTimeout at its default (4h) or set a duration; never 0."),
+    _rule("cluster-kubelet-iptables-chains", "4.2.6", L,
+          "The kubelet manages its iptables chains (makeIPTablesUtilChains is not false)",
+          "When the kubelet does not keep its iptables utility chains, networking rules drift from what pods"
+          " need and what the network policy layer expects.",
+          "Leave makeIPTablesUtilChains at its default (true) (flag --make-iptables-util-chains=true)."),
     _rule("cluster-kubelet-tls", "4.2.9, 4.2.12", M,
           "The kubelet serves TLS 1.2+ with strong cipher suites and a real certificate",
           "Weak TLS versions and suites are downgradeable; without tlsCertFile or serverTLSBootstrap the"
