@@ -143,3 +143,10 @@ def test_kubelet_configuration_defaults_are_the_type_s_own(tmp_path: Path) -> No
                     ("cluster-kubelet-protect-kernel-defaults", resource, "1:1"),
                     ("cluster-kubelet-certificate-rotation", resource, "1:1"),
                     ("cluster-kubelet-tls", resource, "1:1"), gate="cluster")
+
+
+def test_the_controller_manager_must_not_turn_server_certificate_rotation_off(tmp_path: Path) -> None:
+    flag = "--feature-gates=RotateKubeletServerCertificate=false"
+    text = static_pod((*CONTROLLER_MANAGER, flag), "kube-controller-manager")
+    expect_findings(tmp_path, text, ("cluster-kubelet-certificate-rotation", "Pod/kube-system/kube-controller-manager",
+                                     flag_at(text, flag)), gate="cluster")

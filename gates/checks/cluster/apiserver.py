@@ -223,9 +223,16 @@ def controller_manager_credentials(flags: FlagSet) -> Iterator[Violation]:
                         "service-account-private-key-file", "root-ca-file")
 
 
+def server_certificate_rotation(flags: FlagSet) -> Iterator[Violation]:
+    """kube-controller-manager signs kubelet serving certificates only with RotateKubeletServerCertificate on."""
+    if "RotateKubeletServerCertificate=false" in (flags.items("feature-gates") or []):
+        yield Violation("cluster-kubelet-certificate-rotation", "--feature-gates turns RotateKubeletServerCertificate"
+                        " off: kubelet serving certificates are not rotated", flags.path_of("feature-gates"))
+
+
 CHECKS: dict[str, tuple[Check, ...]] = {
     "kube-apiserver": (anonymous_auth, static_credentials, kubelet_client_tls, kubelet_ca, authorization, admission,
                        profiling, audit_log, audit_retention, service_account, etcd_client, serving, encryption, tls),
-    "kube-controller-manager": (profiling, loopback_bind, controller_manager_credentials),
+    "kube-controller-manager": (profiling, loopback_bind, controller_manager_credentials, server_certificate_rotation),
     "kube-scheduler": (profiling, loopback_bind),
 }

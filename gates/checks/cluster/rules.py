@@ -166,11 +166,12 @@ KUBELET_RULES: tuple[Rule, ...] = (
           " depends on.",
           "KubeletConfiguration protectKernelDefaults: true (flag --protect-kernel-defaults=true), with the"
           " node's sysctls set as the kubelet expects."),
-    _rule("cluster-kubelet-certificate-rotation", "4.2.10, 4.2.11", M,
+    _rule("cluster-kubelet-certificate-rotation", "1.3.6, 4.2.10, 4.2.11", M,
           "The kubelet rotates its certificates",
           "A kubelet certificate that is never rotated stays valid, and stealable, for its whole lifetime.",
           "KubeletConfiguration rotateCertificates: true (and serverTLSBootstrap: true for serving"
-          " certificates); never the feature gate RotateKubeletServerCertificate=false."),
+          " certificates); never the feature gate RotateKubeletServerCertificate=false (kubelet or"
+          " kube-controller-manager)."),
     _rule("cluster-kubelet-streaming-timeout", "4.2.5", L,
           "The kubelet closes idle streaming connections (streamingConnectionIdleTimeout is not 0)",
           "With 0, an exec or port-forward session left open never times out: a forgotten or hijacked"
