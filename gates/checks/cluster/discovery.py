@@ -8,13 +8,14 @@ the cluster gate's: the manifest gate judges pods as pods.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gates.checks.cluster import kubeadm
-from gates.checks.cluster.flags import FlagSet, Problem, YamlPath, extra_args, parse_command_line, shown
+from gates.checks.cluster.flags import Flag, FlagSet, Problem, YamlPath, extra_args, parse_command_line, shown
 from gates.checks.cluster.objects import (
     AUDIT_POLICY,
     COMPONENT,
@@ -78,7 +79,9 @@ def objects_of(content: PosDict, where: Locator, kubeadm_file: bool, lines: Sequ
     if kind in POD_SPEC_PATHS and group in ("", "apps", "batch"):
         yield from _static_pod(content, kind, where)
     elif group == "kubeadm.k8s.io" and kind == "ClusterConfiguration":
-        yield from cluster_components(content, where, "ClusterConfiguration")
+        version = content.get("kubernetesVersion")
+        declared = [("kubernetes", version, ("kubernetesVersion",))] if isinstance(version, str) else []
+        yield from cluster_components([content], where, "ClusterConfiguration", versions=declared)
     elif group == "kubeadm.k8s.io" and kind in ("InitConfiguration", "JoinConfiguration"):
         yield from _kubelet_extra_args(content, kind, where)
     elif group == "kubelet.config.k8s.io" and kind == "KubeletConfiguration":
@@ -142,9 +145,8 @@ def _container(container: dict[str, Any], path: YamlPath, resource: str, where: 
     component, start, problem = _component_of(command, container.get("image"))
     if component is None:
         return None
-    items: list[Any] = []
     problems: list[Problem] = []
-    flags = []
+    flags: list[Flag] = []
     if problem:
         problems.append(Problem(problem, (*path, "command")))
     else:
@@ -158,7 +160,6 @@ def _container(container: dict[str, Any], path: YamlPath, resource: str, where: 
             found, bad = parse_command_line(value, (*path, key), offset, component, single_dash=component == "etcd")
             flags += found
             problems += bad
-            items += value
     anchor = (*path, "command") if isinstance(command, list) else (*path, "args") if isinstance(args, list) else path
     flag_set = FlagSet(component, flags, anchor)
     _config_file_note(flag_set)
@@ -205,69 +206,66 @@ def _component_of(command: Any, image: Any) -> tuple[str | None, int, str | None
     return None, 0, None
 
 
-def cluster_components(configs: Sequence[PosDict] | PosDict, where: Locator, prefix: str,
-                       remap: YamlPath | None = None, paths: Sequence[YamlPath] | None = None,
+_SECTIONS: tuple[tuple[YamlPath, str], ...] = (
+    (("apiServer",), "kube-apiserver"), (("controllerManager",), "kube-controller-manager"),
+    (("scheduler",), "kube-scheduler"), (("etcd", "local"), "etcd"),
+)
+"""Where a ClusterConfiguration configures each component."""
+
+
+def cluster_components(documents: Sequence[PosDict], where: Locator, prefix: str,
+                       patch_items: Sequence[YamlPath] | None = None,
                        versions: Sequence[tuple[str, str, YamlPath]] = ()) -> Iterator[ClusterObject]:
-    """Components of one or more ClusterConfigurations applied in order (kind merges its patches so)."""
-    documents = [configs] if isinstance(configs, PosDict) else list(configs)
-    anchors = list(paths) if paths is not None else [()] * len(documents)
-    sections: list[tuple[str, str, dict[str, str], YamlPath]] = [
-        (section, component, dict(defaults), ()) for section, (component, defaults) in kubeadm.COMPONENTS.items()]
-    etcd_external = False
-    for document in documents:
-        etcd = document.get("etcd")
-        if isinstance(etcd, dict) and isinstance(etcd.get("external"), dict):
-            etcd_external = True
-    results: dict[str, tuple[list[Any], list[Problem], YamlPath]] = {}
-    for section, component, _, _ in [*sections, ("etcd", "etcd", {}, ())]:
-        flags: list[Any] = []
+    """kubeadm's control plane from ClusterConfigurations applied in order: each component runs with
+    kubeadm's own flags plus the `extraArgs`. With `patch_items` the documents are kind patches, and what
+    they set points at its patch item in the kind config."""
+    external = _external_etcd(documents)
+    defaults: dict[str, dict[str, str]] = {
+        "kube-apiserver": {**kubeadm.API_SERVER, **(external if external is not None else kubeadm.LOCAL_ETCD_CLIENT)},
+        "kube-controller-manager": dict(kubeadm.CONTROLLER_MANAGER), "kube-scheduler": dict(kubeadm.SCHEDULER),
+        "etcd": dict(kubeadm.ETCD),
+    }
+    for section, component in _SECTIONS:
+        if component == "etcd" and external is not None:
+            continue  # an external etcd is not configured here
+        flags: list[Flag] = []
         problems: list[Problem] = []
         anchor: YamlPath = ()
-        for document, doc_anchor in zip(documents, anchors, strict=True):
-            path: YamlPath = ("etcd", "local") if section == "etcd" else (section,)
-            node: Any = document
-            for step in path:
-                node = node.get(step) if isinstance(node, dict) else None
+        for index, document in enumerate(documents):
+            node = _get_path(document, section)
             if not isinstance(node, dict):
                 continue
-            anchor = doc_anchor if remap is not None else path
-            if "extraArgs" in node:
-                found, bad = extra_args(node["extraArgs"], (*path, "extraArgs"), component)
-                if remap is not None:
-                    found = [type(f)(f.name, f.value, doc_anchor) for f in found]
-                    bad = [Problem(p.message, doc_anchor) for p in bad]
-                flags += found
-                problems += bad
-                if remap is None:
-                    anchor = (*path, "extraArgs")
-        results[component] = (flags, problems, anchor)
-    defaults: dict[str, dict[str, str]] = {component: dict(d) for _, component, d, _ in sections}
-    if etcd_external:
-        defaults["kube-apiserver"].update(_external_etcd(documents))
-    else:
-        defaults["kube-apiserver"].update(kubeadm.LOCAL_ETCD_CLIENT)
-        defaults["etcd"] = dict(kubeadm.ETCD)
-    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
-        if component == "etcd" and etcd_external:
-            continue
-        flags, problems, anchor = results[component]
+            item = patch_items[index] if patch_items is not None else None
+            anchor = item if item is not None else section
+            if "extraArgs" not in node:
+                continue
+            found, bad = extra_args(node["extraArgs"], (*section, "extraArgs"), component)
+            if item is None:
+                anchor = (*section, "extraArgs")
+            else:
+                found = [dataclasses.replace(flag, path=item) for flag in found]
+                bad = [Problem(problem.message, item) for problem in bad]
+            flags += found
+            problems += bad
         flag_set = FlagSet(component, flags, anchor, defaults=defaults[component], defaults_by="kubeadm")
-        declared = list(versions) if component == "kube-apiserver" else []
-        if isinstance(configs, PosDict) and component == "kube-apiserver":
-            version = configs.get("kubernetesVersion")
-            if isinstance(version, str):
-                declared.append(("kubernetes", version, ("kubernetesVersion",)))
         yield ClusterObject(COMPONENT, f"{prefix}/{component}", anchor, where, flags=flag_set, problems=problems,
-                            versions=declared)
+                            versions=list(versions) if component == "kube-apiserver" else [])
 
 
-def _external_etcd(documents: Sequence[PosDict]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _get_path(node: Any, path: YamlPath) -> Any:
+    for step in path:
+        node = node.get(step) if isinstance(node, dict) else None
+    return node
+
+
+def _external_etcd(documents: Sequence[PosDict]) -> dict[str, str] | None:
+    """The API server's etcd flags from `etcd.external`; None when etcd is kubeadm's local one."""
+    found: dict[str, str] | None = None
     for document in documents:
-        etcd = document.get("etcd")
-        external = etcd.get("external") if isinstance(etcd, dict) else None
+        external = _get_path(document, ("etcd", "external"))
         if not isinstance(external, dict):
             continue
+        found = found or {}
         for key, flag in (("caFile", "etcd-cafile"), ("certFile", "etcd-certfile"), ("keyFile", "etcd-keyfile")):
             if isinstance(external.get(key), str) and external[key]:
                 found[flag] = external[key]
@@ -298,14 +296,14 @@ def _k3s(content: PosDict, where: Locator) -> Iterator[ClusterObject]:
         value = content[key]
         items = [value] if isinstance(value, str) else value
         problems: list[Problem] = []
-        flags: list[Any] = []
+        flags: list[Flag] = []
         if not isinstance(items, list):
             problems.append(Problem(f"{key} must be a list of strings, not a {type(value).__name__}", (key,)))
         else:
             prefixed = [f"--{item}" if isinstance(item, str) and not item.startswith("-") else item for item in items]
             flags, problems = parse_command_line(prefixed, (key,), 0, component, single_dash=component == "etcd")
             if isinstance(value, str):
-                flags = [type(f)(f.name, f.value, (key,)) for f in flags]
+                flags = [dataclasses.replace(flag, path=(key,)) for flag in flags]
                 problems = [Problem(p.message, (key,)) for p in problems]
         reason = "k3s adds flags of its own that gates does not model: only the flags given here were judged"
         flag_set = FlagSet(component, flags, (key,), unset_known=False, unset_reason=reason)
@@ -401,7 +399,7 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
               if isinstance(node, dict) and isinstance(node.get("image"), str)
               and (tag := image_tag(node["image"])) is not None]
     mounts = _control_plane_mounts(nodes)
-    for obj in cluster_components(configs, where, f"Cluster/{name}", remap=(), paths=anchors, versions=images):
+    for obj in cluster_components(configs, where, f"Cluster/{name}", patch_items=anchors, versions=images):
         obj.details += details
         if obj.component == "kube-apiserver":
             obj.mounts = mounts
