@@ -81,3 +81,18 @@ def test_a_cluster_scan_imports_neither_sigstore_nor_requests(tmp_path: Path) ->
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert "HEAVY []" in proc.stdout
+
+
+def test_github_annotations_and_gitlab_code_quality(tmp_path: Path) -> None:
+    (tmp_path / "kube-apiserver.yaml").write_text(UNSAFE)
+    (tmp_path / "gates.toml").write_text(SKIP_UNCHECKED)
+    line, column = flag_at(UNSAFE, "--anonymous-auth=true").split(":")
+    args = ["cluster", "kube-apiserver.yaml", "--format", "github", "--output", "gitlab-codequality=cq.json"]
+    run = run_process(args, cwd=tmp_path)
+    assert run.code == 1
+    (annotation,) = run.out.splitlines()
+    assert annotation.startswith(f"::error file=kube-apiserver.yaml,line={line},col={column},"
+                                 "title=cluster-apiserver-anonymous-auth")
+    (issue,) = json.loads((tmp_path / "cq.json").read_text())
+    assert issue["check_name"] == "cluster-apiserver-anonymous-auth"
+    assert issue["location"] == {"path": "kube-apiserver.yaml", "lines": {"begin": int(line)}}
