@@ -84,3 +84,19 @@ def test_a_refreshed_data_file_is_preferred_when_newer(tmp_path: Path, monkeypat
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     found = _findings(tmp_path, _with_image("registry.k8s.io/kube-apiserver:v1.36.4"))
     assert [f.rule for f in found] == ["cluster-version-patch"] and "behind 1.36.9" in found[0].message
+
+
+def test_the_shipped_data_is_rebuilt_byte_for_byte_from_the_corpus(tmp_path: Path) -> None:
+    """scripts/build_cluster_eol_data.py over the corpus pages (needs the corpus) gives the shipped file."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, require_corpus
+
+    pages = [require_corpus("eol", "endoflife.date-products"),
+             require_corpus("cluster-config", "endoflife.date-products")]
+    out = tmp_path / versions.DATA_FILE
+    subprocess.run([sys.executable, str(REPO / "scripts" / "build_cluster_eol_data.py"), *map(str, pages),
+                    "-o", str(out), "--generated", "2026-08-22", "--commit",
+                    "a70eca337600e7d721dc48112c271f98661d208b"], check=True, capture_output=True)
+    assert out.read_bytes() == (REPO / "gates" / "data" / versions.DATA_FILE).read_bytes()
