@@ -132,3 +132,24 @@ def test_a_hostile_flag_name_or_object_name_is_quoted_everywhere(tmp_path: Path)
     said = " ".join([result.target, result.error or ""])
     assert result.outcome is Outcome.ERROR and "is not a flag kube-apiserver accepts" in said
     assert "\x1b" not in said and "\x07" not in said and "\\x1b" in said
+
+
+def test_an_inline_waiver_on_a_static_pod_waives_and_a_reasonless_one_is_an_error(tmp_path: Path) -> None:
+    flags = tuple(f for f in COMPLIANT_APISERVER_FLAGS if not f.startswith("--profiling"))
+    annotation = '  annotations:\n    gates.dev/waive.cluster-profiling: "metrics scraping; expires=2099-01-01"\n'
+    waived = static_pod(flags).replace("  namespace: kube-system\n", "  namespace: kube-system\n" + annotation)
+    result = _only(tmp_path, waived)
+    assert [(f.rule, f.waiver is not None) for f in result.findings] == [("cluster-profiling", True)]
+    reasonless = waived.replace('"metrics scraping; expires=2099-01-01"', '""')
+    assert _only(tmp_path, reasonless).outcome is Outcome.ERROR
+
+
+def test_helm_chart_templates_are_said_to_be_skipped(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: cp\nversion: 1.0.0\n")
+    (chart / "templates" / "apiserver.yaml").write_text("{{ .Values.x }}\n")
+    (tmp_path / "apiserver.yaml").write_text(static_pod(COMPLIANT_APISERVER_FLAGS))
+    results = scan(ClusterOptions(paths=(str(tmp_path),), skip_rules=frozenset({"cluster-config-unchecked"})))
+    skipped = [r for r in results if r.outcome is Outcome.SKIPPED]
+    assert len(skipped) == 1 and "helm template" in (skipped[0].error or "")

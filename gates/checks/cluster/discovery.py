@@ -128,6 +128,8 @@ def _static_pod(content: PosDict, kind: str, where: Locator) -> Iterator[Cluster
     if not isinstance(spec, dict):
         return
     resource = _resource(content, kind)
+    metadata = content.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
     for field in ("initContainers", "containers"):
         containers = spec.get(field)
         if not isinstance(containers, list):
@@ -136,6 +138,8 @@ def _static_pod(content: PosDict, kind: str, where: Locator) -> Iterator[Cluster
             if isinstance(container, dict):
                 found = _container(container, (*base, field, index), resource, where)
                 if found is not None:
+                    if isinstance(annotations, dict):
+                        found.annotations = {k: v for k, v in annotations.items() if isinstance(v, str)}
                     yield found
 
 

@@ -32,6 +32,7 @@ from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result, one_line
 from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, SourceFile, WalkProblem, discover, read_text
 from gates.targets.yaml_docs import load_documents
+from gates.waivers import INLINE_PREFIX, apply_waivers, parse_inline
 
 _RULES = {rule.id: rule for rule in RULES}
 
@@ -53,11 +54,15 @@ def scan(options: ClusterOptions) -> list[Result]:
     if found.missing:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
     judged: list[Judged] = [Judged(r) for r in _walk_problems(found.problems)]
+    judged += [Judged(Result(gate=GATE, target=f"{chart.path}/templates", outcome=Outcome.SKIPPED,
+                             location=Location(f"{chart.path}/Chart.yaml"),
+                             error=f"Helm chart templates are not YAML until rendered: scan them with"
+                                   f" `helm template {chart.path} | gates cluster -`")) for chart in found.charts]
     for source in found.files:
         judged += _scan_file(source, options)
     if "cluster-config-unchecked" not in options.skip_rules:
         link_named_files(judged)
-    return [item.result for item in judged]
+    return [_inline_waivers(item, options.today) for item in judged]
 
 
 def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
@@ -130,8 +135,21 @@ def _evaluate(display: str, obj: ClusterObject, options: ClusterOptions) -> Resu
                         location=Location(display, line, column), details=tuple(obj.details))
         extra = tuple(f"{display}:{':'.join(map(str, obj.locate(p.path)))}: {p.message}" for p in problems[1:])
         return dataclasses.replace(result, details=(*result.details, *extra))
-    result = decided_result(GATE, target, findings, where)
-    return dataclasses.replace(result, details=tuple(obj.details))
+    return dataclasses.replace(decided_result(GATE, target, findings, where), details=tuple(obj.details))
+
+
+def _inline_waivers(item: Judged, today: dt.date) -> Result:
+    """`gates.dev/waive.<rule>` annotations on a static pod, as on any manifest; a bad one is an error."""
+    obj, display, result = item.obj, item.display, item.result
+    keys = [key for key in obj.annotations if key.startswith(INLINE_PREFIX)] if obj is not None else []
+    if obj is None or not keys:
+        return result
+    positions = {key: f"{display}:{obj.locate(('metadata', 'annotations', key))[0]}" for key in keys}
+    try:
+        waivers = parse_inline(obj.annotations, positions, obj.resource)
+    except InputError as exc:
+        return dataclasses.replace(result, outcome=Outcome.ERROR, error=one_line(str(exc)))
+    return apply_waivers(result, waivers, today)
 
 
 def _finding(display: str, obj: ClusterObject, violation: Violation) -> Finding:

@@ -44,6 +44,8 @@ class ClusterObject:
     container: str | None = None
     problems: list[Problem] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    annotations: dict[str, str] = field(default_factory=dict)
+    """The object's own `metadata.annotations` (where inline waivers live)."""
     mounts: list[tuple[str, str]] = field(default_factory=list)
     """kind extraMounts of the control-plane nodes: (path on the node, host path)."""
     versions: list[tuple[str, str, YamlPath]] = field(default_factory=list)
