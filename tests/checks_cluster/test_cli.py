@@ -96,3 +96,13 @@ def test_github_annotations_and_gitlab_code_quality(tmp_path: Path) -> None:
     (issue,) = json.loads((tmp_path / "cq.json").read_text())
     assert issue["check_name"] == "cluster-apiserver-anonymous-auth"
     assert issue["location"] == {"path": "kube-apiserver.yaml", "lines": {"begin": int(line)}}
+
+
+def test_standard_input(tmp_path: Path) -> None:
+    (tmp_path / "gates.toml").write_text(SKIP_UNCHECKED)
+    run = run_process(["cluster", "-", "--format", "json"], cwd=tmp_path, stdin=UNSAFE)
+    assert run.code == 1, run.err
+    (finding,) = [f for r in json.loads(run.out)["results"] for f in r["findings"]]
+    assert finding["location"]["path"] == "<stdin>" and finding["rule"] == "cluster-apiserver-anonymous-auth"
+    empty = run_process(["cluster", "-"], cwd=tmp_path, stdin="")
+    assert empty.code == 1 and "no cluster configuration" in empty.out
