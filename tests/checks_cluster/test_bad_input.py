@@ -57,10 +57,19 @@ def test_a_malformed_flag_list(tmp_path: Path, item: str, says: str) -> None:
     assert says in _error_at(_only(tmp_path, text), f"{line}:7")
 
 
-def test_a_flag_that_needs_a_value_given_bare(tmp_path: Path) -> None:
-    """Checkov's TlsCertAndKey FAILED-3 shape: `--tls-cert-file` followed by the next flag."""
+def test_a_flag_that_needs_a_value_takes_the_next_flag_as_pflag_does(tmp_path: Path) -> None:
+    """Checkov's TlsCertAndKey FAILED-3 shape: `--tls-cert-file` followed by the next flag, which it swallows."""
+    flags = [f for f in COMPLIANT_APISERVER_FLAGS if not f.startswith(("--tls-cert-file", "--tls-private-key-file"))]
+    text = static_pod((*flags, "--tls-cert-file", "--tls-private-key-file=/pki/apiserver.key"))
+    result = _only(tmp_path, text)
+    error = _error_at(result, flag_at(text, "--tls-cert-file"))
+    assert "--tls-cert-file takes the next argument, '--tls-private-key-file=/pki/apiserver.key', as its value" in error
+    assert [f.message.split(" is")[0] for f in result.findings] == ["--tls-private-key-file"], "swallowed: not set"
+
+
+def test_a_flag_that_needs_a_value_given_last(tmp_path: Path) -> None:
     flags = [f for f in COMPLIANT_APISERVER_FLAGS if not f.startswith("--tls-cert-file")]
-    text = static_pod((*flags, "--tls-cert-file", "--event-ttl=1h"))
+    text = static_pod((*flags, "--tls-cert-file"))
     assert "--tls-cert-file has no value" in _error_at(_only(tmp_path, text), flag_at(text, "--tls-cert-file"))
 
 

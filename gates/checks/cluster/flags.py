@@ -182,9 +182,12 @@ def parse_command_line(items: Sequence[Any], base: YamlPath, start: int, compone
             continue
         if value is None and name not in BOOL_FLAGS:
             following = items[index] if index < len(items) else None
-            if isinstance(following, str) and not following.startswith("-"):
-                value = following  # `--name value`: pflag takes the next argument as the value
+            if isinstance(following, str) and (name in VALUE_FLAGS or not following.startswith("-")):
+                value = following  # `--name value`: the flag parser takes the next argument, whatever it is
                 index += 1
+                if following.startswith("-"):
+                    problems.append(Problem(f"--{name} takes the next argument, {shown(following)}, as its value"
+                                            f" ({component} parses flags so): its own value is missing", path))
             elif name in VALUE_FLAGS:
                 problems.append(Problem(f"--{name} has no value: {component} refuses a flag that needs one", path))
                 continue
