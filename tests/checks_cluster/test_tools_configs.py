@@ -176,3 +176,42 @@ def test_kind_s_mounted_policy_is_the_file_its_host_path_names(tmp_path: Path) -
     (tmp_path / "policies").mkdir()
     (tmp_path / "policies" / "audit.yaml").write_text(POLICY)
     assert _unchecked(tmp_path) == []
+
+
+AUTHZ = """\
+apiVersion: apiserver.config.k8s.io/v1
+kind: AuthorizationConfiguration
+authorizers:
+- type: Node
+  name: node
+- type: RBAC
+  name: rbac
+"""
+
+
+def test_structured_authorization_is_judged_in_the_file_the_api_server_names(tmp_path: Path) -> None:
+    from tests.checks_cluster.inputs import apiserver
+
+    server = apiserver(drop=("authorization-mode",), add=("--authorization-config=/etc/kubernetes/authz.yaml",))
+    (tmp_path / "kube-apiserver.yaml").write_text(server)
+    skip = frozenset({"cluster-config-unchecked"})
+    (lone,) = scan(ClusterOptions(paths=(str(tmp_path),), skip_rules=skip))
+    assert lone.outcome.value == "passed" and not lone.findings, "no modes judged from the flag"
+    unlinked = [f.message for r in scan(ClusterOptions(paths=(str(tmp_path),))) for f in r.findings
+                if "authorization-config" in f.message]
+    assert len(unlinked) == 1 and "no scanned authorization configuration has that file name" in unlinked[0]
+    always_allow = AUTHZ.replace("- type: RBAC\n  name: rbac\n", "- type: AlwaysAllow\n  name: all\n")
+    (tmp_path / "authz.yaml").write_text(always_allow)
+    results = {r.target.partition("#")[2]: r for r in scan(ClusterOptions(paths=(str(tmp_path),), skip_rules=skip))}
+    config = results["AuthorizationConfiguration/authorization"]
+    assert {(f.rule, f.location.line) for f in config.findings} == {("cluster-apiserver-always-allow", 6),
+                                                                     ("cluster-apiserver-authz-rbac", 3)}
+
+
+def test_authorization_config_and_mode_together_are_refused(tmp_path: Path) -> None:
+    from tests.checks_cluster.inputs import apiserver
+
+    (tmp_path / "a.yaml").write_text(apiserver(add=("--authorization-config=/etc/kubernetes/authz.yaml",)))
+    skip = frozenset({"cluster-config-unchecked"})
+    (result,) = scan(ClusterOptions(paths=(str(tmp_path / "a.yaml"),), skip_rules=skip))
+    assert result.outcome.value == "error" and "both set: kube-apiserver refuses to start" in (result.error or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from gates.checks.cluster.flags import FlagSet, Problem, shown
 from gates.checks.cluster.objects import Violation
@@ -53,8 +54,6 @@ def kubelet_ca(flags: FlagSet) -> Iterator[Violation]:
 
 
 def _authorization_modes(flags: FlagSet) -> list[str] | None:
-    if flags.value("authorization-config") is not None:
-        return None
     modes = flags.items("authorization-mode")
     return ["AlwaysAllow"] if modes is None and flags.knows("authorization-mode") else modes
 
@@ -64,12 +63,7 @@ def authorization(flags: FlagSet) -> Iterator[Violation | Problem]:
         if flags.last("authorization-mode") is not None:
             yield Problem("--authorization-config and --authorization-mode are both set: kube-apiserver refuses"
                           " to start", flags.path_of("authorization-mode"))
-        else:
-            named = shown(flags.value("authorization-config") or "")
-            yield Problem(f"authorization comes from --authorization-config {named},"
-                          " a file gates does not read: the authorization rules cannot be decided",
-                          flags.path_of("authorization-config"))
-        return
+        return  # the modes are the AuthorizationConfiguration's, judged in its own result (see links)
     modes = _authorization_modes(flags)
     if modes is None:
         return
@@ -228,6 +222,31 @@ def server_certificate_rotation(flags: FlagSet) -> Iterator[Violation]:
     if "RotateKubeletServerCertificate=false" in (flags.items("feature-gates") or []):
         yield Violation("cluster-kubelet-certificate-rotation", "--feature-gates turns RotateKubeletServerCertificate"
                         " off: kubelet serving certificates are not rotated", flags.path_of("feature-gates"))
+
+
+AUTHORIZER_TYPES = frozenset({"Node", "RBAC", "Webhook", "ABAC", "AlwaysAllow", "AlwaysDeny"})
+
+
+def check_authorization_config(body: Any) -> Iterator[Violation | Problem]:
+    """An AuthorizationConfiguration (`--authorization-config`): its authorizers, as the modes of the flag."""
+    authorizers = body.get("authorizers")
+    if not isinstance(authorizers, list) or not authorizers:
+        yield Problem("authorizers must be a non-empty list", ("authorizers",) if "authorizers" in body else ())
+        return
+    types: list[str] = []
+    for index, authorizer in enumerate(authorizers):
+        kind = authorizer.get("type") if isinstance(authorizer, dict) else None
+        if kind not in AUTHORIZER_TYPES:
+            yield Problem(f"authorizers[{index}].type {shown(str(kind))} is not an authorizer type kube-apiserver"
+                          f" knows ({', '.join(sorted(AUTHORIZER_TYPES))})", ("authorizers", index))
+            return
+        types.append(kind)
+        if kind == "AlwaysAllow":
+            yield Violation("cluster-apiserver-always-allow", f"authorizers[{index}] is AlwaysAllow",
+                            ("authorizers", index, "type"))
+    for mode, rule in (("Node", "cluster-apiserver-authz-node"), ("RBAC", "cluster-apiserver-authz-rbac")):
+        if mode not in types:
+            yield Violation(rule, f"no {mode} authorizer among {shown(','.join(types))}", ("authorizers",))
 
 
 CHECKS: dict[str, tuple[Check, ...]] = {

@@ -18,6 +18,7 @@ from gates.checks.cluster import kubeadm
 from gates.checks.cluster.flags import Flag, FlagSet, Problem, YamlPath, extra_args, parse_command_line, shown
 from gates.checks.cluster.objects import (
     AUDIT_POLICY,
+    AUTHZ_CONFIG,
     COMPONENT,
     ENCRYPTION_CONFIG,
     KIND_CONFIG,
@@ -89,6 +90,9 @@ def objects_of(content: PosDict, where: Locator, kubeadm_file: bool, lines: Sequ
                             body=content, defaults_by="kubeadm" if kubeadm_file else None)
     elif group == "audit.k8s.io" and kind == "Policy":
         yield ClusterObject(AUDIT_POLICY, f"Policy/{_name(content, 'audit-policy')}", (), where, body=content)
+    elif group == "apiserver.config.k8s.io" and kind == "AuthorizationConfiguration":
+        yield ClusterObject(AUTHZ_CONFIG, f"AuthorizationConfiguration/{_name(content, 'authorization')}", (), where,
+                            body=content)
     elif (group == "apiserver.config.k8s.io" and kind == "EncryptionConfiguration") or (
             content.get("apiVersion") == "v1" and kind == "EncryptionConfig"):
         yield ClusterObject(ENCRYPTION_CONFIG, f"{kind}/{_name(content, 'encryption')}", (), where, body=content)

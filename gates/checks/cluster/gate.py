@@ -21,6 +21,7 @@ from gates.checks.cluster.flags import FlagValueError, Problem
 from gates.checks.cluster.links import Judged, link_named_files
 from gates.checks.cluster.objects import (
     AUDIT_POLICY,
+    AUTHZ_CONFIG,
     COMPONENT,
     ENCRYPTION_CONFIG,
     KUBELET_CONFIG,
@@ -110,6 +111,8 @@ def _violations(obj: ClusterObject, today: dt.date) -> Iterator[Violation | Prob
         yield from audit.check_policy(obj.body)
     elif obj.category == ENCRYPTION_CONFIG:
         yield from encryption.check_encryption(obj.body)
+    elif obj.category == AUTHZ_CONFIG:
+        yield from apiserver.check_authorization_config(obj.body)
 
 
 def _evaluate(display: str, obj: ClusterObject, options: ClusterOptions) -> Result:

@@ -1,4 +1,4 @@
-"""Files an API server names (its audit policy, its encryption configuration): were they judged here?
+"""Files an API server names (audit policy, encryption and authorization configuration): judged here?
 
 A kind config mounts repository files into the node (`extraMounts`), so there the named file is the
 mount's `hostPath`, relative to the kind config: it must be that scanned file. Elsewhere the path is
@@ -12,12 +12,13 @@ import posixpath
 from dataclasses import dataclass
 
 from gates.checks.cluster.flags import shown
-from gates.checks.cluster.objects import AUDIT_POLICY, ENCRYPTION_CONFIG, ClusterObject
+from gates.checks.cluster.objects import AUDIT_POLICY, AUTHZ_CONFIG, ENCRYPTION_CONFIG, ClusterObject
 from gates.checks.cluster.rules import RULES
 from gates.model import Finding, Location, Outcome, Result
 
 NAMED_FILES = (("audit-policy-file", AUDIT_POLICY, "audit policy"),
-               ("encryption-provider-config", ENCRYPTION_CONFIG, "encryption configuration"))
+               ("encryption-provider-config", ENCRYPTION_CONFIG, "encryption configuration"),
+               ("authorization-config", AUTHZ_CONFIG, "authorization configuration"))
 _RULE = next(rule for rule in RULES if rule.id == "cluster-config-unchecked")
 
 
@@ -42,8 +43,11 @@ def _mounted(obj: ClusterObject, named: str) -> str | None:
 
 
 def link_named_files(judged: list[Judged]) -> None:
-    """Add a detail (judged elsewhere) or a `cluster-config-unchecked` finding to each API server naming one."""
-    paths: dict[str, set[str]] = {AUDIT_POLICY: set(), ENCRYPTION_CONFIG: set()}
+    """Add a detail (judged elsewhere) or a `cluster-config-unchecked` finding to each API server naming one.
+
+    With `--authorization-config` the authorization rules are decided only in that file's own result.
+    """
+    paths: dict[str, set[str]] = {category: set() for _, category, _ in NAMED_FILES}
     for item in judged:
         if item.obj is not None and item.obj.category in paths:
             paths[item.obj.category].add(posixpath.normpath(item.display))

@@ -14,6 +14,7 @@ COMPONENT = "component"
 KUBELET_CONFIG = "kubelet-config"
 AUDIT_POLICY = "audit-policy"
 ENCRYPTION_CONFIG = "encryption-config"
+AUTHZ_CONFIG = "authorization-config"
 KIND_CONFIG = "kind-config"
 """A kind config that kind itself would refuse: only its problems are reported."""
 

@@ -217,8 +217,9 @@ AUDIT_RULES: tuple[Rule, ...] = (
           " tokenreviews at Metadata."),
     _rule("cluster-config-unchecked", "", M,
           "Configuration files the API server names are among the scanned files",
-          "The audit policy and the encryption configuration decide what is logged and what is encrypted; a"
-          " file named by the API server but not scanned was not checked.",
+          "The audit policy, the encryption configuration and a structured authorization configuration decide"
+          " what is logged, what is encrypted and who may do what; a file named by the API server but not"
+          " scanned was not checked.",
           "Scan the folder holding the file (file names are matched), or waive the finding saying where it lives."),
 )
 
