@@ -105,9 +105,17 @@ nodes:
 def test_kind_applies_its_patches_to_kubeadm_s_control_plane(tmp_path: Path) -> None:
     report = gate_report(tmp_path, KIND, gate="cluster")
     found = findings_of(report)
-    assert ("cluster-apiserver-always-allow", "Cluster/kind/kube-apiserver", "6:5") in found
+    assert ("cluster-apiserver-always-allow", "Cluster/kind/kube-apiserver", "10:9") in found, "inside the patch"
+    assert ("cluster-apiserver-anonymous-auth", "Cluster/kind/kube-apiserver", "6:5") in found, "unset: the patch"
     assert ("cluster-kubelet-read-only-port", "Cluster/kind/kubelet", "13:5") in found
     assert not {f for f in found if f[0] == "cluster-apiserver-node-restriction"}, "kubeadm enables it"
+
+
+def test_a_quoted_patch_string_points_at_its_item(tmp_path: Path) -> None:
+    text = ('kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nkubeadmConfigPatches:\n'
+            '- "kind: ClusterConfiguration\\napiServer:\\n  extraArgs:\\n    profiling: \\"true\\"\\n"\n')
+    found = findings_of(gate_report(tmp_path, text, gate="cluster"))
+    assert ("cluster-profiling", "Cluster/kind/kube-apiserver", "4:3") in found
 
 
 def test_kind_s_auditing_example_names_a_policy_the_scan_did_not_hold() -> None:

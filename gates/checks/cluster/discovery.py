@@ -251,8 +251,8 @@ def cluster_components(documents: Sequence[PosDict], where: Locator, prefix: str
             if item is None:
                 anchor = (*section, "extraArgs")
             else:
-                found = [dataclasses.replace(flag, path=item) for flag in found]
-                bad = [Problem(problem.message, item) for problem in bad]
+                found = [dataclasses.replace(flag, path=(*item, PATCH, *flag.path)) for flag in found]
+                bad = [Problem(problem.message, (*item, PATCH, *problem.path)) for problem in bad]
             flags += found
             problems += bad
         flag_set = FlagSet(component, flags, anchor, defaults=defaults[component], defaults_by="kubeadm")
@@ -361,6 +361,7 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
     configs: list[PosDict] = []
     anchors: list[YamlPath] = []
     kubelet: list[tuple[PosDict, Locator, YamlPath]] = []
+    patches: dict[YamlPath, Locator] = {}
     problems: list[Problem] = list(_kind_unknown_fields(content))
     details: list[str] = []
     places: list[YamlPath] = [("kubeadmConfigPatches",)]
@@ -387,16 +388,18 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
             except InputError as exc:
                 problems.append(Problem(f"kubeadmConfigPatches[{index}] is not valid YAML: {exc}", path))
                 continue
-            patch_where = _patch_locator(where(path), lines)
+            origin = _patch_origin(where(path), lines)
             for document in documents:
                 doc = document.content
                 if not isinstance(doc, PosDict):
                     continue
+                inside = _shifted(origin, doc, where(path))
                 if doc.get("kind") == "ClusterConfiguration":
                     configs.append(doc)
                     anchors.append(path)
+                    patches[path] = inside
                 elif doc.get("kind") == "KubeletConfiguration":
-                    kubelet.append((doc, _shifted(patch_where, doc), path))
+                    kubelet.append((doc, inside, path))
     if "kubeadmConfigPatchesJSON6902" in content:
         details.append("kubeadmConfigPatchesJSON6902 is not applied by gates: flags those patches set were not read")
     if problems:  # kind would refuse the file: there is no control plane to judge
@@ -407,7 +410,8 @@ def _kind_cluster(content: PosDict, where: Locator, lines: Sequence[str]) -> Ite
               if isinstance(node, dict) and isinstance(node.get("image"), str)
               and (tag := image_tag(node["image"])) is not None]
     mounts = _control_plane_mounts(nodes)
-    for obj in cluster_components(configs, where, f"Cluster/{name}", patch_items=anchors, versions=images):
+    locate = _through_patches(where, patches)
+    for obj in cluster_components(configs, locate, f"Cluster/{name}", patch_items=anchors, versions=images):
         obj.details += details
         if obj.component == "kube-apiserver":
             obj.mounts = mounts
@@ -438,21 +442,40 @@ def _step(node: Any, step: str | int) -> Any:
     return None
 
 
-def _patch_locator(item: Position, lines: Sequence[str]) -> Position:
-    """Where a patch's own line 1, column 1 sits in the file: the line after `- |` of a block scalar."""
+def _patch_origin(item: Position, lines: Sequence[str]) -> Position | None:
+    """Where a patch's own line 1, column 1 sits in the file: the line after `- |` of a block scalar;
+    None for a quoted or plain scalar, whose escapes and folding hide where its text was written."""
     line, column = item
     text = lines[line - 1][column - 1:] if 0 < line <= len(lines) else ""
-    if text.lstrip("- ").startswith(("|", ">")) and line < len(lines):
+    if text.startswith(("|", ">")) and line < len(lines):
         following = lines[line]
         return (line + 1, len(following) - len(following.lstrip(" ")) + 1)
-    return item
+    return None
 
 
-def _shifted(origin: Position, root: Any) -> Locator:
-    """Positions inside a patch string, moved to where the patch sits in the file."""
+def _shifted(origin: Position | None, root: Any, item: Position) -> Locator:
+    """Positions inside a patch, moved to where the patch sits in the file (its item when unknown)."""
     def located(path: YamlPath) -> Position:
-        inner = locate(root, path) or (1, 1)
+        inner = locate(root, path)
+        if origin is None or inner is None:
+            return item
         return (origin[0] + inner[0] - 1, origin[1] + inner[1] - 1)
+    return located
+
+
+PATCH = "@patch"
+"""In a flag's path: what follows is a path inside the kind patch that the part before names."""
+
+
+def _through_patches(where: Locator, patches: dict[YamlPath, Locator]) -> Locator:
+    def located(path: YamlPath) -> Position:
+        if PATCH in path:
+            cut = path.index(PATCH)
+            inside = patches.get(path[:cut])
+            if inside is not None:
+                return inside(path[cut + 1:])
+            return where(path[:cut])
+        return where(path)
     return located
 
 
