@@ -223,3 +223,19 @@ def test_authorization_config_and_mode_together_are_refused(tmp_path: Path) -> N
     skip = frozenset({"cluster-config-unchecked"})
     (result,) = scan(ClusterOptions(paths=(str(tmp_path / "a.yaml"),), skip_rules=skip))
     assert result.outcome.value == "error" and "both set: kube-apiserver refuses to start" in (result.error or "")
+
+
+def test_kind_s_own_load_cases_valid_and_invalid() -> None:
+    """kind's load_test.go cases (needs the corpus): each file kind refuses is an error here, each it loads
+    is judged (passed or failed), never an error."""
+    import json
+
+    root = require_corpus("cluster-config")
+    cases = json.loads((root / "expected.json").read_text(encoding="utf-8"))["kind"]["cases"]
+    verdicts = {}
+    for case in cases:
+        results = scan(ClusterOptions(paths=(str(root / case["file"]),)))
+        errors = [r for r in results if r.outcome.value == "error"]
+        verdicts[case["file"]] = (bool(errors), case["expect_error"])
+    assert all(ours == theirs for ours, theirs in verdicts.values()), verdicts
+    assert len(verdicts) == 13

@@ -100,7 +100,7 @@ def objects_of(content: PosDict, where: Locator, kubeadm_file: bool, lines: Sequ
         yield from _kind_cluster(content, where, lines)
     elif group == "kind.x-k8s.io":
         problem = Problem(f"kind {shown(kind)} is not a kind config kind (Cluster): kind refuses the file", ("kind",))
-        yield ClusterObject(KIND_CONFIG, f"{shown(kind)}/kind-config", (), where, problems=[problem])
+        yield ClusterObject(KIND_CONFIG, f"{safe_name(kind, '-')}/kind-config", (), where, problems=[problem])
 
 
 def safe_name(value: Any, fallback: str) -> str:
