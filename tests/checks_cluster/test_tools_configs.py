@@ -239,3 +239,10 @@ def test_kind_s_own_load_cases_valid_and_invalid() -> None:
         verdicts[case["file"]] = (bool(errors), case["expect_error"])
     assert all(ours == theirs for ours, theirs in verdicts.values()), verdicts
     assert len(verdicts) == 13
+
+
+def test_kubelet_extra_args_of_an_init_configuration_are_judged_as_given(tmp_path: Path) -> None:
+    text = ("apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n"
+            '    read-only-port: "10255"\n    rotate-certificates: "true"\n')
+    expect_findings(tmp_path, text, ("cluster-kubelet-read-only-port", "InitConfiguration/kubelet", "5:5"),
+                    gate="cluster")
