@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gates.checks import base_image, compose, manifests, signature, vulnerabilities
+from gates.checks import base_image, cluster, compose, manifests, signature, vulnerabilities
 
 if TYPE_CHECKING:
     from gates.config import Config, ConfigSchema
@@ -25,6 +25,7 @@ _REGISTERED: tuple[Gate, ...] = (
     signature,
     vulnerabilities,
     compose,
+    cluster,
 )
 """Every gate, in the order `gates list`, the CLI and `gates run`'s defaults use."""
 

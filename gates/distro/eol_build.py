@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +104,10 @@ def _source_commit(source_dir: Path) -> str | None:
 
 
 def build(source_dir: Path, generated: dt.date, commit: str | None = None,
-          warn: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """The data file's content from a folder of endoflife.date product pages."""
+          warn: Callable[[str], None] | None = None, products_wanted: Sequence[str] = OS_PRODUCTS) -> dict[str, Any]:
+    """The data file's content from a folder of endoflife.date product pages (the OS ones by default)."""
     products: dict[str, Any] = {}
-    for name in OS_PRODUCTS:
+    for name in products_wanted:
         path = source_dir / f"{name}.md"
         if not path.is_file():
             if warn is not None:
@@ -120,7 +120,8 @@ def build(source_dir: Path, generated: dt.date, commit: str | None = None,
             "cycles": [_cycle(r) for r in releases if isinstance(r, dict) and "releaseCycle" in r],
         }
     if not products:
-        raise EolBuildError(f"{source_dir}: none of the endoflife.date OS product pages is there")
+        raise EolBuildError(f"{source_dir}: none of the endoflife.date product pages wanted is there"
+                            f" ({', '.join(products_wanted)})")
     return {
         "schema": 1,
         "generated": generated.isoformat(),
@@ -155,13 +156,15 @@ def write(data: dict[str, Any], output: Path) -> str:
     return f"wrote {output}: {len(data['products'])} products, {count} cycles, generated {data['generated']}"
 
 
-def fetch_pages(target: Path, ref: str = "master", timeout: float = 20.0) -> None:
-    """Download the OS product pages of endoflife.date's repository into `target`; `EolBuildError` offline."""
+def fetch_pages(target: Path, ref: str = "master", timeout: float = 20.0,
+                products_wanted: Sequence[str] = OS_PRODUCTS) -> None:
+    """Download product pages (the OS ones by default) of endoflife.date's repository into `target`;
+    `EolBuildError` offline."""
     import requests
 
     target.mkdir(parents=True, exist_ok=True)
     with requests.Session() as session:
-        for name in OS_PRODUCTS:
+        for name in products_wanted:
             url = RAW_PRODUCT_URL.format(ref=ref, name=name)
             try:
                 resp = session.get(url, timeout=timeout)
@@ -174,12 +177,13 @@ def fetch_pages(target: Path, ref: str = "master", timeout: float = 20.0) -> Non
 
 
 def update(output: Path, source: Path | None, generated: dt.date, ref: str = "master",
-           warn: Callable[[str], None] | None = None) -> str:
+           warn: Callable[[str], None] | None = None, products_wanted: Sequence[str] = OS_PRODUCTS) -> str:
     """Rebuild the data file from `source`, or from pages fetched from the network when None."""
     if source is not None:
         if not source.is_dir():
             raise EolBuildError(f"{source}: not a directory of endoflife.date product pages")
-        return write(build(source, generated, warn=warn), output)
+        return write(build(source, generated, warn=warn, products_wanted=products_wanted), output)
     with tempfile.TemporaryDirectory(prefix="gates-eol-") as tmp:
-        fetch_pages(Path(tmp), ref)
-        return write(build(Path(tmp), generated, commit=None if ref == "master" else ref, warn=warn), output)
+        fetch_pages(Path(tmp), ref, products_wanted=products_wanted)
+        return write(build(Path(tmp), generated, commit=None if ref == "master" else ref, warn=warn,
+                           products_wanted=products_wanted), output)

@@ -111,6 +111,7 @@ def _minimal_config(gate: str, tmp_path: Path) -> str:
     return {
         "manifests": "",
         "compose": "",
+        "cluster": "",
         "base-image": '[base-image]\nimages = ["127.0.0.1:1/app:1"]\n',
         "signature": ('[signature]\nimages = ["127.0.0.1:1/app:1"]\n[[signature.policies]]\nimages = ["*"]\n'
                       '[[signature.policies.authorities]]\nkey = "cosign.pub"\n'),
