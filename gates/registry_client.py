@@ -9,12 +9,14 @@ from gates.config import Config
 
 if TYPE_CHECKING:
     from gates.oci.client import RegistryClient
+    from gates.oci.transport import RetryNotice
 
 DEFAULT_CACHE = Path.home() / ".cache" / "gates" / "blobs"
 
 
-def client_from_config(config: Config) -> RegistryClient:
-    """A client honouring `[registry]`: insecure hosts, timeout, and a digest cache on disk.
+def client_from_config(config: Config, on_retry: RetryNotice | None = None) -> RegistryClient:
+    """A client honouring `[registry]`: insecure hosts, timeout, and a digest cache on disk; `on_retry`
+    hears of every retry (for progress).
 
     `cache-dir = ""` means the default (~/.cache/gates/blobs, or $XDG_CACHE_HOME/gates/blobs);
     `GATES_CACHE_DIR` overrides both; `cache-dir = "none"` keeps the cache in memory only.
@@ -38,5 +40,5 @@ def client_from_config(config: Config) -> RegistryClient:
     timeout = float(section["timeout"])
     return RegistryClient(
         insecure_hosts=section["insecure"], cache=DigestCache(directory),
-        timeouts=Timeouts(connect=min(timeout, 10.0), read=timeout),
+        timeouts=Timeouts(connect=min(timeout, 10.0), read=timeout), on_retry=on_retry,
     )

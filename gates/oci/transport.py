@@ -35,6 +35,9 @@ _MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _T = TypeVar("_T")
 
+RetryNotice = Callable[[str, int, int, str], None]
+"""Told before each retry: (host, the attempt about to start, attempts in all, what went wrong)."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -86,7 +89,9 @@ class Transport:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: RetryNotice | None = None,
     ) -> None:
+        self._on_retry = on_retry
         self._insecure = frozenset(h.lower() for h in insecure_hosts)
         self._timeouts = timeouts or Timeouts()
         self._retry = retry or RetryPolicy()
@@ -208,6 +213,7 @@ class Transport:
                     attempt += 1
                     if attempt >= self._retry.attempts:
                         break
+                    self._notify_retry(host, attempt, last_problem)
                     self._sleep(delay if delay is not None else self._backoff(attempt))
                     continue
                 if stream:
@@ -225,6 +231,7 @@ class Transport:
                 attempt += 1
                 if attempt >= self._retry.attempts:
                     break
+                self._notify_retry(host, attempt, last_problem)
                 self._sleep(self._backoff(attempt))
             except TooLargeError as exc:
                 raise TooLargeError(f"{what}: {exc}") from None
@@ -262,6 +269,10 @@ class Transport:
                 method, data = "GET", None
             url, params = target, None
         raise RegistryError(f"{host} redirected more than {_MAX_REDIRECTS} times")
+
+    def _notify_retry(self, host: str, failed: int, problem: str) -> None:
+        if self._on_retry is not None:
+            self._on_retry(host, failed + 1, self._retry.attempts, problem)
 
     def _scheme_for(self, host: str) -> str:
         with self._lock:

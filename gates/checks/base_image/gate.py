@@ -48,6 +48,7 @@ from gates.oci.image_config import (
 from gates.oci.manifest import ImageIndex, ImageManifest, Platform
 from gates.oci.reference import Reference, parse_reference
 from gates.paths import display_path
+from gates.progress import Watch
 from gates.targets.dockerfile import Dockerfile, parse_dockerfile
 
 GATE = R.GATE
@@ -91,14 +92,21 @@ class _Verdict:
         self.problems.append(f"{label}: {message}" if label else message)
 
 
-def scan(options: BaseImageOptions, client: RegistryClient) -> list[Result]:
-    """Judge every image of `options`, `concurrency` at a time; results keep the order given."""
+def scan(options: BaseImageOptions, client: RegistryClient, watch: Watch | None = None) -> list[Result]:
+    """Judge every image of `options`, `concurrency` at a time, each under `watch` (for progress);
+    results keep the order given."""
     prepared = prepare(options, client)
     if not options.images:
         return []
+
+    def one(image: str) -> Result:
+        if watch is None:
+            return check_image(image, prepared)
+        return watch(image, lambda: check_image(image, prepared))
+
     workers = max(1, min(options.concurrency, len(options.images)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="base-image") as pool:
-        return list(pool.map(lambda image: check_image(image, prepared), options.images))
+        return list(pool.map(one, options.images))
 
 
 def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
@@ -513,6 +521,7 @@ def base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
 def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:
     """The gate as `gates base-image` and `gates run` use it: options from config and flags, a client
     from `[registry]` (with its on-disk digest cache), closed afterwards."""
+    from gates.progress import Progress
     from gates.registry_client import client_from_config
 
     base = config.source.parent if config.source else Path.cwd()
@@ -520,5 +529,6 @@ def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:
         config.section("base-image"), config.section("patch-level"), config.section("registry"),
         config_dir=base, today=config.today, injected_today=config.now is not None, flags=flags,
     )
-    with client_from_config(config) as client:
-        return scan(options, client)
+    with Progress(GATE, len(options.images)) as progress, \
+            client_from_config(config, on_retry=progress.retry) as client:
+        return scan(options, client, progress.track)
