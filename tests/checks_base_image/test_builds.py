@@ -87,7 +87,7 @@ def test_a_malformed_build_is_a_configuration_error(cli: Cli, tmp_path: Path, ta
 
 
 def test_an_unreadable_build_dockerfile_is_named_by_its_key(cli: Cli, tmp_path: Path, world: World) -> None:
-    config = _write(tmp_path, f'[[base-image.builds]]\nimage = "*"\ndockerfile = "missing/Dockerfile"\n', {})
+    config = _write(tmp_path, '[[base-image.builds]]\nimage = "*"\ndockerfile = "missing/Dockerfile"\n', {})
     run = cli(["base-image", world.app_alpine, "--config", str(config), "--now", NOW])
     assert run.code == 2 and "base-image.builds[1].dockerfile" in run.err and "cannot read" in run.err
 
