@@ -60,6 +60,7 @@ def test_each_image_is_judged_against_the_dockerfile_its_build_names(
     [old_pin] = _findings(old, "base-image-pinning")
     assert old_pin["location"]["path"] == "docker/debian.Dockerfile"
     assert not _findings(old, "base-image-approved-base")  # its annotation and its own Dockerfile agree
+    assert "Dockerfile docker/debian.Dockerfile (from dockerfile, for the images no build names)" in old["details"]
     assert alpine["outcome"] == old["outcome"] == "failed"
 
 
@@ -73,6 +74,14 @@ def test_two_builds_that_name_one_image_differently_are_an_error(cli: Cli, tmp_p
     assert result["outcome"] == "error"
     assert "base-image.builds[1]" in result["error"] and "base-image.builds[2]" in result["error"]
     assert "ambiguous" in result["error"]
+
+
+def test_an_image_no_build_names_says_it_has_no_dockerfile(cli: Cli, tmp_path: Path, world: World) -> None:
+    config = _write(tmp_path, '[[base-image.builds]]\nimage = "other/*"\ndockerfile = "D"\n', {"D": "FROM scratch\n"})
+    run = cli(["base-image", world.app_alpine, "--config", str(config), "--format", "json", "--now", NOW])
+    [result] = _results(run).values()
+    assert any(d.startswith("no Dockerfile: no [[base-image.builds]] image glob matches") for d in result["details"])
+    assert not _findings(result, "base-image-pinning")
 
 
 @pytest.mark.parametrize(("table", "problem"), [

@@ -154,7 +154,7 @@ def dockerfile_for(ref: Reference, options: BaseImageOptions) -> tuple[Path | No
         raise InputError(f"the image matches {names}: which Dockerfile built it is ambiguous")
     if matching:
         return matching[0].dockerfile, matching[0].where
-    return options.dockerfile, "dockerfile"
+    return options.dockerfile, "dockerfile, for the images no build names"
 
 
 def check_image(image: str, prepared: _Prepared) -> Result:
@@ -199,6 +199,9 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
         verdict.details.append(f"Dockerfile {dockerfile.path} (from {chosen_by})")
         if prepared.options.enabled(R.PINNING):
             _pinning(dockerfile, prepared.options, verdict)
+    elif prepared.options.builds:  # a glob with a typo must not pass unnoticed
+        verdict.details.append("no Dockerfile: no [[base-image.builds]] image glob matches this image, and no"
+                               " dockerfile is set")
     if isinstance(parsed, ImageManifest):
         _judge_platform(ref, parsed, dict(parsed.annotations), None, "", prepared, dockerfile, verdict)
         return
