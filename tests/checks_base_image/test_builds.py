@@ -85,9 +85,9 @@ def test_an_image_no_build_names_says_it_has_no_dockerfile(cli: Cli, tmp_path: P
 
 
 @pytest.mark.parametrize(("table", "problem"), [
-    ('image = "x/app"\n', "builds: [1].dockerfile must be a non-empty string"),
-    ('image = "x/app"\ndockerfile = "D"\ncontext = "."\n', "[1].context: unknown key"),
-    ('image = "Bad/App"\ndockerfile = "D"\n', "[1].image"),
+    ('image = "x/app"\n', "base-image.builds: entry 1: dockerfile must be a non-empty string"),
+    ('image = "x/app"\ndockerfile = "D"\ncontext = "."\n', "entry 1: context: unknown key"),
+    ('image = "Bad/App"\ndockerfile = "D"\n', "entry 1: image: "),
 ])
 def test_a_malformed_build_is_a_configuration_error(cli: Cli, tmp_path: Path, table: str, problem: str) -> None:
     config = _write(tmp_path, "[[base-image.builds]]\n" + table, {})

@@ -108,3 +108,15 @@ def test_a_broken_stderr_ends_the_progress_never_the_gate() -> None:
         assert progress.track("a:1", lambda: _passed("a:1")).outcome is Outcome.PASSED
         progress.retry("ghcr.io", 2, 4, "timeout")
         assert not progress.enabled
+
+
+def test_the_live_line_never_wraps_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrapped line would leave one stale row per redraw: the line is cut to the terminal's width."""
+    monkeypatch.setenv("COLUMNS", "40")
+    terminal = _Terminal()
+    with Progress("base-image", 3, terminal, tick=0) as progress:
+        progress.start("registry.example.com/a-very-long/repository/name:with-a-long-tag")
+        progress.retry("registry.example.com", 2, 4, "connection reset")
+    frames = terminal.getvalue().split("\r")
+    assert max(len(frame) for frame in frames) <= 39
+    assert any(frame.startswith("base-image: 0/3 done  0s  registry.exa") for frame in frames)

@@ -136,20 +136,20 @@ def _builds(value: Any, key: str) -> tuple[tuple[str, str, str], ...]:
         raise TypeError("an array of tables ([[base-image.builds]])")
     builds = []
     for number, item in enumerate(value, start=1):
-        where = f"[{number}]"
+        entry = f"entry {number}"
         if not isinstance(item, dict):
-            raise ConfigValueError(f"{where} must be a table with image and dockerfile")
+            raise ConfigValueError(f"{entry} must be a table with image and dockerfile")
         unknown = sorted(set(item) - set(_BUILD_KEYS))
         if unknown:
-            raise ConfigValueError(f"{where}.{unknown[0]}: unknown key (a build has {', '.join(_BUILD_KEYS)})")
+            raise ConfigValueError(f"{entry}: {unknown[0]}: unknown key (a build has {', '.join(_BUILD_KEYS)})")
         for name in _BUILD_KEYS:
             if not isinstance(item.get(name), str) or not item[name]:
-                raise ConfigValueError(f"{where}.{name} must be a non-empty string")
+                raise ConfigValueError(f"{entry}: {name} must be a non-empty string")
         try:
             glob = canonical_glob(item["image"])
         except InvalidReferenceError as exc:
-            raise ConfigValueError(f"{where}.image: {exc}") from None
-        builds.append((glob, item["dockerfile"], f"{key}{where}"))
+            raise ConfigValueError(f"{entry}: image: {exc}") from None
+        builds.append((glob, item["dockerfile"], f"{key}[{number}]"))
     return tuple(builds)
 
 
