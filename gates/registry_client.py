@@ -11,6 +11,7 @@ from gates.config import Config
 
 if TYPE_CHECKING:
     from gates.oci.client import RegistryClient
+    from gates.oci.transport import RetryNotice
 
 DEFAULT_CACHE = Path.home() / ".cache" / "gates" / "blobs"
 _run_started: float | None = None
@@ -18,9 +19,10 @@ _run_started: float | None = None
 image gates of one `gates run` share one deadline."""
 
 
-def client_from_config(config: Config) -> RegistryClient:
+def client_from_config(config: Config, on_retry: RetryNotice | None = None) -> RegistryClient:
     """A client honouring `[registry]`: insecure hosts, timeouts, the run's deadline, and a digest cache
-    on disk (in memory, with a warning, when the directory cannot be used).
+    on disk (in memory, with a warning, when the directory cannot be used); `on_retry` hears of every
+    retry (for progress).
 
     `cache-dir = ""` means the default (~/.cache/gates/blobs, or $XDG_CACHE_HOME/gates/blobs);
     `GATES_CACHE_DIR` overrides both; `cache-dir = "none"` keeps the cache in memory only.
@@ -50,7 +52,7 @@ def client_from_config(config: Config) -> RegistryClient:
     return RegistryClient(
         insecure_hosts=section["insecure"], cache=DigestCache(directory, warn=_warn),
         timeouts=Timeouts(connect=min(timeout, 10.0), read=timeout, total=float(section["request-timeout"])),
-        deadline=RunDeadline(deadline, remaining=deadline - (time.monotonic() - _run_started)),
+        deadline=RunDeadline(deadline, remaining=deadline - (time.monotonic() - _run_started)), on_retry=on_retry,
     )
 
 

@@ -33,7 +33,7 @@ from gates.oci.errors import (
 from gates.oci.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from gates.oci.reference import Reference
 from gates.oci.streams import Readable
-from gates.oci.transport import Response, RetryPolicy, Timeouts, Transport, raise_for_status
+from gates.oci.transport import Response, RetryNotice, RetryPolicy, Timeouts, Transport, raise_for_status
 
 if TYPE_CHECKING:
     import requests
@@ -89,12 +89,13 @@ class RegistryClient:
         max_manifest_bytes: int = MAX_MANIFEST_BYTES,
         sleep: Callable[[float], None] = time.sleep,
         deadline: RunDeadline | None = None,
+        on_retry: RetryNotice | None = None,
     ) -> None:
         self.cache = cache or DigestCache()
         self._transport = Transport(
             credentials if credentials is not None else DefaultCredentials(),
             insecure_hosts=insecure_hosts, timeouts=timeouts or Timeouts(), retry=retry or RetryPolicy(),
-            sleep=sleep, deadline=deadline,
+            sleep=sleep, deadline=deadline, on_retry=on_retry,
         )
         self._max_manifest = max_manifest_bytes
 

@@ -5,8 +5,9 @@
 2. Docker's config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`): `credHelpers[host]`,
    else `credsStore`, else `auths[host]` (`auth` base64 `user:pass`, `username`/`password`,
    `identitytoken`), as `docker login` writes them.
-3. CI variables where a user expects them: `CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD` for `CI_REGISTRY`
-   (GitLab), `GITHUB_TOKEN` for `ghcr.io` (GitHub Actions).
+3. CI variables where a user expects them, and only there: `CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD` for
+   `CI_REGISTRY` under GitLab CI (`GITLAB_CI=true`), `GITHUB_TOKEN` for `ghcr.io` under GitHub Actions
+   (`GITHUB_ACTIONS=true`): a token exported in a developer's shell is not a CI job's credential.
 
 Secrets never appear in a repr, a str or an error message.
 """
@@ -110,11 +111,11 @@ class DefaultCredentials:
         return None
 
     def _from_ci(self, host: str) -> Credentials | None:
-        gitlab = self._env.get("CI_REGISTRY")
+        gitlab = self._env.get("CI_REGISTRY") if self._env.get("GITLAB_CI") == "true" else None
         user, password = self._env.get("CI_REGISTRY_USER"), self._env.get("CI_REGISTRY_PASSWORD")
         if gitlab and user and password and canonical_host(gitlab) == host:
             return Credentials(user, password, source="CI_REGISTRY_USER/PASSWORD")
-        token = self._env.get("GITHUB_TOKEN")
+        token = self._env.get("GITHUB_TOKEN") if self._env.get("GITHUB_ACTIONS") == "true" else None
         if token and host == "ghcr.io":
             return Credentials(self._env.get("GITHUB_ACTOR") or "github-actions", token, source="GITHUB_TOKEN")
         return None

@@ -43,6 +43,9 @@ _MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _T = TypeVar("_T")
 
+RetryNotice = Callable[[str, int, int, str], None]
+"""Told before each retry: (host, the attempt about to start, attempts in all, what went wrong)."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -99,7 +102,9 @@ class Transport:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         deadline: RunDeadline | None = None,
+        on_retry: RetryNotice | None = None,
     ) -> None:
+        self._on_retry = on_retry
         self._insecure = frozenset(h.lower() for h in insecure_hosts)
         self._timeouts = timeouts or Timeouts()
         self._retry = retry or RetryPolicy()
@@ -250,6 +255,7 @@ class Transport:
                         attempt += 1
                         if attempt >= self._retry.attempts:
                             break
+                        self._notify_retry(host, attempt, last_problem)
                         self._pause(delay if delay is not None else self._backoff(attempt))
                         continue
                     if stream:
@@ -273,6 +279,7 @@ class Transport:
             attempt += 1
             if attempt >= self._retry.attempts:
                 break
+            self._notify_retry(host, attempt, last_problem)
             self._pause(self._backoff(attempt))
         raise RegistryError(f"{what}: {last_problem} from {host} after {attempt} attempts")
 
@@ -356,6 +363,10 @@ class Transport:
                 method, data = "GET", None
             url, params = target, None
         raise RegistryError(f"{host} redirected more than {_MAX_REDIRECTS} times")
+
+    def _notify_retry(self, host: str, failed: int, problem: str) -> None:
+        if self._on_retry is not None:
+            self._on_retry(host, failed + 1, self._retry.attempts, problem)
 
     def _scheme_for(self, host: str) -> str:
         with self._lock:

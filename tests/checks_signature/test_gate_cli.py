@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -282,5 +283,8 @@ def test_as_a_real_process(
     run = run_process(["signature", "--key", str(signers.key_pem), "--trusted-root", str(signers.trusted_root),
                        "--verbose", *map(str, refs)], cwd=tmp_path, env=env)
     assert run.code == 0, run.err
-    assert run.err == ""  # stderr is not a terminal here: no progress line
+    lines = run.err.splitlines()  # stderr is not a terminal here: plain lines, one per start and end
+    assert len(lines) == 2 * len(refs) and all(line.startswith("signature: ") for line in lines)
+    for ref in refs:
+        assert f"signature: checking {ref} (" in run.err and re.search(rf"{re.escape(str(ref))} passed in ", run.err)
     assert "signature: 2 passed" in run.out and "digest sha256:" in run.out

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from gates.oci.client import RegistryClient
 from gates.oci.credentials import Credentials, StaticCredentials
 from gates.oci.digest import Digest
 from gates.oci.reference import Reference, parse_reference
-from gates.progress import Progress
 from tests.checks_signature.conftest import Signers, fresh, push, small_image
 from tests.checks_signature.cosign import attach_bundle, key_bundle, key_layer, sign_legacy
 from tests.cosign.factory import public_pem
@@ -207,29 +205,15 @@ def test_concurrent_checks_share_one_client(
         digest = push(pusher, ref)
         sign_legacy(pusher, ref, digest, key_layer(signers.key, digest, ref.name, signers.rekor))
     done: list[str] = []
+
+    def watch(image: str, work: Callable[[], Result]) -> Result:
+        result = work()
+        done.append(image)
+        return result
+
     options = SignatureOptions((*map(str, refs), str(refs[0])), (key_policy(signers),), concurrency=4)
-    found = check_images(options, reader, done.append)
+    found = check_images(options, reader, watch)
     assert [res.target for res in found] == [str(ref) for ref in refs]  # duplicates checked once, order kept
     assert all(res.outcome is Outcome.PASSED for res in found)
     assert sorted(done) == sorted(map(str, refs))
     assert reader.request_count <= 3 * len(refs)
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_only_on_a_terminal() -> None:
-    tty, pipe = _Tty(), io.StringIO()
-    with Progress("signature", 2, tty) as shown, Progress("signature", 2, pipe) as hidden:
-        for image in ("a:1", "b:1"):
-            shown.advance(image)
-            hidden.advance(image)
-    assert pipe.getvalue() == ""
-    text = tty.getvalue()
-    assert "\rsignature: 1/2  a:1" in text and "signature: 2/2  b:1" in text and text.endswith("\r")
-    single = _Tty()
-    with Progress("signature", 1, single) as one:
-        one.advance("a:1")
-    assert single.getvalue() == ""  # one image: nothing worth a progress line

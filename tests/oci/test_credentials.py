@@ -126,6 +126,7 @@ def test_ci_variables(tmp_path: Path) -> None:
     env = {
         "CI_REGISTRY": "registry.gitlab.example.com", "CI_REGISTRY_USER": "gitlab-ci-token",
         "CI_REGISTRY_PASSWORD": "job-token", "GITHUB_TOKEN": "ghs_token", "GITHUB_ACTOR": "octocat",
+        "GITLAB_CI": "true", "GITHUB_ACTIONS": "true",
     }
     creds = DefaultCredentials(env=env, config_dir=empty)
     gitlab = creds.get("registry.gitlab.example.com")
@@ -133,6 +134,22 @@ def test_ci_variables(tmp_path: Path) -> None:
     ghcr = creds.get("ghcr.io")
     assert ghcr is not None and (ghcr.username, ghcr.password) == ("octocat", "ghs_token")
     assert creds.get("docker.io") is None  # neither token is offered to another registry
+
+
+@pytest.mark.parametrize("ci", [{}, {"GITLAB_CI": "false", "GITHUB_ACTIONS": "false"}, {"CI": "true"}])
+def test_ci_variables_count_only_under_their_ci(tmp_path: Path, ci: dict[str, str]) -> None:
+    """The README promises these under GitLab CI / GitHub Actions: a token left in a shell is never sent."""
+    env = {
+        "CI_REGISTRY": "registry.gitlab.example.com", "CI_REGISTRY_USER": "gitlab-ci-token",
+        "CI_REGISTRY_PASSWORD": "job-token", "GITHUB_TOKEN": "ghs_token", **ci,
+    }
+    creds = DefaultCredentials(env=env, config_dir=write_config(tmp_path, {}))
+    assert creds.get("registry.gitlab.example.com") is None
+    assert creds.get("ghcr.io") is None
+    only_github = DefaultCredentials(env={**env, "GITHUB_ACTIONS": "true"}, config_dir=write_config(tmp_path, {}))
+    assert only_github.get("registry.gitlab.example.com") is None  # GitLab's token needs GitLab CI
+    found = only_github.get("ghcr.io")
+    assert found is not None and found.source == "GITHUB_TOKEN"
 
 
 def test_gates_variables_apply_only_to_the_hosts_they_name(tmp_path: Path) -> None:

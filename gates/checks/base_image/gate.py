@@ -47,6 +47,8 @@ from gates.oci.image_config import (
 )
 from gates.oci.manifest import ImageIndex, ImageManifest, Platform
 from gates.oci.reference import Reference, parse_reference
+from gates.paths import display_path
+from gates.progress import Watch
 from gates.targets.dockerfile import Dockerfile, parse_dockerfile
 
 GATE = R.GATE
@@ -60,8 +62,8 @@ class _Prepared:
 
     options: BaseImageOptions
     lookups: Lookups
-    dockerfile: Dockerfile | None = None
-    dockerfile_problem: str | None = None
+    dockerfiles: dict[Path, Dockerfile | str] = field(default_factory=dict)
+    """Every Dockerfile the options name, parsed, or the message saying why it does not parse."""
     eol: EolDatabase | None = None
     eol_problem: str | None = None
     eol_origin: str = ""
@@ -90,27 +92,29 @@ class _Verdict:
         self.problems.append(f"{label}: {message}" if label else message)
 
 
-def scan(options: BaseImageOptions, client: RegistryClient) -> list[Result]:
-    """Judge every image of `options`, `concurrency` at a time; results keep the order given."""
+def scan(options: BaseImageOptions, client: RegistryClient, watch: Watch | None = None) -> list[Result]:
+    """Judge every image of `options`, `concurrency` at a time, each under `watch` (for progress);
+    results keep the order given."""
     prepared = prepare(options, client)
     if not options.images:
         return []
+
+    def one(image: str) -> Result:
+        if watch is None:
+            return check_image(image, prepared)
+        return watch(image, lambda: check_image(image, prepared))
+
     workers = max(1, min(options.concurrency, len(options.images)))
-    return map_in_threads(lambda image: check_image(image, prepared), options.images, workers, "base-image")
+    return map_in_threads(one, options.images, workers, "base-image")
 
 
 def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
     """Load what all images share: the Dockerfile, the end-of-life data, the advisory database."""
     prepared = _Prepared(options, Lookups(client))
-    if options.dockerfile is not None:
-        try:
-            text = options.dockerfile.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--dockerfile {options.dockerfile}: cannot read ({exc.strerror or exc})") from None
-        try:
-            prepared.dockerfile = parse_dockerfile(text, str(options.dockerfile))
-        except InputError as exc:
-            prepared.dockerfile_problem = str(exc)
+    named = [(options.dockerfile, "--dockerfile")] if options.dockerfile is not None else []
+    for path, where in [*named, *((b.dockerfile, f"{b.where}.dockerfile") for b in options.builds)]:
+        if path not in prepared.dockerfiles:
+            prepared.dockerfiles[path] = _read_dockerfile(path, where)
     if any(options.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)):
         try:
             prepared.eol, prepared.eol_origin = load_preferred(options.eol_data)
@@ -122,6 +126,34 @@ def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
         except InputError as exc:
             prepared.advisories_problem = f"advisory database: {exc}"
     return prepared
+
+
+def _read_dockerfile(path: Path, where: str) -> Dockerfile | str:
+    """The parsed Dockerfile, shown by its path relative to the working directory as manifests are; a
+    Dockerfile that does not parse is that message (an `error` of each image built from it)."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{where} {display_path(path)}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return parse_dockerfile(text, display_path(path))
+    except InputError as exc:
+        return str(exc)
+
+
+def dockerfile_for(ref: Reference, options: BaseImageOptions) -> tuple[Path | None, str]:
+    """The Dockerfile `ref` was built from, and why: the build that names it, else `dockerfile`.
+
+    Two builds naming one image with different Dockerfiles cannot both be right: an `InputError`.
+    """
+    matching = [b for b in options.builds if base_is_allowed(ref, (b.image,))]
+    chosen = {b.dockerfile for b in matching}
+    if len(chosen) > 1:
+        names = " and ".join(f"{b.where} ({display_path(b.dockerfile)})" for b in matching)
+        raise InputError(f"the image matches {names}: which Dockerfile built it is ambiguous")
+    if matching:
+        return matching[0].dockerfile, matching[0].where
+    return options.dockerfile, "dockerfile, for the images no build names"
 
 
 def check_image(image: str, prepared: _Prepared) -> Result:
@@ -157,12 +189,20 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
     verdict.details.append(f"digest {fetched.digest}")
     if prepared.eol is not None and prepared.options.reads_layers:
         verdict.details.append(prepared.eol_origin)
-    if prepared.dockerfile_problem is not None:
-        verdict.problem(prepared.dockerfile_problem, "")
-    elif prepared.dockerfile is not None and prepared.options.enabled(R.PINNING):
-        _pinning(prepared.dockerfile, prepared.options, verdict)
+    path, chosen_by = dockerfile_for(ref, prepared.options)
+    dockerfile = prepared.dockerfiles[path] if path is not None else None
+    if isinstance(dockerfile, str):
+        verdict.problem(dockerfile, "")
+        dockerfile = None
+    elif dockerfile is not None:
+        verdict.details.append(f"Dockerfile {dockerfile.path} (from {chosen_by})")
+        if prepared.options.enabled(R.PINNING):
+            _pinning(dockerfile, prepared.options, verdict)
+    elif prepared.options.builds:  # a glob with a typo must not pass unnoticed
+        verdict.details.append("no Dockerfile: no [[base-image.builds]] image glob matches this image, and no"
+                               " dockerfile is set")
     if isinstance(parsed, ImageManifest):
-        _judge_platform(ref, parsed, dict(parsed.annotations), None, "", prepared, verdict)
+        _judge_platform(ref, parsed, dict(parsed.annotations), None, "", prepared, dockerfile, verdict)
         return
     entries = [d for d in parsed.manifests if _wanted(d.platform, d.annotations, prepared.options.platforms)]
     if not entries:
@@ -177,7 +217,7 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
         annotations = {**_index_annotations(parsed), **entry.annotations, **manifest.annotations}
         verdict.details.append(f"{label}: digest {entry.digest}")
         _judge_platform(ref.with_digest(entry.digest), manifest, annotations, entry.platform, label, prepared,
-                        verdict)
+                        dockerfile, verdict)
 
 
 def _index_annotations(index: ImageIndex) -> dict[str, str]:
@@ -197,7 +237,7 @@ def _wanted(platform: Platform | None, annotations: object, globs: tuple[str, ..
 
 def _judge_platform(
     ref: Reference, manifest: ImageManifest, annotations: dict[str, str], platform: Platform | None,
-    label: str, prepared: _Prepared, verdict: _Verdict,
+    label: str, prepared: _Prepared, dockerfile: Dockerfile | None, verdict: _Verdict,
 ) -> None:
     options = prepared.options
     config = prepared.lookups.config_of(ref, manifest)
@@ -207,7 +247,32 @@ def _judge_platform(
     created = config.created if config.created.known or not marks.created.known else marks.created
     if options.enabled(R.IMAGE_AGE):
         _age(R.IMAGE_AGE, "image", created, options.max_age_days, options, label, verdict)
-    base, check = _establish_base(ref, manifest, marks, config, platform, prepared, label, verdict)
+    try:
+        _judge_base(ref, manifest, marks, config, platform, prepared, dockerfile, label, verdict)
+    except (RegistryError, InputError) as exc:  # the checks below need only this image: still report them
+        verdict.problem(f"base image: {exc}", label)
+        verdict.details.append(_prefix(label, "base age, drift and approval not checked: the base could not be"
+                                              " read"))
+    contents = None
+    needs_passwd = options.enabled(R.NON_ROOT) and names_a_user(config.user)  # a name may map to uid 0
+    if options.reads_layers or needs_passwd:
+        want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
+        contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
+                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT))
+        if options.reads_layers:
+            _os_checks(contents, prepared, label, verdict)
+            if want_packages:
+                _patch_level(contents, prepared, label, verdict)
+    if options.enabled(R.NON_ROOT):
+        _non_root(config, contents, label, verdict)
+
+
+def _judge_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnnotations, config: ImageConfig,
+                platform: Platform | None, prepared: _Prepared, dockerfile: Dockerfile | None, label: str,
+                verdict: _Verdict) -> None:
+    """Base age, drift and approval: everything that needs the base from its registry."""
+    options = prepared.options
+    base, check = _establish_base(ref, manifest, marks, config, platform, prepared, dockerfile, label, verdict)
     verdict.details.append(_prefix(label, f"base {base or 'unknown'}"
                                           + (f" (from {base.source})" if base else " (no annotation, no Dockerfile)")))
     if base is not None and check is not None:
@@ -222,18 +287,6 @@ def _judge_platform(
             verdict.details.append(_prefix(label, "base age and drift not checked: the base is unverified"))
     if options.enabled(R.APPROVED_BASE) and options.allowed:
         _approved(base, check, options.allowed, label, verdict)
-    contents = None
-    needs_passwd = options.enabled(R.NON_ROOT) and names_a_user(config.user)  # a name may map to uid 0
-    if options.reads_layers or needs_passwd:
-        want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
-        contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
-                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT))
-        if options.reads_layers:
-            _os_checks(contents, prepared, label, verdict)
-            if want_packages:
-                _patch_level(contents, prepared, label, verdict)
-    if options.enabled(R.NON_ROOT):
-        _non_root(config, contents, label, verdict)
 
 
 def _prefix(label: str, text: str) -> str:
@@ -270,7 +323,7 @@ def _layers(manifest: ImageManifest, config: ImageConfig) -> Layers:
 
 
 def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnnotations, config: ImageConfig,
-                    platform: Platform | None, prepared: _Prepared, label: str,
+                    platform: Platform | None, prepared: _Prepared, dockerfile: Dockerfile | None, label: str,
                     verdict: _Verdict) -> tuple[BaseImage | None, LayerCheck | None]:
     """The base to judge, and how its layers bear the naming out (None: nothing to check, or scratch).
 
@@ -280,7 +333,7 @@ def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnno
     """
     options = prepared.options
     claimed = base_from_annotations(marks)
-    declared = base_from_dockerfile(prepared.dockerfile) if prepared.dockerfile is not None else None
+    declared = base_from_dockerfile(dockerfile) if dockerfile is not None else None
     if claimed is not None and declared is not None and claims_disagree(claimed, declared) \
             and options.enabled(R.APPROVED_BASE):
         verdict.add(R.APPROVED_BASE, f"the image claims base {claimed} (by {claimed.source}), but the Dockerfile's "
@@ -470,6 +523,7 @@ def base_image_job(config: Config, flags: Overrides | None = None) -> GateJob:
 def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:
     """The gate as `gates base-image` and `gates run` use it: options from config and flags, a client
     from `[registry]` (with its on-disk digest cache), closed afterwards."""
+    from gates.progress import Progress
     from gates.registry_client import client_from_config
 
     base = config.source.parent if config.source else Path.cwd()
@@ -477,5 +531,6 @@ def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:
         config.section("base-image"), config.section("patch-level"), config.section("registry"),
         config_dir=base, today=config.today, injected_today=config.now is not None, flags=flags,
     )
-    with client_from_config(config) as client:
-        return scan(options, client)
+    with Progress(GATE, len(options.images)) as progress, \
+            client_from_config(config, on_retry=progress.retry) as client:
+        return scan(options, client, progress.track)

@@ -26,13 +26,26 @@ DEFAULT_MAX_LAYER_BYTES = 2 * 1024**3
 
 
 @dataclass(frozen=True)
+class Build:
+    """`[[base-image.builds]]`: the Dockerfile that images matching `image` were built from."""
+
+    image: str
+    """A glob over the image's name (full or Docker's short form), with or without its tag."""
+    dockerfile: Path
+    where: str
+    """`base-image.builds[N]`, to name this build in messages."""
+
+
+@dataclass(frozen=True)
 class BaseImageOptions:
     """What the base-image gate checks, and how strictly."""
 
     images: tuple[str, ...]
     """Image references, as given (each becomes one result)."""
     dockerfile: Path | None = None
-    """The Dockerfile the images were built from: names the base when annotations do not; pinning."""
+    """The Dockerfile of every image that no build names: names the base when annotations do not; pinning."""
+    builds: tuple[Build, ...] = ()
+    """Dockerfiles per image; an image matched by one uses its Dockerfile instead of `dockerfile`."""
     max_age_days: int = 90
     max_base_age_days: int = 90
     unknown_age: str = "finding"
@@ -111,9 +124,39 @@ def canonical_flag_globs(globs: tuple[str, ...], flag: str) -> tuple[str, ...]:
 
 
 
+_BUILD_KEYS = ("image", "dockerfile")
+
+
+def _builds(value: Any, key: str) -> tuple[tuple[str, str, str], ...]:
+    """`[[base-image.builds]]` -> (canonical image glob, Dockerfile as written, where) per build."""
+    from gates.oci.errors import InvalidReferenceError
+    from gates.oci.reference import canonical_glob
+
+    if not isinstance(value, list):
+        raise TypeError("an array of tables ([[base-image.builds]])")
+    builds = []
+    for number, item in enumerate(value, start=1):
+        entry = f"entry {number}"
+        if not isinstance(item, dict):
+            raise ConfigValueError(f"{entry} must be a table with image and dockerfile")
+        unknown = sorted(set(item) - set(_BUILD_KEYS))
+        if unknown:
+            raise ConfigValueError(f"{entry}: {unknown[0]}: unknown key (a build has {', '.join(_BUILD_KEYS)})")
+        for name in _BUILD_KEYS:
+            if not isinstance(item.get(name), str) or not item[name]:
+                raise ConfigValueError(f"{entry}: {name} must be a non-empty string")
+        try:
+            glob = canonical_glob(item["image"])
+        except InvalidReferenceError as exc:
+            raise ConfigValueError(f"{entry}: image: {exc}") from None
+        builds.append((glob, item["dockerfile"], f"{key}[{number}]"))
+    return tuple(builds)
+
+
 BASE_IMAGE_TABLE: Schema = {
     "images": (str_list, ()),
     "dockerfile": (string, ""),
+    "builds": (_builds, ()),
     "max-age-days": (integer(0, 36500), 90),
     "max-base-age-days": (integer(0, 36500), 90),
     "unknown-age": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
@@ -166,6 +209,7 @@ def build_options(
     return BaseImageOptions(
         images=flags.images or tuple(base["images"]),
         dockerfile=dockerfile,
+        builds=tuple(Build(glob, config_dir / path, where) for glob, path, where in base["builds"]),
         max_age_days=base["max-age-days"] if flags.max_age_days is None else flags.max_age_days,
         max_base_age_days=(base["max-base-age-days"] if flags.max_base_age_days is None
                            else flags.max_base_age_days),

@@ -15,7 +15,7 @@ cosign signs and verifies it), then verify against each matching policy. Outcome
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gates.oci.client import RegistryClient
     from gates.oci.digest import Digest
     from gates.oci.reference import Reference
+    from gates.progress import Watch
 
 @dataclass(frozen=True)
 class SignatureOptions:
@@ -45,17 +46,14 @@ class SignatureOptions:
     """Images verified at once (`[registry] concurrency`); they mostly wait on the network."""
 
 
-def check_images(
-    options: SignatureOptions, client: RegistryClient, on_done: Callable[[str], None] | None = None
-) -> list[Result]:
-    """One result per distinct image, in the order given; `on_done(image)` after each (for progress)."""
+def check_images(options: SignatureOptions, client: RegistryClient, watch: Watch | None = None) -> list[Result]:
+    """One result per distinct image, in the order given; each checked under `watch` (for progress)."""
     images = list(dict.fromkeys(options.images))
 
     def one(image: str) -> Result:
-        result = check_image(image, options, client)
-        if on_done is not None:
-            on_done(image)
-        return result
+        if watch is None:
+            return check_image(image, options, client)
+        return watch(image, lambda: check_image(image, options, client))
 
     workers = max(1, min(options.concurrency, len(images)))
     if workers == 1:

@@ -86,5 +86,6 @@ def _run(config: Config, options: SignatureOptions) -> list[Result]:
     from gates.progress import Progress
     from gates.registry_client import client_from_config
 
-    with client_from_config(config) as client, Progress(GATE, len(options.images)) as progress:
-        return check_images(options, client, progress.advance)
+    with Progress(GATE, len(dict.fromkeys(options.images))) as progress, \
+            client_from_config(config, on_retry=progress.retry) as client:
+        return check_images(options, client, progress.track)
