@@ -58,26 +58,44 @@ app.add_typer(data_app)
 
 @data_app.command("update")
 def data_update_command(
-    source: Annotated[Path | None, typer.Option("--source", help="A folder of endoflife.date products/*.md "
-                                                "pages (default: fetch them from endoflife.date's repository).")]
+    source: Annotated[Path | None, typer.Option("--source", metavar="DIR", help="A folder of endoflife.date "
+                                                "products/*.md pages (default: fetch them from endoflife.date's "
+                                                "repository).")] = None,
+    only: Annotated[str | None, typer.Option("--file", metavar="NAME", help="Refresh only this data file "
+                                             "(default: every gate's).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Where to write, with "
+                                                "one data file (default: $XDG_DATA_HOME/gates/NAME, which the "
+                                                "gates prefer when it is at least as new as the shipped file).")]
     = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (default: "
-                                                "$XDG_DATA_HOME/gates/distro-eol.json, which the gate prefers "
-                                                "when newer than the shipped file).")] = None,
     now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="The date to stamp (YYYY-MM-DD).")]
     = None,
 ) -> int:
-    """Rebuild the end-of-life data of the base-image gate from endoflife.date."""
+    """Rebuild the end-of-life data the gates ship (OS releases, Kubernetes, etcd, containerd) from endoflife.date."""
     import datetime as dt
 
-    from gates.distro.eol import user_data_file
     from gates.distro.eol_build import update
     from gates.text import for_terminal
 
+    files = [data for gate in GATES.values() for data in gate.data_files()]
+    if only is not None:
+        files = [data for data in files if data.name == only]
+        if not files:
+            known = ", ".join(data.name for gate in GATES.values() for data in gate.data_files())
+            raise UsageError(f"--file: no data file {only!r} (known: {known})")
+    if output is not None and len(files) != 1:
+        raise UsageError("--output names one file: choose which with --file NAME")
     generated = runner.with_now(Config(source=None), now or os.environ.get("GATES_NOW") or None).today
-    print(for_terminal(update(output or user_data_file(), source, generated or dt.date.today(),
-                              warn=lambda m: print(for_terminal(f"gates: warning: {m}"), file=sys.stderr))))
+    for data in files:
+        target = output or _user_data_dir() / data.name
+        print(for_terminal(update(target, source, generated or dt.date.today(), products_wanted=data.products,
+                                  warn=lambda m: print(for_terminal(f"gates: warning: {m}"), file=sys.stderr))))
     return EXIT_PASSED
+
+
+def _user_data_dir() -> Path:
+    """`$XDG_DATA_HOME/gates`, where refreshed data files go and where the gates look for them first."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "gates"
 
 
 for _gate in GATES.values():

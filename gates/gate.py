@@ -55,6 +55,16 @@ class Invocation:
     """`--now DATE`, for the gates that take it."""
 
 
+@dataclass(frozen=True)
+class DataFile:
+    """A dated data file a gate ships and `gates data update` refreshes from endoflife.date's pages."""
+
+    name: str
+    """Its file name, under `gates/data/` as shipped and `$XDG_DATA_HOME/gates/` once refreshed."""
+    products: tuple[str, ...]
+    """The endoflife.date products it holds."""
+
+
 class Gate(Protocol):
     """One gate: a package under `gates/checks/`, registered in `gates.checks.GATES`."""
 
@@ -72,6 +82,10 @@ class Gate(Protocol):
     @property
     def RULES(self) -> Sequence[Rule]:
         """Its rules, each with the text `gates explain` prints (from its light `rules` module)."""
+        ...
+
+    def data_files(self) -> Sequence[DataFile]:
+        """The data files it ships that `gates data update` refreshes (most gates have none)."""
         ...
 
     def config_tables(self) -> Mapping[str, Schema]:

@@ -105,8 +105,30 @@ def test_data_update_from_a_folder_is_preferred_when_newer(cli: Cli, tmp_path: P
     db, origin = load_preferred()
     assert db.generated == dt.date(2026, 12, 1) and str(user_data_file()) in origin
     older = tmp_path / "older.json"
-    assert cli(["data", "update", "--source", str(source), "--now", "2020-01-01", "-o", str(older)]).code == 0
+    assert cli(["data", "update", "--source", str(source), "--now", "2020-01-01", "-o", str(older)]).code == 2
+    assert cli(["data", "update", "--source", str(source), "--now", "2020-01-01", "--file", "distro-eol.json",
+                "-o", str(older)]).code == 0
     assert json.loads(older.read_text())["generated"] == "2020-01-01"
+
+
+def test_data_update_refreshes_every_gate_s_data(cli: Cli, tmp_path: Path) -> None:
+    """The registry names each gate's data files: the cluster gate's Kubernetes data is refreshed too."""
+    from gates.checks.cluster import versions
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for folder in (require_corpus("eol", "endoflife.date-products"),
+                   require_corpus("cluster-config", "endoflife.date-products")):
+        for page in folder.glob("*.md"):
+            (pages / page.name).write_bytes(page.read_bytes())
+    run = cli(["data", "update", "--source", str(pages), "--now", "2026-12-01"])
+    assert run.code == 0, run.err
+    assert f"wrote {versions.user_data_file()}: 3 products" in run.out
+    assert json.loads(versions.user_data_file().read_text())["generated"] == "2026-12-01"
+    only = cli(["data", "update", "--source", str(pages), "--now", "2026-12-02", "--file", "cluster-eol.json"])
+    assert only.code == 0 and "distro-eol.json" not in only.out
+    unknown = cli(["data", "update", "--file", "nope.json"])
+    assert unknown.code == 2 and "cluster-eol.json" in unknown.err
 
 
 def test_data_update_fails_cleanly_offline(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

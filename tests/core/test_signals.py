@@ -236,7 +236,7 @@ def test_sigterm_while_images_wait_on_a_silent_registry(tmp_path: Path, silent_s
 
 def test_sigterm_while_data_update_waits_on_the_network(tmp_path: Path, silent_server: socket.socket) -> None:
     proxy = f"http://127.0.0.1:{silent_server.getsockname()[1]}"
-    proc = _start(["data", "update", "--output", str(tmp_path / "eol.json")], tmp_path,
+    proc = _start(["data", "update", "--file", "distro-eol.json", "--output", str(tmp_path / "eol.json")], tmp_path,
                   extra_env={"HTTPS_PROXY": proxy, "https_proxy": proxy, "NO_PROXY": "", "no_proxy": ""})
     try:
         connection, _ = silent_server.accept()

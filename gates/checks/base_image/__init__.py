@@ -20,7 +20,7 @@ from gates.checks.base_image.rules import RULES as RULES
 if TYPE_CHECKING:
     from gates.config import Config
     from gates.engine import GateJob
-    from gates.gate import Invocation, RunFlags
+    from gates.gate import DataFile, Invocation, RunFlags
     from gates.validators import Schema
 
 NAME = GATE
@@ -28,6 +28,14 @@ SUMMARY = "Base image age, drift, approval, pinning, non-root, OS end of life an
 NEEDS_NETWORK = True
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}
+
+
+def data_files() -> tuple[DataFile, ...]:
+    from gates.distro.eol import DATA_FILE
+    from gates.distro.eol_build import OS_PRODUCTS
+    from gates.gate import DataFile
+
+    return (DataFile(DATA_FILE, OS_PRODUCTS),)
 
 
 def config_tables() -> Mapping[str, Schema]:

@@ -20,7 +20,7 @@ from gates.checks.cluster.rules import RULES as RULES
 if TYPE_CHECKING:
     from gates.config import Config
     from gates.engine import GateJob
-    from gates.gate import Invocation, RunFlags
+    from gates.gate import DataFile, Invocation, RunFlags
     from gates.validators import Schema
 
 NAME = GATE
@@ -28,6 +28,13 @@ SUMMARY = "CIS controls over cluster configuration as code: API server, etcd, ku
 NEEDS_NETWORK = False
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}
+
+
+def data_files() -> tuple[DataFile, ...]:
+    from gates.checks.cluster.versions import DATA_FILE, PRODUCTS
+    from gates.gate import DataFile
+
+    return (DataFile(DATA_FILE, PRODUCTS),)
 
 
 def config_tables() -> Mapping[str, Schema]:

@@ -19,7 +19,7 @@ from gates.checks.compose.rules import RULES as RULES
 if TYPE_CHECKING:
     from gates.config import Config
     from gates.engine import GateJob
-    from gates.gate import Invocation, RunFlags
+    from gates.gate import DataFile, Invocation, RunFlags
     from gates.validators import Schema
 
 NAME = GATE
@@ -27,6 +27,10 @@ SUMMARY = "Docker Compose services: privileged, capabilities, host namespaces an
 NEEDS_NETWORK = False
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}
+
+
+def data_files() -> tuple[DataFile, ...]:
+    return ()
 
 
 def config_tables() -> Mapping[str, Schema]:

@@ -19,7 +19,7 @@ from gates.checks.manifests.rules import RULES as RULES
 if TYPE_CHECKING:
     from gates.config import Config
     from gates.engine import GateJob
-    from gates.gate import Invocation, RunFlags
+    from gates.gate import DataFile, Invocation, RunFlags
     from gates.validators import Schema
 
 NAME = GATE
@@ -27,6 +27,10 @@ SUMMARY = "Pod Security Standards and hardening rules over Kubernetes manifests"
 NEEDS_NETWORK = False
 DEFAULT = True
 ENVIRONMENT: Mapping[str, str] = {"GATES_LEVEL": "level"}
+
+
+def data_files() -> tuple[DataFile, ...]:
+    return ()
 
 
 def config_tables() -> Mapping[str, Schema]:

@@ -23,7 +23,7 @@ from gates.checks.signature.rules import RULES as RULES
 if TYPE_CHECKING:
     from gates.config import Config
     from gates.engine import GateJob
-    from gates.gate import Invocation, RunFlags
+    from gates.gate import DataFile, Invocation, RunFlags
     from gates.validators import Schema
 
 NAME = GATE
@@ -31,6 +31,10 @@ SUMMARY = "cosign / Sigstore signatures of images, verified from the registry ag
 NEEDS_NETWORK = True
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}
+
+
+def data_files() -> tuple[DataFile, ...]:
+    return ()
 
 
 def config_tables() -> Mapping[str, Schema]:

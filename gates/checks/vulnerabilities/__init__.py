@@ -22,7 +22,7 @@ from gates.checks.vulnerabilities.rules import RULES as RULES
 if TYPE_CHECKING:
     from gates.config import Config
     from gates.engine import GateJob
-    from gates.gate import Invocation, RunFlags
+    from gates.gate import DataFile, Invocation, RunFlags
     from gates.validators import Schema
 
 NAME = GATE
@@ -30,6 +30,10 @@ SUMMARY = "vulnerability reports of scanners (Trivy, Grype, GitLab, CycloneDX) j
 NEEDS_NETWORK = False
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}
+
+
+def data_files() -> tuple[DataFile, ...]:
+    return ()
 
 
 def config_tables() -> Mapping[str, Schema]:
