@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, NowOpt, OutputOpt, VerboseOpt
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
+    ConfigOpt,
+    FailOnOpt,
+    FormatOpt,
+    NowOpt,
+    OutputOpt,
+    VerboseOpt,
+)
 from gates.gate import CommonOptions, Invocation
 from gates.model import Severity
 
@@ -30,11 +40,13 @@ def vulnerabilities_command(
     now: NowOpt = None,
     config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Judge scanner reports (Trivy, Grype, GitLab container scanning, CycloneDX), with OpenVEX and waivers."""
     from gates.checks.vulnerabilities.job import Flags, vulnerabilities_job
 
     flags = Flags(reports=tuple(reports or ()), vex=tuple(vex or ()), ignore_unfixed=ignore_unfixed,
                   min_severity=min_severity, fix_grace_days=fix_grace_days)
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside,
+                                    color=color.value),
                       lambda cfg: vulnerabilities_job(cfg, flags), now=now)
