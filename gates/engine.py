@@ -36,7 +36,8 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
 
 def _checked_nothing(gate: str, skipped: int) -> Result:
     """A gate that judged no target cannot vouch for anything: that is an error, never a pass."""
-    why = f"all {skipped} of its targets were skipped" if skipped else "it found no target"
+    why = ("its only target was skipped" if skipped == 1 else f"all {skipped} of its targets were skipped") \
+        if skipped else "it found no target"
     return error_result(gate, gate, f"the {gate} gate checked nothing: {why}")
 
 
