@@ -4,7 +4,8 @@ Each gate's block starts with a header naming the gate and its counts; its targe
 stable order (by where they live, not by when a worker finished), a passing target only with
 `--verbose`. A finding is one line with its columns aligned within the block, then a `fix:` line
 from its rule's remediation (the first sentence; whole with `--verbose`). An image reference is
-printed once, as the target, not again as each finding's location.
+printed once per finding, as the target, not again as its location; an error line keeps naming its
+file or image, so it still says what is wrong on its own when a log is searched.
 """
 
 from __future__ import annotations
@@ -82,13 +83,6 @@ def _findings(result: Result, report: Report, context: RenderContext, paint: _Pa
     return lines
 
 
-def _error_text(result: Result) -> str:
-    """The result's error without a leading copy of its target (`IMAGE: ...` under the `IMAGE` line)."""
-    error = result.error or ""
-    prefix = f"{result.target}: "
-    return error[len(prefix):] if error.startswith(prefix) and len(error) > len(prefix) else error
-
-
 def _result(result: Result, report: Report, context: RenderContext, paint: _Painter) -> list[str]:
     mark, color = _MARK[result.outcome]
     if result.outcome is Outcome.PASSED and not result.findings and not result.details and not context.verbose:
@@ -97,7 +91,7 @@ def _result(result: Result, report: Report, context: RenderContext, paint: _Pain
     lines += [paint(f"    {detail}", "dim") for detail in result.details]
     if result.error:
         label = "error" if result.outcome is Outcome.ERROR else "skipped"
-        lines.append(f"    {paint(label, color)}: {_error_text(result)}")
+        lines.append(f"    {paint(label, color)}: {result.error}")
     return lines + _findings(result, report, context, paint)
 
 
