@@ -40,10 +40,13 @@ def schema_errors(report: Any) -> list[str]:
             for e in sorted(_validator().iter_errors(report), key=lambda e: list(map(str, e.absolute_path)))]
 
 
-def validate_report(text: str, where: str) -> Any:
-    """`text` parsed, failing the test unless it is a JSON report the schema accepts."""
+def validate_report(text: str, where: str, first_of_many: bool = False) -> Any:
+    """`text` parsed, failing the test unless it is a JSON report the schema accepts.
+
+    `first_of_many`: stdout holds the JSON report followed by other formats' output; only the report
+    is parsed."""
     try:
-        report = json.loads(text)
+        report = json.JSONDecoder().raw_decode(text)[0] if first_of_many else json.loads(text)
     except ValueError as exc:
         pytest.fail(f"{where}: not JSON: {exc}")
     errors = schema_errors(report)
@@ -83,13 +86,14 @@ class JsonReports:
         if not formats and environment.get("GATES_FORMAT"):
             formats = [f.strip() for f in environment["GATES_FORMAT"].split(",") if f.strip()]
         self.stdout_is_json = bool(formats) and set(formats) == {"json"}
+        self.stdout_shared = len(set(formats)) > 1
         outputs = [spec.partition("=")[2] for spec in _flag_values(args, "-o", "--output")
                    if spec.startswith("json=")]
         self.files = {cwd / target: _stamp(cwd / target) for target in outputs if target}
 
     def check(self, code: int, out: str) -> None:
         if out.startswith(_MARK) or (self.stdout_is_json and out and code in (0, 1, 3)):
-            validate_report(out, "stdout")
+            validate_report(out, "stdout", first_of_many=self.stdout_shared)
         for path, before in self.files.items():
             after = _stamp(path)
             if after is not None and after != before and path.is_file():
