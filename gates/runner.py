@@ -88,12 +88,16 @@ def use_color(choice: str, stream: object, environ: Mapping[str, str]) -> bool:
 
 
 class _LazyRules(Mapping[str, "Rule"]):
-    """Rule metadata, loaded only if a reporter asks (SARIF does; console and JSON never do)."""
+    """Rule metadata, loaded only if a reporter asks (SARIF and the console's fix lines do; JSON never does)."""
+
+    _loaded: Mapping[str, Rule] | None = None
 
     def _rules(self) -> Mapping[str, Rule]:
-        from gates.checks import all_rules
+        if self._loaded is None:  # once: the console asks for every finding's rule
+            from gates.checks import all_rules
 
-        return all_rules()
+            self._loaded = all_rules()
+        return self._loaded
 
     def __getitem__(self, key: str) -> Rule:
         return self._rules()[key]

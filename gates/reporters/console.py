@@ -62,7 +62,23 @@ def _status(finding: Finding, report: Report) -> str:
     return ""
 
 
-def _findings(result: Result, report: Report, context: RenderContext, paint: _Painter) -> list[str]:
+class _Fixes:
+    """The `fix:` text of each rule, worked out once per run (a run can hold 100,000 findings)."""
+
+    def __init__(self, context: RenderContext) -> None:
+        self.context = context
+        self.known: dict[str, str | None] = {}
+
+    def __call__(self, rule_id: str) -> str | None:
+        if rule_id not in self.known:
+            rule = self.context.rules.get(rule_id)
+            text = rule.remediation if rule is not None else ""
+            self.known[rule_id] = None if not text else \
+                " ".join(text.split()) if self.context.verbose else short_fix(text, rule_id)
+        return self.known[rule_id]
+
+
+def _findings(result: Result, report: Report, fixes: _Fixes, paint: _Painter) -> list[str]:
     ordered = sorted(result.findings, key=lambda f: (f.waiver is not None, -f.severity.rank,
                                                      f.location.path, f.location.line or 0, f.location.column or 0))
     locations = [_shown_location(f, result) for f in ordered]
@@ -76,23 +92,22 @@ def _findings(result: Result, report: Report, context: RenderContext, paint: _Pa
         line = f"    {columns}{severity} {finding.rule:<{rule_width}}  {finding.message}"
         lines.append(paint(line + status, "dim") if finding.waiver is not None else line + paint(status, "dim"))
         lines += [paint(f"      note: {note}", "yellow") for note in finding.notes]
-        rule = context.rules.get(finding.rule) if finding.waiver is None else None
-        if rule is not None and rule.remediation:
-            fix = " ".join(rule.remediation.split()) if context.verbose else short_fix(rule.remediation, rule.id)
+        fix = fixes(finding.rule) if finding.waiver is None else None
+        if fix:
             lines.append(paint(f"      fix: {fix}", "green"))
     return lines
 
 
-def _result(result: Result, report: Report, context: RenderContext, paint: _Painter) -> list[str]:
+def _result(result: Result, report: Report, fixes: _Fixes, paint: _Painter) -> list[str]:
     mark, color = _MARK[result.outcome]
-    if result.outcome is Outcome.PASSED and not result.findings and not result.details and not context.verbose:
+    if result.outcome is Outcome.PASSED and not result.findings and not result.details and not fixes.context.verbose:
         return []
     lines = [f"{paint(mark, color)} {paint(result.target, 'bold')}"]
     lines += [paint(f"    {detail}", "dim") for detail in result.details]
     if result.error:
         label = "error" if result.outcome is Outcome.ERROR else "skipped"
         lines.append(f"    {paint(label, color)}: {result.error}")
-    return lines + _findings(result, report, context, paint)
+    return lines + _findings(result, report, fixes, paint)
 
 
 def _target_order(result: Result) -> tuple[str, int, int, str]:
@@ -143,11 +158,12 @@ def render(report: Report, context: RenderContext) -> str:
     paint = _Painter(context.color)
     gates = list(dict.fromkeys([*report.gates, *(r.gate for r in report.results)]))
     lines: list[str] = []
+    fixes = _Fixes(context)
     for gate in gates:
         results = sorted((r for r in report.results if r.gate == gate), key=_target_order)
         lines.append(_header(gate, results, paint))
         for result in results:
-            lines += _result(result, report, context, paint)
+            lines += _result(result, report, fixes, paint)
         lines.append("")
     if gates:
         lines += [*_table(report, gates, paint), ""]
