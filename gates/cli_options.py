@@ -29,7 +29,7 @@ OutputOpt = Annotated[list[str] | None, typer.Option(
 FailOnOpt = Annotated[Severity | None, typer.Option(
     "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
 VerboseOpt = Annotated[bool, typer.Option(
-    "--verbose", "-v", help="List passing targets; tracebacks on internal errors.")]
+    "--verbose", "-v", help="List passing targets; each finding's fix in full; tracebacks on internal errors.")]
 
 
 class ColorChoice(str, Enum):
