@@ -18,6 +18,8 @@ from gates import __version__, interrupts, runner
 from gates.checks import GATES, all_rules
 from gates.cli_options import (
     AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
     ConfigOpt,
     ConfigRefOpt,
     FailOnOpt,
@@ -45,11 +47,14 @@ def run_command(
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None, fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
     allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
-    common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref)
+    common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
+                                  color=color.value)
     cfg = runner.load_config(common)
-    return runner.finish(runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level)), cfg, verbose)
+    jobs = runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level))
+    return runner.finish(jobs, cfg, verbose, common.color)
 
 
 data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the gates ship.")

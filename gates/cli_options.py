@@ -6,6 +6,7 @@ A module of its own so each gate's `command` module can declare them without imp
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,21 @@ OutputOpt = Annotated[list[str] | None, typer.Option(
 FailOnOpt = Annotated[Severity | None, typer.Option(
     "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
 VerboseOpt = Annotated[bool, typer.Option(
-    "--verbose", "-v", help="List passing targets; tracebacks on internal errors.")]
+    "--verbose", "-v", help="List passing targets; each finding's fix in full; tracebacks on internal errors.")]
+
+
+class ColorChoice(str, Enum):
+    """`--color`: whether the console report uses ANSI colours."""
+
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+ColorOpt = Annotated[ColorChoice, typer.Option(
+    "--color", metavar="WHEN", case_sensitive=False,
+    help="Colour the console report: auto (on a terminal unless TERM=dumb or NO_COLOR is set; FORCE_COLOR"
+         " forces it), always, never.")]
 AllowOutsideOpt = Annotated[bool, typer.Option(
     "--allow-output-outside-workspace",
     help="Under CI, let --output files land outside the workspace ([output] paths never do; also"

@@ -39,7 +39,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 CONFIG_NAME = "gates.toml"
-FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github")
+FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github", "openmetrics")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
 
 

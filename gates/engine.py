@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
 
 def _checked_nothing(gate: str, skipped: int) -> Result:
     """A gate that judged no target cannot vouch for anything: that is an error, never a pass."""
-    why = f"all {skipped} of its targets were skipped" if skipped else "it found no target"
+    why = ("its only target was skipped" if skipped == 1 else f"all {skipped} of its targets were skipped") \
+        if skipped else "it found no target"
     return error_result(gate, gate, f"the {gate} gate checked nothing: {why}")
 
 
@@ -48,6 +50,7 @@ def run(
 ) -> Report:
     """Run every job in order; a bug in one gate becomes an error result, and the others still run."""
     day = today or dt.date.today()
+    started = time.monotonic()
     results: list[Result] = []
     internal: list[str] = []
     for job in jobs:
@@ -66,4 +69,4 @@ def run(
         if not any(r.outcome is not Outcome.SKIPPED for r in decided):
             results.append(_checked_nothing(job.name, len(decided)))
     return Report(results=tuple(results), gates=tuple(j.name for j in jobs), fail_on=fail_on,
-                  internal_errors=tuple(internal))
+                  internal_errors=tuple(internal), duration=time.monotonic() - started)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 _VALUE_FLAGS = {"--level": "level", "--config": "config", "--format": "formats", "-f": "formats",
                 "--output": "outputs", "-o": "outputs", "--fail-on": "fail_on",
-                "--config-ref": "config_ref"}
+                "--config-ref": "config_ref", "--color": "color"}
 _REPEATABLE = {"formats", "outputs"}
 
 
@@ -64,6 +64,9 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
     fail_on = parsed.get("fail_on")
     if fail_on is not None and fail_on not in {s.value for s in Severity}:
         return None
+    color = str(parsed.get("color", "auto")).lower()
+    if color not in ("auto", "always", "never"):
+        return None  # the full CLI says what is wrong
     verbose = bool(parsed["verbose"])
     config = parsed.get("config")
     common = runner.CommonOptions(
@@ -74,6 +77,7 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         verbose=verbose,
         allow_output_outside_workspace=bool(parsed.get("allow_output_outside_workspace")),
         config_ref=str(parsed["config_ref"]) if parsed.get("config_ref") is not None else None,
+        color=color,
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")

@@ -34,6 +34,8 @@ class CommonOptions:
     """`--allow-output-outside-workspace`: under CI, `--output` files may land outside the workspace."""
     config_ref: str | None = None
     """`--config-ref`: read the configuration from this git ref (the tree under test stays the checkout)."""
+    color: str = "auto"
+    """`--color`: `auto`, `always` or `never` (the console report's ANSI colours)."""
 
 
 @dataclass(frozen=True)

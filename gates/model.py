@@ -137,6 +137,8 @@ class Report:
     internal_errors: tuple[str, ...] = ()
     """Bugs caught while running a gate: the run still reports, then exits 3."""
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    duration: float | None = None
+    """Seconds the gates took to run (wall clock), where the engine measured it."""
 
     @property
     def outcome(self) -> Outcome:

@@ -74,22 +74,34 @@ def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Pat
     return tuple((t.format, t.path) for t in report_targets.check(targets, os.environ, allow))
 
 
-def _use_color(stream: object) -> bool:
-    if os.environ.get("NO_COLOR"):
+def use_color(choice: str, stream: object, environ: Mapping[str, str]) -> bool:
+    """`--color`: `always` and `never` as said; `auto` follows NO_COLOR, then FORCE_COLOR, then TERM=dumb
+    (a terminal that shows escapes raw), then GitHub's log (which renders colour), then whether it is a TTY."""
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR") or os.environ.get("GITHUB_ACTIONS") == "true":
+    if environ.get("FORCE_COLOR"):
+        return True
+    if environ.get("TERM") == "dumb":
+        return False
+    if environ.get("GITHUB_ACTIONS") == "true":
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
 class _LazyRules(Mapping[str, "Rule"]):
-    """Rule metadata, loaded only if a reporter asks (SARIF does; console and JSON never do)."""
+    """Rule metadata, loaded only if a reporter asks (SARIF and the console's fix lines do; JSON never does)."""
+
+    _loaded: Mapping[str, Rule] | None = None
 
     def _rules(self) -> Mapping[str, Rule]:
-        from gates.checks import all_rules
+        if self._loaded is None:  # once: the console asks for every finding's rule
+            from gates.checks import all_rules
 
-        return all_rules()
+            self._loaded = all_rules()
+        return self._loaded
 
     def __getitem__(self, key: str) -> Rule:
         return self._rules()[key]
@@ -110,7 +122,7 @@ def _repository_root() -> Path:
     return here
 
 
-def emit(report: Report, config: Config, verbose: bool) -> int:
+def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> int:
     """Write the report files, then stdout; the worst exit code a write problem calls for (0 if none).
 
     Files come first so that a closed or broken stdout (`gates ... | head -c1`, `>/dev/full`) cannot
@@ -139,7 +151,8 @@ def emit(report: Report, config: Config, verbose: bool) -> int:
             code = max(code, EXIT_USAGE)
     out = _Stdout()
     for fmt in config.formats:
-        context = dataclasses.replace(plain, color=_use_color(sys.stdout)) if fmt == "console" else plain
+        context = dataclasses.replace(plain, color=use_color(color, sys.stdout, os.environ)) \
+            if fmt == "console" else plain
         text = render(fmt, context)
         if text is not None and fmt == "console" and actions:
             from gates.reporters.github import fence_commands
@@ -214,7 +227,7 @@ def _silence_stdout() -> None:
         sys.stdout = None
 
 
-def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
+def finish(jobs: list[GateJob], config: Config, verbose: bool, color: str = "auto") -> int:
     from gates.engine import run
 
     try:
@@ -223,7 +236,7 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool) -> int:
     except Interrupted as exc:
         _emit_interrupted(jobs, config, verbose, exc)
         raise
-    written = emit(report, config, verbose)
+    written = emit(report, config, verbose, color)
     for problem in report.internal_errors:
         print(for_terminal(f"gates: internal error in {problem}", lines=True), file=sys.stderr)
     if report.internal_errors or written == EXIT_INTERNAL:
@@ -263,7 +276,7 @@ def run_jobs(config: Config, flags: RunFlags) -> list[GateJob]:
 def execute(invocation: Invocation) -> int:
     """Run what a gate's command asked for: load the configuration, build the job, run, report."""
     config = with_now(load_config(invocation.common), invocation.now)
-    return finish([invocation.job(config)], config, invocation.common.verbose)
+    return finish([invocation.job(config)], config, invocation.common.verbose, invocation.common.color)
 
 
 def guarded(command: Callable[[], int], verbose: bool) -> int:

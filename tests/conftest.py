@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gates.cli import main
+from tests.support.report_schema import JsonReports
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,8 +55,10 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 
     def run(args: Sequence[str]) -> CliRun:
         capsys.readouterr()
+        reports = JsonReports(args, Path.cwd())
         code = main(list(args))
         captured = capsys.readouterr()
+        reports.check(code, captured.out)  # every JSON report validates against the shipped schema
         return CliRun(code, captured.out, captured.err)
 
     return run
@@ -68,8 +71,10 @@ def run_process(args: Sequence[str], cwd: Path, stdin: str | None = None,
     environment.update({"NO_COLOR": "1", "PYTHONPATH": str(REPO)})
     environment.pop("GITHUB_ACTIONS", None)
     environment.update(env or {})
+    reports = JsonReports(args, cwd, environment)
     proc = subprocess.run(
         [sys.executable, "-m", "gates", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
         env=environment, timeout=timeout, check=False,
     )
+    reports.check(proc.returncode, proc.stdout)  # every JSON report validates against the shipped schema
     return CliRun(proc.returncode, proc.stdout, proc.stderr)

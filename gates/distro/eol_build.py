@@ -19,6 +19,7 @@ from typing import Any
 
 from gates.distro.eol import parse_eol_data
 from gates.errors import GatesError
+from gates.wording import counted
 
 OS_PRODUCTS = (
     "almalinux",
@@ -153,7 +154,8 @@ def write(data: dict[str, Any], output: Path) -> str:
         tmp.write(text)
     Path(tmp.name).replace(output)
     count = sum(len(p["cycles"]) for p in data["products"].values())
-    return f"wrote {output}: {len(data['products'])} products, {count} cycles, generated {data['generated']}"
+    return (f"wrote {output}: {counted(len(data['products']), 'product')}, {counted(count, 'cycle')},"
+            f" generated {data['generated']}")
 
 
 def fetch_pages(target: Path, ref: str = "master", timeout: float = 20.0,

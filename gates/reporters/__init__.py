@@ -27,6 +27,7 @@ class Format(str, Enum):
     SARIF = "sarif"
     GITLAB = "gitlab-codequality"
     GITHUB = "github"
+    OPENMETRICS = "openmetrics"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ _MODULES: dict[Format, str] = {
     Format.SARIF: "gates.reporters.sarif",
     Format.GITLAB: "gates.reporters.gitlab_codequality",
     Format.GITHUB: "gates.reporters.github",
+    Format.OPENMETRICS: "gates.reporters.openmetrics",
 }
 
 
@@ -64,6 +66,7 @@ _COMMAND_ESCAPES: dict[Format, tuple[str, str] | None] = {
     Format.SARIF: _JSON_ESCAPES,
     Format.GITLAB: _JSON_ESCAPES,
     Format.GITHUB: None,  # its lines are gates' own commands; untrusted text in them is %-escaped
+    Format.OPENMETRICS: ("\\x3a", "\\x5b"),  # never needed: its lines start with a metric name or `#`
 }
 """How each medium writes `:` and `[` so that a parser of the medium reads the same text."""
 

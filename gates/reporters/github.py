@@ -23,6 +23,7 @@ from gates.model import Finding, Location, Outcome, Report, Result, blocks
 from gates.reporters import RenderContext
 from gates.reporters.sarif import repo_path
 from gates.text import clean_once
+from gates.wording import counted
 
 SUMMARY_LIMIT = 1024 * 1024
 """The runner refuses a step summary larger than this many bytes (it then shows none at all)."""
@@ -67,22 +68,30 @@ def _finding_message(finding: Finding, with_location: bool) -> str:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    """Annotations: errors for blocking findings and undecided targets, warnings for advisory ones."""
-    lines: list[str] = []
+    """Annotations: errors for blocking findings and undecided targets, warnings for advisory ones.
+
+    The runner shows only the first 10 of each level, so the order is what a reader needs first:
+    blocking findings by severity (critical first), then undecided targets, then advisory findings by
+    severity; findings of one severity keep the order of the report (file order).
+    """
+    active = [f for r in report.results for f in r.active_findings]
+    blocking = sorted((f for f in active if blocks(f, report.fail_on)), key=_severity_key)
+    advisory = sorted((f for f in active if not blocks(f, report.fail_on)), key=_severity_key)
+    lines = [_finding_annotation("error", f, context) for f in blocking]
     for result in report.results:
         if result.outcome is Outcome.ERROR:
             title = f"gates {result.gate}: could not decide {result.target}"
             lines.append(annotation("error", result.error or "unknown error", result.location, title, context.root))
-    ordered = sorted((f for r in report.results for f in r.active_findings),
-                     key=lambda f: not blocks(f, report.fail_on))
-    for finding in ordered:
-        rule = context.rules.get(finding.rule)
-        title = f"{finding.rule}: {rule.title}" if rule else finding.rule
-        level = "error" if blocks(finding, report.fail_on) else "warning"
-        in_file = repo_path(finding.location.path, context.root) is not None
-        lines.append(annotation(level, _finding_message(finding, not in_file), finding.location, title,
-                                context.root))
+    lines += [_finding_annotation("warning", f, context) for f in advisory]
     return "".join(line + "\n" for line in lines)
+
+
+def _finding_annotation(level: str, finding: Finding, context: RenderContext) -> str:
+    """The title names the rule and its severity, the two things a reader of a long list sorts by."""
+    rule = context.rules.get(finding.rule)
+    title = f"{finding.rule} ({finding.severity.value})" + (f": {rule.title}" if rule else "")
+    in_file = repo_path(finding.location.path, context.root) is not None
+    return annotation(level, _finding_message(finding, not in_file), finding.location, title, context.root)
 
 
 def _shorten(text: str, limit: int | None) -> str:
@@ -202,8 +211,8 @@ def _summary_text(report: Report, context: RenderContext, findings: list[Finding
         used += size
     left_out = sum(1 for row in table[len(kept):] if row.startswith("| ") and not row.startswith("| ---"))
     if left_out:
-        kept += ["", f"_{left_out} more findings did not fit in the job summary: see the SARIF, JUnit or"
-                     " JSON report._", ""]
+        kept += ["", f"_{counted(left_out, 'more finding')} did not fit in the job summary: see the SARIF,"
+                     " JUnit or JSON report._", ""]
     return "\n".join(head + kept + tail) + "\n"
 
 

@@ -1,4 +1,8 @@
-"""The JSON report: the stable contract (`gates/report/v1`) that other tools and tests read."""
+"""The JSON report: the stable contract (`gates/report/v1`) that other tools and tests read.
+
+Its JSON Schema ships in the package as `gates/schemas/report-v1.json` (`schema_text()` reads it), so
+a consumer can validate a report against the exact version of gates that wrote it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,15 @@ from gates.model import Finding, Location, Report, Result, blocks
 from gates.reporters import RenderContext
 
 SCHEMA = "gates/report/v1"
+SCHEMA_FILE = "schemas/report-v1.json"
+"""The JSON Schema of `SCHEMA`, a resource of the `gates` package."""
+
+
+def schema_text() -> str:
+    """The report's JSON Schema as shipped with this version of gates."""
+    from importlib.resources import files
+
+    return files("gates").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 def _location(location: Location | None) -> dict[str, Any] | None:

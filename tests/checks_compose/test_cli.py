@@ -178,7 +178,7 @@ def test_list_and_explain(tmp_path: Path) -> None:
 def test_github_annotations_carry_file_line_and_column(tmp_path: Path) -> None:
     run = run_process(["compose", "--format", "github"], cwd=_project(tmp_path))
     assert run.code == 1
-    assert "::error file=docker-compose.yml,line=9,col=9,title=compose-runtime-socket%3A" in run.out
+    assert "::error file=docker-compose.yml,line=9,col=9,title=compose-runtime-socket (critical)%3A" in run.out
     assert "\x1b" not in run.out
 
 

@@ -44,7 +44,7 @@ def test_trivy_gomod_with_its_openvex_file_leaves_what_trivy_leaves(tmp_path: Pa
     assert waived.waiver is not None and waived.waiver.reason.startswith(
         "OpenVEX not_affected (vulnerable_code_not_in_execute_path): The vulnerable code isn't called [")
     assert waived.waiver.source.endswith("openvex.json:8:5")
-    assert any("1 findings decided by one" in d for d in result.details)
+    assert any("1 finding decided by one" in d for d in result.details)
 
 
 def test_image_product_with_subcomponents_by_digest(tmp_path: Path) -> None:

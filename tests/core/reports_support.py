@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from tests.conftest import REPO, CliRun
 from tests.manifests.helpers import compliant_pod_spec, wrap, write
+from tests.support.report_schema import JsonReports
 
 CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITLAB_CI", "CI_PROJECT_DIR",
                 "GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE", "GITHUB_STEP_SUMMARY")
@@ -27,15 +28,20 @@ def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def gates(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120) -> CliRun:
     """`python -m gates ARGS` with stdout and stderr captured."""
+    variables = environment(env)
+    reports = JsonReports(args, cwd, variables)
     proc = subprocess.run([sys.executable, "-m", "gates", *args], cwd=cwd, capture_output=True, text=True,
-                          env=environment(env), timeout=timeout, check=False)
+                          env=variables, timeout=timeout, check=False)
+    reports.check(proc.returncode, proc.stdout)  # every JSON report validates against the shipped schema
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 
 def gates_to(stdout: IO[Any] | int | None, args: Sequence[str], cwd: Path, timeout: float = 120) -> tuple[int, str]:
     """`python -m gates ARGS` writing its stdout to `stdout` (a file, a pipe end); returns (exit code, stderr)."""
+    reports = JsonReports(args, cwd)
     proc = subprocess.run([sys.executable, "-m", "gates", *args], cwd=cwd, stdout=stdout,
                           stderr=subprocess.PIPE, text=True, env=environment(), timeout=timeout, check=False)
+    reports.check(proc.returncode, "")  # stdout went elsewhere; the --output json files still validate
     return proc.returncode, proc.stderr
 
 

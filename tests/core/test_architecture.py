@@ -21,6 +21,9 @@ from gates.gate import RunFlags
 PACKAGE = Path(__file__).resolve().parents[2] / "gates"
 README = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
 CORE = ("config", "engine", "model", "runner")
+COMMON_FLAGS = ("--config ", "--config-ref", "--format", "--output", "--fail-on", "--verbose", "--color",
+                "--allow-output-outside-workspace")
+"""Flags every gate command takes (each command declares them: this keeps them from drifting apart)."""
 
 
 def _module_name(path: Path) -> str:
@@ -132,7 +135,10 @@ def test_every_gate_is_complete(name: str, tmp_path: Path, capsys: pytest.Captur
         assert rule.rationale.split()[0] in capsys.readouterr().out
     assert f"| `gates {name}" in README, f"README's command table has no row for gates {name}"
     assert main([name, "--help"]) == 0
-    assert gate.SUMMARY in " ".join(capsys.readouterr().out.split())
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert gate.SUMMARY in help_text
+    for flag in COMMON_FLAGS:
+        assert flag in help_text, f"gates {name} lacks the common flag {flag}"
     (tmp_path / "gates.toml").write_text(_minimal_config(name, tmp_path), encoding="utf-8")
     job = gate.build_job(load_config(tmp_path / "gates.toml", env={}), RunFlags(paths=(str(tmp_path),)))
     assert isinstance(job, GateJob) and job.name == name

@@ -47,7 +47,9 @@ def test_a_gate_that_checked_nothing_is_an_error() -> None:
     skipped = Result("manifests", "chart/templates", Outcome.SKIPPED, error="render it first")
     report = run([GateJob("manifests", lambda: [skipped])], today=TODAY)
     assert report.outcome is Outcome.ERROR
-    assert report.results[-1].error == "the manifests gate checked nothing: all 1 of its targets were skipped"
+    assert report.results[-1].error == "the manifests gate checked nothing: its only target was skipped"
+    two = run([GateJob("manifests", lambda: [skipped, skipped])], today=TODAY)
+    assert two.results[-1].error == "the manifests gate checked nothing: all 2 of its targets were skipped"
     empty = run([GateJob("signature", lambda: [])], today=TODAY)
     assert empty.outcome is Outcome.ERROR and empty.results[0].error is not None
     assert "found no target" in empty.results[0].error

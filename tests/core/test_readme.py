@@ -48,9 +48,9 @@ def test_try_it_numbers_are_what_the_example_prints() -> None:
     assert counts is not None
     assert _WORDS[counts.group(1)] == summary["results"]["passed"]
     assert _WORDS[counts.group(2)] == summary["waived"]
-    numbers = [int(n) for n in re.findall(r"\d+", quoted.group(1))]
-    assert numbers == [summary["results"]["passed"], summary["results"]["skipped"], summary["findings"],
-                       summary["waived"]]
+    stated = {word: int(n) for n, word in re.findall(r"(\d+) (passed|skipped|findings|waived)", quoted.group(1))}
+    assert stated == {"passed": summary["results"]["passed"], "skipped": summary["results"]["skipped"],
+                      "findings": summary["findings"], "waived": summary["waived"]}
 
 
 def test_readme_lists_every_output_format() -> None:

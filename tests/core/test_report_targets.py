@@ -185,7 +185,7 @@ def test_an_empty_format_list_in_the_config_is_a_configuration_error(tmp_path: P
     assert run.code == 2 and run.out == ""
     [line] = stderr_lines(run.err)
     assert line == "gates: configuration error: gates.toml: format: lists no format (known: console, json, junit," \
-                   " sarif, gitlab-codequality, github)"
+                   " sarif, gitlab-codequality, github, openmetrics)"
 
 
 def test_an_empty_output_path_in_the_config_is_a_configuration_error(tmp_path: Path) -> None:

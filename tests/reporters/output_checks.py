@@ -19,6 +19,7 @@ from markdown_it.token import Token
 
 from tests.reporters.conftest import SCHEMAS
 from tests.reporters.workflow_commands import processed_commands
+from tests.support.report_schema import validate_report
 
 PAYLOADS = (
     "\x1b[31mred\x1b[0m", "\x1b]8;;https://evil.example/\x07link\x1b]8;;\x07", "\x9b2J", "bare\rCR", "LF\nPASSED",
@@ -68,6 +69,8 @@ def assert_valid_json(text: str, where: str) -> Any:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise AssertionError(f"{where}: a lone surrogate, escaped as {exc.object[exc.start:exc.end]!r}") from None
+    if where == "json":  # gates' own report: also what its shipped schema says
+        validate_report(text, where)
     return data
 
 

@@ -50,12 +50,31 @@ def test_annotations_for_blocking_advisory_and_undecided(tmp_path: Path, monkeyp
     tricky = [p for p in errors if p[1].get("line") == "20"]
     # the runner gets the text back exactly as cleaned: the line feed of scanned text shown as `\n`
     assert tricky and tricky[0][2].startswith("50% of volumes: a,b\\nsecond line ::error::injected")
-    assert tricky[0][1]["col"] == "3" and tricky[0][1]["title"].startswith("pss-host-path: ")
+    assert tricky[0][1]["col"] == "3" and tricky[0][1]["title"].startswith("pss-host-path (high): ")
     image = next(p for p in errors if "not signed" in p[2])
     assert "file" not in image[1] and image[2].startswith("ghcr.io/acme/app:1.0: ")
     assert not any("must run as non-root" in p[2] for p in parsed)  # waived: summary only
     # blocking ones come first, so the 10 the runner shows are the ones that matter
     assert [p[0] for p in parsed] == sorted((p[0] for p in parsed), key=lambda c: c != "error")
+
+
+def test_annotations_put_the_worst_blocking_findings_first(tmp_path: Path) -> None:
+    """76 findings in file order with the only critical one last: it must be the first annotation."""
+    severities = [Severity.HIGH] * 40 + [Severity.LOW] * 20 + [Severity.MEDIUM] * 15 + [Severity.CRITICAL]
+    findings = tuple(Finding("pss-privileged", severity, f"finding {i}", Location(f"k8s/f{i:02}.yaml", 1, 1))
+                     for i, severity in enumerate(severities))
+    report = Report(results=(Result("manifests", "k8s", Outcome.FAILED, findings),
+                             Result("manifests", "k8s/bad.yaml", Outcome.ERROR, error="invalid YAML")),
+                    gates=("manifests",), fail_on=Severity.MEDIUM)
+    parsed = [parse_command(line) for line in renderer(Format.GITHUB)(report, context(tmp_path)).splitlines()]
+    titles = [props["title"] for _, props, _ in parsed]
+    assert titles[0] == "pss-privileged (critical): Privileged containers are not allowed"
+    order = [(level, title.split(" ")[1].strip("():") if title.startswith("pss-") else "undecided")
+             for level, title in zip([p[0] for p in parsed], titles, strict=True)]
+    assert order == ([("error", "critical")] + [("error", "high")] * 40 + [("error", "medium")] * 15
+                     + [("error", "undecided")] + [("warning", "low")] * 20)
+    highs = [data for (level, _, data), title in zip(parsed, titles, strict=True) if "(high)" in title]
+    assert highs == [f"k8s/f{i:02}.yaml:1:1: finding {i}" for i in range(40)]  # one severity keeps file order
 
 
 def test_summary_lists_every_finding(project: Path) -> None:
@@ -100,6 +119,14 @@ def test_summary_says_what_it_left_out(tmp_path: Path) -> None:
     shown = sum(1 for line in text.splitlines() if line.startswith("| high |"))
     assert 0 < shown < 2000
     assert f"_{2000 - shown} more findings did not fit" in text
+
+
+def test_summary_left_out_count_in_the_singular(tmp_path: Path) -> None:
+    report = _big_report(30)
+    size = len(summary(report, context(tmp_path)).encode())
+    text = next(t for t in (summary(report, context(tmp_path), limit=n) for n in range(size, 0, -20))
+                if "did not fit" in t)  # the largest limit that leaves a row out leaves out one
+    assert "_1 more finding did not fit" in text
 
 
 def test_auto_emit_only_under_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,7 @@ SHOWN_NON_UTF8 = r"bad\xff\xfe name\x1b[2J.yaml"
 """How every format shows NON_UTF8_NAME: the undecodable bytes and the escape as escapes."""
 
 DOCUMENTS = {"json": "gates.json", "junit": "gates.xml", "sarif": "gates.sarif",
-             "gitlab-codequality": "gl-code-quality.json", "github": "annotations.txt"}
+             "gitlab-codequality": "gl-code-quality.json", "github": "annotations.txt", "openmetrics": "gates.om"}
 
 
 @dataclass(frozen=True)

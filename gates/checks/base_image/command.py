@@ -8,6 +8,8 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
     ConfigOpt,
     ConfigRefOpt,
     FailOnOpt,
@@ -41,6 +43,7 @@ def base_image_command(
     now: NowOpt = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
     from gates.checks.base_image.gate import base_image_job
@@ -49,5 +52,6 @@ def base_image_command(
     flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
+                                    color=color.value),
                       lambda cfg: base_image_job(cfg, flags), now=now)

@@ -50,6 +50,7 @@ from gates.oci.reference import Reference, parse_reference
 from gates.paths import display_path
 from gates.progress import Watch
 from gates.targets.dockerfile import Dockerfile, parse_dockerfile
+from gates.wording import counted
 
 GATE = R.GATE
 _RULES = {rule.id: rule for rule in R.RULES}
@@ -176,7 +177,7 @@ def _result(verdict: _Verdict) -> Result:
     if not verdict.problems:
         return result
     first = verdict.problems[0]
-    more = f" (and {len(verdict.problems) - 1} more problems)" if len(verdict.problems) > 1 else ""
+    more = f" (and {counted(len(verdict.problems) - 1, 'more problem')})" if len(verdict.problems) > 1 else ""
     line = first if first.startswith(verdict.image) else f"{verdict.image}: {first}"
     details = result.details + tuple(f"could not decide: {p}" for p in verdict.problems[1:])
     return dataclasses.replace(result, outcome=Outcome.ERROR, error=one_line(line + more), details=details)
@@ -312,9 +313,10 @@ def _age(rule: str, what: str, created: Timestamp, limit: int, options: BaseImag
         else:
             verdict.add(rule, message, label)
         return
-    verdict.details.append(_prefix(label, f"{what} created {created.value.date().isoformat()} ({days} days ago)"))
+    built = created.value.date().isoformat()
+    verdict.details.append(_prefix(label, f"{what} created {built} ({counted(days, 'day')} ago)"))
     if days > limit:
-        verdict.add(rule, f"{what} was built {days} days ago ({created.value.date().isoformat()}), "
+        verdict.add(rule, f"{what} was built {counted(days, 'day')} ago ({created.value.date().isoformat()}), "
                           f"more than the {limit} allowed", label)
 
 
@@ -461,7 +463,8 @@ def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict
         version = point_version(release)
         lag = db.point_release_lag(release.id, version) if version else None
         if lag is not None and lag.behind > options.max_point_release_lag:
-            verdict.add(R.POINT_RELEASE_LAG, f"{release.id} {lag.installed} is {lag.behind} point releases behind "
+            behind = counted(lag.behind, "point release")
+            verdict.add(R.POINT_RELEASE_LAG, f"{release.id} {lag.installed} is {behind} behind "
                                              f"{lag.latest} (at most {options.max_point_release_lag} allowed)",
                         label)
 
@@ -488,8 +491,8 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
                             " dpkg and apk package databases)", label)
         return
     if not ecosystems:
-        verdict.problem(f"{len(db.packages)} {db.manager.value} packages, but the OS release is unknown, so no "
-                        "advisories can be matched", label)
+        verdict.problem(f"{counted(len(db.packages), db.manager.value + ' package')}, but the OS release is"
+                        " unknown, so no advisories can be matched", label)
         return
     covered = [e for e in ecosystems if e.lower() in index.ecosystems()]
     if not covered:
@@ -510,7 +513,7 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
                 f"{match.package} (source {match.source_package})"
             verdict.add(R.VULNERABLE_PACKAGE, f"{package} {match.installed_version} is affected by {advisory}: "
                                               f"{fix}", label, severity=match.severity)
-    verdict.details.append(_prefix(label, f"{len(db.packages)} {db.manager.value} packages checked against "
+    verdict.details.append(_prefix(label, f"{counted(len(db.packages), db.manager.value + ' package')} checked against "
                                           f"{', '.join(covered)}: {matched} affected"))
 
 

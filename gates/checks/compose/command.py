@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, OutputOpt, VerboseOpt
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
+    ConfigOpt,
+    ConfigRefOpt,
+    FailOnOpt,
+    FormatOpt,
+    OutputOpt,
+    VerboseOpt,
+)
 from gates.gate import CommonOptions, Invocation
 
 
@@ -15,12 +25,14 @@ def compose_command(
                                                       help="Compose files, folders (searched for compose.yaml,"
                                                       " docker-compose*.yml...), or - for stdin (default: the"
                                                       " configured [compose] paths, else .).")] = None,
-    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Check Docker Compose services: privileges, capabilities, host namespaces and paths, users, images."""
     from gates.checks.compose.job import compose_job
 
     chosen = tuple(paths or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside,
+                                    config_ref=config_ref, color=color.value),
                       lambda cfg: compose_job(cfg, chosen))

@@ -8,6 +8,8 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
     ConfigOpt,
     ConfigRefOpt,
     FailOnOpt,
@@ -26,10 +28,12 @@ def manifests_command(
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
     from gates.checks.manifests.job import manifest_job
 
     chosen = tuple(paths or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
+                                    color=color.value),
                       lambda cfg: manifest_job(cfg, chosen, level))

@@ -8,6 +8,8 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
     ConfigOpt,
     ConfigRefOpt,
     FailOnOpt,
@@ -46,6 +48,7 @@ def signature_command(
                                               "verified Rekor entry.")] = False,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, signature_job
@@ -56,5 +59,6 @@ def signature_command(
                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
                           ignore_tlog=ignore_tlog)
     chosen = tuple(images or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
+                                    color=color.value),
                       lambda cfg: signature_job(cfg, chosen, flags))

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from gates.cli_options import AllowOutsideOpt, ConfigOpt, FailOnOpt, FormatOpt, NowOpt, OutputOpt, VerboseOpt
+from gates.cli_options import (
+    AllowOutsideOpt,
+    ColorChoice,
+    ColorOpt,
+    ConfigOpt,
+    ConfigRefOpt,
+    FailOnOpt,
+    FormatOpt,
+    NowOpt,
+    OutputOpt,
+    VerboseOpt,
+)
 from gates.gate import CommonOptions, Invocation
 from gates.model import Severity
 
@@ -28,13 +39,15 @@ def vulnerabilities_command(
         "--fix-grace-days", min=0, metavar="DAYS",
         help="Accept a fix published fewer than DAYS ago (where the report dates it).", show_default=False)] = None,
     now: NowOpt = None,
-    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
+    color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Judge scanner reports (Trivy, Grype, GitLab container scanning, CycloneDX), with OpenVEX and waivers."""
     from gates.checks.vulnerabilities.job import Flags, vulnerabilities_job
 
     flags = Flags(reports=tuple(reports or ()), vex=tuple(vex or ()), ignore_unfixed=ignore_unfixed,
                   min_severity=min_severity, fix_grace_days=fix_grace_days)
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside),
+    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside,
+                                    config_ref=config_ref, color=color.value),
                       lambda cfg: vulnerabilities_job(cfg, flags), now=now)

@@ -21,6 +21,7 @@ from gates.checks.vulnerabilities.vex import SUPPRESSING, Statement, deciding
 from gates.errors import InputError
 from gates.model import Finding, Location, Result, Severity, Waiver, decided_result, error_result
 from gates.paths import display_path
+from gates.wording import counted
 
 CDX_SUPPRESSING = {"not_affected": "not affected", "false_positive": "a false positive",
                    "resolved": "resolved", "resolved_with_pedigree": "resolved"}
@@ -93,7 +94,8 @@ def judge(report: ScannedReport, shown: str, options: VulnerabilityOptions, stat
                       else ""))
     if statements:
         applied = sum(1 for f in findings if any(n.startswith("OpenVEX") for n in f.notes))
-        details.append(f"{len(statements)} OpenVEX statements read: {applied} findings decided by one")
+        details.append(f"{counted(len(statements), 'OpenVEX statement')} read: {counted(applied, 'finding')}"
+                       " decided by one")
     result = decided_result(R.GATE, f"{shown} ({report.image})", findings, Location(shown))
     return replace(result, details=tuple(details))
 
@@ -143,10 +145,10 @@ def _grace(vulnerability: Vulnerability, options: VulnerabilityOptions, today: d
     ends = vulnerability.fix_date + dt.timedelta(days=options.fix_grace_days)
     age = (today - vulnerability.fix_date).days
     if ends <= today:
-        notes.append(f"fix published {vulnerability.fix_date} ({age} days ago): past fix-grace-days"
+        notes.append(f"fix published {vulnerability.fix_date} ({counted(age, 'day')} ago): past fix-grace-days"
                      f" ({options.fix_grace_days})")
         return None
-    return Waiver(reason=f"fix published {vulnerability.fix_date} ({age} days ago), within fix-grace-days"
+    return Waiver(reason=f"fix published {vulnerability.fix_date} ({counted(age, 'day')} ago), within fix-grace-days"
                          f" ({options.fix_grace_days})", source="[vulnerabilities] fix-grace-days",
                   expires=ends - dt.timedelta(days=1))
 

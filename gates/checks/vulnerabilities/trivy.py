@@ -8,6 +8,7 @@ from typing import Any
 from gates.checks.vulnerabilities.jsondoc import JsonDocument
 from gates.checks.vulnerabilities.record import Fields, ScannedReport, Vulnerability, severity_of, text
 from gates.errors import InputError
+from gates.wording import counted
 
 FORMAT = "Trivy JSON"
 
@@ -33,10 +34,11 @@ def parse(doc: JsonDocument) -> ScannedReport:
     version = text(top.mapping("Trivy").get("Version") or "?")
     details = [f"{FORMAT} (Trivy {version}) of {text(image)}"]
     if misconfigurations or secrets or licenses:
-        details.append(f"not judged by this gate: {misconfigurations} misconfigurations, {secrets} secrets,"
-                       f" {licenses} license findings in the report")
+        details.append(f"not judged by this gate: {counted(misconfigurations, 'misconfiguration')},"
+                       f" {counted(secrets, 'secret')}, {counted(licenses, 'license finding')} in the report")
     if suppressed:
-        details.append(f"{suppressed} findings Trivy itself suppressed (its VEX or ignore files) are not judged")
+        details.append(f"{counted(suppressed, 'finding')} Trivy itself suppressed (its VEX or ignore files)"
+                       f" {'is' if suppressed == 1 else 'are'} not judged")
     return ScannedReport(FORMAT, f"Trivy {version}", text(image), tuple(found), digests, tuple(details))
 
 
