@@ -35,7 +35,7 @@ from gates.targets.files import (
     read_text,
 )
 from gates.targets.yaml_docs import PosDict, locate
-from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, parse_inline
+from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, parse_inline
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose*.yml", "docker-compose*.yaml")
 """The file names a folder walk reads as compose files (`docker compose`'s own, and its overrides)."""
@@ -51,6 +51,8 @@ class ComposeOptions:
     environment: Mapping[str, str] = field(default_factory=dict)
     """Where `${VAR}` takes its values: the environment gates runs in."""
     today: dt.date = field(default_factory=dt.date.today)
+    inline_waivers: bool = True
+    """Whether `gates.dev/waive.*` labels waive (false: they only become notes, see `inline-waivers`)."""
 
 
 def is_compose_name(name: str) -> bool:
@@ -162,6 +164,8 @@ def _judge(project: Project, compose_file: ComposeFile, name: str, check_options
         result = dataclasses.replace(result, outcome=Outcome.ERROR, error=one_line(
             f"{target}: not judged where a variable is unset (set it in the environment gates runs in):"
             f" {'; '.join(reading.undecided)}"))
+    if not options.inline_waivers:
+        return note_ignored_waivers(result, inline)
     return apply_waivers(result, inline, options.today)
 
 

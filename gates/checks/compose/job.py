@@ -31,6 +31,6 @@ def compose_job(config: Config, paths: Sequence[str]) -> GateJob:
     options = ComposeOptions(
         paths=chosen, exclude=tuple(section["exclude"]), skip_rules=tuple(section["skip-rules"]),
         max_file_bytes=section["max-file-size"], allowed_capabilities=tuple(section["allowed-capabilities"]),
-        environment=dict(os.environ), today=config.today,
+        environment=dict(os.environ), today=config.today, inline_waivers=config.inline_waivers,
     )
     return GateJob(GATE, lambda: scan(options))

@@ -80,7 +80,7 @@ class Service:
 
 def parse(display: str, text: str, folder: FilePath) -> ComposeFile:
     """One compose file from its text; `InputError` (with line and column) when it is not valid."""
-    documents = list(load_documents(text))
+    documents = list(load_documents(text, readers="YAML parsers"))
     if len(documents) > 1:
         line, column = documents[1].pos
         raise InputError(f"line {line}, column {column}: a second YAML document: compose merges the"

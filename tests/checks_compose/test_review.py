@@ -1,0 +1,117 @@
+"""Findings of an adversarial review, each through the CLI as a real process: a compose file that hid a
+privilege (or waived its own findings) must now fail, or be an `error` saying why it was not judged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliRun, run_process
+
+HARDENED = """\
+    image: nginx:1.27@sha256:0000000000000000000000000000000000000000000000000000000000000000
+    user: "10001"
+    read_only: true
+    security_opt: ["no-new-privileges:true"]
+"""
+SELF_WAIVED = """\
+services:
+  web:
+    image: nginx:1.27
+    privileged: true
+    labels:
+      gates.dev/waive.*: "legacy; expires=2099-01-01"
+"""
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.invalid", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def _report(run: CliRun) -> dict[str, Any]:
+    assert not run.err, run.err
+    report: dict[str, Any] = json.loads(run.out)
+    return report
+
+
+def _compose(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    run = run_process(["compose", *args, "--format", "json"], cwd=root)
+    return run.code, _report(run)
+
+
+def _findings(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """target -> its findings."""
+    return {r["target"]: r["findings"] for r in report["results"]}
+
+
+def _rules(report: dict[str, Any]) -> dict[str, set[str]]:
+    return {target: {f["rule"] for f in found} for target, found in _findings(report).items()}
+
+
+# H1: inline waivers follow `inline-waivers`
+
+def _assert_not_waived(run: CliRun) -> None:
+    assert run.code == 1, run.out + run.err
+    [found] = _findings(_report(run)).values()
+    privileged = next(f for f in found if f["rule"] == "compose-privileged")
+    assert privileged["waived"] is None
+    assert any("inline waiver ignored (inline-waivers = false)" in note for note in privileged["notes"])
+
+
+def test_inline_waivers_false_turns_labels_into_notes(tmp_path: Path) -> None:
+    _write(tmp_path, {"compose.yaml": SELF_WAIVED, "gates.toml": 'gates = ["compose"]\ninline-waivers = false\n'})
+    _assert_not_waived(run_process(["run", "--format", "json"], cwd=tmp_path))
+
+
+def test_labels_still_waive_by_default(tmp_path: Path) -> None:
+    _write(tmp_path, {"compose.yaml": SELF_WAIVED, "gates.toml": 'gates = ["compose"]\n'})
+    run = run_process(["run", "--format", "json"], cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
+def test_inline_waivers_false_from_the_trusted_ref(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, env={**os.environ, **GIT_ENV}, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    _write(tmp_path, {"gates.toml": 'gates = ["compose"]\ninline-waivers = false\n'})
+    git("add", "-A")
+    git("commit", "-qm", "policy")
+    git("checkout", "-qb", "pr")
+    _write(tmp_path, {"gates.toml": 'gates = ["compose"]\n', "compose.yaml": SELF_WAIVED})
+    git("add", "-A")
+    git("commit", "-qm", "pr")
+    _assert_not_waived(run_process(["run", "--config-ref", "main", "--format", "json"], cwd=tmp_path))
+
+
+# Low: the loader's merge-key error names no Kubernetes tool for a compose file
+
+def test_a_key_merged_twice_is_an_error_that_speaks_of_yaml_parsers(tmp_path: Path) -> None:
+    _write(tmp_path, {"compose.yaml": """\
+        x-a: &a {privileged: false}
+        x-b: &b {privileged: true}
+        services:
+          web:
+            <<: [*a, *b]
+            image: nginx:1.27
+        """})
+    code, report = _compose(tmp_path, "compose.yaml")
+    assert code == 1
+    [result] = report["results"]
+    assert result["outcome"] == "error"
+    assert "merged twice" in result["error"] and "YAML parsers disagree" in result["error"]
+    assert "Kubernetes" not in result["error"]
