@@ -115,3 +115,19 @@ def test_a_key_merged_twice_is_an_error_that_speaks_of_yaml_parsers(tmp_path: Pa
     assert result["outcome"] == "error"
     assert "merged twice" in result["error"] and "YAML parsers disagree" in result["error"]
     assert "Kubernetes" not in result["error"]
+
+
+# M2: nesting of `${X:-...}` is bounded
+
+def test_deeply_nested_defaults_are_an_error_for_the_service_not_a_crash(tmp_path: Path) -> None:
+    deep = "${X:-" * 1000 + "nginx:1" + "}" * 1000
+    shallow = "${X:-" * 3 + "nginx:1" + "}" * 3
+    _write(tmp_path, {"compose.yaml": f'services:\n  deep:\n    image: "{deep}"\n'
+                                      f'  shallow:\n    image: "{shallow}"\n'})
+    code, report = _compose(tmp_path, "compose.yaml")
+    assert code == 1
+    outcomes = {r["target"]: r for r in report["results"]}
+    deep_result = outcomes["compose.yaml#service/deep"]
+    assert deep_result["outcome"] == "error"
+    assert "nested more than 32 levels" in deep_result["error"] and "compose.yaml:3" in deep_result["error"]
+    assert outcomes["compose.yaml#service/shallow"]["outcome"] == "failed"
