@@ -131,3 +131,83 @@ def test_deeply_nested_defaults_are_an_error_for_the_service_not_a_crash(tmp_pat
     assert deep_result["outcome"] == "error"
     assert "nested more than 32 levels" in deep_result["error"] and "compose.yaml:3" in deep_result["error"]
     assert outcomes["compose.yaml#service/shallow"]["outcome"] == "failed"
+
+
+# H4: host access through fields the rules did not read
+
+def _service(name: str, fields: str, *, user: str = '"10001"', security: str = '["no-new-privileges:true"]') -> str:
+    head = f"  {name}:\n    <<: *base\n    user: {user}\n    security_opt: {security}\n"
+    return head + textwrap.indent(fields, "    ")
+
+
+HOST_ACCESS = "".join([
+    "x-base: &base\n  image: nginx:1.27@sha256:" + "0" * 64 + "\n  read_only: true\nservices:\n",
+    _service("secret-socket", "secrets: [sock]\n"),
+    _service("config-shadow", "configs: [{source: shadow, target: /x}]\n"),
+    _service("project-secret", "secrets: [local]\n"),
+    _service("host-network", "networks: [hostnet]\n"),
+    _service("external-host", "networks: {host: {}}\n"),
+    _service("own-network", "networks: [back]\n"),
+    _service("all-devices", 'device_cgroup_rules: ["a *:* rwm"]\n'),
+    _service("systempaths", "", security='["no-new-privileges:true", "systempaths=unconfined"]'),
+    _service("rbind-etc", 'volumes: ["rb:/x"]\n'),
+    _service("var", 'volumes: ["/var:/host-var", "/usr:/host-usr", "/lib:/host-lib", "/srv/data:/data"]\n'),
+    _service("plus-zero", "", user='"+0"'),
+    _service("zero-zero", "", user='"00:0"'),
+    _service("hook", 'post_start: [{command: ["id"], user: root, privileged: true}]\n'
+                     'pre_stop: [{command: ["id"], user: "10001", privileged: false}]\n'),
+    """\
+secrets: {sock: {file: /var/run/docker.sock}, local: {file: ./secret.txt}}
+configs: {shadow: {file: /etc/shadow}}
+networks: {hostnet: {name: host, external: true}, host: {external: true}, back: {}}
+volumes: {rb: {driver_opts: {type: none, o: rbind, device: /etc}}}
+"""])
+
+
+def test_host_access_through_secrets_networks_cgroups_hooks_and_parents_of_sensitive_paths(tmp_path: Path) -> None:
+    _write(tmp_path, {"compose.yaml": HOST_ACCESS})
+    code, report = _compose(tmp_path, "compose.yaml")
+    assert code == 1
+    rules = {target.removeprefix("compose.yaml#service/"): found for target, found in _rules(report).items()}
+    assert rules == {
+        "secret-socket": {"compose-runtime-socket"}, "config-shadow": {"compose-host-path"},
+        "project-secret": set(), "host-network": {"compose-host-namespaces"},
+        "external-host": {"compose-host-namespaces"}, "own-network": set(),
+        "all-devices": {"compose-devices"}, "systempaths": {"compose-unconfined"},
+        "rbind-etc": {"compose-host-path"}, "var": {"compose-host-path"},
+        "plus-zero": {"compose-user-root"}, "zero-zero": {"compose-user-root"},
+        "hook": {"compose-privileged", "compose-user-root"},
+    }
+    found = _findings(report)
+    parents = [f["message"] for f in found["compose.yaml#service/var"]]
+    assert len(parents) == 3 and "it holds /var/run" in parents[0] and "/lib/modules" in parents[2]
+    hook = {f["rule"]: f["location"]["line"] for f in found["compose.yaml#service/hook"]}
+    assert hook == {"compose-privileged": 66, "compose-user-root": 66}
+
+
+# H3: relative bind sources are judged where they land
+
+def test_relative_sources_that_climb_out_are_judged_where_they_land(tmp_path: Path) -> None:
+    up = "../" * 40
+    app = tmp_path / "app"
+    volumes = f"""\
+    volumes:
+      - {up}var/run/docker.sock:/var/run/docker.sock
+      - {up.rstrip("/")}:/host
+      - type: bind
+        source: {up}etc
+        target: /host-etc
+      - ./data:/data
+      - ../shared:/shared
+      - ./link:/linked
+"""
+    app.mkdir()
+    (app / "compose.yaml").write_text("services:\n  web:\n" + HARDENED + volumes, encoding="utf-8")
+    (app / "link").symlink_to("/etc")
+    code, report = _compose(app, "compose.yaml")
+    assert code == 1
+    [found] = _findings(report).values()
+    assert [(f["rule"], f["location"]["line"]) for f in found] == [
+        ("compose-runtime-socket", 8), ("compose-host-path", 9), ("compose-host-path", 11),
+        ("compose-host-path", 15)]
+    assert "it resolves to /: the host's root filesystem" in found[1]["message"]

@@ -32,7 +32,8 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _ComposeLoader  # type: ignore[assignment]
 
 Path = tuple[str | int, ...]
-MERGED = frozenset({"cap_add", "cap_drop", "security_opt", "volumes", "devices", "labels"})
+MERGED = frozenset({"cap_add", "cap_drop", "security_opt", "volumes", "devices", "labels", "device_cgroup_rules",
+                    "secrets", "configs"})
 """Fields whose entries a service adds to its base's instead of replacing them."""
 MAX_EXTENDS = 32
 """Links in one `extends` chain; real chains have two or three."""
