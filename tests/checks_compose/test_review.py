@@ -211,3 +211,27 @@ def test_relative_sources_that_climb_out_are_judged_where_they_land(tmp_path: Pa
         ("compose-runtime-socket", 8), ("compose-host-path", 9), ("compose-host-path", 11),
         ("compose-host-path", 15)]
     assert "it resolves to /: the host's root filesystem" in found[1]["message"]
+
+
+# H7: `include` is followed, or an error
+
+def test_included_files_are_judged_and_an_include_that_cannot_be_followed_is_an_error(tmp_path: Path) -> None:
+    _write(tmp_path / "repo", {
+        "compose.yaml": "include:\n  - sub/evil.yml\n  - {path: [sub/other.yml], project_directory: sub}\n"
+                        "  - ../outside.yml\n  - https://example.invalid/x.yml\n"
+                        "  - {path: sub/evil.yml, env_file: sub/.env}\nservices:\n  web:\n" + HARDENED,
+        "sub/evil.yml": "services:\n  evil:\n" + HARDENED + "    privileged: true\n",
+        "sub/other.yml": "services:\n  other:\n" + HARDENED + "    volumes: ['../../../../../../../..:/host']\n",
+    })
+    _write(tmp_path, {"outside.yml": "services: {x: {image: a:1}}\n"})
+    code, report = _compose(tmp_path / "repo", "compose.yaml")
+    assert code == 1
+    results = {r["target"]: r for r in report["results"]}
+    assert {f["rule"] for f in results["sub/evil.yml#service/evil"]["findings"]} == {"compose-privileged"}
+    assert {f["rule"] for f in results["sub/other.yml#service/other"]["findings"]} == {"compose-host-path"}
+    errors = {target: r["error"] for target, r in results.items() if r["outcome"] == "error"}
+    assert sorted(errors) == ["compose.yaml#include[2]", "compose.yaml#include[3]", "compose.yaml#include[4]"]
+    assert "lies outside" in errors["compose.yaml#include[2]"]
+    assert "remote" in errors["compose.yaml#include[3]"]
+    assert "env_file" in errors["compose.yaml#include[4]"]
+    assert results["compose.yaml#service/web"]["outcome"] == "passed"

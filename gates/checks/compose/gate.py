@@ -3,8 +3,10 @@
 One result per service (`file#service/NAME`), one `error` per file that cannot be read or is not a
 valid compose file, and per service whose `extends` cannot be followed. A service with a field that
 depends on an unset variable is an `error` naming the field and the variable, with the findings of its
-other fields. An `include` is not followed: it is a `skipped` result unless the included file is judged
-in the same scan.
+other fields. An `include` is followed: each included file (within the working directory, as for
+`extends`) is judged as its own file, its relative paths starting at `project_directory` when given;
+an include gates cannot follow (remote, outside, unreadable, an unset variable, an `env_file` whose
+variables gates does not read) is an `error` for that entry, never a pass.
 """
 
 from __future__ import annotations
@@ -86,8 +88,8 @@ def scan(options: ComposeOptions) -> list[Result]:
         loaded.append(compose_file)
     judged = {os.path.realpath(f.display) for f in loaded}
     check_options = CheckOptions(frozenset(c.upper().removeprefix("CAP_") for c in options.allowed_capabilities))
-    for compose_file in loaded:
-        results.extend(_includes(compose_file, judged))
+    for compose_file in loaded:  # grows as includes are followed
+        results.extend(_includes(project, compose_file, judged, loaded))
         services = compose_file.services()
         if not services and "include" not in compose_file.root:
             results.append(error_result(GATE, compose_file.display, f"{compose_file.display}: no services",
@@ -124,20 +126,51 @@ def _line_of(exc: InputError) -> tuple[int, int] | tuple[int] | tuple[()]:
 _LINE = re.compile(r"line (\d+)(?:, column (\d+))?:")
 
 
-def _includes(compose_file: ComposeFile, judged: set[str]) -> Iterator[Result]:
+def _includes(project: Project, compose_file: ComposeFile, judged: set[str],
+              loaded: list[ComposeFile]) -> Iterator[Result]:
+    """Follow each `include` entry: its files join `loaded` (once each); one it cannot follow is an error."""
     entries = compose_file.root.get("include") or ()
     for index, entry in enumerate(entries):
-        paths = entry if isinstance(entry, str) else entry.get("path") if isinstance(entry, PosDict) else None
-        listed = [paths] if isinstance(paths, str) else [p for p in paths or () if isinstance(p, str)]
         where = Location(compose_file.display, *(locate(compose_file.root, ("include", index)) or (1, 1)))
-        unjudged = [p for p in listed if "$" in p
-                    or os.path.realpath(compose_file.folder / p) not in judged]
-        if unjudged or not listed:
-            names = ", ".join(f"'{shown(p)}'" for p in unjudged) or "an entry gates cannot read"
-            yield Result(gate=GATE, target=f"{compose_file.display}#include[{index}]", outcome=Outcome.SKIPPED,
-                         location=where,
-                         error=f"{compose_file.display}:{where.line}: include of {names} is not followed: name the"
-                               " included file on the command line (or in [compose] paths) to judge it")
+        here = f"{compose_file.display}:{where.line}: include"
+        target = f"{compose_file.display}#include[{index}]"
+        try:
+            for included in _included(project, compose_file, entry, here):
+                real = os.path.realpath(included.display)
+                if real not in judged:
+                    judged.add(real)
+                    loaded.append(included)
+        except InputError as exc:
+            yield error_result(GATE, target, one_line(str(exc)), where)
+
+
+def _included(project: Project, compose_file: ComposeFile, entry: object, here: str) -> Iterator[ComposeFile]:
+    """The files one `include` entry names, read (each `InputError` says why one cannot be)."""
+    if isinstance(entry, str):
+        yield project.load(compose_file, project.text(entry, here), here)
+        return
+    if not isinstance(entry, PosDict) or "path" not in entry:
+        raise InputError(f"{here}: an entry is a path or a mapping with `path`: not followed")
+    unknown = [key for key in entry if key not in ("path", "project_directory", "env_file")]
+    if unknown:
+        raise InputError(f"{here}: '{shown(unknown[0])}' is not a key of include (path, project_directory,"
+                         " env_file): not followed")
+    paths = entry["path"]
+    listed = [paths] if isinstance(paths, str) else paths if isinstance(paths, list) else None
+    if not listed or not all(isinstance(p, str) for p in listed):
+        raise InputError(f"{here}: path must be a string or a list of strings: not followed")
+    folder = compose_file.folder
+    if "project_directory" in entry:
+        directory = entry["project_directory"]
+        if not isinstance(directory, str):
+            raise InputError(f"{here}: project_directory must be a string: not followed")
+        folder = FilePath(os.path.realpath(folder / project.text(directory, here)))
+    for path in listed:
+        included = project.load(compose_file, project.text(path, here), here)
+        yield dataclasses.replace(included, folder=folder) if "project_directory" in entry else included
+    if "env_file" in entry:
+        raise InputError(f"{here}: env_file sets the included file's variables and gates reads no env file:"
+                         " its services are judged with the environment gates runs in, which may differ")
 
 
 def _judge(project: Project, compose_file: ComposeFile, name: str, check_options: CheckOptions,

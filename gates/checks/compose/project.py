@@ -173,25 +173,27 @@ class Project:
         line, _ = locate(file.root, path) or (1, 1)
         where = f"{file.display}:{line}: extends"
         if isinstance(extends, str):
-            return file, self._text(extends, where)
-        name = self._text(extends["service"], where)
+            return file, self.text(extends, where)
+        name = self.text(extends["service"], where)
         if "file" not in extends:
             return file, name
-        return self._load(file, self._text(extends["file"], where), where), name
+        return self.load(file, self.text(extends["file"], where), where), name
 
-    def _text(self, value: str, where: str) -> str:
+    def text(self, value: str, where: str) -> str:
+        """`value` interpolated; `InputError` when a variable is unset (a file to read cannot be guessed)."""
         try:
             resolved = interpolate(value, self.environment)
         except TemplateError as exc:
             raise InputError(f"{where}: {exc}") from None
         if isinstance(resolved, Unresolved):
             raise InputError(f"{where} depends on unset variable {', '.join(resolved.variables)}:"
-                             " its base cannot be known")
+                             " the file it names cannot be known")
         return resolved
 
-    def _load(self, file: ComposeFile, reference: str, where: str) -> ComposeFile:
+    def load(self, file: ComposeFile, reference: str, where: str) -> ComposeFile:
+        """The compose file `reference` names, relative to `file`, read once, never outside the boundary."""
         if "://" in reference or reference.startswith("git@"):
-            raise InputError(f"{where}: '{shown(reference)}' is remote: gates never fetches a base")
+            raise InputError(f"{where}: '{shown(reference)}' is remote: gates never fetches a file")
         target = file.folder / reference
         real = os.path.realpath(target)
         boundary = _boundary(file.folder)
