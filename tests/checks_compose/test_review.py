@@ -235,3 +235,30 @@ def test_included_files_are_judged_and_an_include_that_cannot_be_followed_is_an_
     assert "remote" in errors["compose.yaml#include[3]"]
     assert "env_file" in errors["compose.yaml#include[4]"]
     assert results["compose.yaml#service/web"]["outcome"] == "passed"
+
+
+# M4: a file that is not a compose file is never quoted; configured paths stay in the tree
+
+SHADOW_LIKE = "root:$6$SECRETHASH:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n"
+
+
+def test_configured_paths_outside_the_configuration_folder_are_a_configuration_error(tmp_path: Path) -> None:
+    _write(tmp_path, {"secret/shadow": SHADOW_LIKE,
+                      "repo/gates.toml": f'gates = ["compose"]\n[compose]\npaths = ["{tmp_path}/secret/shadow"]\n'})
+    run = run_process(["run"], cwd=tmp_path / "repo")
+    assert run.code == 2, run.out + run.err
+    assert "[compose] paths" in run.err and "lies outside the configuration's folder" in run.err
+    assert "SECRETHASH" not in run.out + run.err
+    _write(tmp_path, {"repo/gates.toml": 'gates = ["compose"]\n[compose]\npaths = ["../secret"]\n'})
+    assert run_process(["run"], cwd=tmp_path / "repo").code == 2
+
+
+def test_a_file_that_is_not_a_compose_file_is_not_quoted(tmp_path: Path) -> None:
+    _write(tmp_path, {"shadow": SHADOW_LIKE})
+    code, report = _compose(tmp_path, "shadow")
+    assert code == 1
+    [result] = report["results"]
+    assert result["outcome"] == "error"
+    assert "line 1, column 1: a top-level key the Compose specification does not know: not a compose file" in (
+        result["error"])
+    assert "SECRETHASH" not in json.dumps(report) and "root" not in result["error"]

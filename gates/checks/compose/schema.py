@@ -218,6 +218,9 @@ FIELD_CHECKS: dict[str, _Check] = {
 def _known(mapping: PosDict, path: Path, keys: frozenset[str]) -> None:
     for key in mapping:
         if key not in keys and not key.startswith("x-"):
+            if not path:  # the file may be anything (a key file, /etc/shadow): its text is never quoted
+                raise SchemaError((key,), "a top-level key the Compose specification does not know:"
+                                  " not a compose file")
             raise _fail((*path, key), "is not a property the Compose specification knows")
 
 
