@@ -262,3 +262,40 @@ def test_a_file_that_is_not_a_compose_file_is_not_quoted(tmp_path: Path) -> None
     assert "line 1, column 1: a top-level key the Compose specification does not know: not a compose file" in (
         result["error"])
     assert "SECRETHASH" not in json.dumps(report) and "root" not in result["error"]
+
+
+# H2: the files `docker compose` merges by itself
+
+OVERRIDE = "services:\n  web:\n    privileged: true\n    volumes: ['/var/run/docker.sock:/var/run/docker.sock']\n"
+
+
+@pytest.mark.parametrize("named", [".", "compose.yaml"])
+def test_an_override_file_is_judged_merged_onto_its_base(tmp_path: Path, named: str) -> None:
+    _write(tmp_path, {"compose.yaml": "services:\n  web:\n" + HARDENED, "compose.override.yaml": OVERRIDE})
+    code, report = _compose(tmp_path, named)
+    assert code == 1
+    results = {r["target"]: r for r in report["results"]}
+    assert results["compose.yaml#service/web"]["outcome"] == "passed"
+    merged = results["compose.override.yaml#service/web"]
+    assert merged["details"] == ["merged onto compose.yaml#web, as docker compose merges its files"]
+    assert {f["rule"] for f in merged["findings"]} == {"compose-privileged", "compose-runtime-socket"}
+
+
+def test_compose_file_in_dot_env_is_followed_within_the_tree(tmp_path: Path) -> None:
+    _write(tmp_path / "repo", {
+        ".env": "# the files compose reads\nCOMPOSE_PATH_SEPARATOR=;\n"
+                "export COMPOSE_FILE='deploy/base.yml;deploy/prod.yml;../up.yml'\n",
+        "deploy/base.yml": "services:\n  web:\n" + HARDENED,
+        "deploy/prod.yml": "services:\n  web:\n    user: '0'\n",
+    })
+    _write(tmp_path, {"up.yml": "services: {x: {image: a:1}}\n"})
+    code, report = _compose(tmp_path / "repo", ".")
+    assert code == 1
+    results = {r["target"]: r for r in report["results"]}
+    assert results["deploy/base.yml#service/web"]["outcome"] == "passed"
+    prod = results["deploy/prod.yml#service/web"]
+    assert {f["rule"] for f in prod["findings"]} == {"compose-user-root"}
+    assert prod["details"] == ["merged onto deploy/base.yml#web, as docker compose merges its files"]
+    error = results[".env#COMPOSE_FILE"]
+    assert error["outcome"] == "error" and error["location"]["line"] == 3
+    assert "'../up.yml' lies outside" in error["error"] and "compose reads 'deploy/base.yml'" in error["error"]

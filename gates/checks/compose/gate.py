@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
+import itertools
 import os
 import posixpath
 import re
@@ -27,6 +28,7 @@ from gates.checks.compose.project import ComposeFile, Project, Service, parse
 from gates.checks.compose.rules import GATE, RULES, SAFE_CAPABILITIES
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result, one_line
+from gates.paths import display_path
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
     MANIFEST_SUFFIXES,
@@ -39,8 +41,14 @@ from gates.targets.files import (
 from gates.targets.yaml_docs import PosDict, locate
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, parse_inline
 
-COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose*.yml", "docker-compose*.yaml")
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "compose.override.yaml", "compose.override.yml",
+                 "docker-compose*.yml", "docker-compose*.yaml")
 """The file names a folder walk reads as compose files (`docker compose`'s own, and its overrides)."""
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                  "docker-compose.override.yaml")
+"""What `docker compose` reads in a folder without `-f`: the first default file, the first override merged onto it."""
+MAX_ENV_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,10 @@ def scan(options: ComposeOptions) -> list[Result]:
             project.add(compose_file)
         loaded.append(compose_file)
     judged = {os.path.realpath(f.display) for f in loaded}
+    folders = sorted({str(f.folder) for f in loaded} | {os.path.realpath(p) for p in options.paths
+                                                          if p != STDIN and os.path.isdir(p)})
+    for stacked in folders:
+        results.extend(_stack(project, FilePath(stacked), judged, loaded))
     check_options = CheckOptions(frozenset(c.upper().removeprefix("CAP_") for c in options.allowed_capabilities))
     for compose_file in loaded:  # grows as includes are followed
         results.extend(_includes(project, compose_file, judged, loaded))
@@ -126,6 +138,72 @@ def _line_of(exc: InputError) -> tuple[int, int] | tuple[int] | tuple[()]:
 _LINE = re.compile(r"line (\d+)(?:, column (\d+))?:")
 
 
+def _stack(project: Project, folder: FilePath, judged: set[str], loaded: list[ComposeFile]) -> Iterator[Result]:
+    """The files `docker compose` merges in `folder`: `.env`'s COMPOSE_FILE, else the default file and its
+    override; each is judged (read if the scan did not find it) and merged onto the one before."""
+    env = folder / ".env"
+    display = display_path(env)
+    try:
+        listed = _compose_file_setting(env) if env.is_file() else None
+    except InputError as exc:
+        yield error_result(GATE, display, f"{display}: {exc}", Location(display))
+        return
+    if listed is not None:
+        line, names = listed
+        where = f"{display}:{line}: COMPOSE_FILE"
+        stack: list[ComposeFile] = []
+        quoted = ", ".join(f"'{shown(name)}'" for name in names)
+        for name in names:
+            try:
+                stack.append(project.load(folder, name, where))
+            except InputError as exc:
+                yield error_result(GATE, f"{display}#COMPOSE_FILE", one_line(
+                    f"{exc} (compose reads {quoted} here)"), Location(display, line))
+        _layered(project, stack, judged, loaded)
+        return
+    default = next((folder / n for n in DEFAULT_FILES if (folder / n).is_file()), None)
+    override = next((folder / n for n in OVERRIDE_FILES if (folder / n).is_file()), None)
+    if default is None or override is None:
+        return
+    try:
+        files = [project.load(folder, path.name, f"{display_path(path)}") for path in (default, override)]
+    except InputError:
+        return  # the file's own result says why it cannot be read
+    _layered(project, files, judged, loaded)
+
+
+def _layered(project: Project, stack: list[ComposeFile], judged: set[str], loaded: list[ComposeFile]) -> None:
+    for below, above in itertools.pairwise(stack):
+        project.layer(above, below)
+    for compose_file in stack:
+        real = os.path.realpath(compose_file.display)
+        if real not in judged:
+            judged.add(real)
+            loaded.append(compose_file)
+
+
+def _compose_file_setting(env: FilePath) -> tuple[int, list[str]] | None:
+    """(line, files) of `COMPOSE_FILE` in a `.env` (split by COMPOSE_PATH_SEPARATOR), None when unset."""
+    values: dict[str, tuple[int, str]] = {}
+    for number, raw in enumerate(read_text(str(env), MAX_ENV_BYTES).splitlines(), 1):
+        text = raw.strip().removeprefix("export ").strip()
+        key, equals, value = text.partition("=")
+        if not equals or text.startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = (number, value)
+    if "COMPOSE_FILE" not in values:
+        return None
+    line, setting = values["COMPOSE_FILE"]
+    separator = values.get("COMPOSE_PATH_SEPARATOR", (0, os.pathsep))[1] or os.pathsep
+    names = [name for name in setting.split(separator) if name]
+    if not names:
+        raise InputError(f"line {line}: COMPOSE_FILE names no file")
+    return line, names
+
+
 def _includes(project: Project, compose_file: ComposeFile, judged: set[str],
               loaded: list[ComposeFile]) -> Iterator[Result]:
     """Follow each `include` entry: its files join `loaded` (once each); one it cannot follow is an error."""
@@ -147,7 +225,7 @@ def _includes(project: Project, compose_file: ComposeFile, judged: set[str],
 def _included(project: Project, compose_file: ComposeFile, entry: object, here: str) -> Iterator[ComposeFile]:
     """The files one `include` entry names, read (each `InputError` says why one cannot be)."""
     if isinstance(entry, str):
-        yield project.load(compose_file, project.text(entry, here), here)
+        yield project.load(compose_file.folder, project.text(entry, here), here)
         return
     if not isinstance(entry, PosDict) or "path" not in entry:
         raise InputError(f"{here}: an entry is a path or a mapping with `path`: not followed")
@@ -166,7 +244,7 @@ def _included(project: Project, compose_file: ComposeFile, entry: object, here: 
             raise InputError(f"{here}: project_directory must be a string: not followed")
         folder = FilePath(os.path.realpath(folder / project.text(directory, here)))
     for path in listed:
-        included = project.load(compose_file, project.text(path, here), here)
+        included = project.load(compose_file.folder, project.text(path, here), here)
         yield dataclasses.replace(included, folder=folder) if "project_directory" in entry else included
     if "env_file" in entry:
         raise InputError(f"{here}: env_file sets the included file's variables and gates reads no env file:"
@@ -191,7 +269,11 @@ def _judge(project: Project, compose_file: ComposeFile, name: str, check_options
         return error_result(GATE, target, f"{name}: {exc}", where)
     findings = [_finding(v, resource) for v in violations]
     result = decided_result(GATE, target, findings, where)
-    if service.bases:
+    if service.layered:
+        rest = f" (which extends {' -> '.join(service.bases[1:])})" if service.bases[1:] else ""
+        result = dataclasses.replace(result, details=(
+            f"merged onto {service.bases[0]}{rest}, as docker compose merges its files",))
+    elif service.bases:
         result = dataclasses.replace(result, details=(f"extends {' -> '.join(service.bases)}",))
     if reading.undecided:
         result = dataclasses.replace(result, outcome=Outcome.ERROR, error=one_line(

@@ -77,6 +77,8 @@ class Service:
     """Key -> what sets it, base first; one entry unless the key is one compose merges."""
     bases: tuple[str, ...] = ()
     """`file#service` of each base, nearest first."""
+    layered: bool = False
+    """Whether the nearest base is the same service of a file this one is merged onto (an override)."""
 
 
 def parse(display: str, text: str, folder: FilePath) -> ComposeFile:
@@ -136,6 +138,27 @@ class Project:
     environment: Mapping[str, str]
     max_file_bytes: int
     files: dict[str, ComposeFile | InputError] = field(default_factory=dict)
+    layers: dict[str, ComposeFile] = field(default_factory=dict)
+    """Real path of a file -> the file compose merges it onto (`compose.override.yaml` onto `compose.yaml`,
+    each of `COMPOSE_FILE`'s onto the one before)."""
+
+    def layer(self, file: ComposeFile, onto: ComposeFile) -> None:
+        """Have `file`'s services merged onto `onto`'s as compose merges several files (first one wins)."""
+        real = os.path.realpath(file.display)
+        if real != os.path.realpath(onto.display):
+            self.layers.setdefault(real, onto)
+
+    def _layer_base(self, file: ComposeFile, name: str) -> ComposeFile | None:
+        """The nearest file below `file` in its stack that has service `name`."""
+        below = self.layers.get(os.path.realpath(file.display))
+        seen = {os.path.realpath(file.display)}
+        while below is not None and name not in below.services():
+            real = os.path.realpath(below.display)
+            if real in seen:
+                return None
+            seen.add(real)
+            below = self.layers.get(real)
+        return below
 
     def add(self, loaded: ComposeFile) -> None:
         self.files[os.path.realpath(loaded.display)] = loaded
@@ -149,12 +172,17 @@ class Project:
         path: Path = ("services", name)
         own = {key: (Written(value, file, (*path, key)),) for key, value in raw.items()
                if key != "extends" and file.tags.get((name, key)) != RESET}
-        if "extends" not in raw:
-            return Service(name, file, own)
+        layered = "extends" not in raw
+        if layered:
+            below = self._layer_base(file, name)
+            if below is None:
+                return Service(name, file, own)
+            base_file, base_name = below, name
         here = f"{file.display}#{name}"
         if len(chain) >= MAX_EXTENDS:
             raise InputError(f"{here}: extends chain longer than {MAX_EXTENDS} services")
-        base_file, base_name = self._base(file, raw["extends"], (*path, "extends"))
+        if not layered:
+            base_file, base_name = self._base(file, raw["extends"], (*path, "extends"))
         key = f"{base_file.display}#{base_name}"
         if key in (*chain, here):
             raise InputError(f"{here}: extends cycle: {' -> '.join((*chain, here, key))}")
@@ -167,7 +195,7 @@ class Project:
         for field_name, written in own.items():
             adds_up = field_name in MERGED and file.tags.get((name, field_name)) != OVERRIDE
             merged[field_name] = (*merged.get(field_name, ()), *written) if adds_up else written
-        return Service(name, file, merged, (key, *base.bases))
+        return Service(name, file, merged, (key, *base.bases), layered)
 
     def _base(self, file: ComposeFile, extends: Any, path: Path) -> tuple[ComposeFile, str]:
         line, _ = locate(file.root, path) or (1, 1)
@@ -177,7 +205,7 @@ class Project:
         name = self.text(extends["service"], where)
         if "file" not in extends:
             return file, name
-        return self.load(file, self.text(extends["file"], where), where), name
+        return self.load(file.folder, self.text(extends["file"], where), where), name
 
     def text(self, value: str, where: str) -> str:
         """`value` interpolated; `InputError` when a variable is unset (a file to read cannot be guessed)."""
@@ -190,13 +218,13 @@ class Project:
                              " the file it names cannot be known")
         return resolved
 
-    def load(self, file: ComposeFile, reference: str, where: str) -> ComposeFile:
+    def load(self, folder: FilePath, reference: str, where: str) -> ComposeFile:
         """The compose file `reference` names, relative to `file`, read once, never outside the boundary."""
         if "://" in reference or reference.startswith("git@"):
             raise InputError(f"{where}: '{shown(reference)}' is remote: gates never fetches a file")
-        target = file.folder / reference
+        target = folder / reference
         real = os.path.realpath(target)
-        boundary = _boundary(file.folder)
+        boundary = _boundary(folder)
         if os.path.commonpath([real, boundary]) != boundary:
             raise InputError(f"{where}: '{shown(reference)}' lies outside {display_path(FilePath(boundary))}:"
                              " not read")
