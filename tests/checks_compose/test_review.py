@@ -200,6 +200,9 @@ def test_relative_sources_that_climb_out_are_judged_where_they_land(tmp_path: Pa
       - ./data:/data
       - ../shared:/shared
       - ./link:/linked
+      - {{type: bind, source: data, target: /data2}}
+    secrets: [up]
+secrets: {{up: {{file: {up}var/run/docker.sock}}}}
 """
     app.mkdir()
     (app / "compose.yaml").write_text("services:\n  web:\n" + HARDENED + volumes, encoding="utf-8")
@@ -209,7 +212,7 @@ def test_relative_sources_that_climb_out_are_judged_where_they_land(tmp_path: Pa
     [found] = _findings(report).values()
     assert [(f["rule"], f["location"]["line"]) for f in found] == [
         ("compose-runtime-socket", 8), ("compose-host-path", 9), ("compose-host-path", 11),
-        ("compose-host-path", 15)]
+        ("compose-host-path", 15), ("compose-runtime-socket", 17)]
     assert "it resolves to /: the host's root filesystem" in found[1]["message"]
 
 
@@ -299,3 +302,12 @@ def test_compose_file_in_dot_env_is_followed_within_the_tree(tmp_path: Path) -> 
     error = results[".env#COMPOSE_FILE"]
     assert error["outcome"] == "error" and error["location"]["line"] == 3
     assert "'../up.yml' lies outside" in error["error"] and "compose reads 'deploy/base.yml'" in error["error"]
+
+
+def test_an_override_that_cannot_be_read_is_an_error_even_when_only_the_base_is_named(tmp_path: Path) -> None:
+    _write(tmp_path, {"compose.yaml": "services:\n  web:\n" + HARDENED, "compose.override.yml": "services: [\n"})
+    code, report = _compose(tmp_path, "compose.yaml")
+    assert code == 1
+    results = {r["target"]: r for r in report["results"]}
+    assert results["compose.override.yml"]["outcome"] == "error"
+    assert "merged by docker compose: compose.override.yml: line 2" in results["compose.override.yml"]["error"]

@@ -249,7 +249,8 @@ def _is_host_path(source: str) -> bool:
 def _sensitive(source: str, folder: str) -> tuple[str, str] | None:
     """(rule, why) for a host path worth a finding, else None.
 
-    A relative path starts at `folder` (the compose file's), as compose resolves it: one that stays in
+    A relative path (`./data`, `../x`, or a long-syntax `source: data`) starts at `folder` (the compose
+    file's), as compose resolves it: one that stays in
     the project (or the working directory) is the project's; one that climbs out with `../` or through
     a symbolic link is judged where it lands.
     """
@@ -257,7 +258,7 @@ def _sensitive(source: str, folder: str) -> tuple[str, str] | None:
         return "compose-runtime-socket", "the Docker engine's named pipe"
     if source.startswith("~"):
         return "compose-host-path", "a home folder"
-    if source.startswith("."):
+    if not source.startswith(("/", "\\")) and not _WINDOWS_DRIVE.match(source):
         landed = os.path.realpath(os.path.join(folder, source))
         if any(_within(landed, os.path.realpath(inside)) for inside in (folder, os.getcwd())):
             return None

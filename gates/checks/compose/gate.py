@@ -144,6 +144,8 @@ def _stack(project: Project, folder: FilePath, judged: set[str], loaded: list[Co
     env = folder / ".env"
     display = display_path(env)
     try:
+        if env.is_file() and not _inside(os.path.realpath(env), os.path.realpath(folder)):
+            raise InputError("a link out of its folder: not read (compose would read it for COMPOSE_FILE)")
         listed = _compose_file_setting(env) if env.is_file() else None
     except InputError as exc:
         yield error_result(GATE, display, f"{display}: {exc}", Location(display))
@@ -165,11 +167,19 @@ def _stack(project: Project, folder: FilePath, judged: set[str], loaded: list[Co
     override = next((folder / n for n in OVERRIDE_FILES if (folder / n).is_file()), None)
     if default is None or override is None:
         return
-    try:
-        files = [project.load(folder, path.name, f"{display_path(path)}") for path in (default, override)]
-    except InputError:
-        return  # the file's own result says why it cannot be read
+    files: list[ComposeFile] = []
+    for path in (default, override):
+        try:
+            files.append(project.load(folder, path.name, "merged by docker compose"))
+        except InputError as exc:
+            if os.path.realpath(path) not in judged:  # else the file's own result says why
+                yield error_result(GATE, display_path(path), one_line(str(exc)), Location(display_path(path)))
+            return
     _layered(project, files, judged, loaded)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
 
 
 def _layered(project: Project, stack: list[ComposeFile], judged: set[str], loaded: list[ComposeFile]) -> None:
