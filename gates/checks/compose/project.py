@@ -1,7 +1,10 @@
-"""Compose files as `docker compose` assembles them: a service with `extends` gets its base's fields.
+"""Compose files as `docker compose` assembles them: a service with `extends` gets its base's fields,
+and so does a service of a file compose merges onto another (an override, the files of `COMPOSE_FILE`:
+see `Project.layer`) from the same service below it.
 
 Merging follows the Compose specification: a field the service sets replaces its base's, except the
-sequences compose merges (`cap_add`, `cap_drop`, `security_opt`, `volumes`, `devices`, `labels`), whose
+sequences compose merges (`cap_add`, `cap_drop`, `security_opt`, `volumes`, `devices`, `labels`,
+`device_cgroup_rules`, `secrets`, `configs`), whose
 entries add up (`volumes` and `devices` by container path: checks skip a base entry a later one
 remounts). Every field keeps the file and the YAML path it was written at, so a finding inherited from
 a base points at the base. `extends.file` is read only inside the working directory (or beside the
