@@ -69,7 +69,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "compose-host-path", Severity.HIGH, "Sensitive host paths are not mounted",
         "Binding the host's /, /etc, /proc, /sys, /dev, /boot, /root, /home, /var/run, /run, /var/lib/docker,"
-        " /var/lib/containerd, /var/lib/kubelet, /lib/modules, /usr/src, /var/log or /var/spool/cron"
+        " /var/lib/containerd, /var/lib/kubelet, /lib/modules, /usr/lib/modules, /usr/src, /var/log or /var/spool/cron"
         " (anything under them, or a folder holding one: /var, /usr, /lib) exposes host credentials, kernel"
         " interfaces or other containers' data, read-only or not. Compose binds the same way a named"
         " volume with `driver_opts` `o: bind` / `rbind`, a secret or config with `file:`, and a relative"
