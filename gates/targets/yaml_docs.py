@@ -176,7 +176,9 @@ class _Converter:
     against `MAX_DEPTH`. Without, nothing is remembered: that is the fast path of every plain manifest.
     """
 
-    def __init__(self, aliases: bool = True) -> None:
+    def __init__(self, aliases: bool = True, readers: str = "Kubernetes tools") -> None:
+        self.readers = readers
+        """Who disagrees on a merge key set twice, for the error: the tools that read these files."""
         self.nodes = 0
         self.deepest = 0
         self.converted: dict[int, tuple[Any, int, int]] | None = {} if aliases else None
@@ -263,10 +265,10 @@ class _Converter:
             for key, value in merged.items():
                 if key in merged_at:
                     raise InputError(f"line {line}: key '{key}' is merged twice by '<<' (first at line"
-                                     f" {merged_at[key]}); Kubernetes tools disagree on which wins")
+                                     f" {merged_at[key]}); {self.readers} disagree on which wins")
                 if key in mapping.key_pos:
                     raise InputError(f"line {line}: key '{key}' is set both directly (line"
-                                     f" {mapping.key_pos[key][0]}) and by a '<<' merge; Kubernetes tools"
+                                     f" {mapping.key_pos[key][0]}) and by a '<<' merge; {self.readers}"
                                      " disagree on which wins")
                 merged_at[key] = line
                 mapping.key_pos[key] = merged.key_pos[key]
@@ -294,8 +296,11 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return node.value  # timestamps, binary: kept as their text, as Kubernetes' decoder does
 
 
-def load_documents(text: str, wanted: KindFilter | None = None) -> Iterator[Document]:
+def load_documents(text: str, wanted: KindFilter | None = None,
+                   readers: str = "Kubernetes tools") -> Iterator[Document]:
     """Yield each document of a YAML/JSON stream; raise `InputError` (with a line) on bad input.
+
+    `readers` names the tools the file is meant for, in the error about a key a `<<` merge sets twice.
 
     With `wanted`, a Kubernetes object whose kind it refuses comes back as `Unconverted(kind)`: the
     stream is still parsed in full (syntax errors still count), but the object is not converted.
@@ -312,7 +317,7 @@ def load_documents(text: str, wanted: KindFilter | None = None) -> Iterator[Docu
             if wanted is not None and kind is not None and not wanted(kind):
                 content: Any = Unconverted(kind)
             else:
-                content = _Converter(aliases=may_alias).convert(node)
+                content = _Converter(aliases=may_alias, readers=readers).convert(node)
             yield Document(index=index, pos=_position(node), content=content)
             index += 1
     except yaml.MarkedYAMLError as exc:

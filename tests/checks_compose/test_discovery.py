@@ -1,5 +1,5 @@
 """What the walk hands the compose gate: compose files by name, their faults said per path, and the
-`include`s it does not follow reported, never skipped quietly."""
+`include`s followed, or an error where they cannot be, never skipped quietly."""
 
 from __future__ import annotations
 
@@ -49,13 +49,15 @@ def test_a_fifo_or_a_link_out_of_the_tree_is_never_opened(tmp_path: Path) -> Non
     assert len(results) == 3
 
 
-def test_an_include_is_said_unless_its_file_is_judged_too(tmp_path: Path) -> None:
+def test_an_include_is_followed_or_an_error(tmp_path: Path) -> None:
     (tmp_path / "part.yaml").write_text(SERVICE, encoding="utf-8")
     report = gate_report(tmp_path, "include: [part.yaml, {path: [other.yaml]}]\n" + SERVICE, gate="compose",
                          filename="compose.yaml")
-    skipped = [r for r in report.results if r.outcome is Outcome.SKIPPED]
-    assert [r.target.rsplit("#", 1)[-1] for r in skipped] == ["include[0]", "include[1]"]
-    assert "'part.yaml' is not followed" in (skipped[0].error or "")
+    by_target = {r.target.rsplit("/", 1)[-1] if "#include" not in r.target else r.target.rsplit("#", 1)[-1]: r
+                 for r in report.results}
+    assert by_target["include[1]"].outcome is Outcome.ERROR
+    assert "include[0]" not in by_target  # followed: part.yaml is judged as its own file
+    assert any(r.target.endswith("part.yaml#service/a") for r in report.results)
     job = GATES["compose"].build_job(load_config(tmp_path / "gates.toml", env={}), RunFlags(
         paths=(str(tmp_path / "compose.yaml"), str(tmp_path / "part.yaml"))))
     targets = [r.target.removeprefix(f"{tmp_path}/") for r in run([job]).results]

@@ -71,7 +71,7 @@ def test_a_base_outside_the_tree_or_remote_is_never_read(tmp_path: Path) -> None
     report = _run(tmp_path, f"services:\n  web:\n    extends: {{file: ../../{outside.name}, service: x}}\n"
                   "  far:\n    extends: {file: 'https://example.invalid/c.yaml', service: x}\n")
     assert "lies outside" in _error_of(report, "web") and "not read" in _error_of(report, "web")
-    assert "is remote: gates never fetches a base" in _error_of(report, "far")
+    assert "is remote: gates never fetches a file" in _error_of(report, "far")
 
 
 def test_an_invalid_base_file_is_an_error_of_the_service(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ secret, and it must not reach a log.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,12 +24,19 @@ from gates.targets.yaml_docs import PosDict, locate, render_path
 HOST_NAMESPACES = ("network_mode", "pid", "ipc", "uts", "userns_mode", "cgroup")
 RUNTIME_SOCKETS = frozenset({"docker.sock", "containerd.sock", "crio.sock", "podman.sock", "cri-dockerd.sock"})
 SENSITIVE_PATHS = ("/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/home", "/var/run", "/run",
-                   "/var/lib/docker", "/var/lib/containerd", "/lib/modules", "/usr/src", "/var/log")
+                   "/var/lib/docker", "/var/lib/containerd", "/var/lib/kubelet", "/lib/modules",
+                   "/usr/lib/modules", "/usr/src", "/var/log", "/var/spool/cron")
+"""Host paths whose content (or any folder holding them: `/var`, `/usr`, `/lib`) is never mounted."""
 HARMLESS_PATHS = frozenset({"/dev/null", "/etc/localtime", "/etc/timezone"})
 """Host paths bound to mask a file or share the clock: they expose nothing."""
 _TRUE = frozenset({"true", "yes", "y", "on"})
 _FALSE = frozenset({"false", "no", "n", "off"})
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+_UID = re.compile(r"[+-]?[0-9]+")
+"""A numeric user as Docker parses it (Go's strconv.Atoi): `0`, `00`, `+0` and `-0` are all root."""
+UNCONFINED = (("seccomp", "unconfined"), ("apparmor", "unconfined"), ("label", "disable"),
+              ("systempaths", "unconfined"))
+HOOKS = ("post_start", "pre_stop")
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,30 @@ def host_namespaces(reading: Reading, options: CheckOptions) -> Iterator[Violati
             continue
         if reading.text(written.value, written) == "host":
             yield Violation("compose-host-namespaces", f"shares the host's namespace ({key}: host)", written)
+    yield from _host_networks(reading)
+
+
+def _host_networks(reading: Reading) -> Iterator[Violation]:
+    """Networks the service joins whose top-level definition is the host's (`name: host`, or external `host`)."""
+    written = reading.last("networks")
+    if written is None:
+        return
+    defined = written.file.root.get("networks")
+    names = list(written.value) if isinstance(written.value, (PosDict, list)) else []
+    for index, name in enumerate(names):
+        definition = defined.get(name) if isinstance(defined, PosDict) and isinstance(name, str) else None
+        if not isinstance(definition, PosDict):
+            continue
+        at = Written(definition, written.file, ("networks", name))
+        if isinstance(definition.get("name"), str):
+            effective = reading.text(definition["name"], at, ("name",))
+        else:
+            external = definition.get("external")
+            effective = name if external is True or str(external).lower() == "true" else None
+        if effective == "host":
+            subpath: Path = (name,) if isinstance(written.value, PosDict) else (index,)
+            yield Violation("compose-host-namespaces", f"joins network '{shown(name)}', which is the host's"
+                            " network (shares the host's network namespace)", written, subpath)
 
 
 def user(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
@@ -131,10 +163,33 @@ def user(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
     if text is None:
         return
     name = text.strip().split(":", 1)[0]
-    if name == "root" or (name.isdigit() and int(name) == 0):
+    if _is_root(name):
         yield Violation("compose-user-root", f"runs as root (user: '{shown(written.value)}')", written)
     elif not name:
         yield Violation("compose-user-unset", "sets an empty user: the image's USER decides, often root", written)
+
+
+def _is_root(name: str) -> bool:
+    return name == "root" or (_UID.fullmatch(name) is not None and int(name) == 0)
+
+
+def hooks(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
+    """`post_start` / `pre_stop` commands run in the container with their own `privileged` and `user`."""
+    for key in HOOKS:
+        written = reading.last(key)
+        if written is None:
+            continue
+        for index, hook in enumerate(written.value):
+            at = Written(hook, written.file, (*written.path, index))
+            if "privileged" in hook and reading.boolean(Written(hook["privileged"], written.file,
+                                                                 (*at.path, "privileged"))):
+                yield Violation("compose-privileged", f"runs its {key} hook privileged", written,
+                                (index, "privileged"))
+            if isinstance(hook.get("user"), str):
+                text = reading.text(hook["user"], at, ("user",))
+                if text is not None and _is_root(text.strip().split(":", 1)[0]):
+                    yield Violation("compose-user-root", f"runs its {key} hook as root"
+                                    f" (user: '{shown(hook['user'])}')", written, (index, "user"))
 
 
 @dataclass(frozen=True)
@@ -182,7 +237,7 @@ def _volume_bind(reading: Reading, written: Written, name: str) -> tuple[str, Wr
     at = Written(options, written.file, ("volumes", name, "driver_opts"))
     flags = reading.text(str(options.get("o", "")), at, ("o",))
     device = reading.text(options["device"], at, ("device",))
-    if flags is None or device is None or "bind" not in flags.split(","):
+    if flags is None or device is None or not {"bind", "rbind"} & {f.strip() for f in flags.split(",")}:
         return None
     return device, at
 
@@ -191,14 +246,26 @@ def _is_host_path(source: str) -> bool:
     return source.startswith(("/", ".", "~", "\\")) or bool(_WINDOWS_DRIVE.match(source))
 
 
-def _sensitive(source: str) -> tuple[str, str] | None:
-    """(rule, why) for a host path worth a finding, else None."""
+def _sensitive(source: str, folder: str) -> tuple[str, str] | None:
+    """(rule, why) for a host path worth a finding, else None.
+
+    A relative path (`./data`, `../x`, or a long-syntax `source: data`) starts at `folder` (the compose
+    file's), as compose resolves it: one that stays in
+    the project (or the working directory) is the project's; one that climbs out with `../` or through
+    a symbolic link is judged where it lands.
+    """
     if "docker_engine" in source:
         return "compose-runtime-socket", "the Docker engine's named pipe"
     if source.startswith("~"):
         return "compose-host-path", "a home folder"
+    if not source.startswith(("/", "\\")) and not _WINDOWS_DRIVE.match(source):
+        landed = os.path.realpath(os.path.join(folder, source))
+        if any(_within(landed, os.path.realpath(inside)) for inside in (folder, os.getcwd())):
+            return None
+        judged = _sensitive(landed, folder)
+        return (judged[0], f"it resolves to {shown(landed)}: {judged[1]}") if judged else None
     if not source.startswith("/"):
-        return None  # a path of the project, or a Windows path outside the lists
+        return None  # a Windows path outside the lists
     path = posixpath.normpath(source)
     path = "/" + path.lstrip("/")
     if posixpath.basename(path) in RUNTIME_SOCKETS:
@@ -210,7 +277,18 @@ def _sensitive(source: str) -> tuple[str, str] | None:
     for prefix in SENSITIVE_PATHS:
         if path == prefix or path.startswith(prefix + "/"):
             return "compose-host-path", f"under {prefix}"
+    held = [prefix for prefix in SENSITIVE_PATHS if prefix.startswith(path + "/")]
+    if held:
+        return "compose-host-path", f"it holds {', '.join(held)}"
     return None
+
+
+def _within(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _folder(written: Written) -> str:
+    return str(written.file.folder)
 
 
 def _remounted(seen: set[str], target: str | None) -> bool:
@@ -239,7 +317,7 @@ def volumes(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
                 if bound is not None:
                     host, line = bound[0], _position(bound[1], ("device",))[0]
                     through = f", through volume '{shown(mount.volume)}': its driver_opts device, line {line}"
-            judged = _sensitive(host) if host is not None else None
+            judged = _sensitive(host, _folder(written)) if host is not None else None
             if judged is not None:
                 rule, why = judged
                 subpath: Path = (index,) if isinstance(item, str) else (index, "source")
@@ -247,6 +325,27 @@ def volumes(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
                 found.append(Violation(rule, f"mounts '{shown(str(written_source))}' from the host ({why}{through})",
                                        written, subpath))
     yield from reversed(found)
+
+
+def file_sources(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
+    """`secrets` / `configs` a service uses whose top-level definition binds a host `file:` into it."""
+    for key in ("secrets", "configs"):
+        kind = key[:-1]
+        for written in reading.service.fields.get(key, ()):
+            defined = written.file.root.get(key)
+            for index, item in enumerate(written.value):
+                name = item if isinstance(item, str) else item.get("source")
+                definition = defined.get(name) if isinstance(defined, PosDict) and isinstance(name, str) else None
+                if not isinstance(definition, PosDict) or not isinstance(definition.get("file"), str):
+                    continue
+                at = Written(definition, written.file, (key, name))
+                host = reading.text(definition["file"], at, ("file",))
+                judged = _sensitive(host, _folder(written)) if host is not None else None
+                if judged is not None:
+                    line = _position(at, ("file",))[0]
+                    yield Violation(judged[0], f"mounts {kind} '{shown(name)}' from host file"
+                                    f" '{shown(definition['file'])}' ({judged[1]}; {key} line {line})",
+                                    written, (index,))
 
 
 def api_socket(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
@@ -260,6 +359,10 @@ def devices(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
         for index, item in enumerate(written.value):
             source = item if isinstance(item, str) else item["source"]
             yield Violation("compose-devices", f"passes host device '{shown(source)}' in", written, (index,))
+    for written in reading.service.fields.get("device_cgroup_rules", ()):
+        for index, item in enumerate(written.value):
+            yield Violation("compose-devices", f"lets the container create and use host devices"
+                            f" (device_cgroup_rules '{shown(item)}')", written, (index,))
 
 
 def security_options(reading: Reading, options: CheckOptions) -> Iterator[Violation]:
@@ -273,7 +376,7 @@ def security_options(reading: Reading, options: CheckOptions) -> Iterator[Violat
                 undecided = True
                 continue
             name, value = _option(text)
-            if (name, value) in (("seccomp", "unconfined"), ("apparmor", "unconfined"), ("label", "disable")):
+            if (name, value) in UNCONFINED:
                 yield Violation("compose-unconfined", f"turns confinement off ('{shown(item)}')", written, (index,))
             elif name == "no-new-privileges":
                 no_new_privileges = value in ("", "true")
@@ -328,6 +431,8 @@ CHECKS: Sequence[tuple[tuple[str, ...], Check]] = (
     (("compose-host-namespaces",), host_namespaces),
     (("compose-user-root", "compose-user-unset"), user),
     (("compose-runtime-socket", "compose-host-path"), volumes),
+    (("compose-runtime-socket", "compose-host-path"), file_sources),
+    (("compose-privileged", "compose-user-root"), hooks),
     (("compose-runtime-socket",), api_socket),
     (("compose-devices",), devices),
     (("compose-unconfined", "compose-no-new-privileges"), security_options),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+MAX_NESTING = 32
+"""`${A:-${B:-...}}` levels one value may nest; real files use two or three, a deeper one is refused."""
 
 
 class TemplateError(ValueError):
@@ -47,7 +49,7 @@ def interpolate(text: str, environment: Mapping[str, str]) -> str | Unresolved:
     """`text` with its variables substituted from `environment`; raises `TemplateError` on bad syntax."""
     if "$" not in text:
         return text
-    template, end = _parse(text, 0, inside=False)
+    template, end = _parse(text, 0, inside=False, depth=0)
     assert end == len(text)
     missing: list[str] = []
     required: list[bool] = []
@@ -57,7 +59,7 @@ def interpolate(text: str, environment: Mapping[str, str]) -> str | Unresolved:
     return value
 
 
-def _parse(text: str, start: int, *, inside: bool) -> tuple[_Template, int]:
+def _parse(text: str, start: int, *, inside: bool, depth: int) -> tuple[_Template, int]:
     """Parse from `start` to the end (or, `inside` a `${...}`, to its closing brace)."""
     parts: list[str | _Variable] = []
     literal: list[str] = []
@@ -79,7 +81,9 @@ def _parse(text: str, start: int, *, inside: bool) -> tuple[_Template, int]:
             parts.append("".join(literal))
             literal = []
         if following == "{":
-            variable, i = _braced(text, i + 2)
+            if depth >= MAX_NESTING:
+                raise TemplateError(f"'${{' nested more than {MAX_NESTING} levels deep at character {i + 1}")
+            variable, i = _braced(text, i + 2, depth + 1)
             parts.append(variable)
             continue
         name = _NAME.match(text, i + 1)
@@ -92,7 +96,7 @@ def _parse(text: str, start: int, *, inside: bool) -> tuple[_Template, int]:
     return tuple(parts), i
 
 
-def _braced(text: str, start: int) -> tuple[_Variable, int]:
+def _braced(text: str, start: int, depth: int) -> tuple[_Variable, int]:
     """`NAME}` or `NAME<operator>TEXT}` after a `${`; returns the variable and the index after `}`."""
     name = _NAME.match(text, start)
     if name is None:
@@ -104,7 +108,7 @@ def _braced(text: str, start: int) -> tuple[_Variable, int]:
     if operator is None:
         raise TemplateError(f"'${{{name.group()}' is followed by neither '}}' nor one of"
                             f" {', '.join(_OPERATORS)}")
-    alternative, i = _parse(text, i + len(operator), inside=True)
+    alternative, i = _parse(text, i + len(operator), inside=True, depth=depth)
     if text[i:i + 1] != "}":
         raise TemplateError(f"'${{{name.group()}{operator}' is never closed by '}}'")
     return _Variable(name.group(), operator, alternative), i + 1

@@ -13,6 +13,19 @@ from gates.errors import ConfigError
 from gates.paths import display_path
 
 
+def _within(base: Path, paths: Sequence[str]) -> Sequence[str]:
+    """`[compose] paths` stay in the configuration's folder: a policy names the tree it guards, and a
+    path outside it (`/etc/shadow`, `../..`) would read, and quote, files that are none of its business."""
+    root = os.path.realpath(base)
+    for path in paths:
+        real = os.path.realpath(base / path)
+        if os.path.commonpath([real, root]) != root:
+            raise ConfigError(f"[{GATE}] paths: {path!a} lies outside the configuration's folder"
+                              f" ({display_path(base)}): not read"
+                              " (name a path outside on the command line if it is meant)")
+    return paths
+
+
 def compose_job(config: Config, paths: Sequence[str]) -> GateJob:
     """The gate over `paths` (default: `[compose] paths`, relative to the config file)."""
     from gates.checks.compose.gate import ComposeOptions, scan
@@ -27,10 +40,10 @@ def compose_job(config: Config, paths: Sequence[str]) -> GateJob:
         chosen = tuple(paths)
     else:
         base = config.source.parent if config.source else Path.cwd()
-        chosen = tuple(display_path(base / p) for p in section["paths"])
+        chosen = tuple(display_path(base / p) for p in _within(base, section["paths"]))
     options = ComposeOptions(
         paths=chosen, exclude=tuple(section["exclude"]), skip_rules=tuple(section["skip-rules"]),
         max_file_bytes=section["max-file-size"], allowed_capabilities=tuple(section["allowed-capabilities"]),
-        environment=dict(os.environ), today=config.today,
+        environment=dict(os.environ), today=config.today, inline_waivers=config.inline_waivers,
     )
     return GateJob(GATE, lambda: scan(options))

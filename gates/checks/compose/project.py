@@ -1,7 +1,10 @@
-"""Compose files as `docker compose` assembles them: a service with `extends` gets its base's fields.
+"""Compose files as `docker compose` assembles them: a service with `extends` gets its base's fields,
+and so does a service of a file compose merges onto another (an override, the files of `COMPOSE_FILE`:
+see `Project.layer`) from the same service below it.
 
 Merging follows the Compose specification: a field the service sets replaces its base's, except the
-sequences compose merges (`cap_add`, `cap_drop`, `security_opt`, `volumes`, `devices`, `labels`), whose
+sequences compose merges (`cap_add`, `cap_drop`, `security_opt`, `volumes`, `devices`, `labels`,
+`device_cgroup_rules`, `secrets`, `configs`), whose
 entries add up (`volumes` and `devices` by container path: checks skip a base entry a later one
 remounts). Every field keeps the file and the YAML path it was written at, so a finding inherited from
 a base points at the base. `extends.file` is read only inside the working directory (or beside the
@@ -32,7 +35,8 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _ComposeLoader  # type: ignore[assignment]
 
 Path = tuple[str | int, ...]
-MERGED = frozenset({"cap_add", "cap_drop", "security_opt", "volumes", "devices", "labels"})
+MERGED = frozenset({"cap_add", "cap_drop", "security_opt", "volumes", "devices", "labels", "device_cgroup_rules",
+                    "secrets", "configs"})
 """Fields whose entries a service adds to its base's instead of replacing them."""
 MAX_EXTENDS = 32
 """Links in one `extends` chain; real chains have two or three."""
@@ -76,11 +80,13 @@ class Service:
     """Key -> what sets it, base first; one entry unless the key is one compose merges."""
     bases: tuple[str, ...] = ()
     """`file#service` of each base, nearest first."""
+    layered: bool = False
+    """Whether the nearest base is the same service of a file this one is merged onto (an override)."""
 
 
 def parse(display: str, text: str, folder: FilePath) -> ComposeFile:
     """One compose file from its text; `InputError` (with line and column) when it is not valid."""
-    documents = list(load_documents(text))
+    documents = list(load_documents(text, readers="YAML parsers"))
     if len(documents) > 1:
         line, column = documents[1].pos
         raise InputError(f"line {line}, column {column}: a second YAML document: compose merges the"
@@ -135,6 +141,27 @@ class Project:
     environment: Mapping[str, str]
     max_file_bytes: int
     files: dict[str, ComposeFile | InputError] = field(default_factory=dict)
+    layers: dict[str, ComposeFile] = field(default_factory=dict)
+    """Real path of a file -> the file compose merges it onto (`compose.override.yaml` onto `compose.yaml`,
+    each of `COMPOSE_FILE`'s onto the one before)."""
+
+    def layer(self, file: ComposeFile, onto: ComposeFile) -> None:
+        """Have `file`'s services merged onto `onto`'s as compose merges several files (first one wins)."""
+        real = os.path.realpath(file.display)
+        if real != os.path.realpath(onto.display):
+            self.layers.setdefault(real, onto)
+
+    def _layer_base(self, file: ComposeFile, name: str) -> ComposeFile | None:
+        """The nearest file below `file` in its stack that has service `name`."""
+        below = self.layers.get(os.path.realpath(file.display))
+        seen = {os.path.realpath(file.display)}
+        while below is not None and name not in below.services():
+            real = os.path.realpath(below.display)
+            if real in seen:
+                return None
+            seen.add(real)
+            below = self.layers.get(real)
+        return below
 
     def add(self, loaded: ComposeFile) -> None:
         self.files[os.path.realpath(loaded.display)] = loaded
@@ -148,12 +175,17 @@ class Project:
         path: Path = ("services", name)
         own = {key: (Written(value, file, (*path, key)),) for key, value in raw.items()
                if key != "extends" and file.tags.get((name, key)) != RESET}
-        if "extends" not in raw:
-            return Service(name, file, own)
+        layered = "extends" not in raw
+        if layered:
+            below = self._layer_base(file, name)
+            if below is None:
+                return Service(name, file, own)
+            base_file, base_name = below, name
         here = f"{file.display}#{name}"
         if len(chain) >= MAX_EXTENDS:
             raise InputError(f"{here}: extends chain longer than {MAX_EXTENDS} services")
-        base_file, base_name = self._base(file, raw["extends"], (*path, "extends"))
+        if not layered:
+            base_file, base_name = self._base(file, raw["extends"], (*path, "extends"))
         key = f"{base_file.display}#{base_name}"
         if key in (*chain, here):
             raise InputError(f"{here}: extends cycle: {' -> '.join((*chain, here, key))}")
@@ -166,34 +198,36 @@ class Project:
         for field_name, written in own.items():
             adds_up = field_name in MERGED and file.tags.get((name, field_name)) != OVERRIDE
             merged[field_name] = (*merged.get(field_name, ()), *written) if adds_up else written
-        return Service(name, file, merged, (key, *base.bases))
+        return Service(name, file, merged, (key, *base.bases), layered)
 
     def _base(self, file: ComposeFile, extends: Any, path: Path) -> tuple[ComposeFile, str]:
         line, _ = locate(file.root, path) or (1, 1)
         where = f"{file.display}:{line}: extends"
         if isinstance(extends, str):
-            return file, self._text(extends, where)
-        name = self._text(extends["service"], where)
+            return file, self.text(extends, where)
+        name = self.text(extends["service"], where)
         if "file" not in extends:
             return file, name
-        return self._load(file, self._text(extends["file"], where), where), name
+        return self.load(file.folder, self.text(extends["file"], where), where), name
 
-    def _text(self, value: str, where: str) -> str:
+    def text(self, value: str, where: str) -> str:
+        """`value` interpolated; `InputError` when a variable is unset (a file to read cannot be guessed)."""
         try:
             resolved = interpolate(value, self.environment)
         except TemplateError as exc:
             raise InputError(f"{where}: {exc}") from None
         if isinstance(resolved, Unresolved):
             raise InputError(f"{where} depends on unset variable {', '.join(resolved.variables)}:"
-                             " its base cannot be known")
+                             " the file it names cannot be known")
         return resolved
 
-    def _load(self, file: ComposeFile, reference: str, where: str) -> ComposeFile:
+    def load(self, folder: FilePath, reference: str, where: str) -> ComposeFile:
+        """The compose file `reference` names, relative to `file`, read once, never outside the boundary."""
         if "://" in reference or reference.startswith("git@"):
-            raise InputError(f"{where}: '{shown(reference)}' is remote: gates never fetches a base")
-        target = file.folder / reference
+            raise InputError(f"{where}: '{shown(reference)}' is remote: gates never fetches a file")
+        target = folder / reference
         real = os.path.realpath(target)
-        boundary = _boundary(file.folder)
+        boundary = _boundary(folder)
         if os.path.commonpath([real, boundary]) != boundary:
             raise InputError(f"{where}: '{shown(reference)}' lies outside {display_path(FilePath(boundary))}:"
                              " not read")

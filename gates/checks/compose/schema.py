@@ -166,12 +166,51 @@ def _labels(value: Any, path: Path) -> None:
         raise _fail(path, f"must be a list or a mapping, not {_type(value)}")
 
 
+def _file_references(value: Any, path: Path) -> None:
+    """A service's `secrets` / `configs`: names, or mappings with a `source`."""
+    if not isinstance(value, PosList):
+        raise _fail(path, f"must be a list, not {_type(value)}")
+    for index, item in enumerate(value):
+        if isinstance(item, PosDict):
+            if "source" not in item:
+                raise _fail((*path, index), "has no source")
+            _string(item["source"], (*path, index, "source"))
+        else:
+            _string(item, (*path, index))
+
+
+def _service_networks(value: Any, path: Path) -> None:
+    if isinstance(value, PosList):
+        _strings(value, path)
+    elif isinstance(value, PosDict):
+        for key, item in value.items():
+            if item is not None and not isinstance(item, PosDict):
+                raise _fail((*path, key), f"must be a mapping or null, not {_type(item)}")
+    else:
+        raise _fail(path, f"must be a list or a mapping, not {_type(value)}")
+
+
+def _hooks(value: Any, path: Path) -> None:
+    """`post_start` / `pre_stop`: a list of commands, each with its own `user` and `privileged`."""
+    if not isinstance(value, PosList):
+        raise _fail(path, f"must be a list, not {_type(value)}")
+    for index, hook in enumerate(value):
+        where = (*path, index)
+        if not isinstance(hook, PosDict):
+            raise _fail(where, f"must be a mapping, not {_type(hook)}")
+        if "privileged" in hook:
+            _boolean(hook["privileged"], (*where, "privileged"))
+        if "user" in hook:
+            _string(hook["user"], (*where, "user"))
+
+
 FIELD_CHECKS: dict[str, _Check] = {
     "privileged": _boolean, "read_only": _boolean, "cap_add": _strings, "cap_drop": _strings,
     "security_opt": _strings, "network_mode": _string, "pid": _string_or_null, "ipc": _string,
     "uts": _string, "userns_mode": _string, "cgroup": _cgroup, "user": _string, "image": _string,
     "volumes": _volumes, "devices": _devices, "extends": _extends, "labels": _labels,
-    "use_api_socket": _strict_boolean,
+    "use_api_socket": _strict_boolean, "device_cgroup_rules": _strings, "secrets": _file_references,
+    "configs": _file_references, "networks": _service_networks, "post_start": _hooks, "pre_stop": _hooks,
 }
 """The fields the rules (and extends, and inline waivers) read, each checked as the schema types it."""
 
@@ -179,6 +218,9 @@ FIELD_CHECKS: dict[str, _Check] = {
 def _known(mapping: PosDict, path: Path, keys: frozenset[str]) -> None:
     for key in mapping:
         if key not in keys and not key.startswith("x-"):
+            if not path:  # the file may be anything (a key file, /etc/shadow): its text is never quoted
+                raise SchemaError((key,), "a top-level key the Compose specification does not know:"
+                                  " not a compose file")
             raise _fail((*path, key), "is not a property the Compose specification knows")
 
 
@@ -203,6 +245,8 @@ def check(root: Any, reset: frozenset[tuple[str, str]] = frozenset()) -> None:
     if "include" in root and not isinstance(root["include"], PosList):
         raise _fail(("include",), f"must be a list, not {_type(root['include'])}")
     _named_volumes(root.get("volumes"))
+    for key in ("secrets", "configs", "networks"):
+        _definitions(root.get(key), key)
     services = root.get("services")
     if services is None:
         if "services" in root:
@@ -244,6 +288,25 @@ def _named_volumes(volumes: Any) -> None:
         for key, value in options.items():
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise _fail((*path, "driver_opts", key), f"must be a string or a number, not {_type(value)}")
+
+
+def _definitions(found: Any, key: str) -> None:
+    """Top-level `secrets`, `configs`, `networks`: the fields rules read (`file`, `name`, `external`) typed."""
+    if found is None:
+        return
+    if not isinstance(found, PosDict):
+        raise _fail((key,), f"must be a mapping, not {_type(found)}")
+    for name, definition in found.items():
+        path: Path = (key, name)
+        if definition is None:
+            continue
+        if not isinstance(definition, PosDict):
+            raise _fail(path, f"must be a mapping or null, not {_type(definition)}")
+        for field_name in ("file", "name"):
+            if field_name in definition:
+                _string(definition[field_name], (*path, field_name))
+        if "external" in definition and not isinstance(definition["external"], (bool, str, PosDict)):
+            raise _fail((*path, "external"), f"must be a boolean, not {_type(definition['external'])}")
 
 
 def position(root: Any, error: SchemaError) -> tuple[int, int]:
