@@ -205,11 +205,57 @@ def shown(args: Sequence[str]) -> str:
     return " ".join(shlex.quote(a) if a.isprintable() else repr(a) for a in args)
 
 
+EXIT_REASONS = {2: "usage or configuration error", 3: "internal error"}
+"""Exit codes of gates that carry no verdict: gates writes no annotation or job summary for them; the action does."""
+
+
+def annotation_data(text: str) -> str:
+    """`text` as the data of a workflow command: one line, `%`, CR and LF escaped as the runner reads them."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def summary_line(text: str) -> str:
+    """One Markdown line, the reason in a code span: no link, image or HTML in it renders."""
+    return "**gates** stopped: `" + " ".join(text.replace("`", "'").split()) + "`\n"
+
+
+def stopped(reason: str, exit_code: int, env: Mapping[str, str], values: Mapping[str, str] | None = None) -> int:
+    """Report an exit without a verdict: both outputs (`values`, else `error` and no report), an ::error
+    annotation and a job summary line saying why."""
+    print(f"::error title=gates action::{annotation_data(reason)}", flush=True)
+    target = env.get("GITHUB_STEP_SUMMARY")
+    try:
+        if target:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(summary_line(f"{reason} (exit {exit_code})"))
+        write_outputs(values or {"exit-code": str(exit_code), "outcome": "error", "json-file": "",
+                                 "sarif-file": "", "junit-file": ""}, env)
+    except (OSError, ActionError) as exc:
+        print(f"::error title=gates action::cannot write the step outputs: {annotation_data(str(exc))}")
+    return exit_code
+
+
+def run_gates(command: Sequence[str], env: Mapping[str, str]) -> tuple[int, str]:
+    """Run gates with stdout straight to the log, stderr passed through as it comes; returns the exit code
+    and the line that says why it stopped (its last `gates: error:` line, else its last line)."""
+    with subprocess.Popen(command, stderr=subprocess.PIPE, env=dict(env), text=True, encoding="utf-8",
+                          errors="replace") as proc:
+        assert proc.stderr is not None
+        reason = last = ""
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            if line.strip():
+                last = line.strip()
+                if last.startswith("gates: error:"):
+                    reason = last
+    return proc.returncode, reason or last
+
+
 def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     environ = dict(os.environ if env is None else env)
     if len(argv) != 1:
-        print(f"::error::usage: gates_action.py {'|'.join(COMMANDS)}")
-        return 2
+        return stopped(f"usage: gates_action.py {'|'.join(COMMANDS)}", 2, environ)
     temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
     json_path = Path(environ.get("GATES_ACTION_JSON", "").strip() or temp / "gates-report.json")
     reports = [json_path, *(Path(environ[k].strip()) for k in ("GATES_ACTION_SARIF", "GATES_ACTION_JUNIT")
@@ -223,18 +269,22 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         gates = install(environ)
         remove_stale(reports)
     except ActionError as exc:
-        print(f"::error title=gates action::{exc}")
-        return 2
+        return stopped(str(exc), 2, environ)
     except subprocess.CalledProcessError as exc:
-        print(f"::error title=gates action::installing gates failed (exit {exc.returncode})")
-        return 2
+        return stopped(f"installing gates failed (exit {exc.returncode})", 2, environ)
     print(f"gates {shown(args)}", flush=True)
-    code = subprocess.run([*gates, *args], check=False, env=isolated_env(environ)).returncode
+    code, reason = run_gates([*gates, *args], isolated_env(environ))
+    if code in EXIT_REASONS or not json_path.exists():
+        # No verdict (or none on record): say why. gates may have written its report first (a report file it
+        # could not write, an internal error); anything but 1 or 2 without one counts as an internal error.
+        code = code if code in (EXIT_FAILED, *EXIT_REASONS) else 3
+        what = EXIT_REASONS.get(code, "stopped without writing its report")
+        why = f"gates: {what}" + (f": {reason.removeprefix('gates: error: ')}" if reason else "")
+        return stopped(why, code, environ, outputs(json_path, code, environ) if json_path.exists() else None)
     try:
         write_outputs(outputs(json_path, code, environ), environ)
     except (OSError, ActionError) as exc:
-        print(f"::error title=gates action::cannot write the step outputs: {exc}")
-        return 2
+        return stopped(f"cannot write the step outputs: {exc}", 2, environ)
     if code == EXIT_FAILED and not fail:
         print("::notice title=gates::a gate failed; the step passes because fail is false")
         return 0
