@@ -24,6 +24,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -155,33 +156,58 @@ def isolated_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.upper().startswith("PYTHON")}
 
 
+LOCK = ACTION_ROOT / "actions" / "common" / "requirements.lock"
+"""gates' dependencies (and its build backend), pinned with hashes: scripts/lock_action_requirements.py."""
+
+
 def source_key() -> str:
-    """A digest of the gates sources and the interpreter: same code, same virtualenv, whatever the path."""
+    """A digest of the gates sources, the lock and the interpreter: same code, same virtualenv, whatever the path."""
     digest = hashlib.sha256(sys.version.encode())
-    files = [ACTION_ROOT / "pyproject.toml", *sorted((ACTION_ROOT / "gates").rglob("*"))]
+    files = [ACTION_ROOT / "pyproject.toml", LOCK, *sorted((ACTION_ROOT / "gates").rglob("*"))]
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.relative_to(ACTION_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
+def pip_cache(env: Mapping[str, str]) -> list[str]:
+    """pip's cache option: none with `pip-cache: false`; else pip's own choice (PIP_CACHE_DIR if set), or
+    beside the runner's tool cache, which a self-hosted runner keeps between runs. Sharing it is safe:
+    with --require-hashes every file pip takes from it is checked against the lock."""
+    if not truthy(env.get("GATES_ACTION_PIP_CACHE", "true"), "pip-cache"):
+        return ["--no-cache-dir"]
+    tool_cache = env.get("RUNNER_TOOL_CACHE", "").strip()
+    if env.get("PIP_CACHE_DIR") or env.get("PIP_NO_CACHE_DIR") or not tool_cache:
+        return []
+    return ["--cache-dir", str(Path(tool_cache) / "gates-pip-cache")]
+
+
 def install(env: Mapping[str, str]) -> list[str]:
-    """gates installed from ACTION_ROOT into a virtualenv; returns the command that runs it, isolated."""
+    """gates installed from ACTION_ROOT into a virtualenv; returns the command that runs it, isolated.
+
+    The dependencies come from the hash-pinned lock (`--require-hashes --no-deps`: nothing is resolved,
+    nothing unlisted is taken), then gates itself without build isolation, built by the locked setuptools.
+    """
     temp = Path(env.get("RUNNER_TEMP") or tempfile.gettempdir())
     venv = temp / f"gates-action-{source_key()}"
     python = _venv_bin(venv) / ("python.exe" if os.name == "nt" else "python")
     command = [str(python), "-I", "-m", "gates"]  # -I: the workspace (cwd) is not on sys.path
+    cache = pip_cache(env)
     if (_venv_bin(venv) / ("gates.exe" if os.name == "nt" else "gates")).exists():
         print(f"gates already installed in {venv}")
         return command
     print(f"::group::Install gates from {ACTION_ROOT}", flush=True)
+    started = time.monotonic()
     clean = isolated_env(env)
+    pip = [str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", *cache]
     # `-m venv`/`-m pip` (and venv's `-m ensurepip`) would import a venv.py from their working
     # directory: they start in an empty directory of our own, never in the workspace.
     with tempfile.TemporaryDirectory(prefix="gates-action-cwd-", dir=temp) as empty:
         subprocess.run([sys.executable, "-I", "-m", "venv", str(venv)], check=True, cwd=empty, env=clean)
-        subprocess.run([str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-                        "--quiet", str(ACTION_ROOT)], check=True, cwd=empty, env=clean)
+        subprocess.run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)], check=True, cwd=empty, env=clean)
+        subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(ACTION_ROOT)], check=True, cwd=empty,
+                       env=clean)
+    print(f"installed gates in {time.monotonic() - started:.1f} s")
     print("::endgroup::", flush=True)
     return command
 
