@@ -23,6 +23,7 @@ from gates.cli_options import (
     FailOnOpt,
     FormatOpt,
     LevelOpt,
+    NoConfigOutputsOpt,
     OutputOpt,
     VerboseOpt,
 )
@@ -44,10 +45,11 @@ def run_command(
     = None,
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None, fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
-    allow_outside: AllowOutsideOpt = False,
+    allow_outside: AllowOutsideOpt = False, no_config_outputs: NoConfigOutputsOpt = False,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
-    common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref)
+    common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
+                                  config_outputs=not no_config_outputs)
     cfg = runner.load_config(common)
     return runner.finish(runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level)), cfg, verbose)
 

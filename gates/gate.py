@@ -34,6 +34,8 @@ class CommonOptions:
     """`--allow-output-outside-workspace`: under CI, `--output` files may land outside the workspace."""
     config_ref: str | None = None
     """`--config-ref`: read the configuration from this git ref (the tree under test stays the checkout)."""
+    config_outputs: bool = True
+    """False with `--no-config-outputs`: the configuration's `[output]` files are not written (hooks)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """`gates install-hook`: a git pre-push hook that runs `gates run` before anything leaves the machine.
 
+Like the pre-commit hooks, it writes no `[output]` report files (`--no-config-outputs`): a hook must
+leave the working tree as it was.
+
 A hook already in place is never lost: it is renamed to `pre-push.chained` and the new hook runs it
 first, with the same arguments and the same refs on stdin, stopping the push if it fails. The hook
 calls gates through the interpreter that installed it, so it works from GUI clients and shells
@@ -40,10 +43,11 @@ if [ -x "$hooks_dir/{chained}" ]; then
 fi
 # No PYTHONPATH, PYTHONHOME, PYTHONSTARTUP... may point gates at the repository's own Python files.
 for name in $(env | sed -n 's/^\\(PYTHON[A-Za-z0-9_]*\\)=.*/\\1/p'); do unset "$name"; done
+# --no-config-outputs: a hook leaves the working tree as it was, no [output] report files in it.
 if [ -x {python} ]; then
-    exec {python} -I -m gates run
+    exec {python} -I -m gates run --no-config-outputs
 fi
-exec gates run
+exec gates run --no-config-outputs
 """
 
 

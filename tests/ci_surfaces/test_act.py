@@ -154,12 +154,18 @@ jobs:
         with:
           paths: k8s
           fail-on: hgh
+          sarif-file: ""
+          junit-file: ""
+          json-file: reports/bad-input.json
       - id: bad-config
         continue-on-error: true
         uses: example/gates/actions/manifests@v1
         with:
           paths: k8s
           config: ci/broken.toml
+          sarif-file: ""
+          junit-file: ""
+          json-file: reports/bad-config.json
       - if: always()
         env:
           STEPS: ${{{{ toJSON(steps) }}}}
@@ -500,5 +506,5 @@ def test_a_step_that_stops_without_a_verdict_says_why(act_run: ActRun, step: str
     assert f"::error title=gates action::{why}" in act_run.log
     assert f"**gates** stopped: `{why}" in act_run.log  # act echoes the job summary into its log
     if step == "bad-config":
-        [line] = [x for x in act_run.log.splitlines() if f"::error title=gates action::{why}" in x]
-        assert "ci/broken.toml" in line and "hgh" in line, line
+        lines = [x for x in act_run.log.splitlines() if f"::error title=gates action::{why}" in x]
+        assert all("ci/broken.toml" in line and "hgh" in line for line in lines), lines
