@@ -263,7 +263,7 @@ def stopped(reason: str, exit_code: int, env: Mapping[str, str], values: Mapping
 
 def run_gates(command: Sequence[str], env: Mapping[str, str]) -> tuple[int, str]:
     """Run gates with stdout straight to the log, stderr passed through as it comes; returns the exit code
-    and the line that says why it stopped (its last `gates: error:` line, else its last line)."""
+    and the line that says why it stopped (its last `gates: ...` line, else its last line)."""
     with subprocess.Popen(command, stderr=subprocess.PIPE, env=dict(env), text=True, encoding="utf-8",
                           errors="replace") as proc:
         assert proc.stderr is not None
@@ -273,7 +273,7 @@ def run_gates(command: Sequence[str], env: Mapping[str, str]) -> tuple[int, str]
             sys.stderr.flush()
             if line.strip():
                 last = line.strip()
-                if last.startswith("gates: error:"):
+                if last.startswith("gates: "):
                     reason = last
     return proc.returncode, reason or last
 
@@ -305,7 +305,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         # could not write, an internal error); anything but 1 or 2 without one counts as an internal error.
         code = code if code in (EXIT_FAILED, *EXIT_REASONS) else 3
         what = EXIT_REASONS.get(code, "stopped without writing its report")
-        why = f"gates: {what}" + (f": {reason.removeprefix('gates: error: ')}" if reason else "")
+        why = reason if reason.startswith("gates: ") else f"gates: {what}" + (f": {reason}" if reason else "")
         return stopped(why, code, environ, outputs(json_path, code, environ) if json_path.exists() else None)
     try:
         write_outputs(outputs(json_path, code, environ), environ)

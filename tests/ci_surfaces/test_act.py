@@ -496,7 +496,7 @@ def test_a_committed_symlink_at_a_report_path_is_replaced_never_followed(act_run
 
 @pytest.mark.parametrize(("step", "why"), [
     ("bad-input", "input fail-on: expected one of info, low, medium, high, critical, got 'hgh'"),
-    ("bad-config", "gates: usage or configuration error: "),
+    ("bad-config", "gates: configuration error: ci/broken.toml: fail-on"),
 ])
 def test_a_step_that_stops_without_a_verdict_says_why(act_run: ActRun, step: str, why: str) -> None:
     """Both outputs are set, and an annotation and a job summary line give the reason."""
@@ -507,4 +507,9 @@ def test_a_step_that_stops_without_a_verdict_says_why(act_run: ActRun, step: str
     assert f"**gates** stopped: `{why}" in act_run.log  # act echoes the job summary into its log
     if step == "bad-config":
         lines = [x for x in act_run.log.splitlines() if f"::error title=gates action::{why}" in x]
-        assert all("ci/broken.toml" in line and "hgh" in line for line in lines), lines
+        assert lines and all(line.endswith("'hgh'") for line in lines), lines
+
+
+def test_an_input_gates_refuses_is_annotated(act_run: ActRun) -> None:
+    """The `inject` step's exit 2 (no such file, the name taken literally) is said, not only logged."""
+    assert "::error title=gates action::gates: error: no such file or directory: k8s/$(touch" in act_run.log

@@ -184,10 +184,10 @@ def test_a_configuration_error_is_annotated_and_summarised(tmp_path: Path, capfd
     assert (outputs["exit-code"], outputs["outcome"], outputs["json-file"]) == ("2", "error", "")
     out = capfd.readouterr().out
     [annotation] = [line for line in out.splitlines() if line.startswith("::error")]
-    assert annotation.startswith("::error title=gates action::gates: usage or configuration error: ")
-    assert "gates.toml" in annotation and "fail-on" in annotation and "hgh" in annotation
+    assert annotation.startswith("::error title=gates action::gates: configuration error: gates.toml: fail-on")
+    assert annotation.endswith("'hgh'")  # gates' own line, as it printed it
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert summary.startswith("**gates** stopped: `gates: usage or configuration error: ")
+    assert summary.startswith("**gates** stopped: `gates: configuration error: gates.toml: fail-on")
     assert summary.endswith(" (exit 2)`\n") and summary.count("\n") == 1
 
 
