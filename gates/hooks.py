@@ -64,6 +64,14 @@ def hooks_dir(cwd: Path) -> Path:
     return path if path.is_absolute() else cwd / path
 
 
+def _shown(path: Path, cwd: Path) -> str:
+    """`path` as the user would type it from `cwd`: relative when inside it (`.git/hooks/pre-push`)."""
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
 def hook_text(python: str | None = None) -> str:
     return _TEMPLATE.format(marker=MARKER, chained=CHAINED, python=shlex.quote(python or sys.executable))
 
@@ -92,7 +100,7 @@ def install(cwd: Path, python: str | None = None) -> str:
             note = f" (the existing hook now runs first, as {CHAINED})"
     hook.write_text(hook_text(python), encoding="utf-8")
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return f"installed {hook}{note}"
+    return f"installed {_shown(hook, cwd)}{note}"
 
 
 def uninstall(cwd: Path) -> str:
