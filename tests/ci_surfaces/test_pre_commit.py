@@ -9,13 +9,14 @@ The repository holds a bad manifest already committed and a configuration with `
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.ci_surfaces.tools import require, tool_env
+from tests.ci_surfaces.tools import copy_action_source, require, tool_env
 from tests.conftest import REPO, run_process
 from tests.reporters.conftest import BAD_DEPLOYMENT, GOOD_POD
 
@@ -128,3 +129,41 @@ def test_the_hook_flags_as_a_process(tmp_path: Path, json_format: list[str]) -> 
     assert empty.code == 1 and "no Kubernetes object on standard input" in empty.out
     strict = run_process(["manifests", "-f", "json", "--", "ci.yml"], tmp_path)
     assert strict.code == 1 and (tmp_path / "reports" / "gates.json").exists()  # without the flags, as before
+
+
+def _doc_example() -> str:
+    text = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
+    start = text.index("\n### pre-commit\n")
+    [example] = re.findall(r"^```yaml\n(.*?)^```$", text[start:text.index("\n### ", start + 1)], flags=re.M | re.S)
+    return str(example)
+
+
+def test_the_docs_pre_commit_example_installs_and_runs(tmp_path: Path) -> None:
+    """docs/ci.md's .pre-commit-config.yaml as written, its repository URL mapped to a git copy of this one
+    tagged with the `rev` it names: pre-commit installs gates from it (pip, from PyPI or pip's configured
+    index) and runs both hooks at their stages."""
+    pre_commit = require("pre-commit")
+    require("git")
+    example = _doc_example()
+    config = yaml.safe_load(example)
+    [entry] = config["repos"]
+    source = copy_action_source(tmp_path / "gates-source")
+    (source / ".pre-commit-hooks.yaml").write_bytes((REPO / ".pre-commit-hooks.yaml").read_bytes())
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "release"], ["tag", entry["rev"]]):
+        assert _git(source, *args).returncode == 0
+    work = tmp_path / "work"
+    (work / "k8s").mkdir(parents=True)
+    (work / "k8s" / "pod.yaml").write_text(GOOD_POD, encoding="utf-8")
+    (work / "gates.toml").write_text(CONFIG, encoding="utf-8")
+    (work / ".pre-commit-config.yaml").write_text(example.replace(entry["repo"], str(source)), encoding="utf-8")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"]):
+        assert _git(work, *args).returncode == 0
+    commit_stage = _run(work, pre_commit, "run", "--all-files")
+    out = commit_stage.stdout + commit_stage.stderr
+    assert commit_stage.returncode == 0, out
+    assert re.search(r"gates manifests \(Pod Security Standards\)\.+Passed", out) and "gates run" not in out
+    push_stage = _run(work, pre_commit, "run", "--all-files", "--hook-stage", "pre-push")
+    out = push_stage.stdout + push_stage.stderr
+    assert push_stage.returncode == 0, out
+    assert re.search(r"gates run\.+Passed", out) and "gates manifests" not in out
+    assert not (work / "reports").exists()
