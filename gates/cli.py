@@ -25,6 +25,7 @@ from gates.cli_options import (
     FailOnOpt,
     FormatOpt,
     LevelOpt,
+    NoConfigOutputsOpt,
     OutputOpt,
     VerboseOpt,
 )
@@ -46,12 +47,12 @@ def run_command(
     = None,
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None, fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
-    allow_outside: AllowOutsideOpt = False,
+    allow_outside: AllowOutsideOpt = False, no_config_outputs: NoConfigOutputsOpt = False,
     color: ColorOpt = ColorChoice.AUTO,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
     common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                  color=color.value)
+                                  color=color.value, config_outputs=not no_config_outputs)
     cfg = runner.load_config(common)
     jobs = runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level))
     return runner.finish(jobs, cfg, verbose, common.color)

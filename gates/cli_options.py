@@ -48,6 +48,10 @@ AllowOutsideOpt = Annotated[bool, typer.Option(
     "--allow-output-outside-workspace",
     help="Under CI, let --output files land outside the workspace ([output] paths never do; also"
          " GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE=true).")]
+NoConfigOutputsOpt = Annotated[bool, typer.Option(
+    "--no-config-outputs",
+    help="Write none of the configuration's [output] report files (--output still writes): for git hooks,"
+         " which must leave the working tree as it was.")]
 LevelOpt = Annotated[str | None, typer.Option(
     "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
 NowOpt = Annotated[str | None, typer.Option(

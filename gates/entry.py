@@ -34,6 +34,8 @@ def parse_manifests_args(args: Sequence[str]) -> dict[str, object] | None:
             parsed["verbose"] = True
         elif arg == "--allow-output-outside-workspace":
             parsed["allow_output_outside_workspace"] = True
+        elif arg in ("--no-config-outputs", "--ignore-non-kubernetes"):
+            parsed[arg[2:].replace("-", "_")] = True
         elif name in _VALUE_FLAGS:
             if eq:
                 value = inline
@@ -78,15 +80,18 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         allow_output_outside_workspace=bool(parsed.get("allow_output_outside_workspace")),
         config_ref=str(parsed["config_ref"]) if parsed.get("config_ref") is not None else None,
         color=color,
+        config_outputs=not parsed.get("no_config_outputs"),
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")
+    ignore_non_kubernetes = bool(parsed.get("ignore_non_kubernetes"))
 
     def command() -> int:
         from gates.checks.manifests.job import manifest_job
 
         chosen = str(level) if level is not None else None
-        return runner.execute(runner.Invocation(common, lambda cfg: manifest_job(cfg, paths, chosen)))
+        return runner.execute(runner.Invocation(
+            common, lambda cfg: manifest_job(cfg, paths, chosen, ignore_non_kubernetes)))
 
     return runner.guarded(command, verbose)
 

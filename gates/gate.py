@@ -36,6 +36,8 @@ class CommonOptions:
     """`--config-ref`: read the configuration from this git ref (the tree under test stays the checkout)."""
     color: str = "auto"
     """`--color`: `auto`, `always` or `never` (the console report's ANSI colours)."""
+    config_outputs: bool = True
+    """False with `--no-config-outputs`: the configuration's `[output]` files are not written (hooks)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """`gates install-hook`: a git pre-push hook that runs `gates run` before anything leaves the machine.
 
+Like the pre-commit hooks, it writes no `[output]` report files (`--no-config-outputs`): a hook must
+leave the working tree as it was.
+
 A hook already in place is never lost: it is renamed to `pre-push.chained` and the new hook runs it
 first, with the same arguments and the same refs on stdin, stopping the push if it fails. The hook
 calls gates through the interpreter that installed it, so it works from GUI clients and shells
@@ -40,10 +43,11 @@ if [ -x "$hooks_dir/{chained}" ]; then
 fi
 # No PYTHONPATH, PYTHONHOME, PYTHONSTARTUP... may point gates at the repository's own Python files.
 for name in $(env | sed -n 's/^\\(PYTHON[A-Za-z0-9_]*\\)=.*/\\1/p'); do unset "$name"; done
+# --no-config-outputs: a hook leaves the working tree as it was, no [output] report files in it.
 if [ -x {python} ]; then
-    exec {python} -I -m gates run
+    exec {python} -I -m gates run --no-config-outputs
 fi
-exec gates run
+exec gates run --no-config-outputs
 """
 
 
@@ -58,6 +62,14 @@ def hooks_dir(cwd: Path) -> Path:
         raise UsageError(f"not a git repository: {cwd} ({out.stderr.strip() or 'git rev-parse failed'})")
     path = Path(out.stdout.strip())
     return path if path.is_absolute() else cwd / path
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    """`path` as the user would type it from `cwd`: relative when inside it (`.git/hooks/pre-push`)."""
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
 
 
 def hook_text(python: str | None = None) -> str:
@@ -88,7 +100,7 @@ def install(cwd: Path, python: str | None = None) -> str:
             note = f" (the existing hook now runs first, as {CHAINED})"
     hook.write_text(hook_text(python), encoding="utf-8")
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return f"installed {hook}{note}"
+    return f"installed {_shown(hook, cwd)}{note}"
 
 
 def uninstall(cwd: Path) -> str:

@@ -50,6 +50,8 @@ def load_config(common: CommonOptions) -> Config:
             if fmt not in FORMATS:
                 raise UsageError(f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
         changes["formats"] = unique(tuple(common.formats))
+    if not common.config_outputs:
+        config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
         changes["outputs"] = _report_files(config, common)
     return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -155,33 +156,61 @@ def isolated_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.upper().startswith("PYTHON")}
 
 
+LOCK = ACTION_ROOT / "actions" / "common" / "requirements.lock"
+"""gates' dependencies (and its build backend), pinned with hashes: scripts/lock_action_requirements.py."""
+
+
 def source_key() -> str:
-    """A digest of the gates sources and the interpreter: same code, same virtualenv, whatever the path."""
+    """A digest of the gates sources, the lock and the interpreter: same code, same virtualenv, whatever the path."""
     digest = hashlib.sha256(sys.version.encode())
-    files = [ACTION_ROOT / "pyproject.toml", *sorted((ACTION_ROOT / "gates").rglob("*"))]
+    files = [ACTION_ROOT / "pyproject.toml", LOCK, *sorted((ACTION_ROOT / "gates").rglob("*"))]
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.relative_to(ACTION_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
+def pip_cache(env: Mapping[str, str]) -> list[str]:
+    """pip's cache option: none with `pip-cache: false`; else pip's own choice (PIP_CACHE_DIR if set), or
+    beside the runner's tool cache, which a self-hosted runner keeps between runs. Sharing it is safe:
+    with --require-hashes every file pip takes from it is checked against the lock."""
+    if not truthy(env.get("GATES_ACTION_PIP_CACHE", "true"), "pip-cache"):
+        return ["--no-cache-dir"]
+    tool_cache = env.get("RUNNER_TOOL_CACHE", "").strip()
+    if env.get("PIP_CACHE_DIR") or env.get("PIP_NO_CACHE_DIR") or not tool_cache:
+        return []
+    return ["--cache-dir", str(Path(tool_cache) / "gates-pip-cache")]
+
+
 def install(env: Mapping[str, str]) -> list[str]:
-    """gates installed from ACTION_ROOT into a virtualenv; returns the command that runs it, isolated."""
+    """gates installed from ACTION_ROOT into a virtualenv; returns the command that runs it, isolated.
+
+    The dependencies come from the hash-pinned lock (`--require-hashes --no-deps`: nothing is resolved,
+    nothing unlisted is taken), then gates itself without build isolation, built by the locked setuptools.
+    """
     temp = Path(env.get("RUNNER_TEMP") or tempfile.gettempdir())
     venv = temp / f"gates-action-{source_key()}"
     python = _venv_bin(venv) / ("python.exe" if os.name == "nt" else "python")
     command = [str(python), "-I", "-m", "gates"]  # -I: the workspace (cwd) is not on sys.path
+    cache = pip_cache(env)
     if (_venv_bin(venv) / ("gates.exe" if os.name == "nt" else "gates")).exists():
         print(f"gates already installed in {venv}")
         return command
     print(f"::group::Install gates from {ACTION_ROOT}", flush=True)
+    started = time.monotonic()
     clean = isolated_env(env)
+    # --no-compile: pip would byte-compile every module of every dependency (half the install time); Python
+    # compiles what a run imports, once, into the venv, and a manifest scan imports a small part of them.
+    pip = [str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
+           "--no-compile", *cache]
     # `-m venv`/`-m pip` (and venv's `-m ensurepip`) would import a venv.py from their working
     # directory: they start in an empty directory of our own, never in the workspace.
     with tempfile.TemporaryDirectory(prefix="gates-action-cwd-", dir=temp) as empty:
         subprocess.run([sys.executable, "-I", "-m", "venv", str(venv)], check=True, cwd=empty, env=clean)
-        subprocess.run([str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-                        "--quiet", str(ACTION_ROOT)], check=True, cwd=empty, env=clean)
+        subprocess.run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)], check=True, cwd=empty, env=clean)
+        subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(ACTION_ROOT)], check=True, cwd=empty,
+                       env=clean)
+    print(f"installed gates in {time.monotonic() - started:.1f} s")
     print("::endgroup::", flush=True)
     return command
 
@@ -205,11 +234,57 @@ def shown(args: Sequence[str]) -> str:
     return " ".join(shlex.quote(a) if a.isprintable() else repr(a) for a in args)
 
 
+EXIT_REASONS = {2: "usage or configuration error", 3: "internal error"}
+"""Exit codes of gates that carry no verdict: gates writes no annotation or job summary for them; the action does."""
+
+
+def annotation_data(text: str) -> str:
+    """`text` as the data of a workflow command: one line, `%`, CR and LF escaped as the runner reads them."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def summary_line(text: str) -> str:
+    """One Markdown line, the reason in a code span: no link, image or HTML in it renders."""
+    return "**gates** stopped: `" + " ".join(text.replace("`", "'").split()) + "`\n"
+
+
+def stopped(reason: str, exit_code: int, env: Mapping[str, str], values: Mapping[str, str] | None = None) -> int:
+    """Report an exit without a verdict: both outputs (`values`, else `error` and no report), an ::error
+    annotation and a job summary line saying why."""
+    print(f"::error title=gates action::{annotation_data(reason)}", flush=True)
+    target = env.get("GITHUB_STEP_SUMMARY")
+    try:
+        if target:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(summary_line(f"{reason} (exit {exit_code})"))
+        write_outputs(values or {"exit-code": str(exit_code), "outcome": "error", "json-file": "",
+                                 "sarif-file": "", "junit-file": ""}, env)
+    except (OSError, ActionError) as exc:
+        print(f"::error title=gates action::cannot write the step outputs: {annotation_data(str(exc))}")
+    return exit_code
+
+
+def run_gates(command: Sequence[str], env: Mapping[str, str]) -> tuple[int, str]:
+    """Run gates with stdout straight to the log, stderr passed through as it comes; returns the exit code
+    and the line that says why it stopped (its last `gates: ...` line, else its last line)."""
+    with subprocess.Popen(command, stderr=subprocess.PIPE, env=dict(env), text=True, encoding="utf-8",
+                          errors="replace") as proc:
+        assert proc.stderr is not None
+        reason = last = ""
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            if line.strip():
+                last = line.strip()
+                if last.startswith("gates: "):
+                    reason = last
+    return proc.returncode, reason or last
+
+
 def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     environ = dict(os.environ if env is None else env)
     if len(argv) != 1:
-        print(f"::error::usage: gates_action.py {'|'.join(COMMANDS)}")
-        return 2
+        return stopped(f"usage: gates_action.py {'|'.join(COMMANDS)}", 2, environ)
     temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
     json_path = Path(environ.get("GATES_ACTION_JSON", "").strip() or temp / "gates-report.json")
     reports = [json_path, *(Path(environ[k].strip()) for k in ("GATES_ACTION_SARIF", "GATES_ACTION_JUNIT")
@@ -223,18 +298,22 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         gates = install(environ)
         remove_stale(reports)
     except ActionError as exc:
-        print(f"::error title=gates action::{exc}")
-        return 2
+        return stopped(str(exc), 2, environ)
     except subprocess.CalledProcessError as exc:
-        print(f"::error title=gates action::installing gates failed (exit {exc.returncode})")
-        return 2
+        return stopped(f"installing gates failed (exit {exc.returncode})", 2, environ)
     print(f"gates {shown(args)}", flush=True)
-    code = subprocess.run([*gates, *args], check=False, env=isolated_env(environ)).returncode
+    code, reason = run_gates([*gates, *args], isolated_env(environ))
+    if code in EXIT_REASONS or not json_path.exists():
+        # No verdict (or none on record): say why. gates may have written its report first (a report file it
+        # could not write, an internal error); anything but 1 or 2 without one counts as an internal error.
+        code = code if code in (EXIT_FAILED, *EXIT_REASONS) else 3
+        what = EXIT_REASONS.get(code, "stopped without writing its report")
+        why = reason if reason.startswith("gates: ") else f"gates: {what}" + (f": {reason}" if reason else "")
+        return stopped(why, code, environ, outputs(json_path, code, environ) if json_path.exists() else None)
     try:
         write_outputs(outputs(json_path, code, environ), environ)
     except (OSError, ActionError) as exc:
-        print(f"::error title=gates action::cannot write the step outputs: {exc}")
-        return 2
+        return stopped(f"cannot write the step outputs: {exc}", 2, environ)
     if code == EXIT_FAILED and not fail:
         print("::notice title=gates::a gate failed; the step passes because fail is false")
         return 0

@@ -148,6 +148,24 @@ jobs:
           sarif-file: reports/eol.sarif
           junit-file: ""
           json-file: reports/eol.json
+      - id: bad-input
+        continue-on-error: true
+        uses: example/gates/actions/manifests@v1
+        with:
+          paths: k8s
+          fail-on: hgh
+          sarif-file: ""
+          junit-file: ""
+          json-file: reports/bad-input.json
+      - id: bad-config
+        continue-on-error: true
+        uses: example/gates/actions/manifests@v1
+        with:
+          paths: k8s
+          config: ci/broken.toml
+          sarif-file: ""
+          junit-file: ""
+          json-file: reports/bad-config.json
       - if: always()
         env:
           STEPS: ${{{{ toJSON(steps) }}}}
@@ -248,6 +266,7 @@ def act_run(tmp_path_factory: pytest.TempPathFactory, registry: RegistryServer) 
     bases = push_base_images(registry.host)
     images = {**vars(signatures), **vars(bases)}
     (repo / "Dockerfile").write_text(f"FROM {bases.alpine_base}\nCOPY app /app\n", encoding="utf-8")
+    (repo / "ci" / "broken.toml").write_text('fail-on = "hgh"\n', encoding="utf-8")
     (repo / "ci" / "gates.toml").write_text(CONFIG.format(host=registry.host, advisories=advisories),
                                             encoding="utf-8")
     (repo / ".github" / "workflows").mkdir(parents=True)
@@ -473,3 +492,24 @@ def test_a_committed_symlink_at_a_report_path_is_replaced_never_followed(act_run
     assert len(entries) == 2 and all(line.startswith("-") for line in entries), entries  # regular files now
     assert _valid_sarif(act_run, "gates-links.sarif")["runs"][0]["results"] == []
     assert list(_junit_cases(act_run, "gates-links-junit.xml").values()) == [[]]
+
+
+@pytest.mark.parametrize(("step", "why"), [
+    ("bad-input", "input fail-on: expected one of info, low, medium, high, critical, got 'hgh'"),
+    ("bad-config", "gates: configuration error: ci/broken.toml: fail-on"),
+])
+def test_a_step_that_stops_without_a_verdict_says_why(act_run: ActRun, step: str, why: str) -> None:
+    """Both outputs are set, and an annotation and a job summary line give the reason."""
+    outputs = act_run.steps[step]["outputs"]
+    assert act_run.steps[step]["outcome"] == "failure"
+    assert (outputs["exit-code"], outputs["outcome"], outputs["json-file"]) == ("2", "error", "")
+    assert f"::error title=gates action::{why}" in act_run.log
+    assert f"**gates** stopped: `{why}" in act_run.log  # act echoes the job summary into its log
+    if step == "bad-config":
+        lines = [x for x in act_run.log.splitlines() if f"::error title=gates action::{why}" in x]
+        assert lines and all(line.endswith("'hgh'") for line in lines), lines
+
+
+def test_an_input_gates_refuses_is_annotated(act_run: ActRun) -> None:
+    """The `inject` step's exit 2 (no such file, the name taken literally) is said, not only logged."""
+    assert "::error title=gates action::gates: error: no such file or directory: k8s/$(touch" in act_run.log

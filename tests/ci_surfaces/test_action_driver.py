@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -135,3 +137,77 @@ def test_the_logged_command_line_cannot_forge_a_line() -> None:
     line = driver.shown(["manifests", "--", "my app.yaml", "x\n::error::forged", "\x1b[31mred"])
     assert "\n" not in line and "\x1b" not in line
     assert line == "manifests -- 'my app.yaml' 'x\\n::error::forged' '\\x1b[31mred'"
+
+
+def _step_files(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "summary.md").write_text("", encoding="utf-8")
+    return {"RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "PATH": os.environ.get("PATH", "")}
+
+
+def _written(tmp_path: Path) -> dict[str, str]:
+    lines = (tmp_path / "output").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_an_input_error_sets_both_outputs_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {**_step_files(tmp_path), "GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_FAIL_ON": "hgh"}
+    assert driver.main(["manifests"], env) == 2
+    assert _written(tmp_path) == {"exit-code": "2", "outcome": "error", "json-file": "", "sarif-file": "",
+                                  "junit-file": ""}
+    why = "input fail-on: expected one of info, low, medium, high, critical, got 'hgh'"
+    assert f"::error title=gates action::{why}\n" in capsys.readouterr().out
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8") == f"**gates** stopped: `{why} (exit 2)`\n"
+
+
+def test_a_bad_command_still_sets_the_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert driver.main([], _step_files(tmp_path)) == 2
+    assert _written(tmp_path)["outcome"] == "error" and "::error title=gates action::usage" in capsys.readouterr().out
+
+
+def _installed(tmp_path: Path) -> None:
+    """The virtualenv install() would make, already there: this test's own (which has gates) under its name."""
+    assert (Path(sys.prefix) / "bin" / "gates").exists()
+    (tmp_path / f"gates-action-{driver.source_key()}").symlink_to(sys.prefix, target_is_directory=True)
+
+
+def test_a_configuration_error_is_annotated_and_summarised(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    _installed(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "gates.toml").write_text('fail-on = "hgh"\n', encoding="utf-8")
+    monkeypatch.chdir(work)
+    env = {**_step_files(tmp_path), "GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_JSON": str(work / "r.json")}
+    assert driver.main(["manifests"], env) == 2
+    outputs = _written(tmp_path)
+    assert (outputs["exit-code"], outputs["outcome"], outputs["json-file"]) == ("2", "error", "")
+    out = capfd.readouterr().out
+    [annotation] = [line for line in out.splitlines() if line.startswith("::error")]
+    assert annotation.startswith("::error title=gates action::gates: configuration error: gates.toml: fail-on")
+    assert annotation.endswith("'hgh'")  # gates' own line, as it printed it
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("**gates** stopped: `gates: configuration error: gates.toml: fail-on")
+    assert summary.endswith(" (exit 2)`\n") and summary.count("\n") == 1
+
+
+def test_why_reaches_the_log_and_summary_as_one_inert_line() -> None:
+    assert driver.annotation_data("50% done\r\n::error::forged") == "50%25 done%0D%0A::error::forged"
+    line = driver.summary_line("bad `x` [link](https://e.invalid) <img src=x>\nnext")
+    assert line == "**gates** stopped: `bad 'x' [link](https://e.invalid) <img src=x> next`\n"
+
+
+def test_gates_stopping_without_a_report_is_annotated(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exit 1 with no report (here: no gates module behind the interpreter) is no verdict: it says why."""
+    venv_bin = tmp_path / f"gates-action-{driver.source_key()}" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(sys.base_prefix + "/bin/python3")  # no gates installed there
+    (venv_bin / "gates").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert driver.main(["manifests"], {**_step_files(tmp_path), "GATES_ACTION_TARGETS": "k8s"}) == 1
+    assert _written(tmp_path) == {"exit-code": "1", "outcome": "error", "json-file": "", "sarif-file": "",
+                                  "junit-file": ""}
+    out = capfd.readouterr().out
+    assert "::error title=gates action::gates: stopped without writing its report: " in out
+    assert "No module named gates" in out

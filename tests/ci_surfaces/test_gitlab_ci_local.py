@@ -56,6 +56,18 @@ include:
       extra-args: |
         --
         --config=evil.toml
+  - local: ci/component.yml
+    inputs:
+      job-name: gates-not-installed
+      install: ""
+      targets: k8s/good.yaml
+  - local: ci/component.yml
+    inputs:
+      job-name: gates-key-input
+      install: ""
+      command: signature
+      targets: 127.0.0.1:9/app:1
+      key: $(touch pwned) -x.pub
   - local: ci/classic.yml
 variables:
   GATES_INSTALL: ""
@@ -66,6 +78,9 @@ variables:
   GATES_EXTRA_ARGS: |
     --level
     baseline
+gates-not-installed:
+  variables:
+    PATH: /usr/bin:/bin
 gates-hostile:
   variables:
     PYTHONPATH: "."
@@ -188,3 +203,19 @@ def test_extra_args_cannot_move_the_targets(pipeline: Pipeline) -> None:
     assert _status(pipeline.log, "gates-dash-dash") == "FAIL"
     assert "gates: extra arguments: no '--' please" in pipeline.log
     assert not (pipeline.artifacts / "gates-dash-dash" / "gates-report.json").exists()
+
+
+def test_a_missing_gates_is_one_line_naming_no_empty_image(pipeline: Pipeline) -> None:
+    """The shell executor has no image: the line says so instead of "installed in ;"."""
+    assert _status(pipeline.log, "gates-not-installed") == "FAIL"
+    lines = [line for line in pipeline.log.splitlines() if "gates is not installed" in line and "echo" not in line]
+    assert lines and all(line.endswith("gates is not installed on this runner (shell executor, no image); set the"
+                                       " install input") for line in lines), lines
+
+
+def test_the_key_input_is_one_argument(pipeline: Pipeline) -> None:
+    """`key` reaches `gates signature` as one `--key=` argument: a key file of that odd name, never a command."""
+    assert _status(pipeline.log, "gates-key-input") == "FAIL"
+    assert any("cannot read key " in line and line.endswith("/$(touch pwned) -x.pub: No such file or directory")
+               for line in pipeline.log.splitlines()), pipeline.log[-4000:]
+    assert not list(pipeline.artifacts.parent.rglob("pwned"))

@@ -15,6 +15,7 @@ from gates.cli_options import (
     FailOnOpt,
     FormatOpt,
     LevelOpt,
+    NoConfigOutputsOpt,
     OutputOpt,
     VerboseOpt,
 )
@@ -29,11 +30,16 @@ def manifests_command(
     output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
     color: ColorOpt = ColorChoice.AUTO,
+    no_config_outputs: NoConfigOutputsOpt = False,
+    ignore_non_kubernetes: Annotated[bool, typer.Option(
+        "--ignore-non-kubernetes",
+        help="A named file that holds no Kubernetes object passes with a note instead of being an error, as"
+             " in a folder walk: for pre-commit, which passes every changed YAML file.")] = False,
 ) -> Invocation:
     """Check Kubernetes manifests against the Pod Security Standards and the hardening rules."""
     from gates.checks.manifests.job import manifest_job
 
     chosen = tuple(paths or ())
-    return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                    color=color.value),
-                      lambda cfg: manifest_job(cfg, chosen, level))
+    common = CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
+                           color=color.value, config_outputs=not no_config_outputs)
+    return Invocation(common, lambda cfg: manifest_job(cfg, chosen, level, ignore_non_kubernetes))

@@ -66,6 +66,9 @@ class ManifestOptions:
     inline_waivers: bool = True
     """Whether `gates.dev/waive.*` annotations waive (false: they only become notes, see `inline-waivers`)."""
     today: dt.date = field(default_factory=dt.date.today)
+    ignore_non_kubernetes: bool = False
+    """A named file (not stdin) holding no Kubernetes object passes with a note (pre-commit passes every YAML
+    file that changed): it was read and parsed, and holds nothing to judge. Malformed files stay errors."""
 
 
 @dataclass
@@ -282,7 +285,9 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
         if "apiVersion" in content and "kind" in content:
             saw_kubernetes = True
         yield from _scan_document(display, document, plan)
-    if non_mapping is not None and (source.explicit or saw_kubernetes):
+    # With --ignore-non-kubernetes a named file is read as a walk reads it (stdin never is: an empty pipe fails).
+    lenient = source.explicit and options.ignore_non_kubernetes and source.path != STDIN
+    if non_mapping is not None and ((source.explicit and not lenient) or saw_kubernetes):
         line, column = non_mapping.pos
         yield error_result(
             GATE, display,
@@ -290,6 +295,9 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
             " not a Kubernetes object (a mapping)",
             Location(display, line, column),
         )
+    elif lenient and not saw_kubernetes:
+        yield Result(gate=GATE, target=display, outcome=Outcome.PASSED, location=Location(display),
+                     details=("no Kubernetes object in this file: nothing to judge (--ignore-non-kubernetes)",))
     elif source.explicit and not saw_kubernetes:
         # `helm template . | gates manifests -` (or `> out.yaml`) with a failing helm gives nothing: no pass.
         hint = " (did the command before the pipe fail?)" if source.path == STDIN else ""

@@ -13,7 +13,8 @@ from gates.errors import UsageError
 from gates.paths import display_path
 
 
-def manifest_job(config: Config, paths: Sequence[str], level: str | None) -> GateJob:
+def manifest_job(config: Config, paths: Sequence[str], level: str | None,
+                 ignore_non_kubernetes: bool = False) -> GateJob:
     """The gate over `paths` (default: `[manifests] paths`, relative to the config file)."""
     from gates.checks.manifests.gate import ManifestOptions, scan
 
@@ -30,5 +31,6 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None) -> Gat
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
         hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
         require_network_policy=section["require-network-policy"], inline_waivers=config.inline_waivers,
+        ignore_non_kubernetes=ignore_non_kubernetes,
     )
     return GateJob(GATE, lambda: scan(options))
