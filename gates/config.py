@@ -29,6 +29,7 @@ from gates.validators import (
     severity,
     str_list,
     string,
+    switch,
 )
 from gates.waivers import WaiverRule
 
@@ -396,6 +397,11 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
             except ConfigValueError as exc:
                 raise fail(variable, str(exc)) from None
             changes["sections"] = sections
+    if env.get("GATES_GITHUB"):  # read by the GitHub reporter; checked here, before anything runs
+        try:
+            switch(env["GATES_GITHUB"], "GATES_GITHUB")
+        except TypeError as exc:
+            raise fail("GATES_GITHUB", f"must be {exc}, found {env['GATES_GITHUB']!r}") from None
     if env.get("GATES_NOW"):
         changes["now"] = _date(env["GATES_NOW"], lambda p: fail("GATES_NOW", p))
     if not changes:
