@@ -31,7 +31,7 @@ from gates.validators import (
     string,
     switch,
 )
-from gates.waivers import WaiverRule
+from gates.waivers import WaiverRule, rule_glob, unknown_rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,6 +79,8 @@ class ConfigSchema:
     trusted_files: Callable[[Config], Mapping[str, Path]] = lambda config: {}
     """Files a loaded configuration names and trusts (keys, roots, data), by dotted key: with `--config-ref`
     they must be as the trusted ref has them."""
+    rules: tuple[str, ...] | None = None
+    """Every rule ID, so a `[[waivers]] rule` glob matching none is an error (None: not checked)."""
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,7 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
     if "inline-waivers" in data:
         kwargs["inline_waivers"] = check(boolean, data["inline-waivers"], "inline-waivers")
     if "waivers" in data:
-        kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail))
+        kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail, schema.rules))
     sections: dict[str, dict[str, Any]] = {}
     for name, table_schema in schema.tables.items():
         if name not in data:
@@ -323,7 +325,7 @@ _WAIVER_KEYS = {"rule", "path", "resource", "reason", "expires"}
 
 
 def _waivers(
-    value: Any, where: str, prefix: str, fail: Callable[[str, str], ConfigError]
+    value: Any, where: str, prefix: str, fail: Callable[[str, str], ConfigError], rules: tuple[str, ...] | None,
 ) -> list[WaiverRule]:
     if not isinstance(value, list):
         raise fail("waivers", "must be an array of tables ([[waivers]])")
@@ -341,12 +343,16 @@ def _waivers(
         reason = str(entry.get("reason", "")).strip()
         if not reason:
             raise fail(f"{key}.reason", "a waiver needs a reason")
-        if "rule" not in entry:
+        if "rule" not in entry or not entry["rule"].strip():
             raise fail(f"{key}.rule", "a waiver must name the rule (a glob such as 'pss-*' is allowed)")
         expires_key = f"{key}.expires"
         expires = _date(entry.get("expires"), lambda problem, k=expires_key: fail(k, problem))  # type: ignore[misc]
+        rule = rule_glob(entry["rule"])
+        no_match = unknown_rule(rule, rules) if rules is not None else None
+        if no_match is not None:
+            raise fail(f"{key}.rule", no_match)
         waivers.append(WaiverRule(
-            rule=entry["rule"], reason=reason, source=f"{where} {prefix}{key}", path=entry.get("path"),
+            rule=rule, reason=reason, source=f"{where} {prefix}{key}", path=entry.get("path"),
             resource=entry.get("resource"), expires=expires,
         ))
     return waivers
