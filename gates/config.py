@@ -41,6 +41,26 @@ else:  # pragma: no cover - exercised on 3.10 only
 CONFIG_NAME = "gates.toml"
 FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
+TEXT_FORMATS = ("console", "github")
+"""Formats for people and the CI log, which can share a stream; every other format is a document."""
+
+
+def stdout_clash(formats: tuple[str, ...], remedy: str) -> str | None:
+    """Why `formats` cannot all go to stdout (two documents there are one invalid file), or None.
+
+    With one document on stdout, the text formats go to stderr instead (see `gates.runner.emit`)."""
+    documents = [fmt for fmt in formats if fmt not in TEXT_FORMATS]
+    if len(documents) < 2:
+        return None
+    later = documents[1]
+    return (f"{' and '.join(documents)} cannot share stdout (each is a document of its own): keep one there and"
+            f" write the others to files with {remedy.format(fmt=later)}")
+
+
+def unknown_format(fmt: str) -> str:
+    from gates.suggest import did_you_mean
+
+    return f"unknown format {fmt!r}" + did_you_mean(fmt, FORMATS, f" (known: {', '.join(FORMATS)})")
 
 
 def _path(value: Any, key: str) -> str:
@@ -286,6 +306,9 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
         formats = tuple(check(choice(*FORMATS), f, "format") for f in check(str_list, data["format"], "format"))
         if not formats:
             raise fail("format", "lists no format (known: " + ", ".join(FORMATS) + ")")
+        clash = stdout_clash(unique(formats), '[output] ({fmt} = "gates-report.{fmt}")')
+        if clash:
+            raise fail("format", clash)
         kwargs["formats"] = unique(formats)
     if "output" in data:
         if not isinstance(data["output"], dict):
@@ -391,7 +414,10 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
             raise fail("GATES_FORMAT", f"lists no format (known: {', '.join(FORMATS)})")
         for fmt in formats:
             if fmt not in FORMATS:
-                raise fail("GATES_FORMAT", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+                raise fail("GATES_FORMAT", unknown_format(fmt))
+        clash = stdout_clash(unique(formats), "--output {fmt}=PATH")
+        if clash:
+            raise fail("GATES_FORMAT", clash)
         changes["formats"] = unique(formats)
     sections = {k: dict(v) for k, v in config.sections.items()}
     for variable, (table, key) in schema.environment.items():
