@@ -87,9 +87,13 @@ for _gate in GATES.values():
 @app.command("list")
 def list_command() -> int:
     """List the gates and their rules."""
-    for gate in GATES.values():
-        print(f"{gate.NAME}: {gate.SUMMARY}")
-        for rule in gate.RULES:
+    from gates.rules import RUN_GATE, RUN_RULES
+
+    sections = [(f"{gate.NAME}: {gate.SUMMARY}", gate.RULES) for gate in GATES.values()]
+    sections.append((f"{RUN_GATE}: outcomes reports name like rules (not findings)", RUN_RULES))
+    for heading, rules in sections:
+        print(heading)
+        for rule in rules:
             level = f"[{rule.level}]" if rule.level else ""
             print(f"  {rule.id:<30} {rule.severity.value:<8} {level:<12} {rule.title}")
     return EXIT_PASSED
@@ -98,21 +102,22 @@ def list_command() -> int:
 @app.command("explain")
 def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> int:
     """Explain a rule: what it checks, why, and how to fix a finding."""
-    import difflib
     import textwrap
 
-    rules = all_rules()
-    rule = rules.get(rule_id)
+    from gates.rules import RUN_GATE, RUN_RULES
+    from gates.suggest import did_you_mean
+
+    rules = {**all_rules(), **{r.id: r for r in RUN_RULES}}
+    rule = rules.get(rule_id.strip().lower())  # rule IDs are lower case; PSS-PRIVILEGED means pss-privileged
     if rule is None:
-        close = difflib.get_close_matches(rule_id, list(rules), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else " (see `gates list`)"
-        raise UsageError(f"unknown rule {rule_id!r}{hint}")
+        raise UsageError(f"unknown rule {rule_id!r}" + did_you_mean(rule_id, rules, " (see `gates list`)"))
 
     def wrap(text: str) -> str:
         return textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")
 
     level = f", Pod Security Standards {rule.level}" if rule.level else ""
-    print(f"{rule.id}: {rule.title}\n  gate {rule.gate}, severity {rule.severity.value}{level}\n")
+    owner = "reported by gates itself" if rule.gate == RUN_GATE else f"gate {rule.gate}"
+    print(f"{rule.id}: {rule.title}\n  {owner}, severity {rule.severity.value}{level}\n")
     print(f"Why it matters\n{wrap(rule.rationale)}\n\nHow to fix it\n{wrap(rule.remediation)}")
     if rule.reference:
         print(f"\nReference\n  {rule.reference}")
@@ -152,6 +157,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return runner.guarded(lambda: _invoke(args), verbose)
 
 
+def _usage_error(exc: typer.exceptions.TyperException) -> int:
+    """A problem the command-line parser found, in gates' one style: `gates: error: ...` and where to look.
+
+    `gates` or `gates data` alone still print their help (click raises that as a usage error too)."""
+    from gates.text import for_terminal
+
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # type: ignore[attr-defined]
+        return EXIT_USAGE
+    message = getattr(exc, "format_message", None)
+    if not callable(message):
+        raise exc
+    context = getattr(exc, "ctx", None)
+    path = getattr(context, "command_path", None)
+    hint = f" (see `{path} --help`)" if path else ""
+    print(for_terminal(f"gates: error: {str(message()).rstrip('.')}{hint}"), file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _invoke(args: list[str]) -> int:
     try:
         code = app(args=args, prog_name="gates", standalone_mode=False)
@@ -161,11 +185,7 @@ def _invoke(args: list[str]) -> int:
         print("gates: aborted", file=sys.stderr)
         return EXIT_USAGE
     except typer.exceptions.TyperException as exc:
-        show = getattr(exc, "show", None)
-        if not callable(show):
-            raise
-        show()  # a usage error found by the command-line parser
-        return EXIT_USAGE
+        return _usage_error(exc)
     if isinstance(code, runner.Invocation):
         return runner.execute(code)
     return int(code) if isinstance(code, int) else EXIT_PASSED

@@ -154,8 +154,18 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def _as_found(path: Path) -> str:
+    """A file found by the upward search, relative to the working directory when under it; links not
+    resolved, so a dangling `gates.toml` is named `gates.toml`, not its target."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _has_tool_gates(pyproject: Path) -> bool:
-    data = parse_toml(read_config_bytes(pyproject), str(pyproject))
+    shown = _as_found(pyproject)
+    data = parse_toml(read_config_bytes(pyproject, shown), shown)
     return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
 
 
@@ -163,20 +173,23 @@ MAX_CONFIG_BYTES = 1024 * 1024
 """A configuration file larger than this is refused (read at most this much, never unbounded)."""
 
 
-def read_config_bytes(source: Path) -> bytes:
-    """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped."""
+def read_config_bytes(source: Path, shown: str | None = None) -> bytes:
+    """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped.
+
+    Errors name it as `shown` (the path as the user wrote it), else as `source`."""
+    label = shown or str(source)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(source, flags)
     except FileNotFoundError:
         problem = "dangling symbolic link" if os.path.lexists(source) else "configuration file not found"
-        raise ConfigError(f"{source}: {problem}") from None
+        raise ConfigError(f"{label}: {problem}") from None
     except OSError as exc:
-        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+        raise ConfigError(f"{label}: cannot read configuration: {exc.strerror or exc}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ConfigError(f"{source}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
+            raise ConfigError(f"{label}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_CONFIG_BYTES:
@@ -186,12 +199,12 @@ def read_config_bytes(source: Path) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+        raise ConfigError(f"{label}: cannot read configuration: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
+        raise ConfigError(f"{label}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
     return data
 
 
@@ -233,9 +246,11 @@ def load(
         return _apply_env(_load_at_ref(ref, explicit, cwd or Path.cwd(), schema), environ, schema)
     source = explicit or find_config(cwd or Path.cwd())
     data: dict[str, Any] = {}
+    shown: str | None = None  # errors name the file as the user wrote it, or as found from the cwd
     if source is not None:
-        data = config_table(parse_toml(read_config_bytes(source), str(source)), source, explicit is not None)
-    config = _validate(data, source, schema)
+        shown = str(explicit) if explicit is not None else _as_found(source)
+        data = config_table(parse_toml(read_config_bytes(source, shown), shown), source, explicit is not None, shown)
+    config = _validate(data, source, schema, where=shown)
     return _apply_env(config, environ, schema)
 
 
