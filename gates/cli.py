@@ -30,6 +30,20 @@ from gates.config import Config
 from gates.errors import UsageError
 from gates.runner import EXIT_PASSED, EXIT_USAGE
 
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help reads as gates' README does: `gates explain RULE`, not `{RULE}`, and its whole
+    first line in the command list, never cut at 45 characters with "..."."""
+
+    def collect_usage_pieces(self, ctx: typer._click.Context) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        text = self.short_help or (self.help or "").strip().split("\n\n")[0]
+        return " ".join(text.split())
+
+
 app = typer.Typer(
     name="gates", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts name TOML tables like [tool.gates]: print brackets as written
@@ -37,7 +51,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-@app.command("run")
+@app.command("run", cls=_Command)
 def run_command(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
                                                help="What to scan (default: the config's paths, else .).")]
@@ -56,12 +70,13 @@ data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the g
 app.add_typer(data_app)
 
 
-@data_app.command("update")
+@data_app.command("update", cls=_Command)
 def data_update_command(
-    source: Annotated[Path | None, typer.Option("--source", help="A folder of endoflife.date products/*.md "
-                                                "pages (default: fetch them from endoflife.date's repository).")]
+    source: Annotated[Path | None, typer.Option("--source", metavar="PATH", help="A folder of endoflife.date "
+                                                "products/*.md pages (default: fetch them from endoflife.date's"
+                                                " repository).")]
     = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (default: "
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Where to write (default: "
                                                 "$XDG_DATA_HOME/gates/distro-eol.json, which the gate prefers "
                                                 "when newer than the shipped file).")] = None,
     now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="The date to stamp (YYYY-MM-DD).")]
@@ -81,10 +96,10 @@ def data_update_command(
 
 
 for _gate in GATES.values():
-    app.command(_gate.NAME, help=_gate.SUMMARY + ".")(_gate.cli_command())
+    app.command(_gate.NAME, help=_gate.SUMMARY + ".", cls=_Command)(_gate.cli_command())
 
 
-@app.command("list")
+@app.command("list", cls=_Command)
 def list_command() -> int:
     """List the gates and their rules."""
     from gates.rules import RUN_GATE, RUN_RULES
@@ -99,7 +114,7 @@ def list_command() -> int:
     return EXIT_PASSED
 
 
-@app.command("explain")
+@app.command("explain", cls=_Command)
 def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> int:
     """Explain a rule: what it checks, why, and how to fix a finding."""
     import textwrap
@@ -124,7 +139,7 @@ def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> 
     return EXIT_PASSED
 
 
-@app.command("install-hook")
+@app.command("install-hook", cls=_Command)
 def install_hook_command(
     uninstall: Annotated[bool, typer.Option("--uninstall", help="Remove the hook again, restoring any hook it "
                                             "chained.")] = False,
