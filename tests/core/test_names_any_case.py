@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.checks_vulnerabilities.reports import trivy, trivy_vuln
+from tests.checks_vulnerabilities.reports import write as write_report
 from tests.conftest import REPO, run_process
 from tests.core.reports_support import failing_project, gates
 from tests.manifests.helpers import compliant_pod_spec, wrap, write
@@ -114,3 +116,13 @@ def test_config_errors_name_the_file_as_written(tmp_path: Path) -> None:
     (tmp_path / "gates.toml").write_text("fail-on = \n")  # found, not named: relative to the working directory
     found = run_process(["manifests", "pod.yaml"], cwd=tmp_path)
     assert found.code == 2 and found.err.startswith("gates: configuration error: gates.toml: invalid TOML")
+
+
+@pytest.mark.parametrize("spelling", ["CRITICAL", "Critical"])
+def test_min_severity_in_any_case(tmp_path: Path, spelling: str) -> None:
+    (tmp_path / ".git").mkdir()
+    write_report(tmp_path, "trivy.json", trivy(trivy_vuln("CVE-2023-5363", "libssl3", "3.1.0-r0", "3.1.4-r0")))
+    run = run_process(["vulnerabilities", "--min-severity", spelling, "--format", "json", "trivy.json"],
+                      cwd=tmp_path)
+    assert run.code == 0, run.err  # the one high vulnerability is left out
+    assert [f for r in json.loads(run.out)["results"] for f in r["findings"]] == []
