@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def close_names(word: str, known: Iterable[str], n: int = 3) -> list[str]:
     """Up to `n` known names close to `word`, best first (compared in lower case, as names are)."""
+    import difflib  # only on a mistake: a clean run never pays for it
+
     return difflib.get_close_matches(word.lower(), list(known), n=n, cutoff=0.6)
 
 
