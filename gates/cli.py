@@ -33,6 +33,20 @@ from gates.config import Config
 from gates.errors import UsageError
 from gates.runner import EXIT_PASSED, EXIT_USAGE
 
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help reads as gates' README does: `gates explain RULE`, not `{RULE}`, and its whole
+    first line in the command list, never cut at 45 characters with "..."."""
+
+    def collect_usage_pieces(self, ctx: typer._click.Context) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        text = self.short_help or (self.help or "").strip().split("\n\n")[0]
+        return " ".join(text.split())
+
+
 app = typer.Typer(
     name="gates", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts name TOML tables like [tool.gates]: print brackets as written
@@ -40,7 +54,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-@app.command("run")
+@app.command("run", cls=_Command)
 def run_command(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
                                                help="What to scan (default: the config's paths, else .).")]
@@ -62,9 +76,9 @@ data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the g
 app.add_typer(data_app)
 
 
-@data_app.command("update")
+@data_app.command("update", cls=_Command)
 def data_update_command(
-    source: Annotated[Path | None, typer.Option("--source", metavar="DIR", help="A folder of endoflife.date "
+    source: Annotated[Path | None, typer.Option("--source", metavar="PATH", help="A folder of endoflife.date "
                                                 "products/*.md pages (default: fetch them from endoflife.date's "
                                                 "repository).")] = None,
     only: Annotated[str | None, typer.Option("--file", metavar="NAME", help="Refresh only this data file "
@@ -105,45 +119,50 @@ def _user_data_dir() -> Path:
 
 
 for _gate in GATES.values():
-    app.command(_gate.NAME, help=_gate.SUMMARY + ".")(_gate.cli_command())
+    app.command(_gate.NAME, help=_gate.SUMMARY + ".", cls=_Command)(_gate.cli_command())
 
 
-@app.command("list")
+@app.command("list", cls=_Command)
 def list_command() -> int:
     """List the gates and their rules."""
-    for gate in GATES.values():
-        print(f"{gate.NAME}: {gate.SUMMARY}")
-        for rule in gate.RULES:
+    from gates.rules import RUN_GATE, RUN_RULES
+
+    sections = [(f"{gate.NAME}: {gate.SUMMARY}", gate.RULES) for gate in GATES.values()]
+    sections.append((f"{RUN_GATE}: outcomes reports name like rules (not findings)", RUN_RULES))
+    for heading, rules in sections:
+        print(heading)
+        for rule in rules:
             level = f"[{rule.level}]" if rule.level else ""
             print(f"  {rule.id:<30} {rule.severity.value:<8} {level:<12} {rule.title}")
     return EXIT_PASSED
 
 
-@app.command("explain")
+@app.command("explain", cls=_Command)
 def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> int:
     """Explain a rule: what it checks, why, and how to fix a finding."""
-    import difflib
     import textwrap
 
-    rules = all_rules()
-    rule = rules.get(rule_id)
+    from gates.rules import RUN_GATE, RUN_RULES
+    from gates.suggest import did_you_mean
+
+    rules = {**all_rules(), **{r.id: r for r in RUN_RULES}}
+    rule = rules.get(rule_id.strip().lower())  # rule IDs are lower case; PSS-PRIVILEGED means pss-privileged
     if rule is None:
-        close = difflib.get_close_matches(rule_id, list(rules), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else " (see `gates list`)"
-        raise UsageError(f"unknown rule {rule_id!r}{hint}")
+        raise UsageError(f"unknown rule {rule_id!r}" + did_you_mean(rule_id, rules, " (see `gates list`)"))
 
     def wrap(text: str) -> str:
         return textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")
 
     level = f", Pod Security Standards {rule.level}" if rule.level else ""
-    print(f"{rule.id}: {rule.title}\n  gate {rule.gate}, severity {rule.severity.value}{level}\n")
+    owner = "reported by gates itself" if rule.gate == RUN_GATE else f"gate {rule.gate}"
+    print(f"{rule.id}: {rule.title}\n  {owner}, severity {rule.severity.value}{level}\n")
     print(f"Why it matters\n{wrap(rule.rationale)}\n\nHow to fix it\n{wrap(rule.remediation)}")
     if rule.reference:
         print(f"\nReference\n  {rule.reference}")
     return EXIT_PASSED
 
 
-@app.command("install-hook")
+@app.command("install-hook", cls=_Command)
 def install_hook_command(
     uninstall: Annotated[bool, typer.Option("--uninstall", help="Remove the hook again, restoring any hook it "
                                             "chained.")] = False,
@@ -177,6 +196,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return runner.guarded(lambda: _invoke(args), verbose)
 
 
+def _usage_error(exc: typer.exceptions.TyperException) -> int:
+    """A problem the command-line parser found, in gates' one style: `gates: error: ...` and where to look.
+
+    `gates` or `gates data` alone still print their help (click raises that as a usage error too)."""
+    from gates.text import for_terminal
+
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # type: ignore[attr-defined]
+        return EXIT_USAGE
+    message = getattr(exc, "format_message", None)
+    if not callable(message):
+        raise exc
+    context = getattr(exc, "ctx", None)
+    path = getattr(context, "command_path", None)
+    hint = f" (see `{path} --help`)" if path else ""
+    print(for_terminal(f"gates: error: {str(message()).rstrip('.')}{hint}"), file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _invoke(args: list[str]) -> int:
     try:
         code = app(args=args, prog_name="gates", standalone_mode=False)
@@ -186,11 +224,7 @@ def _invoke(args: list[str]) -> int:
         print("gates: aborted", file=sys.stderr)
         return EXIT_USAGE
     except typer.exceptions.TyperException as exc:
-        show = getattr(exc, "show", None)
-        if not callable(show):
-            raise
-        show()  # a usage error found by the command-line parser
-        return EXIT_USAGE
+        return _usage_error(exc)
     if isinstance(code, runner.Invocation):
         return runner.execute(code)
     return int(code) if isinstance(code, int) else EXIT_PASSED

@@ -27,7 +27,8 @@ FormatOpt = Annotated[list[str] | None, typer.Option(
 OutputOpt = Annotated[list[str] | None, typer.Option(
     "--output", "-o", metavar="FORMAT=PATH", help="Also write a report to a file (repeatable).")]
 FailOnOpt = Annotated[Severity | None, typer.Option(
-    "--fail-on", metavar="SEVERITY", help="Lowest severity that fails the run: info, low, medium, high, critical.")]
+    "--fail-on", metavar="SEVERITY", case_sensitive=False,
+    help="Lowest severity that fails the run: info, low, medium, high, critical (any case).")]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="List passing targets; each finding's fix in full; tracebacks on internal errors.")]
 

@@ -30,8 +30,9 @@ from gates.validators import (
     severity,
     str_list,
     string,
+    switch,
 )
-from gates.waivers import WaiverRule
+from gates.waivers import WaiverRule, rule_glob, unknown_rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,26 @@ else:  # pragma: no cover - exercised on 3.10 only
 CONFIG_NAME = "gates.toml"
 FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github", "openmetrics")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
+TEXT_FORMATS = ("console", "github")
+"""Formats for people and the CI log, which can share a stream; every other format is a document."""
+
+
+def stdout_clash(formats: tuple[str, ...], remedy: str) -> str | None:
+    """Why `formats` cannot all go to stdout (two documents there are one invalid file), or None.
+
+    With one document on stdout, the text formats go to stderr instead (see `gates.runner.emit`)."""
+    documents = [fmt for fmt in formats if fmt not in TEXT_FORMATS]
+    if len(documents) < 2:
+        return None
+    later = documents[1]
+    return (f"{' and '.join(documents)} cannot share stdout (each is a document of its own): keep one there and"
+            f" write the others to files with {remedy.format(fmt=later)}")
+
+
+def unknown_format(fmt: str) -> str:
+    from gates.suggest import did_you_mean
+
+    return f"unknown format {fmt!r}" + did_you_mean(fmt, FORMATS, f" (known: {', '.join(FORMATS)})")
 
 
 def _path(value: Any, key: str) -> str:
@@ -81,6 +102,8 @@ class ConfigSchema:
     trusted_files: Callable[[Config], Mapping[str, Path]] = lambda config: {}
     """Files a loaded configuration names and trusts (keys, roots, data), by dotted key: with `--config-ref`
     they must be as the trusted ref has them."""
+    rules: tuple[str, ...] | None = None
+    """Every rule ID, so a `[[waivers]] rule` glob matching none is an error (None: not checked)."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +157,18 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def _as_found(path: Path) -> str:
+    """A file found by the upward search, relative to the working directory when under it; links not
+    resolved, so a dangling `gates.toml` is named `gates.toml`, not its target."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _has_tool_gates(pyproject: Path) -> bool:
-    data = parse_toml(read_config_bytes(pyproject), str(pyproject))
+    shown = _as_found(pyproject)
+    data = parse_toml(read_config_bytes(pyproject, shown), shown)
     return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
 
 
@@ -143,20 +176,23 @@ MAX_CONFIG_BYTES = 1024 * 1024
 """A configuration file larger than this is refused (read at most this much, never unbounded)."""
 
 
-def read_config_bytes(source: Path) -> bytes:
-    """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped."""
+def read_config_bytes(source: Path, shown: str | None = None) -> bytes:
+    """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped.
+
+    Errors name it as `shown` (the path as the user wrote it), else as `source`."""
+    label = shown or str(source)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(source, flags)
     except FileNotFoundError:
         problem = "dangling symbolic link" if os.path.lexists(source) else "configuration file not found"
-        raise ConfigError(f"{source}: {problem}") from None
+        raise ConfigError(f"{label}: {problem}") from None
     except OSError as exc:
-        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+        raise ConfigError(f"{label}: cannot read configuration: {exc.strerror or exc}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ConfigError(f"{source}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
+            raise ConfigError(f"{label}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_CONFIG_BYTES:
@@ -166,12 +202,12 @@ def read_config_bytes(source: Path) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise ConfigError(f"{source}: cannot read configuration: {exc.strerror or exc}") from None
+        raise ConfigError(f"{label}: cannot read configuration: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
+        raise ConfigError(f"{label}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
     return data
 
 
@@ -213,9 +249,11 @@ def load(
         return _apply_env(_load_at_ref(ref, explicit, cwd or Path.cwd(), schema), environ, schema)
     source = explicit or find_config(cwd or Path.cwd())
     data: dict[str, Any] = {}
+    shown: str | None = None  # errors name the file as the user wrote it, or as found from the cwd
     if source is not None:
-        data = config_table(parse_toml(read_config_bytes(source), str(source)), source, explicit is not None)
-    config = _validate(data, source, schema)
+        shown = str(explicit) if explicit is not None else _as_found(source)
+        data = config_table(parse_toml(read_config_bytes(source, shown), shown), source, explicit is not None, shown)
+    config = _validate(data, source, schema, where=shown)
     return _apply_env(config, environ, schema)
 
 
@@ -286,6 +324,9 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
         formats = tuple(check(choice(*FORMATS), f, "format") for f in check(str_list, data["format"], "format"))
         if not formats:
             raise fail("format", "lists no format (known: " + ", ".join(FORMATS) + ")")
+        clash = stdout_clash(unique(formats), '[output] ({fmt} = "gates-report.{fmt}")')
+        if clash:
+            raise fail("format", clash)
         kwargs["formats"] = unique(formats)
     if "output" in data:
         if not isinstance(data["output"], dict):
@@ -299,7 +340,7 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
     if "inline-waivers" in data:
         kwargs["inline_waivers"] = check(boolean, data["inline-waivers"], "inline-waivers")
     if "waivers" in data:
-        kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail))
+        kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail, schema.rules))
     sections: dict[str, dict[str, Any]] = {}
     for name, table_schema in schema.tables.items():
         if name not in data:
@@ -325,7 +366,7 @@ _WAIVER_KEYS = {"rule", "path", "resource", "reason", "expires"}
 
 
 def _waivers(
-    value: Any, where: str, prefix: str, fail: Callable[[str, str], ConfigError]
+    value: Any, where: str, prefix: str, fail: Callable[[str, str], ConfigError], rules: tuple[str, ...] | None,
 ) -> list[WaiverRule]:
     if not isinstance(value, list):
         raise fail("waivers", "must be an array of tables ([[waivers]])")
@@ -343,12 +384,16 @@ def _waivers(
         reason = str(entry.get("reason", "")).strip()
         if not reason:
             raise fail(f"{key}.reason", "a waiver needs a reason")
-        if "rule" not in entry:
+        if "rule" not in entry or not entry["rule"].strip():
             raise fail(f"{key}.rule", "a waiver must name the rule (a glob such as 'pss-*' is allowed)")
         expires_key = f"{key}.expires"
         expires = _date(entry.get("expires"), lambda problem, k=expires_key: fail(k, problem))  # type: ignore[misc]
+        rule = rule_glob(entry["rule"])
+        no_match = unknown_rule(rule, rules) if rules is not None else None
+        if no_match is not None:
+            raise fail(f"{key}.rule", no_match)
         waivers.append(WaiverRule(
-            rule=entry["rule"], reason=reason, source=f"{where} {prefix}{key}", path=entry.get("path"),
+            rule=rule, reason=reason, source=f"{where} {prefix}{key}", path=entry.get("path"),
             resource=entry.get("resource"), expires=expires,
         ))
     return waivers
@@ -387,7 +432,10 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
             raise fail("GATES_FORMAT", f"lists no format (known: {', '.join(FORMATS)})")
         for fmt in formats:
             if fmt not in FORMATS:
-                raise fail("GATES_FORMAT", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+                raise fail("GATES_FORMAT", unknown_format(fmt))
+        clash = stdout_clash(unique(formats), "--output {fmt}=PATH")
+        if clash:
+            raise fail("GATES_FORMAT", clash)
         changes["formats"] = unique(formats)
     sections = {k: dict(v) for k, v in config.sections.items()}
     for variable, (table, key) in schema.environment.items():
@@ -399,6 +447,11 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
             except ConfigValueError as exc:
                 raise fail(variable, str(exc)) from None
             changes["sections"] = sections
+    if env.get("GATES_GITHUB"):  # read by the GitHub reporter; checked here, before anything runs
+        try:
+            switch(env["GATES_GITHUB"], "GATES_GITHUB")
+        except TypeError as exc:
+            raise fail("GATES_GITHUB", f"must be {exc}, found {env['GATES_GITHUB']!r}") from None
     if env.get("GATES_NOW"):
         changes["now"] = _date(env["GATES_NOW"], lambda p: fail("GATES_NOW", p))
     if not changes:

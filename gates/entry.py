@@ -64,7 +64,7 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
     from gates.model import Severity
 
     fail_on = parsed.get("fail_on")
-    if fail_on is not None and fail_on not in {s.value for s in Severity}:
+    if fail_on is not None and str(fail_on).lower() not in {s.value for s in Severity}:
         return None
     color = str(parsed.get("color", "auto")).lower()
     if color not in ("auto", "always", "never"):

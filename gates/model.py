@@ -21,6 +21,13 @@ class Severity(str, Enum):
     HIGH = "high"
     CRITICAL = "critical"
 
+    @classmethod
+    def _missing_(cls, value: object) -> Severity | None:
+        """`HIGH`, `High`: a severity a person writes is read in any case (`--fail-on HIGH`)."""
+        if isinstance(value, str):
+            return next((member for member in cls if member.value == value.lower()), None)
+        return None
+
     @property
     def rank(self) -> int:
         return _SEVERITY_ORDER.index(self)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from gates import __version__
-from gates.config import FORMATS, Config, unique
+from gates.config import FORMATS, TEXT_FORMATS, Config, stdout_clash, unique, unknown_format
 from gates.engine import GateJob
 from gates.errors import ConfigError, GatesError, UsageError
 from gates.gate import CommonOptions, Invocation, RunFlags
@@ -48,7 +48,10 @@ def load_config(common: CommonOptions) -> Config:
     if common.formats:
         for fmt in common.formats:
             if fmt not in FORMATS:
-                raise UsageError(f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+                raise UsageError(f"--format: {unknown_format(fmt)}")
+        clash = stdout_clash(unique(tuple(common.formats)), "--output {fmt}=PATH")
+        if clash:
+            raise UsageError(f"--format: {clash}")
         changes["formats"] = unique(tuple(common.formats))
     if not common.config_outputs:
         config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
@@ -152,15 +155,20 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
         if text is not None and not _write_report_file(fmt, target, text):
             code = max(code, EXIT_USAGE)
     out = _Stdout()
+    aside = any(fmt not in TEXT_FORMATS for fmt in config.formats)  # a document on stdout: text to stderr
     for fmt in config.formats:
-        context = dataclasses.replace(plain, color=use_color(color, sys.stdout, os.environ)) \
+        to_stderr = aside and fmt in TEXT_FORMATS
+        stream = sys.stderr if to_stderr else sys.stdout
+        context = dataclasses.replace(plain, color=use_color(color, stream, os.environ)) \
             if fmt == "console" else plain
         text = render(fmt, context)
         if text is not None and fmt == "console" and actions:
             from gates.reporters.github import fence_commands
 
             text = fence_commands(text)  # the runner reads no command in it; gates' own come after
-        if text is not None:
+        if text is not None and to_stderr:
+            _write_stderr(text)
+        elif text is not None:
             out.write(text)
     if actions and sys.stderr is not None:
         from gates.reporters import github
@@ -170,6 +178,16 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
         out.write(annotations.getvalue())
     out.flush()
     return code
+
+
+def _write_stderr(text: str) -> None:
+    """A text report beside the document on stdout; a stderr that fails costs only this report."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _write_report_file(fmt: str, target: Path, text: str) -> bool:

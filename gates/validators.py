@@ -47,6 +47,17 @@ def boolean(value: Any, key: str) -> bool:
     return value
 
 
+SWITCH_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+"""What an on/off environment variable may say, in any case; anything else is a mistake to report."""
+
+
+def switch(value: Any, key: str) -> bool:
+    """An on/off environment value (`GATES_GITHUB=No`): a word of `SWITCH_WORDS`, in any case."""
+    if not isinstance(value, str) or value.strip().lower() not in SWITCH_WORDS:
+        raise TypeError("one of true, false, 1, 0, yes, no (any case)")
+    return SWITCH_WORDS[value.strip().lower()]
+
+
 def str_list(value: Any, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)

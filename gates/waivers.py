@@ -11,11 +11,12 @@ import dataclasses
 import datetime as dt
 import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from gates.errors import InputError
 from gates.model import Finding, Result, Waiver
+from gates.suggest import did_you_mean
 
 INLINE_PREFIX = "gates.dev/waive."
 
@@ -95,26 +96,71 @@ def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> F
     return dataclasses.replace(finding, notes=tuple(notes)) if notes != list(finding.notes) else finding
 
 
-def parse_inline(
-    annotations: Mapping[str, str], positions: Mapping[str, str], resource: str
-) -> list[WaiverRule]:
+def unknown_rule(glob: str, known: Collection[str]) -> str | None:
+    """Why a waiver's rule glob can never waive anything (it matches no known rule), or None if it can.
+
+    A misspelled waiver (`k8s-image-digst`) would otherwise be ignored silently while its finding
+    keeps failing, or worse, be trusted to hold until someone notices.
+    """
+    if any(fnmatch.fnmatchcase(rule, glob) for rule in known):
+        return None
+    return f"{glob!r} matches no known rule" + did_you_mean(glob, known, " (see `gates list`)")
+
+
+def rule_glob(text: str) -> str:
+    """A waiver's rule glob as matched: rule IDs are lower case, so `PSS-Privileged` means `pss-privileged`."""
+    return text.strip().lower()
+
+
+@dataclass(frozen=True)
+class InlineWaivers:
+    """The waivers a resource's annotations declare, and one line per annotation that waives nothing."""
+
+    waivers: tuple[WaiverRule, ...]
+    problems: tuple[tuple[str, str], ...]
+    """(annotation key, problem naming `file:line`, the annotation and what is wrong)."""
+
+
+def read_inline(
+    annotations: Mapping[str, str], positions: Mapping[str, str], resource: str,
+    known_rules: Collection[str] | None = None,
+) -> InlineWaivers:
     """Waivers declared as annotations on a resource; `positions` maps key -> `file:line` text.
 
-    An annotation without a reason, or with an unreadable expiry, is an `InputError`: a waiver
-    nobody can justify must not silently waive.
+    An annotation without a reason, with an unreadable expiry or (given `known_rules`) naming no known
+    rule waives nothing and is a problem: a waiver nobody can justify or match must not silently waive,
+    nor silently vanish. The other annotations still waive.
     """
     found: list[WaiverRule] = []
+    problems: list[tuple[str, str]] = []
     for key, value in annotations.items():
         if not key.startswith(INLINE_PREFIX):
             continue
-        rule = key[len(INLINE_PREFIX):]
+        rule = rule_glob(key[len(INLINE_PREFIX):])
         where = positions.get(key, resource)
-        reason, expires = _split_value(value, where)
-        if not rule:
-            raise InputError(f"{where}: waiver annotation {key!r} names no rule")
+        try:
+            if not rule:
+                raise InputError(f"{where}: waiver annotation {key!r} names no rule")
+            reason, expires = _split_value(value, f"{where}: {key}")
+            unknown = unknown_rule(rule, known_rules) if known_rules is not None else None
+            if unknown is not None:
+                raise InputError(f"{where}: {key}: waiver {unknown}")
+        except InputError as exc:
+            problems.append((key, str(exc)))
+            continue
         found.append(WaiverRule(rule=rule, reason=reason, source=f"{where} annotation", resource=resource,
                                 expires=expires))
-    return found
+    return InlineWaivers(tuple(found), tuple(problems))
+
+
+def parse_inline(
+    annotations: Mapping[str, str], positions: Mapping[str, str], resource: str
+) -> list[WaiverRule]:
+    """`read_inline`, raising the first problem as an `InputError` (the resource becomes an error)."""
+    read = read_inline(annotations, positions, resource)
+    if read.problems:
+        raise InputError(read.problems[0][1])
+    return list(read.waivers)
 
 
 _CLAUSE_SEPARATORS = re.compile(r"([;,])")

@@ -47,7 +47,7 @@ def config_schema() -> ConfigSchema:
         environment.update({variable: (gate.NAME, key) for variable, key in gate.ENVIRONMENT.items()})
     return ConfigSchema(tables=tables, gates=tuple(GATES),
                         default_gates=tuple(g.NAME for g in GATES.values() if g.DEFAULT), environment=environment,
-                        trusted_files=_trusted_files)
+                        trusted_files=_trusted_files, rules=tuple(all_rules()))
 
 
 def _trusted_files(config: Config) -> dict[str, Path]:

@@ -156,7 +156,8 @@ def _verify_keyless_bundle(
     from sigstore_models.common.v1 import HashAlgorithm
 
     if authority.ca_roots is not None:
-        raise Rejected(reasons.INVALID, "bundles under a private CA (ca_roots) are not supported; use trusted_root")
+        raise Rejected(reasons.INVALID, "bundles under a private CA (--ca-roots) are not supported;"
+                       " use a trusted root (trusted-root)")
     assert authority.keyless is not None
     root_path = os.fspath(authority.trusted_root) if authority.trusted_root is not None else None
     verifier = _verifier(root_path, file_version(root_path) if root_path is not None else None)
@@ -256,7 +257,7 @@ def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
         raise Rejected(
             reasons.TLOG_MISSING,
             f"bundle has {len(entries)} transparency log entries, expected one; transparency is required"
-            " unless the policy sets ignore_tlog",
+            " unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)",
         )
     item = entries[0]
     promise = item.get("inclusionPromise")

@@ -51,9 +51,9 @@ class KeylessIdentity:
 
     def __post_init__(self) -> None:
         if (self.identity is None) == (self.identity_regexp is None):
-            raise AuthorityError("a keyless identity needs exactly one of identity or identity_regexp")
+            raise AuthorityError("a keyless identity needs exactly one of identity or identity-regexp")
         if self.issuer is not None and self.issuer_regexp is not None:
-            raise AuthorityError("a keyless identity takes issuer or issuer_regexp, not both")
+            raise AuthorityError("a keyless identity takes issuer or issuer-regexp, not both")
         for name, pattern in (("identity_regexp", self.identity_regexp), ("issuer_regexp", self.issuer_regexp)):
             if pattern is not None:
                 try:

@@ -21,7 +21,7 @@ from gates.cosign.reference import ReferenceMatch
 from gates.cosign.rekor import check_hashedrekord, sha256_hex, verify_set
 from gates.cosign.trustroot import TrustRoot
 
-_TLOG_HINT = "transparency is required unless the policy sets ignore_tlog (--insecure-ignore-tlog)"
+_TLOG_HINT = "transparency is required unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)"
 
 
 def verify_legacy(

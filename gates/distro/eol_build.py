@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gates.atomic import write_atomic
 from gates.distro.eol import parse_eol_data
 from gates.errors import GatesError
 from gates.wording import counted
@@ -149,10 +150,7 @@ def write(data: dict[str, Any], output: Path) -> str:
     text = json.dumps(data, indent=1, sort_keys=False) + "\n"
     parse_eol_data(text, str(output))  # never leave a file the gate would refuse
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent, delete=False,
-                                     prefix=f".{output.name}.") as tmp:
-        tmp.write(text)
-    Path(tmp.name).replace(output)
+    write_atomic(output, text.encode("utf-8"))  # mode from the umask (0644 usually): a data file, not a secret
     count = sum(len(p["cycles"]) for p in data["products"].values())
     return (f"wrote {output}: {counted(len(data['products']), 'product')}, {counted(count, 'cycle')},"
             f" generated {data['generated']}")

@@ -23,6 +23,7 @@ from gates.model import Finding, Location, Outcome, Report, Result, blocks
 from gates.reporters import RenderContext
 from gates.reporters.sarif import repo_path
 from gates.text import clean_once
+from gates.validators import switch
 from gates.wording import counted
 
 SUMMARY_LIMIT = 1024 * 1024
@@ -240,7 +241,7 @@ def auto_emit(report: Report, context: RenderContext, formats: tuple[str, ...], 
     `GATES_GITHUB=false` turns the whole behaviour off, e.g. for a wrapper calling gates many times.
     """
     env = os.environ if environ is None else environ
-    if env.get("GITHUB_ACTIONS") != "true" or env.get("GATES_GITHUB", "").lower() in ("false", "0", "no"):
+    if env.get("GITHUB_ACTIONS") != "true" or (env.get("GATES_GITHUB") and not switch(env["GATES_GITHUB"], "")):
         return
     report = clean_once(report)
     workspace = env.get("GITHUB_WORKSPACE")

@@ -57,15 +57,16 @@ def test_key_signature_without_tlog_needs_the_opt_out(
 
 
 def test_wrong_key_fails_and_says_which_key(
-    registry: RegistryServer, pusher: RegistryClient, signers: Signers, gates: GatesRun
+    registry: RegistryServer, pusher: RegistryClient, signers: Signers, gates: GatesRun, tmp_path: Path
 ) -> None:
     ref = fresh(registry)
     digest = push(pusher, ref)
     sign_legacy(pusher, ref, digest, key_layer(signers.other_key, digest, ref.name, signers.rekor))
-    run = gates([*key_args(signers), "--format", "junit", str(ref)])
+    junit = tmp_path / "junit.xml"  # one document on stdout: the JSON; JUnit to a file
+    run = gates([*key_args(signers), "--output", f"junit={junit}", str(ref)])
     assert run.code == 1
-    json_part, _, junit_part = run.out.partition("<?xml")
-    [result] = results(type(run)(run.code, json_part, run.err))
+    junit_part = junit.read_text(encoding="utf-8").removeprefix("<?xml")
+    [result] = results(run)
     assert result["outcome"] == "failed"
     [finding] = result["findings"]
     assert finding["rule"] == r.INVALID and "does not verify with ECDSA" in finding["message"]

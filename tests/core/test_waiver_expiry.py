@@ -71,9 +71,10 @@ def test_an_expiry_that_cannot_be_read_is_an_error_naming_file_and_line(
     repo: Path, value: str, problem: str
 ) -> None:
     _write(repo, {"gates.dev/waive.pss-volume-types": value}, {})
-    code, [bad, other], _ = _run(repo, "2026-02-01")
+    code, [own, bad, other], _ = _run(repo, "2026-02-01")
     assert code == 1
-    assert bad["outcome"] == "error" and bad["target"].endswith("exporter-0")
+    assert own["target"].endswith("exporter-0") and own["outcome"] == "failed"  # its findings still shown
+    assert bad["outcome"] == "error" and bad["target"].endswith("exporter-0 gates.dev/waive.pss-volume-types")
     assert bad["error"].startswith("ds.yaml:") and bad["error"].split(":")[1].isdigit(), bad["error"]
     assert problem in bad["error"] and "expires=YYYY-MM-DD" in bad["error"]
     assert other["target"].endswith("exporter-1") and other["outcome"] == "failed"  # the rest still reported

@@ -95,5 +95,6 @@ def test_bad_inline_waiver_is_an_error(cli: Any, repo: Path, value: str, problem
     write(repo, "ds.yaml", _host_path_daemonset({"gates.dev/waive.pss-volume-types": value}))
     run = cli(["manifests", "ds.yaml", "--format", "json"])
     assert run.code == 1
-    [result] = _results(run)
-    assert result["outcome"] == "error" and problem in result["error"]
+    result, waiver = _results(run)  # the resource keeps its findings; the waiver is an error of its own
+    assert result["outcome"] == "failed" and [f["rule"] for f in result["findings"]] == ["pss-volume-types"]
+    assert waiver["outcome"] == "error" and problem in waiver["error"]

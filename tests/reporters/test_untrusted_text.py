@@ -161,7 +161,7 @@ def test_a_non_utf8_file_named_on_the_command_line(tmp_path: Path) -> None:
     run = run_gates(["manifests", NON_UTF8_NAME, "--format", "json"], tmp_path)
     assert run.code == 1, run.err
     report = assert_valid_json(run.out, "json")
-    assert [r["location"]["path"] for r in report["results"]] == [SHOWN_NON_UTF8]
+    assert {r["location"]["path"] for r in report["results"]} == {SHOWN_NON_UTF8}  # the pod, its unknown waiver
 
 
 def test_config_errors_quoting_content_are_inert_on_stderr(tmp_path: Path) -> None:

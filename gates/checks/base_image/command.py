@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,11 +18,19 @@ from gates.cli_options import (
     OutputOpt,
     VerboseOpt,
 )
+from gates.errors import UsageError
 from gates.gate import CommonOptions, Invocation
+from gates.paths import display_path
+
+if TYPE_CHECKING:
+    from gates.checks.base_image.options import Overrides
+    from gates.config import Config
 
 
 def base_image_command(
-    images: Annotated[list[str], typer.Argument(metavar="IMAGE...", help="Image references (tag or digest).")],
+    images: Annotated[list[str] | None, typer.Argument(
+        metavar="[IMAGE]...", show_default=False,
+        help="Image references, tag or digest (default: [base-image] images).")] = None,
     dockerfile: Annotated[str | None, typer.Option(
         "--dockerfile", metavar="PATH",
         help="The Dockerfile the images were built from: their base when annotations lack it; FROM pinning.")]
@@ -49,9 +57,18 @@ def base_image_command(
     from gates.checks.base_image.gate import base_image_job
     from gates.checks.base_image.options import Overrides
 
-    flags = Overrides(images=tuple(images), dockerfile=dockerfile, max_age_days=max_age_days,
+    flags = Overrides(images=tuple(images or ()), dockerfile=dockerfile, max_age_days=max_age_days,
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
                                     color=color.value),
-                      lambda cfg: base_image_job(cfg, flags), now=now)
+                      lambda cfg: base_image_job(_with_images(cfg, flags), flags), now=now)
+
+
+def _with_images(config: Config, flags: Overrides) -> Config:
+    """The configuration, once it is known to name images: the arguments, else `[base-image] images`."""
+    if not flags.images and not config.section("base-image")["images"]:
+        where = display_path(config.source) if config.source else "no configuration file found"
+        raise UsageError("the base-image gate has no images to check: give `gates base-image` IMAGE arguments,"
+                         f" or list them in [base-image] images ({where})")
+    return config

@@ -39,7 +39,7 @@ from gates.targets.files import (
     read_text,
 )
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
-from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, parse_inline
+from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, read_inline
 
 PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
@@ -111,6 +111,9 @@ class _Judged:
     """A network policy of another API group (`apiVersion Kind/namespace/name`): said, never counted."""
     workload_ref: str | None = None
     """The resource an Argo Rollout takes its pods from, judged in that resource's own result."""
+    waiver_errors: tuple[Result, ...] = ()
+    """One error per inline waiver that waives nothing (no reason, bad expiry, no known rule), reported
+    beside the resource's own result so its findings still show."""
 
 
 def _plan(options: ManifestOptions) -> _Plan:
@@ -320,7 +323,10 @@ def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_J
             yield _type_error(display, document, None, exc)
             return
         if plan.judges(obj):
-            yield _evaluate(display, document, obj, plan)
+            judged = _evaluate(display, document, obj, plan)
+            yield judged
+            if isinstance(judged, _Judged):
+                yield from judged.waiver_errors
 
 
 def _type_error(display: str, document: Document, obj: Workload | None, exc: FieldTypeError) -> Result:
@@ -347,9 +353,10 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
             violations += [v for check in plan.pod.values() for v in check(pod)]
         elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
-        positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()
-                     if key.startswith(INLINE_PREFIX)}  # only waivers are ever placed: locate only them
-        inline = parse_inline(obj.annotations, positions, obj.resource)
+        places = {key: locate(root, path) for key, path in obj.annotation_paths.items()
+                  if key.startswith(INLINE_PREFIX)}  # only waivers are ever placed: locate only them
+        positions = {key: f"{display}:{place[0]}" if place else display for key, place in places.items()}
+        inline = read_inline(obj.annotations, positions, obj.resource, plan.rules)
         policy = network_policy.policy_of(obj)  # validated here, so a broken policy is reported where it is
     except FieldTypeError as exc:
         return _type_error(display, document, obj, exc)
@@ -362,10 +369,12 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
             f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its"
             f" {render_path(obj.pod_paths[0])} holds containers, so it was read as a pod spec",))
     carries_own_pod = obj.carries_pod and reference is None
+    waiver_errors = tuple(error_result(GATE, f"{target} {key}", problem, _placed(display, places.get(key), where))
+                          for key, problem in inline.problems)
     return _Judged(
-        result=result, resource=obj.resource, namespace=obj.namespace, inline=tuple(inline),
+        result=result, resource=obj.resource, namespace=obj.namespace, inline=inline.waivers,
         pod_labels=network_policy.pod_labels(obj) if carries_own_pod else None, policy=policy,
-        workload_ref=reference,
+        workload_ref=reference, waiver_errors=waiver_errors,
     )
 
 
@@ -423,6 +432,5 @@ def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:
                 result.location)
 
 
-def _at(display: str, root: Any, path: tuple[str | int, ...]) -> str:
-    position = locate(root, path)
-    return f"{display}:{position[0]}" if position else display
+def _placed(display: str, place: tuple[int, int] | None, fallback: Location) -> Location:
+    return Location(display, *place) if place else fallback

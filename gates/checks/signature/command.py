@@ -25,15 +25,15 @@ def signature_command(
     images: Annotated[list[str] | None, typer.Argument(metavar="[IMAGE]...", show_default=False,
                                                        help="Image references (default: [signature] images).")]
     = None,
-    key: Annotated[str | None, option("--key", "PEM public key the signature must verify with.", "PEM")] = None,
+    key: Annotated[str | None, option("--key", "PEM public key the signature must verify with.", "PATH")] = None,
     identity: Annotated[str | None, option("--certificate-identity", "Keyless: exact certificate identity (SAN).",
-                                           "ID")] = None,
+                                           "IDENTITY")] = None,
     identity_regexp: Annotated[str | None, option("--certificate-identity-regexp", "Keyless: regexp the whole "
-                                                  "SAN must match.", "RE")] = None,
+                                                  "SAN must match.", "REGEXP")] = None,
     issuer: Annotated[str | None, option("--certificate-oidc-issuer", "Keyless: exact OIDC issuer.",
-                                         "ISS")] = None,
+                                         "URL")] = None,
     issuer_regexp: Annotated[str | None, option("--certificate-oidc-issuer-regexp", "Keyless: regexp the whole "
-                                                "issuer must match.", "RE")] = None,
+                                                "issuer must match.", "REGEXP")] = None,
     github_repository: Annotated[str | None, option("--certificate-github-workflow-repository", "Keyless: the "
                                                     "GitHub repository (owner/repo) the workflow ran in.",
                                                     "REPO")] = None,

@@ -33,7 +33,7 @@ def vulnerabilities_command(
         "--ignore-unfixed/--include-unfixed", help="Leave out vulnerabilities with no published fix.",
         show_default=False)] = None,
     min_severity: Annotated[Severity | None, typer.Option(
-        "--min-severity", metavar="SEVERITY", help="Leave out vulnerabilities rated below this.",
+        "--min-severity", metavar="SEVERITY", case_sensitive=False, help="Leave out vulnerabilities rated below this.",
         show_default=False)] = None,
     fix_grace_days: Annotated[int | None, typer.Option(
         "--fix-grace-days", min=0, metavar="DAYS",
