@@ -2,12 +2,13 @@
 
 The walk leaves out folders that hold tooling or third-party code (dependency folders by name, Python
 virtual environments) and sets Helm chart templates aside, since they are Go templates until rendered.
-Each folder left out is said (a `skipped` note naming the way to have it judged), never skipped quietly:
-a pull request can name any folder `vendor`. Only `.git` is passed over silently, since git itself
-refuses to commit one. A folder counts as a virtual environment only when it is one (see `is_virtualenv`),
-not because it holds a file named `pyvenv.cfg`. What it cannot read
-(an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes, devices, links out of
-the tree) is reported per path, never skipped quietly, and never costs the rest of the tree.
+Each folder left out that holds a file named like a manifest is said (a `skipped` note naming the way
+to have it judged), never skipped quietly: a pull request can name any folder `vendor`. Only `.git` is
+passed over silently, since git itself refuses to commit one. A folder counts as a virtual environment
+only when it is one (see `is_virtualenv`), not because it holds a file named `pyvenv.cfg`.
+What it cannot read (an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes,
+devices, links out of the tree) is reported per path, never skipped quietly, and never costs the rest
+of the tree.
 """
 
 from __future__ import annotations
@@ -172,8 +173,9 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
             continue
         names = {e.name for e in entries}
         if depth and "pyvenv.cfg" in names and is_virtualenv(folder):
-            problems.append(WalkProblem(_display(folder), left_out("a Python virtual environment"), error=False,
-                                        left_out=True))
+            if _may_hold_manifests(folder):
+                problems.append(WalkProblem(_display(folder), left_out("a Python virtual environment"),
+                                            error=False, left_out=True))
             continue
         chart = "Chart.yaml" in names
         subfolders: list[Path] = []
@@ -189,7 +191,8 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
                 problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
                 continue
             if kind in ("dir", "outside-dir") and entry.name in SILENT_DIRS | SKIPPED_DIRS:
-                if entry.name not in SILENT_DIRS and not _excluded(_display(path), excludes):
+                if (entry.name not in SILENT_DIRS and not _excluded(_display(path), excludes)
+                        and _may_hold_manifests(path)):
                     problems.append(WalkProblem(_display(path), left_out("a dependency or tooling folder"),
                                                 error=False, left_out=True))
                 continue
@@ -226,6 +229,31 @@ def left_out(what: str) -> str:
     """The note of a folder the walk leaves out: what it was taken for, and how to have it judged."""
     return (f"{what}: not walked; name this folder as a path to scan (on the command line or in the"
             " gate's `paths`) to judge it")
+
+
+LEFT_OUT_SCAN_ENTRIES = 10_000
+"""Entries looked at to tell that a folder left out holds no file a walk would read (then it needs no note)."""
+
+
+def _may_hold_manifests(folder: Path) -> bool:
+    """Whether a folder left out holds, or may hold, a file named like a manifest: then it is said.
+
+    A `__pycache__` of `.pyc` files hides nothing and stays quiet. Too many entries to look at, or a part
+    that cannot be listed, counts as holding one (fail closed).
+    """
+    budget, stack = LEFT_OUT_SCAN_ENTRIES, [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    budget -= 1
+                    if budget < 0 or entry.name.endswith(MANIFEST_SUFFIXES):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+        except OSError:
+            return True
+    return False
 
 
 def is_virtualenv(folder: Path) -> bool:

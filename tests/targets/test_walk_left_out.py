@@ -1,6 +1,7 @@
 """A folder walk never hides a folder quietly: a file named `pyvenv.cfg` does not make a virtual
-environment, and every folder left out (by name, or as a real virtual environment) is a `skipped`
-result saying how to have it judged. The CLI as a process, over the three gates that walk folders.
+environment, and every folder left out (by name, or as a real virtual environment) that holds a file
+named like a manifest is a `skipped` result saying how to have it judged. The CLI as a process, over
+the three gates that walk folders.
 """
 
 from __future__ import annotations
@@ -90,6 +91,18 @@ def test_a_dependency_folder_by_name_is_a_skipped_note(tmp_path: Path, name: str
     assert note["outcome"] == "skipped" and "dependency or tooling folder" in note["error"], note
     code, results = _results(["manifests", f"deploy/{name}"], tmp_path)
     assert code == 1 and results[f"deploy/{name}/evil.yaml#Pod/shop/evil"]["outcome"] == "failed"
+
+
+def test_a_left_out_folder_holding_no_manifest_named_file_needs_no_note(tmp_path: Path) -> None:
+    deploy = _tree(tmp_path)
+    (deploy / "__pycache__").mkdir()
+    (deploy / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"\x00")
+    (deploy / "vendor" / "lib").mkdir(parents=True)
+    (deploy / "vendor" / "lib" / "main.go").write_text("package lib\n")
+    (deploy / "node_modules" / "left-pad").mkdir(parents=True)
+    (deploy / "node_modules" / "left-pad" / "package.json").write_text("{}")  # named like one: said
+    code, results = _results(["manifests", "deploy"], tmp_path)
+    assert code == 0 and set(results) == {"deploy/ok.yaml#Pod/shop/ok", "deploy/node_modules"}, results
 
 
 def test_compose_walk_agrees(tmp_path: Path) -> None:
