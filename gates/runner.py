@@ -40,8 +40,10 @@ __all__ = ["CommonOptions", "Invocation", "RunFlags", "execute", "finish", "guar
 def load_config(common: CommonOptions) -> Config:
     """The configuration of this run: file (against every registered gate's schema), environment, flags."""
     from gates.checks import load_config as load
+    from gates.registry_client import check_cache_dir
 
     config = load(common.config, ref=common.config_ref)
+    check_cache_dir(config, os.environ)
     changes: dict[str, object] = {}
     if common.fail_on is not None:
         changes["fail_on"] = common.fail_on

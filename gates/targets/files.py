@@ -1,9 +1,14 @@
 """Finding manifest files in a tree and reading them safely.
 
-The walk skips what is never a deploy input (VCS folders, virtual environments, dependency folders)
-and sets Helm chart templates aside, since they are Go templates until rendered. What it cannot read
-(an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes, devices, links out of
-the tree) is reported per path, never skipped quietly, and never costs the rest of the tree.
+The walk leaves out folders that hold tooling or third-party code (dependency folders by name, Python
+virtual environments) and sets Helm chart templates aside, since they are Go templates until rendered.
+Each folder left out that holds a file named like a manifest is said (a `skipped` note naming the way
+to have it judged), never skipped quietly: a pull request can name any folder `vendor`. Only `.git` is
+passed over silently, since git itself refuses to commit one. A folder counts as a virtual environment
+only when it is one (see `is_virtualenv`), not because it holds a file named `pyvenv.cfg`.
+What it cannot read (an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes,
+devices, links out of the tree) is reported per path, never skipped quietly, and never costs the rest
+of the tree.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator, Sequence
@@ -27,7 +33,10 @@ SKIPPED_DIRS = frozenset(
         "site-packages", ".idea", ".vscode",
     }
 )
-"""Folder names that hold tooling or third-party code, never this repository's manifests."""
+"""Folder names that hold tooling or third-party code: a walk leaves them out, saying so."""
+SILENT_DIRS = frozenset({".git"})
+"""Left out without a note: git cannot commit such a folder, so a pull request cannot hide files in one."""
+PYVENV_MAX_BYTES = 64 * 1024
 
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 STDIN = "-"
@@ -59,6 +68,8 @@ class WalkProblem:
     path: str
     reason: str
     error: bool
+    left_out: bool = False
+    """A folder the walk did not enter (dependency folder, virtual environment): a note, unless also named."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
     missing: list[str] = []
     problems: list[WalkProblem] = []
     seen: set[str] = set()
+    roots: set[str] = set()
 
     def add(source: SourceFile) -> None:
         if source.path not in seen:
@@ -131,13 +143,15 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
         if stat.S_ISREG(mode):
             add(SourceFile(_display(path), explicit=True))
         elif stat.S_ISDIR(mode):
+            roots.add(os.path.realpath(path))
             for found in _walk(path, charts, excludes, problems):
                 add(SourceFile(found, explicit=False))
         else:  # a pipe or device could block a read forever; stdin is the way to feed a pipe
             hint = PIPE_HINT if stat.S_ISFIFO(mode) else ""
             problems.append(WalkProblem(
                 _display(path), f"{file_type(mode)}, not a regular file: not opened{hint}", error=True))
-    return Discovery(tuple(files), tuple(charts), tuple(missing), tuple(problems))
+    said = tuple(p for p in problems if not (p.left_out and os.path.realpath(p.path) in roots))
+    return Discovery(tuple(files), tuple(charts), tuple(missing), said)
 
 
 PIPE_HINT = " (feed a pipe on standard input instead: `COMMAND | gates manifests -`)"
@@ -158,8 +172,11 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
             problems.append(WalkProblem(_display(folder), f"cannot list this folder: {_why(exc)}", error=True))
             continue
         names = {e.name for e in entries}
-        if depth and "pyvenv.cfg" in names:
-            continue  # a virtual environment
+        if depth and "pyvenv.cfg" in names and is_virtualenv(folder):
+            if _may_hold_manifests(folder):
+                problems.append(WalkProblem(_display(folder), left_out("a Python virtual environment"),
+                                            error=False, left_out=True))
+            continue
         chart = "Chart.yaml" in names
         subfolders: list[Path] = []
         for entry in entries:
@@ -173,11 +190,17 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
             except OSError as exc:  # a loop, or an entry whose type cannot even be told: it may hold manifests
                 problems.append(WalkProblem(_display(path), f"cannot read: {_why(exc)}", error=True))
                 continue
-            if kind == "outside-dir" and entry.name not in SKIPPED_DIRS and not _excluded(_display(path), excludes):
+            if kind in ("dir", "outside-dir") and entry.name in SILENT_DIRS | SKIPPED_DIRS:
+                if (entry.name not in SILENT_DIRS and not _excluded(_display(path), excludes)
+                        and _may_hold_manifests(path)):
+                    problems.append(WalkProblem(_display(path), left_out("a dependency or tooling folder"),
+                                                error=False, left_out=True))
+                continue
+            if kind == "outside-dir" and not _excluded(_display(path), excludes):
                 problems.append(WalkProblem(_display(path), _OUTSIDE, error=False))
                 continue
             if kind == "dir":
-                if entry.name in SKIPPED_DIRS or _excluded(_display(path), excludes):
+                if _excluded(_display(path), excludes):
                     continue
                 if chart and entry.name == "templates":
                     charts.append(HelmChart(_display(folder), _count_files(path)))
@@ -200,6 +223,68 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
                 problems.append(WalkProblem(display, f"{kind}, not a regular file: skipped, never opened",
                                             error=False))
         stack.extend((sub, depth + 1) for sub in reversed(subfolders))
+
+
+def left_out(what: str) -> str:
+    """The note of a folder the walk leaves out: what it was taken for, and how to have it judged."""
+    return (f"{what}: not walked; name this folder as a path to scan (on the command line or in the"
+            " gate's `paths`) to judge it")
+
+
+LEFT_OUT_SCAN_ENTRIES = 10_000
+"""Entries looked at to tell that a folder left out holds no file a walk would read (then it needs no note)."""
+
+
+def _may_hold_manifests(folder: Path) -> bool:
+    """Whether a folder left out holds, or may hold, a file named like a manifest: then it is said.
+
+    A `__pycache__` of `.pyc` files hides nothing and stays quiet. Too many entries to look at, or a part
+    that cannot be listed, counts as holding one (fail closed).
+    """
+    budget, stack = LEFT_OUT_SCAN_ENTRIES, [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    budget -= 1
+                    if budget < 0 or entry.name.endswith(MANIFEST_SUFFIXES):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+        except OSError:
+            return True
+    return False
+
+
+def is_virtualenv(folder: Path) -> bool:
+    """Whether `folder` is a Python virtual environment: a regular `pyvenv.cfg` with a `home =` line, and the
+    interpreter layout beside it (`bin/python`, `Scripts/python.exe` or `lib/pythonX.Y`).
+
+    Both halves, since either alone is one committed file away: an empty `pyvenv.cfg` must not hide a folder.
+    """
+    try:
+        descriptor = os.open(folder / "pyvenv.cfg", os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return False
+            text = handle.read(PYVENV_MAX_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return False
+    if not any(line.partition("=")[0].strip().lower() == "home" and "=" in line for line in text.splitlines()):
+        return False
+    if any(os.path.lexists(folder / part) for part in ("bin/python", "Scripts/python.exe")):
+        return True
+    try:
+        with os.scandir(folder / "lib") as listing:
+            return any(_PYTHON_LIB.fullmatch(e.name) and e.is_dir(follow_symlinks=False) for e in listing)
+    except OSError:
+        return False
+
+
+_PYTHON_LIB = re.compile(r"python\d+\.\d+t?")
 
 
 def _kind(entry: os.DirEntry[str], path: Path, real_root: Path) -> str:

@@ -26,3 +26,5 @@ def _no_refreshed_eol_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     """A refreshed end-of-life file in the developer's home must not change what the tests see."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("GATES_CACHE_DIR", raising=False)
+    # the tests' `cache-dir` lies under tmp_path: as the cache home, it is allowed under CI too
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -1,4 +1,4 @@
-"""What a folder walk reads: manifests yes; VCS, venvs, dependencies no; Helm templates set aside."""
+"""What a folder walk reads: manifests yes; VCS, venvs, dependencies left out (said); Helm templates set aside."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ def test_walk_skips_tooling_folders_and_sets_helm_templates_aside(tmp_path: Path
     venv = tmp_path / "env-py"
     venv.mkdir()
     (venv / "pyvenv.cfg").write_text("home = /usr\n")
+    (venv / "bin").mkdir()
+    (venv / "bin" / "python").write_text("")  # a real venv's layout: a pyvenv.cfg alone is not one
     write(venv, "x.yaml", pod)
     chart = tmp_path / "charts" / "shop"
     (chart / "templates").mkdir(parents=True)
@@ -26,7 +28,9 @@ def test_walk_skips_tooling_folders_and_sets_helm_templates_aside(tmp_path: Path
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n")
     results = scan_file(tmp_path)
     by_target = {r.target: r for r in results}
-    assert set(by_target) == {f"{tmp_path}/app.yaml#Pod/shop/web", f"{chart}/templates"}
+    left_out = {f"{tmp_path}/{name}" for name in ("node_modules", "vendor", "env-py")}  # said; .git silently
+    assert set(by_target) == {f"{tmp_path}/app.yaml#Pod/shop/web", f"{chart}/templates", *left_out}
+    assert all(by_target[t].outcome is Outcome.SKIPPED for t in left_out)
     skipped = by_target[f"{chart}/templates"]
     assert skipped.outcome is Outcome.SKIPPED
     assert skipped.error is not None and f"helm template {chart} | gates manifests -" in skipped.error
