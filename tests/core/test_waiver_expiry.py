@@ -86,3 +86,27 @@ def test_reason_keeps_its_commas_and_semicolons(repo: Path) -> None:
     [finding] = result["findings"]
     assert finding["waived"]["reason"] == "reads /proc, /sys; see SEC-12"
     assert finding["waived"]["expires"] == "2099-01-01"
+
+
+@pytest.mark.parametrize("clause", ["expires_at=2020-01-01", "expiresAt=2020-01-01", "valid-until=2020-01-01",
+                                    "until=2020-01-01", "exp=2020-01-01", "Valid-Until: 2020-01-01T00:00Z"])
+def test_a_date_under_another_name_is_an_error_not_a_permanent_waiver(repo: Path, clause: str) -> None:
+    _write(repo, {"gates.dev/waive.pss-volume-types": f"reads host /proc; {clause}"}, {})
+    code, [bad, other], _ = _run(repo, "2026-02-01")
+    assert code == 1
+    assert bad["outcome"] == "error" and bad["target"] == "ds.yaml#DaemonSet/monitoring/exporter-0"
+    key = clause.split("=")[0].split(":")[0]
+    line = bad["error"].split(":")[1]
+    assert bad["error"] == (f"ds.yaml:{line}: waiver of DaemonSet/monitoring/exporter-0 gives a date as {key!r},"
+                            " which is not an expiry gates reads, so it would never expire"
+                            " (expected '<reason>; expires=YYYY-MM-DD')")
+    assert line.isdigit()
+    assert other["outcome"] == "failed"  # the rest still reported
+
+
+def test_a_date_in_the_reason_that_names_no_key_stays_part_of_the_reason(repo: Path) -> None:
+    _write(repo, {"gates.dev/waive.pss-volume-types": "approved by security on 2025-12-01; expires=2099-01-01"})
+    code, [result], err = _run(repo, "2026-02-01")
+    assert code == 0, err
+    [finding] = result["findings"]
+    assert finding["waived"]["reason"] == "approved by security on 2025-12-01"
