@@ -84,7 +84,7 @@ class _Plan:
 
     def judges(self, obj: Workload) -> bool:
         """Objects that get a result: pod carriers, network policies, and what the object checks read."""
-        return (obj.carries_pod or network_policy.is_network_policy(obj)
+        return (obj.carries_pod or bool(obj.not_understood) or network_policy.is_network_policy(obj)
                 or network_policy.is_foreign_policy(obj.kind, obj.api_version)
                 or (bool(self.objects) and obj.kind in hardening.OBJECT_KINDS))
 
@@ -100,8 +100,8 @@ class _Judged:
     resource: str
     namespace: str | None = None
     inline: tuple[WaiverRule, ...] = ()
-    pod_labels: dict[str, str] | None = None
-    """The labels of the object's pods, for objects that carry a pod template."""
+    pod_labels: tuple[dict[str, str], ...] | None = None
+    """The labels of the object's pods, per pod template, for objects that carry one."""
     policy: network_policy.Policy | None = None
     """The scope of a NetworkPolicy object."""
     foreign_policy: str | None = None
@@ -331,12 +331,14 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
                             f" ({network_policy.KUBERNETES_POLICY}): not read, and never counted as covering a pod")
         return _Judged(result=said, resource=obj.resource, namespace=obj.namespace,
                        foreign_policy=f"{obj.api_version} {obj.resource}")
+    if obj.not_understood:
+        return _not_understood(display, root, obj, target, where)
     try:
         violations: list[Violation] = []
         reference = obj.workload_ref()
         if reference is None and obj.carries_pod:
-            pod = obj.pod()
-            violations += [v for check in plan.pod.values() for v in check(pod)]
+            for pod in obj.pods():
+                violations += [v for check in plan.pod.values() for v in check(pod)]
         elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
         positions = {key: _at(display, root, path) for key, path in obj.annotation_paths.items()
@@ -349,16 +351,30 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         return error_result(GATE, target, str(exc), where)
     findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
     result = decided_result(GATE, target, findings, where)
-    if obj.by_shape and obj.pod_paths is not None:
+    if obj.by_shape:
+        places = ", ".join(render_path(spec) for spec, _ in obj.pod_paths)
+        read = "holds containers, so it was read as a pod spec" if len(obj.pod_paths) == 1 else \
+            "hold containers, so they were read as pod specs"
         result = dataclasses.replace(result, details=(
-            f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its"
-            f" {render_path(obj.pod_paths[0])} holds containers, so it was read as a pod spec",))
+            f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its {places} {read}",))
     carries_own_pod = obj.carries_pod and reference is None
     return _Judged(
         result=result, resource=obj.resource, namespace=obj.namespace, inline=tuple(inline),
         pod_labels=network_policy.pod_labels(obj) if carries_own_pod else None, policy=policy,
         workload_ref=reference,
     )
+
+
+def _not_understood(display: str, root: Any, obj: Workload, target: str, where: Location) -> Result:
+    """An unknown kind with pod-like parts that do not read as pod specs: undecided, never passed."""
+    path, problem = obj.not_understood[0]
+    line, column = locate(root, (*obj.base, *path)) or (where.line, where.column)
+    more = f" (and {len(obj.not_understood) - 1} more such place(s))" if len(obj.not_understood) > 1 else ""
+    return error_result(
+        GATE, target,
+        f"{display}:{line}: {obj.api_version} {obj.kind} is not a kind gates knows, and its {render_path(path)}"
+        f" {problem}{more}: not understood, so the pods it may make were not checked",
+        Location(display, line, column))
 
 
 def _finding(violation: Violation, obj: Workload, display: str, root: Any, where: Location, plan: _Plan) -> Finding:
@@ -380,7 +396,7 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.pod_labels is None:
             continue
-        if network_policy.covered(item.namespace, item.pod_labels, policies):
+        if all(network_policy.covered(item.namespace, labels, policies) for labels in item.pod_labels):
             continue
         where = item.result.location or Location(item.result.target)
         namespace = item.namespace or "(unspecified)"
