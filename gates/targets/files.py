@@ -1,7 +1,8 @@
 """Finding manifest files in a tree and reading them safely.
 
 The walk skips what is never a deploy input (VCS folders, virtual environments, dependency folders)
-and sets Helm chart templates aside, since they are Go templates until rendered. What it cannot read
+and sets Helm chart templates aside, since they are Go templates until rendered; it notes every folder
+kustomize would render (its files are still read, but its patches are kustomize's). What it cannot read
 (an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes, devices, links out of
 the tree) is reported per path, never skipped quietly, and never costs the rest of the tree.
 """
@@ -49,6 +50,18 @@ class HelmChart:
     templates: int
 
 
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+"""The names kustomize reads a folder's kustomization from."""
+
+
+@dataclass(frozen=True)
+class Kustomization:
+    """A folder kustomize renders: its patches and generators change the objects of its files, unseen here."""
+
+    folder: str
+    file: str
+
+
 @dataclass(frozen=True)
 class WalkProblem:
     """A path gates did not read: an `error` when it could not be read, else set aside with a note.
@@ -68,6 +81,8 @@ class Discovery:
     missing: tuple[str, ...]
     """Paths the user named that do not exist: a usage error."""
     problems: tuple[WalkProblem, ...] = ()
+    kustomizations: tuple[Kustomization, ...] = ()
+    """Folders with a kustomization file, walked or named through it: said, since what applies is its output."""
 
 
 MAX_DEPTH = 128
@@ -108,6 +123,7 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
     charts: list[HelmChart] = []
     missing: list[str] = []
     problems: list[WalkProblem] = []
+    kustomizations: list[Kustomization] = []
     seen: set[str] = set()
 
     def add(source: SourceFile) -> None:
@@ -130,22 +146,25 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
             continue
         if stat.S_ISREG(mode):
             add(SourceFile(_display(path), explicit=True))
+            if path.name in KUSTOMIZATION_FILES:
+                kustomizations.append(Kustomization(_display(path.parent), _display(path)))
         elif stat.S_ISDIR(mode):
-            for found in _walk(path, charts, excludes, problems):
+            for found in _walk(path, charts, excludes, problems, kustomizations):
                 add(SourceFile(found, explicit=False))
         else:  # a pipe or device could block a read forever; stdin is the way to feed a pipe
             hint = PIPE_HINT if stat.S_ISFIFO(mode) else ""
             problems.append(WalkProblem(
                 _display(path), f"{file_type(mode)}, not a regular file: not opened{hint}", error=True))
-    return Discovery(tuple(files), tuple(charts), tuple(missing), tuple(problems))
+    unique = {k.file: k for k in kustomizations}  # a folder named and walked is said once
+    return Discovery(tuple(files), tuple(charts), tuple(missing), tuple(problems), tuple(unique.values()))
 
 
 PIPE_HINT = " (feed a pipe on standard input instead: `COMMAND | gates manifests -`)"
 _OUTSIDE = "a symlink leading outside the scanned tree: not followed"
 
 
-def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
-          problems: list[WalkProblem]) -> Iterator[str]:
+def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str], problems: list[WalkProblem],
+          kustomizations: list[Kustomization]) -> Iterator[str]:
     """Depth-first, in name order, without recursion; folder symlinks are never followed (so no loops)."""
     real_root = Path(os.path.realpath(root))
     stack: list[tuple[Path, int]] = [(root, 0)]
@@ -161,6 +180,9 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
         if depth and "pyvenv.cfg" in names:
             continue  # a virtual environment
         chart = "Chart.yaml" in names
+        kustomization = next((n for n in KUSTOMIZATION_FILES if n in names), None)
+        if kustomization is not None and not _excluded(_display(folder / kustomization), excludes):
+            kustomizations.append(Kustomization(_display(folder), _display(folder / kustomization)))
         subfolders: list[Path] = []
         for entry in entries:
             path = folder / entry.name

@@ -2,7 +2,8 @@
 
 One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
 objects when hardening checks are on), one `error` result per unreadable file, folder or ill-typed
-object, one `skipped` result per Helm chart whose templates need rendering first, per walked entry
+object, one `skipped` result per Helm chart whose templates need rendering first, per kustomization
+(its files are judged as written, its patches are not applied), per walked entry
 that is never opened (a pipe, a link out of the tree) and per network policy of another API group.
 Network-policy coverage and Rollouts by `workloadRef` are judged last, once every document has been read.
 """
@@ -14,6 +15,7 @@ import dataclasses
 import datetime as dt
 import gc
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -31,8 +33,10 @@ from gates.model import Finding, Location, Outcome, Result, decided_result, erro
 from gates.rules import Rule
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
+    KUSTOMIZATION_FILES,
     STDIN,
     HelmChart,
+    Kustomization,
     SourceFile,
     WalkProblem,
     discover,
@@ -137,6 +141,7 @@ def scan(options: ManifestOptions) -> list[Result]:
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
     try:
         judged.extend(_charts(found.charts))
+        judged.extend(_kustomizations(found.kustomizations))
         judged.extend(_walk_problems(found.problems))
         judged.extend(_scan_files(found.files, options, plan))
     finally:
@@ -157,6 +162,21 @@ def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
         )
+
+
+def _kustomizations(kustomizations: Sequence[Kustomization]) -> Iterator[Result]:
+    """What a cluster gets from a kustomization is its output, which gates does not render: said, per folder."""
+    for found in kustomizations:
+        yield Result(
+            gate=GATE, target=found.file, outcome=Outcome.SKIPPED, location=Location(found.file),
+            error=(f"a kustomization: its patches, generators and overlays are not applied here (the files of"
+                   f" this folder are judged as written): scan what it renders with"
+                   f" `{_kustomize_command(found.folder)}`"),
+        )
+
+
+def _kustomize_command(folder: str) -> str:
+    return f"kubectl kustomize {shlex.quote(folder)} | gates manifests -"
 
 
 def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
@@ -311,8 +331,24 @@ def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_J
         except FieldTypeError as exc:
             yield _type_error(display, document, None, exc)
             return
-        if plan.judges(obj):
+        if obj.api_version.startswith(KUSTOMIZE_GROUP) and display.rpartition("/")[2] not in KUSTOMIZATION_FILES:
+            yield _kustomization_object(display, document, obj)  # a kustomization file's own name is said already
+        elif plan.judges(obj):
             yield _evaluate(display, document, obj, plan)
+
+
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io/"
+"""Kustomization and Component: instructions to kustomize, never objects a cluster receives."""
+
+
+def _kustomization_object(display: str, document: Document, obj: Workload) -> Result:
+    where = Location(display, *(locate(document.content, obj.base) or document.pos))
+    return Result(
+        gate=GATE, target=f"{display}#{obj.resource}", outcome=Outcome.SKIPPED, location=where,
+        error=(f"{obj.api_version} {obj.kind} is a kustomization, not an object a cluster receives: its patches and"
+               f" generators are not applied here; scan what its folder renders with"
+               f" `{_kustomize_command('DIR')}`"),
+    )
 
 
 def _type_error(display: str, document: Document, obj: Workload | None, exc: FieldTypeError) -> Result:
