@@ -287,29 +287,47 @@ def _pod_shapes(obj: dict[str, Any]) -> tuple[tuple[PodAt, ...], tuple[tuple[Pat
 
     A pod spec is a mapping whose `containers` is a list of mappings with an `image` (or any `containers`
     at a known template place, strictly typed). A `containers` key of another shape, or nesting deeper
-    than `SHAPE_DEPTH`, may still make pods: it is reported, never passed. Iterative, so any depth is safe.
+    than `SHAPE_DEPTH`, may still make pods: it is reported, never passed. Iterative, so any depth is safe;
+    paths are kept as links to the parent's and spelled out only for what is found (every node is visited).
     """
     spec = obj.get("spec")
     found: list[PodAt] = []
     odd: list[tuple[Path, str]] = []
-    stack: list[tuple[Path, Any]] = [(("spec",), spec)] if isinstance(spec, (dict, list)) else []
+    stack: list[tuple[_Link, int, Any]] = [((None, "spec"), 1, spec)] if isinstance(spec, (dict, list)) else []
     while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict) and "containers" in node:
-            if path in KNOWN_SHAPES or _is_pod_spec(node):
-                found.append((path, (*path[:-1], "metadata") if path[-1] == "spec" else None))
-            else:
-                odd.append(((*path, "containers"), "is not a list of containers with an image"))
-            continue  # a pod spec is judged whole; nothing under it is searched again
-        items: list[tuple[str | int, Any]] = (
-            [(k if isinstance(k, (str, int)) else str(k), v) for k, v in node.items()] if isinstance(node, dict)
-            else list(enumerate(node)))
-        nested = [(key, value) for key, value in items if isinstance(value, (dict, list))]
-        if nested and len(path) > SHAPE_DEPTH:
-            odd.append((path, f"nests more than {SHAPE_DEPTH} levels under spec, deeper than gates searches"))
-            continue
-        stack.extend(((*path, key), value) for key, value in reversed(nested))
+        link, depth, node = stack.pop()
+        if isinstance(node, dict):
+            if "containers" in node:
+                path = _spelled(link)
+                if path in KNOWN_SHAPES or _is_pod_spec(node):
+                    found.append((path, (*path[:-1], "metadata") if path[-1] == "spec" else None))
+                else:
+                    odd.append(((*path, "containers"), "is not a list of containers with an image"))
+                continue  # a pod spec is judged whole; nothing under it is searched again
+            children: Iterator[tuple[Any, Any]] = reversed(node.items())
+        else:
+            children = reversed(list(enumerate(node)))
+        for key, value in children:
+            if isinstance(value, (dict, list)):
+                if depth > SHAPE_DEPTH:
+                    odd.append((_spelled(link), f"nests more than {SHAPE_DEPTH} levels under spec, deeper than"
+                                                " gates searches"))
+                    break
+                stack.append(((link, key if isinstance(key, (str, int)) else str(key)), depth + 1, value))
     return tuple(found), tuple(odd)
+
+
+_Link = tuple[Any, str | int]
+"""A path as (parent link, last step), from (None, "spec"): cheap to extend, spelled out on demand."""
+
+
+def _spelled(link: _Link) -> Path:
+    steps: list[str | int] = []
+    current: Any = link
+    while current is not None:
+        current, step = current
+        steps.append(step)
+    return tuple(reversed(steps))
 
 
 def _is_pod_spec(node: dict[str, Any]) -> bool:
