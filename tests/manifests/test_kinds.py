@@ -125,6 +125,19 @@ def test_every_pod_spec_of_an_unknown_kind_is_judged(tmp_path: Path) -> None:
                                  " hold containers, so they were read as pod specs"]
 
 
+def test_a_waiver_on_a_pod_template_found_by_shape_waives_its_findings(tmp_path: Path) -> None:
+    template = _template(PRIVILEGED)
+    template["metadata"]["annotations"] = {"gates.dev/waive.pss-privileged": "node tuning; expires=2099-01-01"}
+    elastic = _object("elasticsearch.k8s.elastic.co/v1", "Elasticsearch",
+                      {"nodeSets": [{"name": "default", "podTemplate": template}]})
+    write(tmp_path, "app.yaml", elastic)
+    run, results = _scan(tmp_path, ".")
+    assert run.code == 0, run.err
+    [finding] = results["app.yaml#Elasticsearch/shop/web"]["findings"]
+    assert finding["waived"]["reason"] == "node tuning"
+    assert finding["waived"]["source"].startswith("app.yaml:")
+
+
 def test_each_pod_template_of_an_unknown_kind_needs_its_network_policy(tmp_path: Path) -> None:
     def template(labels: dict[str, str]) -> dict[str, Any]:
         return {"metadata": {"labels": labels}, "spec": compliant_pod_spec()}
