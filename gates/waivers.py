@@ -141,7 +141,7 @@ def read_inline(
         try:
             if not rule:
                 raise InputError(f"{where}: waiver annotation {key!r} names no rule")
-            reason, expires = _split_value(value, f"{where}: {key}")
+            reason, expires = _split_value(value, f"{where}: {key}", resource)
             unknown = unknown_rule(rule, known_rules) if known_rules is not None else None
             if unknown is not None:
                 raise InputError(f"{where}: {key}: waiver {unknown}")
@@ -167,16 +167,20 @@ _CLAUSE_SEPARATORS = re.compile(r"([;,])")
 _EXPIRY_WORD = re.compile(r"(?i)\bexpir(?:es|y|e|ation)\b")
 _EXPIRY_CLAUSE = re.compile(r"(?i)^expir(?:es|y|e|ation)\b\s*[:=]?\s*(?P<date>.*)$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATED_CLAUSE = re.compile(r"(?i)(?P<key>[a-z][\w.-]*)\s*[:=]\s*\S*?\d{4}-\d{2}-\d{2}")
+"""A `key=value` / `key: value` clause whose value holds an ISO date: `expires_at=`, `valid-until:`..."""
 EXPECTED = "'<reason>; expires=YYYY-MM-DD'"
 
 
-def _split_value(value: str, where: str) -> tuple[str, dt.date | None]:
+def _split_value(value: str, where: str, resource: str) -> tuple[str, dt.date | None]:
     """One grammar for `<reason>[; expires=YYYY-MM-DD]`.
 
     Clauses are separated by `;` or `,`. A clause that starts with an expiry word (`expires`, `Expires`,
     `expiry`, `expire`, `expiration`; then `=`, `:` or spaces) is the expiry and must hold an ISO date.
     An expiry word followed by `=` or `:` inside another clause is refused: an expiry read as part of
-    the reason would never expire. The other clauses, with their separators, are the reason.
+    the reason would never expire. So is any other `key=value` or `key: value` clause holding an ISO
+    date (`expires_at=`, `valid-until:`, `exp=`): a date under a name gates does not read would make the
+    waiver permanent. The other clauses, with their separators, are the reason.
     """
     reason = ""
     expires: dt.date | None = None
@@ -192,6 +196,11 @@ def _split_value(value: str, where: str) -> tuple[str, dt.date | None]:
         hidden = _EXPIRY_WORD.search(text)
         if hidden is not None and re.match(r"\s*[:=]", text[hidden.end():]):
             raise InputError(f"{where}: waiver expiry in {text[:80]!r} is not its own clause (expected {EXPECTED})")
+        dated = _DATED_CLAUSE.search(text)
+        if dated is not None:
+            raise InputError(
+                f"{where}: waiver of {resource} gives a date as {dated.group('key')[:40]!r}, which is not an"
+                f" expiry gates reads, so it would never expire (expected {EXPECTED})")
         if text:
             reason = f"{reason}{pieces[index - 1]} {text}" if reason else text
     if not reason:

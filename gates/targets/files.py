@@ -4,7 +4,8 @@ The walk leaves out folders that hold tooling or third-party code (dependency fo
 virtual environments) and sets Helm chart templates aside, since they are Go templates until rendered.
 Each folder left out that holds a file named like a manifest is said (a `skipped` note naming the way
 to have it judged), never skipped quietly: a pull request can name any folder `vendor`. Only `.git` is
-passed over silently, since git itself refuses to commit one. A folder counts as a virtual environment
+passed over silently, since git itself refuses to commit one. Every folder kustomize would render is
+noted too (its files are still read, but its patches are kustomize's). A folder counts as a virtual environment
 only when it is one (see `is_virtualenv`), not because it holds a file named `pyvenv.cfg`.
 What it cannot read (an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes,
 devices, links out of the tree) is reported per path, never skipped quietly, and never costs the rest
@@ -58,6 +59,18 @@ class HelmChart:
     templates: int
 
 
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+"""The names kustomize reads a folder's kustomization from."""
+
+
+@dataclass(frozen=True)
+class Kustomization:
+    """A folder kustomize renders: its patches and generators change the objects of its files, unseen here."""
+
+    folder: str
+    file: str
+
+
 @dataclass(frozen=True)
 class WalkProblem:
     """A path gates did not read: an `error` when it could not be read, else set aside with a note.
@@ -79,6 +92,8 @@ class Discovery:
     missing: tuple[str, ...]
     """Paths the user named that do not exist: a usage error."""
     problems: tuple[WalkProblem, ...] = ()
+    kustomizations: tuple[Kustomization, ...] = ()
+    """Folders with a kustomization file, walked or named through it: said, since what applies is its output."""
 
 
 MAX_DEPTH = 128
@@ -119,6 +134,7 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
     charts: list[HelmChart] = []
     missing: list[str] = []
     problems: list[WalkProblem] = []
+    kustomizations: list[Kustomization] = []
     seen: set[str] = set()
     roots: set[str] = set()
 
@@ -142,24 +158,27 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> Discovery:
             continue
         if stat.S_ISREG(mode):
             add(SourceFile(_display(path), explicit=True))
+            if path.name in KUSTOMIZATION_FILES:
+                kustomizations.append(Kustomization(_display(path.parent), _display(path)))
         elif stat.S_ISDIR(mode):
             roots.add(os.path.realpath(path))
-            for found in _walk(path, charts, excludes, problems):
+            for found in _walk(path, charts, excludes, problems, kustomizations):
                 add(SourceFile(found, explicit=False))
         else:  # a pipe or device could block a read forever; stdin is the way to feed a pipe
             hint = PIPE_HINT if stat.S_ISFIFO(mode) else ""
             problems.append(WalkProblem(
                 _display(path), f"{file_type(mode)}, not a regular file: not opened{hint}", error=True))
     said = tuple(p for p in problems if not (p.left_out and os.path.realpath(p.path) in roots))
-    return Discovery(tuple(files), tuple(charts), tuple(missing), said)
+    unique = {k.file: k for k in kustomizations}  # a folder named and walked is said once
+    return Discovery(tuple(files), tuple(charts), tuple(missing), said, tuple(unique.values()))
 
 
 PIPE_HINT = " (feed a pipe on standard input instead: `COMMAND | gates manifests -`)"
 _OUTSIDE = "a symlink leading outside the scanned tree: not followed"
 
 
-def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
-          problems: list[WalkProblem]) -> Iterator[str]:
+def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str], problems: list[WalkProblem],
+          kustomizations: list[Kustomization]) -> Iterator[str]:
     """Depth-first, in name order, without recursion; folder symlinks are never followed (so no loops)."""
     real_root = Path(os.path.realpath(root))
     stack: list[tuple[Path, int]] = [(root, 0)]
@@ -178,6 +197,9 @@ def _walk(root: Path, charts: list[HelmChart], excludes: Sequence[str],
                                             error=False, left_out=True))
             continue
         chart = "Chart.yaml" in names
+        kustomization = next((n for n in KUSTOMIZATION_FILES if n in names), None)
+        if kustomization is not None and not _excluded(_display(folder / kustomization), excludes):
+            kustomizations.append(Kustomization(_display(folder), _display(folder / kustomization)))
         subfolders: list[Path] = []
         for entry in entries:
             path = folder / entry.name

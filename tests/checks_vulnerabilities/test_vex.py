@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from gates.checks import GATES, load_config
 from gates.engine import run
 from gates.gate import RunFlags
 from gates.model import Outcome, Report
 from tests.checks_vulnerabilities.reports import DIGEST, trivy, trivy_vuln, write
-from tests.conftest import require_corpus
+from tests.conftest import require_corpus, run_process
 
 GO_VEX = ("scanner-reports", "go-vex", "pkg", "vex", "testdata")
 
@@ -123,3 +125,35 @@ def test_a_broken_vex_document_is_an_error_and_suppresses_nothing(tmp_path: Path
     (judged,) = [r for r in report.results if r.outcome is not Outcome.ERROR]
     assert judged.outcome is Outcome.FAILED and all(f.waiver is None for f in judged.findings)
     assert report.outcome is Outcome.ERROR
+
+
+def _openvex(*products: str) -> str:
+    statement = {"vulnerability": {"name": "CVE-2024-1"}, "products": [{"@id": p} for p in products],
+                 "status": "not_affected", "justification": "vulnerable_code_not_present"}
+    return json.dumps({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://vex.example/1", "author": "a",
+                       "timestamp": "2024-01-01T00:00:00Z", "version": 1, "statements": [statement]})
+
+
+@pytest.mark.parametrize(("product", "suppressed"), [
+    ("pkg:deb/debian/openssl@3.0.1?arch=arm64", False),  # another build of the package
+    ("pkg:deb/debian/openssl@3.0.1?arch=amd64&distro=debian-11", False),  # one qualifier of two differs
+    ("pkg:deb/debian/openssl@3.0.1?arch=amd64&repository_url=mirror.example", False),  # one the package lacks
+    ("pkg:deb/debian/openssl@3.0.1#usr/lib", False),  # a subpath the package has not
+    ("pkg:deb/debian/openssl@3.0.2?arch=amd64", False),
+    ("pkg:deb/debian/openssl@3.0.1?arch=amd64", True),  # what it names matches; what it leaves out is any
+    ("pkg:deb/debian/openssl@3.0.1?distro=debian-12&arch=amd64", True),  # qualifiers in any order
+    ("pkg:deb/debian/openssl@3.0.1", True),
+    ("pkg:deb/debian/openssl", True),
+])
+def test_a_product_qualifier_must_be_the_packages(tmp_path: Path, product: str, suppressed: bool) -> None:
+    """purl qualifiers narrow a product (purl spec, OpenVEX matching): an arm64 statement is not about amd64."""
+    write(tmp_path, "trivy.json", trivy(trivy_vuln("CVE-2024-1", "openssl", "3.0.1", None, "CRITICAL",
+                                                   "pkg:deb/debian/openssl@3.0.1?arch=amd64&distro=debian-12")))
+    write(tmp_path, "product.vex.json", _openvex(product))
+    run = run_process(["vulnerabilities", "trivy.json", "--vex", "product.vex.json", "--format", "json"],
+                      cwd=tmp_path)
+    assert "Traceback" not in run.err, run.err
+    [result] = json.loads(run.out)["results"]
+    [finding] = result["findings"]
+    assert (finding["waived"] is not None) is suppressed, finding
+    assert run.code == (0 if suppressed else 1), run.err

@@ -87,3 +87,26 @@ def test_reason_keeps_its_commas_and_semicolons(repo: Path) -> None:
     [finding] = result["findings"]
     assert finding["waived"]["reason"] == "reads /proc, /sys; see SEC-12"
     assert finding["waived"]["expires"] == "2099-01-01"
+
+
+@pytest.mark.parametrize("clause", ["expires_at=2020-01-01", "expiresAt=2020-01-01", "valid-until=2020-01-01",
+                                    "until=2020-01-01", "exp=2020-01-01", "Valid-Until: 2020-01-01T00:00Z"])
+def test_a_date_under_another_name_is_an_error_not_a_permanent_waiver(repo: Path, clause: str) -> None:
+    _write(repo, {"gates.dev/waive.pss-volume-types": f"reads host /proc; {clause}"}, {})
+    code, [own, bad, other], _ = _run(repo, "2026-02-01")
+    assert code == 1
+    assert own["target"].endswith("exporter-0") and own["outcome"] == "failed"  # nothing waived, findings shown
+    assert bad["outcome"] == "error" and bad["target"].endswith("exporter-0 gates.dev/waive.pss-volume-types")
+    key = clause.split("=")[0].split(":")[0]
+    assert bad["error"].startswith("ds.yaml:") and bad["error"].split(":")[1].isdigit(), bad["error"]
+    assert (f"waiver of DaemonSet/monitoring/exporter-0 gives a date as {key!r}, which is not an expiry gates"
+            " reads, so it would never expire (expected '<reason>; expires=YYYY-MM-DD')") in bad["error"]
+    assert other["outcome"] == "failed"  # the rest still reported
+
+
+def test_a_date_in_the_reason_that_names_no_key_stays_part_of_the_reason(repo: Path) -> None:
+    _write(repo, {"gates.dev/waive.pss-volume-types": "approved by security on 2025-12-01; expires=2099-01-01"})
+    code, [result], err = _run(repo, "2026-02-01")
+    assert code == 0, err
+    [finding] = result["findings"]
+    assert finding["waived"]["reason"] == "approved by security on 2025-12-01"

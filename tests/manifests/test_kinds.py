@@ -50,6 +50,18 @@ POD_CARRIERS = {
     "custom-job-template": (_object("keda.sh/v1alpha1", "ScaledJob",
                                     {"jobTemplate": {"spec": {"template": _template(PRIVILEGED)}}}),
                             "spec.jobTemplate.spec.template.spec"),
+    "advanced-cron-job": (_object("apps.kruise.io/v1alpha1", "AdvancedCronJob", {
+        "schedule": "*/1 * * * *", "template": {"jobTemplate": {"spec": {"template": _template(PRIVILEGED)}}}}),
+        "spec.template.jobTemplate.spec.template.spec"),
+    "pod-template-key": (_object("example.com/v1", "Worker", {"podTemplate": _template(PRIVILEGED)}),
+                         "spec.podTemplate.spec"),
+    "nested-template": (_object("example.com/v1", "Runner",
+                                {"template": {"spec": {"template": _template(PRIVILEGED)}}}),
+                        "spec.template.spec.template.spec"),
+    "pod-spec-in-a-list": (_object("elasticsearch.k8s.elastic.co/v1", "Elasticsearch", {
+        "version": "8.0.0", "nodeSets": [{"name": "default", "count": 1, "podTemplate": _template(PRIVILEGED)}]}),
+        "spec.nodeSets[0].podTemplate.spec"),
+    "pod-spec-without-template": (_object("example.com/v1", "Sandbox", {"podSpec": PRIVILEGED}), "spec.podSpec"),
 }
 
 
@@ -93,6 +105,109 @@ def test_a_pod_template_shape_of_the_wrong_type_is_an_error_not_a_skip(tmp_path:
     result = results["app.yaml#CloneSet/shop/web"]
     assert result["outcome"] == "error"
     assert result["error"] == "app.yaml:9: spec.template.spec.containers must be a list, found str"
+
+
+def test_every_pod_spec_of_an_unknown_kind_is_judged(tmp_path: Path) -> None:
+    """A kind with several pod templates (Kubeflow's TFJob: one per replica type): each is a pod, each judged."""
+    tf_job = _object("kubeflow.org/v1", "TFJob", {"tfReplicaSpecs": {
+        "PS": {"replicas": 1, "template": _template(compliant_pod_spec())},
+        "Worker": {"replicas": 2, "template": _template(PRIVILEGED)}}})
+    write(tmp_path, "app.yaml", tf_job, *NEIGHBOURS)
+    run, results = _scan(tmp_path, ".")
+    assert run.code == 1, run.err
+    result = results["app.yaml#TFJob/shop/web"]
+    [finding] = result["findings"]
+    assert finding["rule"] == "pss-privileged"
+    assert finding["message"].endswith("(spec.tfReplicaSpecs.Worker.template.spec.containers[0].securityContext"
+                                       ".privileged)")
+    assert result["details"] == ["scanned by shape: kubeflow.org/v1 TFJob is not a kind gates knows, and its"
+                                 " spec.tfReplicaSpecs.PS.template.spec, spec.tfReplicaSpecs.Worker.template.spec"
+                                 " hold containers, so they were read as pod specs"]
+
+
+def test_a_waiver_on_a_pod_template_found_by_shape_waives_its_findings(tmp_path: Path) -> None:
+    template = _template(PRIVILEGED)
+    template["metadata"]["annotations"] = {"gates.dev/waive.pss-privileged": "node tuning; expires=2099-01-01"}
+    elastic = _object("elasticsearch.k8s.elastic.co/v1", "Elasticsearch",
+                      {"nodeSets": [{"name": "default", "podTemplate": template}]})
+    write(tmp_path, "app.yaml", elastic)
+    run, results = _scan(tmp_path, ".")
+    assert run.code == 0, run.err
+    [finding] = results["app.yaml#Elasticsearch/shop/web"]["findings"]
+    assert finding["waived"]["reason"] == "node tuning"
+    assert finding["waived"]["source"].startswith("app.yaml:")
+
+
+def test_each_pod_template_of_an_unknown_kind_needs_its_network_policy(tmp_path: Path) -> None:
+    def template(labels: dict[str, str]) -> dict[str, Any]:
+        return {"metadata": {"labels": labels}, "spec": compliant_pod_spec()}
+
+    tf_job = _object("kubeflow.org/v1", "TFJob", {"tfReplicaSpecs": {
+        "PS": {"template": template({"app": "web"})}, "Worker": {"template": template({"role": "worker"})}}})
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "web", "namespace": "shop"},
+              "spec": {"podSelector": {"matchLabels": {"app": "web"}}}}
+    write(tmp_path, "app.yaml", tf_job, policy)
+    (tmp_path / "gates.toml").write_text("[manifests]\nrequire-network-policy = true\n", encoding="utf-8")
+    run, results = _scan(tmp_path, "app.yaml", "--config", "gates.toml")
+    assert run.code == 1, run.err
+    [finding] = results["app.yaml#TFJob/shop/web"]["findings"]
+    assert finding["rule"] == "k8s-network-policy"
+
+
+@pytest.mark.parametrize(("spec", "path", "problem"), [
+    ({"nodeSets": [{"podTemplate": {"spec": {"hostPID": True, "containers": [{"name": "es"}]}}}]},
+     "spec.nodeSets[0].podTemplate.spec.containers", "is not a list of containers with an image"),
+    ({"runner": {"containers": "app"}}, "spec.runner.containers", "is not a list of containers with an image"),
+    ({"runner": {"containers": []}}, "spec.runner.containers", "is not a list of containers with an image"),
+    (json.loads('{"a":' * 40 + '{"containers": [{"image": "x"}]}' + "}" * 40),
+     "spec" + ".a" * 32, "nests more than 32 levels under spec, deeper than gates searches"),
+])
+def test_an_unknown_kind_with_containers_that_are_no_pod_spec_is_an_error(
+    tmp_path: Path, spec: dict[str, Any], path: str, problem: str
+) -> None:
+    write(tmp_path, "app.yaml", _object("example.com/v1", "Thing", spec), *NEIGHBOURS)
+    run, results = _scan(tmp_path, ".")
+    assert run.code == 1, run.err
+    result = results["app.yaml#Thing/shop/web"]
+    assert result["outcome"] == "error"
+    line = result["error"].split(":")[1]
+    assert result["error"] == (f"app.yaml:{line}: example.com/v1 Thing is not a kind gates knows, and its {path}"
+                               f" {problem}: not understood, so the pods it may make were not checked")
+    assert int(line) > 5 and results["app.yaml#Deployment/shop/good"]["outcome"] == "passed"
+
+
+KYVERNO_PATTERN = {"rules": [{"name": "no-latest", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                              "validate": {"pattern": {"spec": {"containers": [
+                                  {"image": "!*:latest", "securityContext": {"privileged": True}}]}}}}]}
+"""A policy's pattern has the shape of a pod spec: a `containers` list of mappings with an `image`."""
+
+
+@pytest.mark.parametrize("api_version", ["kyverno.io/v1", "policies.kyverno.io/v1alpha1",
+                                         "constraints.gatekeeper.sh/v1beta1"])
+def test_admission_policies_hold_patterns_not_pods(tmp_path: Path, api_version: str) -> None:
+    write(tmp_path, "policy.yaml", _object(api_version, "ClusterPolicy", KYVERNO_PATTERN), *NEIGHBOURS)
+    run, results = _scan(tmp_path, ".")
+    assert run.code == 0, run.err
+    assert set(results) == {"policy.yaml#Deployment/shop/good"}
+
+
+def test_the_same_pattern_in_another_api_group_is_judged(tmp_path: Path) -> None:
+    write(tmp_path, "policy.yaml", _object("policies.example.com/v1", "ClusterPolicy", KYVERNO_PATTERN), *NEIGHBOURS)
+    run, results = _scan(tmp_path, ".")
+    assert run.code == 1, run.err
+    assert results["policy.yaml#ClusterPolicy/shop/web"]["outcome"] == "failed"
+
+
+def test_kyverno_policies_of_the_corpus_are_not_workloads(tmp_path: Path) -> None:
+    """Needs the corpus: Kyverno's own Pod Security policies, whose patterns hold `containers` lists."""
+    folder = require_corpus("policies", "kyverno", "pod-security")
+    policies = sorted(str(p) for p in folder.glob("*/*/*.yaml"))
+    assert len(policies) > 10
+    write(tmp_path, "app.yaml", *NEIGHBOURS)
+    run, results = _scan(tmp_path, "app.yaml", *policies)
+    assert run.code == 0, run.err
+    assert set(results) == {"app.yaml#Deployment/shop/good"}
 
 
 def _rollout_by_reference(deployment: str) -> dict[str, Any]:

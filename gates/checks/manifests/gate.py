@@ -2,7 +2,8 @@
 
 One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
 objects when hardening checks are on), one `error` result per unreadable file, folder or ill-typed
-object, one `skipped` result per Helm chart whose templates need rendering first, per walked entry
+object, one `skipped` result per Helm chart whose templates need rendering first, per kustomization
+(its files are judged as written, its patches are not applied), per walked entry
 that is never opened (a pipe, a link out of the tree) and per network policy of another API group.
 Network-policy coverage and Rollouts by `workloadRef` are judged last, once every document has been read.
 """
@@ -14,6 +15,7 @@ import dataclasses
 import datetime as dt
 import gc
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -31,8 +33,10 @@ from gates.model import Finding, Location, Outcome, Result, decided_result, erro
 from gates.rules import Rule
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
+    KUSTOMIZATION_FILES,
     STDIN,
     HelmChart,
+    Kustomization,
     SourceFile,
     WalkProblem,
     discover,
@@ -87,7 +91,7 @@ class _Plan:
 
     def judges(self, obj: Workload) -> bool:
         """Objects that get a result: pod carriers, network policies, and what the object checks read."""
-        return (obj.carries_pod or network_policy.is_network_policy(obj)
+        return (obj.carries_pod or bool(obj.not_understood) or network_policy.is_network_policy(obj)
                 or network_policy.is_foreign_policy(obj.kind, obj.api_version)
                 or (bool(self.objects) and obj.kind in hardening.OBJECT_KINDS))
 
@@ -103,8 +107,8 @@ class _Judged:
     resource: str
     namespace: str | None = None
     inline: tuple[WaiverRule, ...] = ()
-    pod_labels: dict[str, str] | None = None
-    """The labels of the object's pods, for objects that carry a pod template."""
+    pod_labels: tuple[dict[str, str], ...] | None = None
+    """The labels of the object's pods, per pod template, for objects that carry one."""
     policy: network_policy.Policy | None = None
     """The scope of a NetworkPolicy object."""
     foreign_policy: str | None = None
@@ -143,6 +147,7 @@ def scan(options: ManifestOptions) -> list[Result]:
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
     try:
         judged.extend(_charts(found.charts))
+        judged.extend(_kustomizations(found.kustomizations))
         judged.extend(_walk_problems(found.problems))
         judged.extend(_scan_files(found.files, options, plan))
     finally:
@@ -163,6 +168,21 @@ def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
                    f" with `helm template {chart.path} | gates manifests -`"),
             location=Location(f"{chart.path}/Chart.yaml"),
         )
+
+
+def _kustomizations(kustomizations: Sequence[Kustomization]) -> Iterator[Result]:
+    """What a cluster gets from a kustomization is its output, which gates does not render: said, per folder."""
+    for found in kustomizations:
+        yield Result(
+            gate=GATE, target=found.file, outcome=Outcome.SKIPPED, location=Location(found.file),
+            error=(f"a kustomization: its patches, generators and overlays are not applied here (the files of"
+                   f" this folder are judged as written): scan what it renders with"
+                   f" `{_kustomize_command(found.folder)}`"),
+        )
+
+
+def _kustomize_command(folder: str) -> str:
+    return f"kubectl kustomize {shlex.quote(folder)} | gates manifests -"
 
 
 def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
@@ -322,11 +342,27 @@ def _scan_document(display: str, document: Document, plan: _Plan) -> Iterator[_J
         except FieldTypeError as exc:
             yield _type_error(display, document, None, exc)
             return
-        if plan.judges(obj):
+        if obj.api_version.startswith(KUSTOMIZE_GROUP) and display.rpartition("/")[2] not in KUSTOMIZATION_FILES:
+            yield _kustomization_object(display, document, obj)  # a kustomization file's own name is said already
+        elif plan.judges(obj):
             judged = _evaluate(display, document, obj, plan)
             yield judged
             if isinstance(judged, _Judged):
                 yield from judged.waiver_errors
+
+
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io/"
+"""Kustomization and Component: instructions to kustomize, never objects a cluster receives."""
+
+
+def _kustomization_object(display: str, document: Document, obj: Workload) -> Result:
+    where = Location(display, *(locate(document.content, obj.base) or document.pos))
+    return Result(
+        gate=GATE, target=f"{display}#{obj.resource}", outcome=Outcome.SKIPPED, location=where,
+        error=(f"{obj.api_version} {obj.kind} is a kustomization, not an object a cluster receives: its patches and"
+               f" generators are not applied here; scan what its folder renders with"
+               f" `{_kustomize_command('DIR')}`"),
+    )
 
 
 def _type_error(display: str, document: Document, obj: Workload | None, exc: FieldTypeError) -> Result:
@@ -345,12 +381,14 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
                             f" ({network_policy.KUBERNETES_POLICY}): not read, and never counted as covering a pod")
         return _Judged(result=said, resource=obj.resource, namespace=obj.namespace,
                        foreign_policy=f"{obj.api_version} {obj.resource}")
+    if obj.not_understood:
+        return _not_understood(display, root, obj, target, where)
     try:
         violations: list[Violation] = []
         reference = obj.workload_ref()
         if reference is None and obj.carries_pod:
-            pod = obj.pod()
-            violations += [v for check in plan.pod.values() for v in check(pod)]
+            for pod in obj.pods():
+                violations += [v for check in plan.pod.values() for v in check(pod)]
         elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
         places = {key: locate(root, path) for key, path in obj.annotation_paths.items()
@@ -364,10 +402,12 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         return error_result(GATE, target, str(exc), where)
     findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
     result = decided_result(GATE, target, findings, where)
-    if obj.by_shape and obj.pod_paths is not None:
+    if obj.by_shape:
+        shapes = ", ".join(render_path(spec) for spec, _ in obj.pod_paths)
+        read = "holds containers, so it was read as a pod spec" if len(obj.pod_paths) == 1 else \
+            "hold containers, so they were read as pod specs"
         result = dataclasses.replace(result, details=(
-            f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its"
-            f" {render_path(obj.pod_paths[0])} holds containers, so it was read as a pod spec",))
+            f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its {shapes} {read}",))
     carries_own_pod = obj.carries_pod and reference is None
     waiver_errors = tuple(error_result(GATE, f"{target} {key}", problem, _placed(display, places.get(key), where))
                           for key, problem in inline.problems)
@@ -376,6 +416,18 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         pod_labels=network_policy.pod_labels(obj) if carries_own_pod else None, policy=policy,
         workload_ref=reference, waiver_errors=waiver_errors,
     )
+
+
+def _not_understood(display: str, root: Any, obj: Workload, target: str, where: Location) -> Result:
+    """An unknown kind with pod-like parts that do not read as pod specs: undecided, never passed."""
+    path, problem = obj.not_understood[0]
+    line, column = locate(root, (*obj.base, *path)) or (where.line, where.column)
+    more = f" (and {len(obj.not_understood) - 1} more such place(s))" if len(obj.not_understood) > 1 else ""
+    return error_result(
+        GATE, target,
+        f"{display}:{line}: {obj.api_version} {obj.kind} is not a kind gates knows, and its {render_path(path)}"
+        f" {problem}{more}: not understood, so the pods it may make were not checked",
+        Location(display, line, column))
 
 
 def _finding(violation: Violation, obj: Workload, display: str, root: Any, where: Location, plan: _Plan) -> Finding:
@@ -397,7 +449,7 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.pod_labels is None:
             continue
-        if network_policy.covered(item.namespace, item.pod_labels, policies):
+        if all(network_policy.covered(item.namespace, labels, policies) for labels in item.pod_labels):
             continue
         where = item.result.location or Location(item.result.target)
         namespace = item.namespace or "(unspecified)"

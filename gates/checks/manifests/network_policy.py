@@ -101,15 +101,17 @@ def _check_expression(operator: str, values: tuple[str, ...], path: Path) -> Non
         raise InputError(f"{where}: unknown selector operator {operator!r} (In, NotIn, Exists, DoesNotExist)")
 
 
-def pod_labels(obj: Workload) -> dict[str, str]:
-    """The labels the pods of a workload will carry (its pod template's, or a Pod's own)."""
-    assert obj.pod_paths is not None, "only objects that carry a pod template have pod labels"
-    _, meta_rel = obj.pod_paths
-    current: Any = obj.object
-    for step in meta_rel:
-        current = current.get(step) if isinstance(current, dict) else None
-    labels = current.get("labels") if isinstance(current, dict) else None
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+def pod_labels(obj: Workload) -> tuple[dict[str, str], ...]:
+    """The labels the pods of a workload will carry, per pod template (its templates', or a Pod's own)."""
+    assert obj.carries_pod, "only objects that carry a pod template have pod labels"
+    found: list[dict[str, str]] = []
+    for _, meta_rel in obj.pod_paths:
+        current: Any = obj.object if meta_rel is not None else None
+        for step in meta_rel or ():
+            current = current.get(step) if isinstance(current, dict) else None
+        labels = current.get("labels") if isinstance(current, dict) else None
+        found.append({str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {})
+    return tuple(found)
 
 
 def covered(namespace: str | None, labels: Mapping[str, str], policies: Sequence[Policy]) -> bool:

@@ -34,9 +34,19 @@ POD_SPEC_PATHS: dict[str, tuple[Path, Path]] = {
 }
 """Kind -> (path to the pod spec, path to the pod metadata) inside the object."""
 
-POD_SHAPES: tuple[tuple[Path, Path], ...] = (POD_SPEC_PATHS["Deployment"], POD_SPEC_PATHS["CronJob"])
-"""Where a kind gates does not know may still carry a pod template (Knative Service, KEDA ScaledJob...):
-read by shape when a `containers` list sits there, since a controller will make pods of it."""
+PodAt = tuple[Path, Path | None]
+"""Where a pod spec sits in an object, and its pod metadata (None when it has none beside it)."""
+
+KNOWN_SHAPES: frozenset[Path] = frozenset({POD_SPEC_PATHS["Deployment"][0], POD_SPEC_PATHS["CronJob"][0]})
+"""Where a kind gates does not know carries a pod template most often (Knative Service, KEDA ScaledJob...):
+a `containers` key there makes it a pod spec, strictly typed, since a controller will make pods of it."""
+
+SHAPE_DEPTH = 32
+"""Levels under `spec` searched for pod specs by shape; a kind nested deeper is not understood (an error)."""
+
+POLICY_GROUPS = ("kyverno.io", "gatekeeper.sh", "kubewarden.io", "jspolicy.com", "wgpolicyk8s.io")
+"""API groups (and their subgroups) of admission-policy engines: their `containers` lists are patterns that
+match pods, not pods, so their objects are never searched by shape."""
 
 PODLESS_KINDS = frozenset({
     "ConfigMap", "Namespace", "ServiceAccount", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
@@ -132,14 +142,16 @@ class Workload:
     annotations: dict[str, str]
     """The object's own annotations merged with its pod template's (where waivers may live)."""
     annotation_paths: dict[str, Path]
-    pod_paths: tuple[Path, Path] | None = None
-    """Where its pod spec and pod metadata sit, when it carries a pod template."""
+    pod_paths: tuple[PodAt, ...] = ()
+    """Where its pod specs and pod metadata sit: one for a known kind, any number found by shape."""
     by_shape: bool = False
-    """A kind gates does not know, whose pod template was found by its shape."""
+    """A kind gates does not know, whose pod templates were found by their shape."""
+    not_understood: tuple[tuple[Path, str], ...] = ()
+    """Places under the `spec` of an unknown kind that may make pods but do not read as pod specs."""
 
     @property
     def carries_pod(self) -> bool:
-        return self.pod_paths is not None
+        return bool(self.pod_paths)
 
     @property
     def resource(self) -> str:
@@ -163,16 +175,17 @@ class Workload:
         kind = get(ref, "kind", str, ref_path) or "Deployment"
         return f"{kind}/{self.namespace}/{name}" if self.namespace else f"{kind}/{name}"
 
-    def pod(self) -> Pod:
-        assert self.pod_paths is not None, "only objects that carry a pod template have a pod"
-        spec_rel, meta_rel = self.pod_paths
+    def pods(self) -> tuple[Pod, ...]:
+        """Every pod spec the object carries, in document order."""
+        return tuple(self._pod(spec_rel, meta_rel) for spec_rel, meta_rel in self.pod_paths)
+
+    def _pod(self, spec_rel: Path, meta_rel: Path | None) -> Pod:
         spec = _walk(self.object, spec_rel, self.base)
         spec_path = (*self.base, *spec_rel)
         if spec is None:
             raise FieldTypeError(spec_path, dict, None)
-        annotations, annotation_paths = _annotations(
-            _walk(self.object, meta_rel, self.base), (*self.base, *meta_rel)
-        )
+        meta = _walk(self.object, meta_rel, self.base) if meta_rel is not None else None
+        annotations, annotation_paths = _annotations(meta, (*self.base, *(meta_rel or ())))
         return Pod(
             spec=spec, spec_path=spec_path, annotations=annotations, annotation_paths=annotation_paths,
             containers=tuple(_containers(spec, spec_path)),
@@ -180,11 +193,16 @@ class Workload:
 
 
 def _walk(obj: dict[str, Any], rel: Path, base: Path) -> Any:
+    """The value at `rel`, each step typed as the next one needs (a mapping, or a list where the path indexes)."""
     current: Any = obj
     done: Path = base
-    for step in rel:
-        assert isinstance(step, str)
-        current = get(current, step, dict, done)
+    for index, step in enumerate(rel):
+        following = rel[index + 1] if index + 1 < len(rel) else None
+        expected = list if isinstance(following, int) else dict
+        if isinstance(step, int):
+            current = typed(current[step], expected, (*done, step)) if step < len(current) else None
+        else:
+            current = get(current, step, expected, done)
         done = (*done, step)
         if current is None:
             return None
@@ -238,29 +256,81 @@ def _objects(obj: Any, base: Path) -> Iterator[Workload]:
     name = get(meta, "name", str, meta_path) or get(meta, "generateName", str, meta_path) or "<unnamed>"
     namespace = get(meta, "namespace", str, meta_path)
     annotations, annotation_paths = _annotations(meta, meta_path)
-    pod_paths = POD_SPEC_PATHS.get(kind)
-    by_shape = False
-    if pod_paths is None and kind not in PODLESS_KINDS:  # as at the top level, where they are not converted
-        pod_paths = _pod_shape(obj)
-        by_shape = pod_paths is not None
-    if pod_paths is not None and kind != "Pod":
-        _, template_meta_rel = pod_paths
-        template_meta = _walk(obj, template_meta_rel, base)
-        inner, inner_paths = _annotations(template_meta, (*base, *template_meta_rel))
-        annotations = {**inner, **annotations}
-        annotation_paths = {**inner_paths, **annotation_paths}
+    known = POD_SPEC_PATHS.get(kind)
+    pod_paths: tuple[PodAt, ...] = (known,) if known is not None else ()
+    not_understood: tuple[tuple[Path, str], ...] = ()
+    if known is None and kind not in PODLESS_KINDS and not is_policy_group(obj["apiVersion"]):
+        pod_paths, not_understood = _pod_shapes(obj)  # as at the top level, where PODLESS are not converted
+    if kind != "Pod":
+        for _, template_meta_rel in pod_paths:
+            if template_meta_rel is None or template_meta_rel == ("metadata",):
+                continue
+            template_meta = _walk(obj, template_meta_rel, base)
+            inner, inner_paths = _annotations(template_meta, (*base, *template_meta_rel))
+            annotations = {**inner, **annotations}
+            annotation_paths = {**inner_paths, **annotation_paths}
     yield Workload(
         kind=kind, api_version=obj["apiVersion"], namespace=namespace, name=name, base=base, object=obj,
-        annotations=annotations, annotation_paths=annotation_paths, pod_paths=pod_paths, by_shape=by_shape,
+        annotations=annotations, annotation_paths=annotation_paths, pod_paths=pod_paths,
+        by_shape=known is None and bool(pod_paths), not_understood=not_understood,
     )
 
 
-def _pod_shape(obj: dict[str, Any]) -> tuple[Path, Path] | None:
-    """The pod-template paths of an unknown kind, if a `containers` key sits where a pod spec's would."""
-    for spec_rel, meta_rel in POD_SHAPES:
-        current: Any = obj
-        for step in spec_rel:
-            current = current.get(step) if isinstance(current, dict) else None
-        if isinstance(current, dict) and "containers" in current:
-            return spec_rel, meta_rel
-    return None
+def is_policy_group(api_version: str) -> bool:
+    """An admission-policy engine's object (Kyverno, Gatekeeper...): its pod-like parts are patterns."""
+    group = api_version.rpartition("/")[0].lower()
+    return any(group == g or group.endswith(f".{g}") for g in POLICY_GROUPS)
+
+
+def _pod_shapes(obj: dict[str, Any]) -> tuple[tuple[PodAt, ...], tuple[tuple[Path, str], ...]]:
+    """The pod specs of an unknown kind, found by shape anywhere under its `spec`, and what is not understood.
+
+    A pod spec is a mapping whose `containers` is a list of mappings with an `image` (or any `containers`
+    at a known template place, strictly typed). A `containers` key of another shape, or nesting deeper
+    than `SHAPE_DEPTH`, may still make pods: it is reported, never passed. Iterative, so any depth is safe;
+    paths are kept as links to the parent's and spelled out only for what is found (every node is visited).
+    """
+    spec = obj.get("spec")
+    found: list[PodAt] = []
+    odd: list[tuple[Path, str]] = []
+    stack: list[tuple[_Link, int, Any]] = [((None, "spec"), 1, spec)] if isinstance(spec, (dict, list)) else []
+    while stack:
+        link, depth, node = stack.pop()
+        if isinstance(node, dict):
+            if "containers" in node:
+                path = _spelled(link)
+                if path in KNOWN_SHAPES or _is_pod_spec(node):
+                    found.append((path, (*path[:-1], "metadata") if path[-1] == "spec" else None))
+                else:
+                    odd.append(((*path, "containers"), "is not a list of containers with an image"))
+                continue  # a pod spec is judged whole; nothing under it is searched again
+            children: Iterator[tuple[Any, Any]] = reversed(node.items())
+        else:
+            children = reversed(list(enumerate(node)))
+        for key, value in children:
+            if isinstance(value, (dict, list)):
+                if depth > SHAPE_DEPTH:
+                    odd.append((_spelled(link), f"nests more than {SHAPE_DEPTH} levels under spec, deeper than"
+                                                " gates searches"))
+                    break
+                stack.append(((link, key if isinstance(key, (str, int)) else str(key)), depth + 1, value))
+    return tuple(found), tuple(odd)
+
+
+_Link = tuple[Any, str | int]
+"""A path as (parent link, last step), from (None, "spec"): cheap to extend, spelled out on demand."""
+
+
+def _spelled(link: _Link) -> Path:
+    steps: list[str | int] = []
+    current: Any = link
+    while current is not None:
+        current, step = current
+        steps.append(step)
+    return tuple(reversed(steps))
+
+
+def _is_pod_spec(node: dict[str, Any]) -> bool:
+    containers = node["containers"]
+    return (isinstance(containers, list) and all(isinstance(c, dict) for c in containers)
+            and any("image" in c for c in containers))

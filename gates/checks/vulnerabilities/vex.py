@@ -158,7 +158,31 @@ def _products(entry: Mapping[str, Any], fail: Any) -> tuple[Product, ...]:
     return tuple(products)
 
 
-def _purl(value: str) -> tuple[str, str, str, str | None] | None:
+@dataclass(frozen=True)
+class _Purl:
+    """The parts of a package URL that matching reads (type, namespace and name lower-cased, as the spec does)."""
+
+    package: tuple[str, str, str]
+    version: str | None
+    qualifiers: Mapping[str, str]
+    subpath: str | None
+
+    def covers(self, package: _Purl) -> bool:
+        """Whether this product names `package`: what it leaves out is any; what it names must be the package's.
+
+        Per the purl specification and OpenVEX matching, a product's version, qualifiers (`arch`,
+        `distro`...) and subpath narrow it: `?arch=arm64` is not the amd64 build.
+        """
+        if self.package != package.package:
+            return False
+        if self.version is not None and self.version != package.version:
+            return False
+        if any(package.qualifiers.get(key) != value for key, value in self.qualifiers.items()):
+            return False
+        return self.subpath is None or self.subpath == package.subpath
+
+
+def _purl(value: str) -> _Purl | None:
     from packageurl import PackageURL
 
     if not value.startswith("pkg:"):
@@ -167,7 +191,9 @@ def _purl(value: str) -> tuple[str, str, str, str | None] | None:
         parsed = PackageURL.from_string(value)
     except (ValueError, TypeError, KeyError):
         return None
-    return parsed.type.lower(), (parsed.namespace or "").lower(), parsed.name.lower(), parsed.version
+    qualifiers = parsed.qualifiers if isinstance(parsed.qualifiers, dict) else {}
+    return _Purl((parsed.type.lower(), (parsed.namespace or "").lower(), parsed.name.lower()), parsed.version,
+                 {str(k).lower(): str(v) for k, v in qualifiers.items()}, parsed.subpath or None)
 
 
 def _same_package(finding_purl: str | None, candidates: Iterable[str]) -> bool:
@@ -178,9 +204,7 @@ def _same_package(finding_purl: str | None, candidates: Iterable[str]) -> bool:
         return False
     for candidate in candidates:
         theirs = _purl(candidate)
-        if theirs is None or theirs[:3] != mine[:3]:
-            continue
-        if theirs[3] is None or theirs[3] == mine[3]:
+        if theirs is not None and theirs.covers(mine):
             return True
     return False
 
@@ -188,8 +212,8 @@ def _same_package(finding_purl: str | None, candidates: Iterable[str]) -> bool:
 def _image_digest(ids: Iterable[str]) -> str | None:
     for value in ids:
         parsed = _purl(value)
-        if parsed and parsed[0] == "oci" and parsed[3] and parsed[3].startswith("sha256:"):
-            return parsed[3]
+        if parsed and parsed.package[0] == "oci" and parsed.version and parsed.version.startswith("sha256:"):
+            return parsed.version
     return None
 
 
