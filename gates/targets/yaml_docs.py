@@ -10,6 +10,7 @@ and absurd nesting (bounded depth), each an `InputError` naming the line.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -41,6 +42,14 @@ class _Loader(_BaseLoader):
                     _RESOLVED[value] = tag
             return tag
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+    if not _BaseLoader.yaml_path_resolvers:  # always so: gates adds none, and PyYAML's safe loader has none
+        # The composer tells the resolver about every node it enters and leaves, for path resolvers only;
+        # with none, PyYAML's methods return at once, but each is still a Python call per node (8 % of
+        # parsing). C built-ins of the same arity do nothing as well, without a Python frame.
+        descend_resolver = staticmethod(operator.is_)  # type: ignore[assignment]  # (parent, index) -> ignored
+        ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # () -> ignored
+
 
 Position = tuple[int, int]
 """1-based (line, column)."""
