@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import statistics
 import sys
@@ -24,7 +25,7 @@ from _harness import WORK_DIR, gates_corpus, print_table
 from manifests import build_corpus
 
 from gates.checks.manifests import gate
-from gates.targets.files import discover
+from gates.targets.files import SourceFile, discover
 
 
 def _cpu() -> float:
@@ -33,7 +34,7 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _timed(files: Sequence[gate.SourceFile], pooled: bool) -> tuple[float, float]:
+def _timed(files: Sequence[SourceFile], pooled: bool) -> tuple[float, float]:
     options = gate.ManifestOptions(paths=(".",))
     plan = gate._plan(options)
     gate.PARALLEL_MIN_FILES = 0 if pooled else sys.maxsize
@@ -53,8 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     corpus = build_corpus(gates_corpus(), args.docs, 1)
-    import os
-
     os.chdir(corpus.root)
     every = discover(["."]).files
     rows: list[list[str]] = []
