@@ -508,6 +508,10 @@ def _shell(cmd: Sequence[str]) -> str:
     return " ".join(part if re.fullmatch(r"[\w./=:,@+-]+", part) else repr(part) for part in cmd)
 
 
+DEFAULT_SIZES = (10_000, 2_000, 500)
+"""The corpus sizes of a default run: a large repository, a typical one, a small one."""
+
+
 def report(runs: Sequence[Run], corpus: Corpus) -> dict[str, Any]:
     gates_run = next((r for r in runs if r.tool == "gates" and r.valid), None)
     gates_rate = corpus.documents / gates_run.seconds if gates_run else None
@@ -568,26 +572,10 @@ def report(runs: Sequence[Run], corpus: Corpus) -> dict[str, Any]:
     return figures
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=10_000, help="documents in the corpus (default 10000)")
-    parser.add_argument("--seed", type=int, default=1, help="corpus generator seed (default 1)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per peer; the median is reported")
-    parser.add_argument("--gates-repeat", type=int, default=3, help="runs of gates (default 3); the median")
-    parser.add_argument("--skip-checkov", action="store_true", help="do not install or run Checkov")
-    parser.add_argument("--skip-trivy", action="store_true", help="do not install or run Trivy")
-    parser.add_argument("--gates", default=None, help="gates command (default: the project venv's script)")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="per-run time limit in seconds")
-    parser.add_argument(
-        "--json", type=Path, default=WORK_DIR / "manifests-results.json", help="where to write the figures"
-    )
-    args = parser.parse_args(argv)
-    if args.docs < 1 or args.repeat < 1 or args.gates_repeat < 1:
-        parser.error("--docs, --repeat and --gates-repeat must be positive")
-
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    print(f"bench: building a corpus of {args.docs} documents ...", flush=True)
-    corpus = build_corpus(gates_corpus(), args.docs, args.seed)
+def run_size(args: argparse.Namespace, docs: int) -> dict[str, Any]:
+    """Build the corpus of `docs` documents, run every tool on it, print and return the figures."""
+    print(f"bench: building a corpus of {docs} documents ...", flush=True)
+    corpus = build_corpus(gates_corpus(), docs, args.seed)
     print(
         f"bench: corpus at {corpus.root}: {corpus.documents} documents, {corpus.files} files, "
         f"from {corpus.source_documents} source documents "
@@ -684,6 +672,54 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
     figures = report(runs, corpus)
+    return {
+        "corpus": {k: v for k, v in corpus.__dict__.items() if k != "root"} | {"root": str(corpus.root)},
+        "tools": figures,
+    }
+
+
+def summary(sizes: dict[str, dict[str, Any]]) -> None:
+    """One line per corpus size: gates' throughput against each peer's, by wall time and by CPU time."""
+    rows: list[list[str]] = []
+    for docs, figures in sizes.items():
+        tools = figures["tools"]
+        gates = tools.get("gates")
+        for peer in ("checkov", "trivy"):
+            other = tools.get(peer)
+            if not gates or not other or not gates["valid"] or not other["valid"]:
+                continue
+            rows.append([docs, peer, f"{gates['median_seconds']:.2f}", f"{other['median_seconds']:.2f}",
+                         f"{other['median_seconds'] / gates['median_seconds']:.1f}x",
+                         f"{gates['cpu_seconds']:.2f}", f"{other['cpu_seconds']:.2f}",
+                         f"{other['cpu_seconds'] / gates['cpu_seconds']:.1f}x"])
+    if rows:
+        print("\nall sizes (aim: gates >= 50x Checkov's throughput at every size)\n")
+        print_table(["documents", "peer", "gates s", "peer s", "wall ratio", "gates cpu s", "peer cpu s",
+                     "cpu ratio"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, nargs="+", default=list(DEFAULT_SIZES),
+                        help="documents in each corpus, one run of every tool per size (default 10000 2000 500)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus generator seed (default 1)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per peer; the median is reported")
+    parser.add_argument("--gates-repeat", type=int, default=3, help="runs of gates (default 3); the median")
+    parser.add_argument("--skip-checkov", action="store_true", help="do not install or run Checkov")
+    parser.add_argument("--skip-trivy", action="store_true", help="do not install or run Trivy")
+    parser.add_argument("--gates", default=None, help="gates command (default: the project venv's script)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="per-run time limit in seconds")
+    parser.add_argument(
+        "--json", type=Path, default=WORK_DIR / "manifests-results.json", help="where to write the figures"
+    )
+    args = parser.parse_args(argv)
+    if min(args.docs) < 1 or args.repeat < 1 or args.gates_repeat < 1:
+        parser.error("--docs, --repeat and --gates-repeat must be positive")
+
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    sizes = {str(docs): run_size(args, docs) for docs in args.docs}
+    if len(sizes) > 1:
+        summary(sizes)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
@@ -691,8 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "machine": machine_description(),
                 "gates_revision": git_revision(),
-                "corpus": {k: v for k, v in corpus.__dict__.items() if k != "root"} | {"root": str(corpus.root)},
-                "tools": figures,
+                "sizes": sizes,
             },
             indent=1,
         ),

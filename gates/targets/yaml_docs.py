@@ -10,6 +10,7 @@ and absurd nesting (bounded depth), each an `InputError` naming the line.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -27,20 +28,33 @@ _RESOLVED: dict[str, str] = {}
 """Plain scalar text -> its implicit tag. Manifests repeat the same keys and values endlessly, and the
 resolver's regular expressions were a tenth of the scan."""
 _RESOLVED_MAX = 100_000
+_MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+_SEQUENCE_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
 
 
 class _Loader(_BaseLoader):
     """The safe loader, with implicit tag resolution of plain scalars memoised (no path resolvers here)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
             tag = _RESOLVED.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
                 if len(_RESOLVED) < _RESOLVED_MAX:
                     _RESOLVED[value] = tag
             return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        # An untagged collection: without path resolvers PyYAML gives the default tag, one call deeper.
+        return _MAPPING_TAG if kind is yaml.MappingNode else _SEQUENCE_TAG
+
+    if not _BaseLoader.yaml_path_resolvers:  # always so: gates adds none, and PyYAML's safe loader has none
+        # The composer tells the resolver about every node it enters and leaves, for path resolvers only;
+        # with none, PyYAML's methods return at once, but each is still a Python call per node (8 % of
+        # parsing). C built-ins of the same arity do nothing as well, without a Python frame.
+        descend_resolver = staticmethod(operator.is_)  # type: ignore[assignment]  # (parent, index) -> ignored
+        ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # () -> ignored
+
 
 Position = tuple[int, int]
 """1-based (line, column)."""

@@ -197,12 +197,22 @@ def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
 
 
 PARALLEL_MIN_FILES = 256
-"""Below this many files a worker pool costs more than it saves."""
+"""Below this many files a worker pool costs more than it saves, even with a core to spare: starting it
+(importing multiprocessing, forking, collecting) costs about what one process scans 100 files in
+(`bench/pool_threshold.py`; bench/README.md has the figures)."""
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity where the OS has one (a CI job pinned to one core of
+    a large host must not fork a worker per core of the host), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
 
 
 def _scan_files(files: Sequence[SourceFile], options: ManifestOptions, plan: _Plan) -> list[_Judged | Result]:
-    """Scan files in order; large sets are spread over worker processes, one per core."""
-    workers = min(os.cpu_count() or 1, 8)
+    """Scan files in order; large sets are spread over worker processes, one per usable core."""
+    workers = min(usable_cores(), 8)
     if workers < 2 or len(files) < PARALLEL_MIN_FILES or any(f.path == STDIN for f in files):
         return [item for source in files for item in _scan_file(source, options, plan)]
     import multiprocessing
