@@ -273,7 +273,7 @@ class _Inflater:
             raise LayerError(f"{what}: zstd-compressed layers are not supported")
         self._gzip = head.startswith(_GZIP_MAGIC)
         self._pending = head
-        self._decompressor = zlib.decompressobj(31) if self._gzip else None
+        self._decompressor: zlib._Decompress | None = zlib.decompressobj(31) if self._gzip else None
         self._ended = False
 
     def read(self, n: int = -1, /) -> bytes:
@@ -296,19 +296,20 @@ class _Inflater:
 
     def _read_gzip(self, n: int) -> bytes:
         out = bytearray()
-        d = self._decompressor
-        assert d is not None
         try:
             while len(out) < n and not self._ended:
-                if d.eof:
-                    rest = d.unused_data or self._pending or self._raw.read(_CHUNK)
+                d = self._decompressor
+                if d is not None and d.eof:  # a member ended: what follows it is read from `_pending` on
+                    self._pending = d.unused_data + self._pending
+                    d = self._decompressor = None
+                if d is None:  # between members: NUL padding is consumed, anything else starts a member
+                    rest = self._pending or self._raw.read(_CHUNK)
                     self._pending = b""
-                    if not rest.strip(b"\0"):
-                        if not rest:
-                            self._ended = True
-                        continue
-                    d = self._decompressor = zlib.decompressobj(31)
-                    self._pending = rest
+                    if not rest:
+                        self._ended = True
+                    elif rest.strip(b"\0"):
+                        self._decompressor = zlib.decompressobj(31)
+                        self._pending = rest
                     continue
                 data = d.unconsumed_tail or self._pending or self._raw.read(_CHUNK)
                 self._pending = b""

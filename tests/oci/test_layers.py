@@ -217,6 +217,22 @@ def test_multi_member_gzip_is_read_whole() -> None:
     assert read([first + second], "etc/os-release") == {"etc/os-release": OS_RELEASE.encode()}
 
 
+@pytest.mark.parametrize("padding", [b"\0", b"\0" * 7, b"\0" * 70_000])
+def test_nul_padding_after_the_last_gzip_member_is_read_past(padding: bytes) -> None:
+    """Found by fuzz/layer_reader.py: NUL bytes after a gzip member spun the reader for ever."""
+    blob = gzip.compress(tar_bytes({"etc/os-release": OS_RELEASE}), mtime=0) + padding
+    assert read([blob], "etc/os-release") == {"etc/os-release": OS_RELEASE.encode()}
+
+
+def test_nul_bytes_between_gzip_members_are_corrupt_data_not_a_hang() -> None:
+    """Container runtimes' gzip readers refuse them too; padding is read past only after the last member."""
+    raw = tar_bytes({"etc/os-release": OS_RELEASE})
+    compressor = zlib.compressobj(wbits=31)
+    first = compressor.compress(raw[:700]) + compressor.flush()
+    with pytest.raises(LayerError, match="corrupt gzip data"):
+        read([first + b"\0" * 512 + gzip.compress(raw[700:], mtime=0)], "etc/os-release")
+
+
 def test_fifo_and_directories_are_not_files() -> None:
     blobs = [layer([Entry("etc/os-release", "fifo"), directory("etc/debian_version")])]
     assert read(blobs, "etc/os-release", "etc/debian_version") == {}
