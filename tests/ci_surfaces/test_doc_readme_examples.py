@@ -129,7 +129,8 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_try_it_runs_as_written(tmp_path: Path) -> None:
     """The install steps are this venv (an editable install of this checkout); the gates command runs as
-    written, in a copy of the examples so its reports land there, and exits 0 as the README says."""
+    written, in a copy of the examples so its reports land there, and exits 0 as the README says; the
+    failure it points to fails (exit 1). tests/core/test_readme.py holds the numbers it quotes."""
     script = commands(block("sh", "Try it (fresh machine, one command)").text)
     assert [c[:3] for c in script[:2]] == [["python3", "-m", "venv"], [".venv/bin/pip", "install", "-e"]]
     shutil.copytree(REPO / "examples", tmp_path / "examples")
@@ -138,6 +139,10 @@ def test_try_it_runs_as_written(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "6 passed" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "examples" / "shop" / "reports").iterdir())
+    failure = re.search(r"To see a failure: `([^`]+)`", README.read_text(encoding="utf-8"))
+    assert failure is not None, "the Try it section names the command that shows a failure"
+    proc = _run(shlex.split(failure.group(1)), tmp_path)
+    assert proc.returncode == 1 and "failed" in proc.stdout, proc.stderr
 
 
 @pytest.mark.parametrize("language_heading", [k for k in RUN if k[0] == "toml"], ids=lambda k: k[1])
