@@ -26,7 +26,7 @@ from tests.reporters.conftest import GOOD_POD
 
 DOC = REPO / "docs" / "ci.md"
 RUNS = ("Every gate the configuration enables (root action)", "Kubernetes manifests (Pod Security Standards)")
-"""The subsections whose examples run here (signature and base-image need images of ghcr.io)."""
+"""The subsections whose examples run here (signature and base-image: test_doc_github_image_examples.py)."""
 
 UPLOAD_SARIF = """\
 name: upload-sarif stand-in
