@@ -168,8 +168,13 @@ def _as_found(path: Path) -> str:
 
 def _has_tool_gates(pyproject: Path) -> bool:
     shown = _as_found(pyproject)
-    data = parse_toml(read_config_bytes(pyproject, shown), shown)
-    return isinstance(data.get("tool"), dict) and "gates" in data["tool"]
+    return _configures_gates(parse_toml(read_config_bytes(pyproject, shown), shown))
+
+
+def _configures_gates(pyproject: dict[str, Any]) -> bool:
+    """Whether a parsed pyproject.toml holds a `[tool.gates]` table (else it is not gates' to judge)."""
+    tool = pyproject.get("tool")
+    return isinstance(tool, dict) and "gates" in tool
 
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -180,32 +185,18 @@ def read_config_bytes(source: Path, shown: str | None = None) -> bytes:
     """The bytes of a regular file, opened non-blocking (a FIFO never hangs the run) and size-capped.
 
     Errors name it as `shown` (the path as the user wrote it), else as `source`."""
+    from gates.targets.files import NotRegularFile, read_regular
+
     label = shown or str(source)
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(source, flags)
+        data = read_regular(source, MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         problem = "dangling symbolic link" if os.path.lexists(source) else "configuration file not found"
         raise ConfigError(f"{label}: {problem}") from None
+    except NotRegularFile as exc:
+        raise ConfigError(f"{label}: not a regular file ({_file_kind(exc.mode)}), cannot be a configuration") from None
     except OSError as exc:
         raise ConfigError(f"{label}: cannot read configuration: {exc.strerror or exc}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigError(f"{label}: not a regular file ({_file_kind(mode)}), cannot be a configuration")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_CONFIG_BYTES:
-            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise ConfigError(f"{label}: cannot read configuration: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{label}: larger than {MAX_CONFIG_BYTES} bytes, not a configuration file")
     return data
@@ -261,8 +252,7 @@ def _load_at_ref(ref: str, explicit: Path | None, cwd: Path, schema: ConfigSchem
     from gates.config_ref import check_unchanged, read_at_ref
 
     def configures_gates(label: str, data: bytes) -> bool:
-        tool = parse_toml(data, label).get("tool")
-        return isinstance(tool, dict) and "gates" in tool
+        return _configures_gates(parse_toml(data, label))
 
     found = read_at_ref(ref, explicit, cwd, (CONFIG_NAME, "pyproject.toml"), MAX_CONFIG_BYTES, configures_gates)
     if found is None:

@@ -357,7 +357,9 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     The open never blocks: a file swapped for a pipe after the walk is refused, not waited on.
     """
     try:
-        data = sys.stdin.buffer.read(max_bytes + 1) if path == STDIN else _read_regular(path, max_bytes + 1)
+        data = sys.stdin.buffer.read(max_bytes + 1) if path == STDIN else read_regular(path, max_bytes + 1)
+    except NotRegularFile as exc:
+        raise InputError(f"{exc}, not a regular file: not read") from None
     except OSError as exc:
         raise InputError(f"cannot read: {_why(exc)}") from None
     if len(data) > max_bytes:
@@ -365,13 +367,37 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     return decode(data)
 
 
-def _read_regular(path: str, limit: int) -> bytes:
+class NotRegularFile(Exception):
+    """A path that is a folder, pipe, socket or device: looked at, never read."""
+
+    def __init__(self, mode: int) -> None:
+        super().__init__(file_type(mode))
+        self.mode = mode
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file, for every reader of files a pull request may have written.
+
+    Opened without blocking and checked on the open descriptor, so a pipe or device at the path (perhaps
+    swapped in after a walk looked) is `NotRegularFile`, never waited on; reading stops at `limit`, so a
+    huge file costs no memory. Other failures are the `OSError` of the open or read.
+    """
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
+    try:
+        mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
-            raise InputError(f"{file_type(mode)}, not a regular file: not read")
-        return handle.read(limit)
+            raise NotRegularFile(mode)
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit:
+            chunk = os.read(descriptor, min(1 << 20, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 def decode(data: bytes) -> str:

@@ -13,12 +13,11 @@ import bisect
 import json
 import json.decoder
 import json.scanner
-import os
-import stat
 from dataclasses import dataclass
 from typing import Any
 
 from gates.errors import InputError
+from gates.targets.files import NotRegularFile, read_regular
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Reports larger than this are refused: a real image's Trivy report is a few megabytes."""
@@ -92,25 +91,11 @@ def _decoder() -> json.JSONDecoder:
 def read_bytes(path: str, max_bytes: int) -> bytes:
     """A regular file's bytes, at most `max_bytes`; never blocks on a pipe or device swapped in."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        data = read_regular(path, max_bytes + 1)
+    except NotRegularFile:
+        raise InputError("not a regular file: not read") from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise InputError("not a regular file: not read")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= max_bytes:
-            chunk = os.read(descriptor, min(1 << 20, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(descriptor)
-    data = b"".join(chunks)
     if len(data) > max_bytes:
         raise InputError(f"larger than the {max_bytes} byte limit (max-report-bytes)")
     return data
