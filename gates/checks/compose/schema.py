@@ -11,7 +11,7 @@ The first problem is an `InputError` naming its line and column; nothing of an i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gates.checks.compose.display import shown
@@ -114,7 +114,9 @@ def _extends(value: Any, path: Path) -> None:
         raise _fail(path, "names no service")
 
 
-def _volumes(value: Any, path: Path) -> None:
+def _long_forms(value: Any, path: Path) -> Iterator[tuple[Path, PosDict]]:
+    """The mapping entries of a list whose entries are a short string or a long mapping (`volumes`,
+    `devices`), each with its path; anything else is refused."""
     if not isinstance(value, PosList):
         raise _fail(path, f"must be a list, not {_type(value)}")
     for index, item in enumerate(value):
@@ -123,6 +125,11 @@ def _volumes(value: Any, path: Path) -> None:
             continue
         if not isinstance(item, PosDict):
             raise _fail(where, f"must be a string or a mapping, not {_type(item)}")
+        yield where, item
+
+
+def _volumes(value: Any, path: Path) -> None:
+    for where, item in _long_forms(value, path):
         _known(item, where, MOUNT_KEYS)
         if "type" not in item:
             raise _fail(where, "has no type (bind, volume, tmpfs, cluster, npipe or image)")
@@ -140,14 +147,7 @@ def _volumes(value: Any, path: Path) -> None:
 
 
 def _devices(value: Any, path: Path) -> None:
-    if not isinstance(value, PosList):
-        raise _fail(path, f"must be a list, not {_type(value)}")
-    for index, item in enumerate(value):
-        where = (*path, index)
-        if isinstance(item, str):
-            continue
-        if not isinstance(item, PosDict):
-            raise _fail(where, f"must be a string or a mapping, not {_type(item)}")
+    for where, item in _long_forms(value, path):
         _known(item, where, DEVICE_KEYS)
         if "source" not in item:
             raise _fail(where, "has no source")
