@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from gates.config import Config
 from gates.errors import ConfigError
-from gates.paths import display_path
+from gates.paths import display_path, inside_git_dir
 
 if TYPE_CHECKING:
     from gates.oci.client import RegistryClient
@@ -83,7 +83,7 @@ def check_cache_dir(config: Config, env: Mapping[str, str]) -> None:
         return
     where = f"{display_path(config.source) if config.source else 'configuration'} [registry] cache-dir"
     real = Path(os.path.realpath(directory))
-    if any(part.lower() == ".git" for part in (*directory.absolute().parts, *real.parts)):
+    if inside_git_dir(directory.absolute(), real):
         raise ConfigError(f"{where} = {shown(directory)}: lies inside a .git directory (its config and hooks"
                           " steer git)")
     if not report_targets.under_ci(env):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gates.errors import ConfigError, UsageError
+from gates.paths import git_top_level, inside_git_dir
 
 ALLOW_ENV = "GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE"
 ALLOW_FLAG = "--allow-output-outside-workspace"
@@ -63,7 +64,7 @@ def workspace(env: Mapping[str, str]) -> Path:
     for name in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
         if env.get(name) and Path(env[name]).is_dir():
             return Path(env[name]).resolve()
-    return _git_top_level(Path.cwd().resolve())
+    return git_top_level(Path.cwd().resolve())
 
 
 def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
@@ -78,15 +79,7 @@ def allowed_outside(flag: bool, env: Mapping[str, str]) -> bool:
 
 def repository_of(config_file: Path) -> Path:
     """The git top level holding `config_file`, else the file's directory."""
-    return _git_top_level(config_file.absolute().parent.resolve())
-
-
-def _git_top_level(directory: Path) -> Path:
-    """The nearest of `directory` and its parents holding `.git`, else `directory` itself."""
-    for candidate in (directory, *directory.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return directory
+    return git_top_level(config_file.absolute().parent.resolve())
 
 
 def landing(path: Path) -> Path:
@@ -119,7 +112,7 @@ def _misplaced(target: ReportTarget, real: Path, workspace_root: Path | None, al
     """Why `target` (landing at `real`) must not be written, or None."""
     if real.parent in _NOT_FILES or any(real.is_relative_to(tree) for tree in _NOT_FILE_TREES):
         return f"{shown(real)} is not a place for a report file (--format prints a report on stdout)"
-    if any(part.lower() == ".git" for part in real.parts):
+    if inside_git_dir(real):
         return f"lands at {shown(real)}, inside a .git directory (its config and hooks steer git)"
     if workspace_root is not None and not real.is_relative_to(workspace_root) and not (
             allow_outside and target.from_command_line):

@@ -26,7 +26,7 @@ from gates.interrupts import Interrupted
 from gates.interrupts import check as check_interrupted
 from gates.interrupts import report as report_interrupted
 from gates.model import Outcome, Report, error_result
-from gates.paths import display_path
+from gates.paths import display_path, git_top_level
 from gates.text import for_terminal
 
 if TYPE_CHECKING:
@@ -120,15 +120,6 @@ class _LazyRules(Mapping[str, "Rule"]):
         return len(self._rules())
 
 
-def _repository_root() -> Path:
-    """Where repo-relative paths (SARIF URIs, Code Quality) start: the git top level, else the cwd."""
-    here = Path.cwd().resolve()
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return directory
-    return here
-
-
 def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> int:
     """Write the report files, then stdout; the worst exit code a write problem calls for (0 if none).
 
@@ -138,7 +129,8 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
     """
     from gates.reporters import Format, RenderContext, renderer
 
-    plain = RenderContext(root=_repository_root(), version=__version__, rules=_LazyRules(), verbose=verbose)
+    plain = RenderContext(root=git_top_level(Path.cwd().resolve()),  # where repo-relative paths start
+                           version=__version__, rules=_LazyRules(), verbose=verbose)
     code = EXIT_PASSED
     actions = os.environ.get("GITHUB_ACTIONS") == "true"
 
