@@ -31,7 +31,7 @@ def _with_image(image: str, name: str = "kube-apiserver") -> str:
 
 @pytest.mark.parametrize(("image", "expected"), [
     ("registry.k8s.io/kube-apiserver:v1.36.4", []),
-    ("registry.k8s.io/kube-apiserver:v1.36.2", [("cluster-version-patch", "2 patch release(s) behind 1.36.4")]),
+    ("registry.k8s.io/kube-apiserver:v1.36.2", [("cluster-version-patch", "2 patch releases behind 1.36.4")]),
     ("registry.k8s.io/kube-apiserver:v1.31.14", [("cluster-version-eol", "support for kubernetes 1.31 ended on")]),
     ("gcr.io/google_containers/kube-apiserver-amd64:v1.6.0",
      [("cluster-version-eol", "older than every cycle the end-of-life data lists")]),

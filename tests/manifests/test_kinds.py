@@ -266,7 +266,7 @@ def test_network_policies_of_other_api_groups_never_count_as_coverage(tmp_path: 
         assert result["outcome"] == "failed"
         [finding] = result["findings"]
         assert finding["rule"] == "k8s-network-policy"
-        assert finding["message"].endswith(f"(1 network policy object(s) of another API group not counted: {policy})")
+        assert finding["message"].endswith(f"(1 network policy object of another API group not counted: {policy})")
     foreign = {t: r for t, r in results.items() if r["outcome"] == "skipped"}
     assert len(foreign) == 3  # Calico's policy and both of Cilium's, each said
     assert all("not a Kubernetes NetworkPolicy (networking.k8s.io/v1): not read" in r["error"]

@@ -34,6 +34,7 @@ from gates.model import Finding, Location, Outcome, Result, decided_result, erro
 from gates.targets.files import DEFAULT_MAX_FILE_BYTES, STDIN, SourceFile, WalkProblem, discover, read_text
 from gates.targets.yaml_docs import load_documents
 from gates.waivers import INLINE_PREFIX, apply_waivers, parse_inline
+from gates.wording import counted
 
 _RULES = {rule.id: rule for rule in RULES}
 
@@ -132,7 +133,7 @@ def _evaluate(display: str, obj: ClusterObject, options: ClusterOptions) -> Resu
     if problems:
         first = problems[0]
         line, column = obj.locate(first.path)
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        more = f" (and {counted(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
         result = Result(gate=GATE, target=target, outcome=Outcome.ERROR, findings=tuple(findings),
                         error=one_line(f"{display}:{line}:{column}: {obj.resource}: {first.message}{more}"),
                         location=Location(display, line, column), details=tuple(obj.details))

@@ -19,6 +19,7 @@ from pathlib import Path
 from gates.checks.cluster.flags import YamlPath, shown
 from gates.checks.cluster.objects import ClusterObject, Violation
 from gates.distro.eol import EolDatabase, EolStatus, parse_eol_data
+from gates.wording import counted
 
 DATA_FILE = "cluster-eol.json"
 PRODUCTS = ("kubernetes", "etcd", "containerd")
@@ -93,7 +94,7 @@ def _judge(product: str, version: str, path: YamlPath, db: EolDatabase, today: d
         return
     lag = db.point_release_lag(product, version)
     if lag is not None and lag.behind > 0:
-        yield Violation("cluster-version-patch", f"{product} {version} is {lag.behind} patch release(s) behind"
+        yield Violation("cluster-version-patch", f"{product} {version} is {counted(lag.behind, 'patch release')} behind"
                         f" {lag.latest}, the newest of its cycle", path)
 
 

@@ -44,6 +44,7 @@ from gates.targets.files import (
 )
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, read_inline
+from gates.wording import counted
 
 PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
@@ -432,7 +433,7 @@ def _not_understood(display: str, root: Any, obj: Workload, target: str, where: 
     """An unknown kind with pod-like parts that do not read as pod specs: undecided, never passed."""
     path, problem = obj.not_understood[0]
     line, column = locate(root, (*obj.base, *path)) or (where.line, where.column)
-    more = f" (and {len(obj.not_understood) - 1} more such place(s))" if len(obj.not_understood) > 1 else ""
+    more = f" (and {counted(len(obj.not_understood) - 1, 'more such place')})" if len(obj.not_understood) > 1 else ""
     return error_result(
         GATE, target,
         f"{display}:{line}: {obj.api_version} {obj.kind} is not a kind gates knows, and its {render_path(path)}"
@@ -464,7 +465,7 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
         where = item.result.location or Location(item.result.target)
         namespace = item.namespace or "(unspecified)"
         uncounted = [name for scope, name in foreign if scope in (item.namespace, None)]
-        also = (f" ({len(uncounted)} network policy object(s) of another API group not counted: "
+        also = (f" ({counted(len(uncounted), 'network policy object')} of another API group not counted: "
                 f"{', '.join(uncounted[:3])}{', ...' if len(uncounted) > 3 else ''})") if uncounted else ""
         finding = Finding(
             rule=rule.id, severity=rule.severity, location=where, resource=item.resource,

@@ -14,6 +14,7 @@ from typing import Any
 
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Pod, Workload, get, typed
+from gates.wording import counted
 
 SECRET_NAME = re.compile(
     r"(PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY|AUTH)", re.IGNORECASE
@@ -94,7 +95,7 @@ def secret_data(obj: Workload) -> Iterator[Violation]:
     for key in ("data", "stringData"):
         values = get(obj.object, key, dict, obj.base)
         if values:
-            yield Violation("k8s-secret-in-manifest", f"Secret {obj.name} carries {len(values)} value(s) in"
+            yield Violation("k8s-secret-in-manifest", f"Secret {obj.name} carries {counted(len(values), 'value')} in"
                             f" {key}: committed manifests are read by everyone with the repository",
                             (*obj.base, key))
 
