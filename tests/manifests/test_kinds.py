@@ -26,7 +26,8 @@ NEIGHBOURS: list[dict[str, Any]] = [
      "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
     wrap("Deployment", compliant_pod_spec(), name="good"),
 ]
-"""Objects sharing the file: only the Deployment is judged (a core Service carries no pod)."""
+"""Objects sharing the file: the Deployment and the ConfigMap (read for credentials) are judged; a core Service
+carries no pod and is not."""
 
 
 def _template(spec: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def test_an_object_carrying_a_pod_template_is_judged_beside_other_objects(tmp_pa
     run, results = _scan(tmp_path, ".")
     assert run.code == 1, run.err
     target = f"app.yaml#{obj['kind']}/shop/web"
-    assert set(results) == {target, "app.yaml#Deployment/shop/good"}
+    assert set(results) == {target, "app.yaml#Deployment/shop/good", "app.yaml#ConfigMap/shop/settings"}
     assert results["app.yaml#Deployment/shop/good"]["outcome"] == "passed"
     result = results[target]
     assert result["outcome"] == "failed"
@@ -189,7 +190,7 @@ def test_admission_policies_hold_patterns_not_pods(tmp_path: Path, api_version: 
     write(tmp_path, "policy.yaml", _object(api_version, "ClusterPolicy", KYVERNO_PATTERN), *NEIGHBOURS)
     run, results = _scan(tmp_path, ".")
     assert run.code == 0, run.err
-    assert set(results) == {"policy.yaml#Deployment/shop/good"}
+    assert set(results) == {"policy.yaml#Deployment/shop/good", "policy.yaml#ConfigMap/shop/settings"}
 
 
 def test_the_same_pattern_in_another_api_group_is_judged(tmp_path: Path) -> None:
@@ -207,7 +208,7 @@ def test_kyverno_policies_of_the_corpus_are_not_workloads(tmp_path: Path) -> Non
     write(tmp_path, "app.yaml", *NEIGHBOURS)
     run, results = _scan(tmp_path, "app.yaml", *policies)
     assert run.code == 0, run.err
-    assert set(results) == {"app.yaml#Deployment/shop/good"}
+    assert set(results) == {"app.yaml#Deployment/shop/good", "app.yaml#ConfigMap/shop/settings"}
 
 
 def _rollout_by_reference(deployment: str) -> dict[str, Any]:

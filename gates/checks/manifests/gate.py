@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gates import interrupts
-from gates.checks.manifests import hardening, network_policy
+from gates.checks.manifests import hardening, network_policy, secrets
 from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
 from gates.checks.manifests.rules import GATE, RULES
@@ -65,6 +65,8 @@ class ManifestOptions:
     """Also run the checks beyond the Pod Security Standards (images, secrets, RBAC, TLS)."""
     allowed_registries: tuple[str, ...] = ()
     """Globs over image repositories; empty means any registry."""
+    credential_name_allowlist: tuple[str, ...] = ()
+    """Globs over variable names whose literal values are not credentials, beyond `secrets.SAFE_NAMES`."""
     require_network_policy: bool = False
     """Every workload must be selected by a NetworkPolicy of its namespace among the scanned files."""
     stdin_name: str = "<stdin>"
@@ -82,13 +84,17 @@ class _Plan:
 
     pod: dict[str, PodCheck]
     objects: dict[str, ObjectCheck]
+    every: dict[str, ObjectCheck]
+    """Checks of every judged object, pod carriers included."""
     rules: dict[str, Rule]
     skip: frozenset[str]
 
     def wanted(self, kind: str) -> bool:
         """Kinds worth converting: any that may carry a pod (custom kinds too, found by shape), or that a
         check judges; only built-in kinds known never to hold a pod are left as they are."""
-        return kind not in PODLESS_KINDS and (bool(self.objects) or kind not in hardening.OBJECT_KINDS)
+        if kind in hardening.OBJECT_KINDS:
+            return bool(self.objects)
+        return kind not in PODLESS_KINDS
 
     def judges(self, obj: Workload) -> bool:
         """Objects that get a result: pod carriers, network policies, and what the object checks read."""
@@ -124,13 +130,19 @@ class _Judged:
 def _plan(options: ManifestOptions) -> _Plan:
     pod: dict[str, PodCheck] = dict(checks_for(options.level))
     objects: dict[str, ObjectCheck] = {}
+    every: dict[str, ObjectCheck] = {}
     if options.hardening:
+        every.update(hardening.EVERY_OBJECT_CHECKS)
         pod.update(hardening.POD_CHECKS)
         pod["k8s-image-registry"] = hardening.image_registries(options.allowed_registries)
+        if options.credential_name_allowlist:
+            pod["k8s-secret-env-literal"] = secrets.env_credentials(
+                (*secrets.SAFE_NAMES, *options.credential_name_allowlist))
         objects.update(hardening.OBJECT_CHECKS)
     skip = frozenset(options.skip_rules)
     return _Plan(
         pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
+        every={k: v for k, v in every.items() if k not in skip},
         rules={r.id: r for r in RULES}, skip=skip,
     )
 
@@ -402,6 +414,7 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
                 violations += [v for check in plan.pod.values() for v in check(pod)]
         elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
+        violations += [v for check in plan.every.values() for v in check(obj)]
         places = {key: locate(root, path) for key, path in obj.annotation_paths.items()
                   if key.startswith(INLINE_PREFIX)}  # only waivers are ever placed: locate only them
         positions = {key: f"{display}:{place[0]}" if place else display for key, place in places.items()}

@@ -8,18 +8,13 @@ Network-policy coverage needs every document at once, so it lives in `network_po
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from gates.checks.manifests import secrets
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Pod, Workload, get, typed
 from gates.wording import counted
-
-SECRET_NAME = re.compile(
-    r"(PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY|AUTH)", re.IGNORECASE
-)
-"""Environment variable names that hold credentials when given a literal value."""
 
 ESCALATING_VERBS = frozenset({"escalate", "bind", "impersonate"})
 READ_VERBS = frozenset({"get", "list", "watch", "*"})
@@ -75,18 +70,6 @@ def image_registries(allowed: Sequence[str]) -> Callable[[Pod], Iterator[Violati
                 yield Violation("k8s-image-registry", f'container "{container}" runs "{image}", which no'
                                 f" allowed-registries pattern matches ({', '.join(allowed)})", path, container)
     return check
-
-
-def env_secrets(pod: Pod) -> Iterator[Violation]:
-    for c in pod.containers:
-        for index, entry in enumerate(get(c.spec, "env", list, c.path) or ()):
-            path = (*c.path, "env", index)
-            var = typed(entry, dict, path) or {}
-            name = get(var, "name", str, path) or ""
-            value = var.get("value")
-            if value not in (None, "") and SECRET_NAME.search(name):
-                yield Violation("k8s-secret-env-literal", f'container "{c.name}" sets {name} to a literal value;'
-                                " credentials belong in a Secret (valueFrom.secretKeyRef)", (*path, "value"), c.name)
 
 
 def secret_data(obj: Workload) -> Iterator[Violation]:
@@ -158,13 +141,18 @@ def ingress_tls(obj: Workload) -> Iterator[Violation]:
 
 POD_CHECKS: dict[str, Callable[[Pod], Iterator[Violation]]] = {
     "k8s-image-tag": image_tags,
-    "k8s-secret-env-literal": env_secrets,
+    "k8s-secret-env-literal": secrets.env_credentials(),
 }
 OBJECT_CHECKS: dict[str, Callable[[Workload], Iterator[Violation]]] = {
     "k8s-secret-in-manifest": secret_data,
+    "k8s-secret-value": secrets.configmap_credentials,
     "k8s-rbac": rbac_rules,
     "k8s-rbac-bindings": rbac_bindings,
     "k8s-ingress-tls": ingress_tls,
 }
-OBJECT_KINDS = frozenset({"Secret", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Ingress"})
+EVERY_OBJECT_CHECKS: dict[str, Callable[[Workload], Iterator[Violation]]] = {
+    "k8s-secret-value": secrets.annotation_credentials,
+}
+"""Checks of every judged object, whether it carries a pod or not."""
+OBJECT_KINDS = frozenset({"Secret", "ConfigMap", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Ingress"})
 """Kinds without a pod template that the gate still judges (and so reports as results)."""

@@ -30,6 +30,7 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
         paths=chosen, level=level or section["level"], exclude=tuple(section["exclude"]),
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
         hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
+        credential_name_allowlist=tuple(section["credential-name-allowlist"]),
         require_network_policy=section["require-network-policy"], inline_waivers=config.inline_waivers,
         ignore_non_kubernetes=ignore_non_kubernetes,
     )

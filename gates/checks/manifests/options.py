@@ -15,5 +15,6 @@ TABLE: Schema = {
     "max-file-size": (integer(0, 1024**3), 10 * 1024 * 1024),
     "hardening": (boolean, True),
     "allowed-registries": (image_globs, ()),
+    "credential-name-allowlist": (str_list, ()),
     "require-network-policy": (boolean, False),
 }

@@ -203,6 +203,15 @@ HARDENING_RULES: tuple[Rule, ...] = (
         "Store it in a Secret (or an external secret store) and use `valueFrom.secretKeyRef`.",
     ),
     _hardening(
+        "k8s-secret-value", Severity.HIGH, "No credential values are written into manifests",
+        "A value shaped like a private key, a cloud access key, a GitHub, GitLab or Slack token, a JWT, or a"
+        " URL with a password in it is a live credential whatever its variable is called; in an environment"
+        " value, an argument, ConfigMap data or an annotation it is readable by everyone with the repository"
+        " and stays in its history. The finding names the kind of credential, never the value.",
+        "Revoke the credential (it is already exposed), store its replacement in a Secret or an external"
+        " secret store, and refer to it (`valueFrom.secretKeyRef`, a mounted Secret volume).",
+    ),
+    _hardening(
         "k8s-secret-in-manifest", Severity.HIGH, "Secret values are not committed in manifests",
         "base64 is an encoding, not encryption: a Secret's data in a repository is plaintext to its readers.",
         "Use sealed or encrypted secrets (SealedSecret, SOPS, External Secrets) and keep values out of git.",

@@ -1,0 +1,149 @@
+"""Credentials written into manifests, found by their value as well as by their variable's name.
+
+A committed credential is readable by everyone with the repository and stays in its history, so a value
+that has the form of a private key, a cloud key or a platform token is a finding wherever it sits: an
+environment value, a container argument, ConfigMap data or an annotation. Findings say what kind of
+credential a value looks like and where it is, never the value, in any output.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from gates.checks.manifests.pss import Violation
+from gates.checks.manifests.workloads import Pod, Workload, get, typed
+
+CREDENTIAL_NAME = re.compile(
+    r"PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY|AUTH"
+    r"|SSH_?KEY|KEY_?CONTENTS?|(?:^|_)KEY$|(?:^|_)PAT$",
+    re.IGNORECASE,
+)
+"""Environment variable names that hold credentials when given a literal value."""
+
+SAFE_NAMES: tuple[str, ...] = (
+    "*_FILE", "*_PATH", "*_DIR", "*_URL", "*_URI", "*_ENDPOINT", "*_HOST", "*_PORT", "*_NAME", "*_REF",
+    "*_ID", "*_TYPE", "*_METHOD", "*_MODE", "*_ENABLED", "*_DISABLED", "*_REQUIRED", "*_TTL", "*_TIMEOUT",
+    "*_EXPIRY", "*_EXPIRES", "*_LENGTH", "*_ALGORITHM", "*_HEADER", "*_ISSUER", "*_AUDIENCE", "*_SCOPE",
+    "*_SCOPES", "*_PROVIDER", "*_PUBLIC_KEY", "PUBLIC_KEY", "*_KEY_ID", "AUTHOR", "AUTHOR_*", "*_AUTHOR",
+    "AUTHORITY", "*_AUTHORITY", "SORT_KEY", "PRIMARY_KEY", "PARTITION_KEY", "CACHE_KEY", "*_CACHE_KEY",
+)
+"""Globs over credential-looking names whose values are not credentials (paths, switches, identifiers)."""
+
+_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[^}]*\}|\{\{.*\}\}")
+"""`$(VAR)` (expanded by the kubelet), `${VAR}` and `{{ template }}`: a reference to a value, not one."""
+
+_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("a private key", r"-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----"),
+    ("an AWS access key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+    ("a Google API key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b"),
+    ("a GitLab token", r"\bgl(?:pat|dt|rt|ptt|cbt|ft|imt|oas|soat)-[A-Za-z0-9_\-]{20,}"),
+    ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
+    ("a Slack webhook", r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"),
+    ("a Stripe secret key", r"\b[rs]k_live_[0-9A-Za-z]{20,}"),
+    ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("an Azure storage key", r"AccountKey=[A-Za-z0-9+/]{86}=="),
+    ("a JSON Web Token", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}"),
+    ("credentials in a URL", r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@'\"]{1,256}:(?P<password>[^\s/@'\"]{1,256})@"),
+)
+_CREDENTIAL = re.compile("|".join(f"(?P<k{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)))
+_PRESCREEN = re.compile(r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|AIza|gh[pousr]_|github_pat_|gl[a-z]{1,4}-|xox|hooks\.slack"
+                        r"|_live_|npm_|AccountKey=|eyJ|://")
+"""One cheap pass that rules out almost every value before the full patterns run."""
+
+
+def credential_kind(value: str) -> str | None:
+    """What kind of credential `value` holds, if any (the first found), else None."""
+    if not _PRESCREEN.search(value):
+        return None
+    for match in _CREDENTIAL.finditer(value):
+        group = match.lastgroup
+        if group is None or not group.startswith("k"):  # the inner `password` group of the URL pattern
+            group = next(name for name, text in match.groupdict().items() if text and name.startswith("k"))
+        kind = _PATTERNS[int(group[1:])][0]
+        password = match.group("password")
+        if password is not None and kind == "credentials in a URL" and _placeholder(password):
+            continue
+        return kind
+    return None
+
+
+def _placeholder(password: str) -> bool:
+    """`${DB_PASSWORD}`, `<password>`, `%s`, `****`: a slot for a password, not one."""
+    return (bool(_REFERENCE.fullmatch(password)) or password.startswith(("$", "<", "%"))
+            or set(password) <= {"*", "x", "X"})
+
+
+@functools.lru_cache(maxsize=64)
+def _safe_names(safe: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(glob.upper()) for glob in safe))
+
+
+def credential_name(name: str, safe: Sequence[str] = SAFE_NAMES) -> bool:
+    """Whether a variable called `name` holds a credential when given a literal value."""
+    if not CREDENTIAL_NAME.search(name):
+        return False
+    return not _safe_names(tuple(safe)).match(name.upper())
+
+
+def literal(value: object) -> str | None:
+    """The value as written, unless it is empty or only a reference to a value kept elsewhere."""
+    if not isinstance(value, str) or not value or _REFERENCE.fullmatch(value.strip()):
+        return None
+    return value
+
+
+def env_credentials(safe: Sequence[str] = SAFE_NAMES) -> Callable[[Pod], Iterator[Violation]]:
+    """The pod check: credential values in env values and arguments, and literal values of credential names."""
+    def check(pod: Pod) -> Iterator[Violation]:
+        for c in pod.containers:
+            for index, entry in enumerate(get(c.spec, "env", list, c.path) or ()):
+                path = (*c.path, "env", index)
+                var = typed(entry, dict, path) or {}
+                name = get(var, "name", str, path) or ""
+                value = literal(var.get("value"))
+                if value is None:
+                    continue
+                kind = credential_kind(value)
+                if kind is not None:
+                    yield Violation("k8s-secret-value", f'container "{c.name}" sets {name} to what looks like'
+                                    f" {kind}; credentials belong in a Secret (valueFrom.secretKeyRef)",
+                                    (*path, "value"), c.name)
+                elif credential_name(name, safe):
+                    yield Violation("k8s-secret-env-literal", f'container "{c.name}" sets {name} to a literal'
+                                    " value; credentials belong in a Secret (valueFrom.secretKeyRef)",
+                                    (*path, "value"), c.name)
+            for field in ("command", "args"):
+                for index, arg in enumerate(get(c.spec, field, list, c.path) or ()):
+                    kind = credential_kind(arg) if isinstance(arg, str) else None
+                    if kind is not None:
+                        yield Violation("k8s-secret-value", f'container "{c.name}" passes what looks like {kind}'
+                                        f" in {field}[{index}]; credentials belong in a Secret",
+                                        (*c.path, field, index), c.name)
+    return check
+
+
+def configmap_credentials(obj: Workload) -> Iterator[Violation]:
+    """The object check: credential values in ConfigMap data."""
+    if obj.kind != "ConfigMap":
+        return
+    data = get(obj.object, "data", dict, obj.base) or {}
+    for key, value in data.items():
+        kind = credential_kind(value) if isinstance(value, str) else None
+        if kind is not None:
+            yield Violation("k8s-secret-value", f"ConfigMap {obj.name} data {key!r} holds what looks like"
+                            f" {kind}: ConfigMaps are not secret, and this one is committed",
+                            (*obj.base, "data", key))
+
+
+def annotation_credentials(obj: Workload) -> Iterator[Violation]:
+    """The check of every judged object, pod carriers included: credential values in its annotations
+    (its own and its pod template's)."""
+    for key, value in obj.annotations.items():
+        kind = credential_kind(value) if isinstance(value, str) else None
+        if kind is not None:
+            yield Violation("k8s-secret-value", f"{obj.kind} {obj.name} annotation {key!r} holds what looks like"
+                            f" {kind}", obj.annotation_paths.get(key, (*obj.base, "metadata", "annotations")))
