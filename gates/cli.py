@@ -162,6 +162,30 @@ def explain_command(rule_id: Annotated[str, typer.Argument(metavar="RULE")]) -> 
     return EXIT_PASSED
 
 
+export_app = typer.Typer(name="export", no_args_is_help=True, help="The policy gates enforces, for other tools.")
+app.add_typer(export_app)
+
+
+@export_app.command("admission", cls=_Command)
+def export_admission_command(
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="vap (ValidatingAdmissionPolicy "
+                                     "and binding per rule) or kyverno (one ClusterPolicy).")] = "vap",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Write the documents "
+                                                "here (default: standard output).")] = None,
+    config: ConfigOpt = None,
+) -> int:
+    """Write the manifest policy CI enforces as admission policies, for the cluster to enforce too."""
+    from gates.atomic import write_atomic
+    from gates.checks import export_admission, load_config
+
+    text = export_admission(load_config(config), fmt.lower())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text.encode())
+    return EXIT_PASSED
+
+
 @app.command("install-hook", cls=_Command)
 def install_hook_command(
     uninstall: Annotated[bool, typer.Option("--uninstall", help="Remove the hook again, restoring any hook it "

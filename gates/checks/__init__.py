@@ -75,3 +75,11 @@ def all_rules() -> dict[str, Rule]:
                 raise RuntimeError(f"duplicate rule id {rule.id}")
             rules[rule.id] = rule
     return rules
+
+
+def export_admission(config: Config, fmt: str) -> str:
+    """The manifest gate's policy as admission documents (`gates export admission`): the one gate whose
+    rules a cluster can enforce object by object."""
+    from gates.checks.manifests.admission_export import render
+
+    return render(config, fmt)

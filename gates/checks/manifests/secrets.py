@@ -32,8 +32,13 @@ SAFE_NAMES: tuple[str, ...] = (
 )
 """Globs over credential-looking names whose values are not credentials (paths, switches, identifiers)."""
 
-_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[^}]*\}|\{\{.*\}\}")
+REFERENCE_PATTERN = r"\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[^}]*\}|\{\{.*\}\}"
 """`$(VAR)` (expanded by the kubelet), `${VAR}` and `{{ template }}`: a reference to a value, not one."""
+_REFERENCE = re.compile(REFERENCE_PATTERN)
+
+_URL_PART = "[^\t\n\f\r /@'\"]"
+_PASSWORD = f"(?:[^\t\n\f\r /@'\"$<%{{*xX]{_URL_PART}{{0,255}}|[*xX]{{1,64}}[^\t\n\f\r /@'\"*xX]{_URL_PART}{{0,255}})"
+"""A password, not a slot for one: `${DB_PASSWORD}`, `$(PW)`, `<password>`, `%s`, `{{pw}}` and `****` are slots."""
 
 _PATTERNS: tuple[tuple[str, str], ...] = (
     ("a private key", r"-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----"),
@@ -47,9 +52,12 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
     ("an Azure storage key", r"AccountKey=[A-Za-z0-9+/]{86}=="),
     ("a JSON Web Token", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}"),
-    ("credentials in a URL", r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@'\"]{1,256}:(?P<password>[^\s/@'\"]{1,256})@"),
+    ("credentials in a URL", r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\t\n\f\r /:@'\"]{1,256}:" + _PASSWORD + "@"),
 )
-_CREDENTIAL = re.compile("|".join(f"(?P<k{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)))
+CREDENTIAL_VALUE_PATTERN = "|".join(f"(?:{pattern})" for _, pattern in _PATTERNS)
+"""Every credential form as one expression, written for RE2 and Python alike (the admission export runs it
+in the cluster's CEL)."""
+_CREDENTIAL = re.compile("|".join(f"(?P<k{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)), re.ASCII)
 _PRESCREEN = re.compile(r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|AIza|gh[pousr]_|github_pat_|gl[a-z]{1,4}-|xox|hooks\.slack"
                         r"|_live_|npm_|AccountKey=|eyJ|://")
 """One cheap pass that rules out almost every value before the full patterns run."""
@@ -59,22 +67,10 @@ def credential_kind(value: str) -> str | None:
     """What kind of credential `value` holds, if any (the first found), else None."""
     if not _PRESCREEN.search(value):
         return None
-    for match in _CREDENTIAL.finditer(value):
-        group = match.lastgroup
-        if group is None or not group.startswith("k"):  # the inner `password` group of the URL pattern
-            group = next(name for name, text in match.groupdict().items() if text and name.startswith("k"))
-        kind = _PATTERNS[int(group[1:])][0]
-        password = match.group("password")
-        if password is not None and kind == "credentials in a URL" and _placeholder(password):
-            continue
-        return kind
-    return None
-
-
-def _placeholder(password: str) -> bool:
-    """`${DB_PASSWORD}`, `<password>`, `%s`, `****`: a slot for a password, not one."""
-    return (bool(_REFERENCE.fullmatch(password)) or password.startswith(("$", "<", "%"))
-            or set(password) <= {"*", "x", "X"})
+    match = _CREDENTIAL.search(value)
+    if match is None or match.lastgroup is None:
+        return None
+    return _PATTERNS[int(match.lastgroup[1:])][0]
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,0 +1,265 @@
+"""The manifest gate's policy as admission checks: one CEL expression per rule, for the cluster.
+
+CI judges what a repository ships; admission judges what reaches the API server by any path. Each rule
+the cluster can enforce on one object is written here as a CEL expression in standard CEL only (`has`,
+`all`, `exists`, `matches`, no Kubernetes extension library), so the same text runs in a
+ValidatingAdmissionPolicy, in a Kyverno `validate.cel` rule and in the tests' CEL evaluator, which holds
+every expression to the gate's own verdict on the same fixtures. A rule that cannot be enforced on one
+object at admission is listed with the reason, never dropped.
+
+Regular expressions are written for both RE2 (the cluster) and Python's `re` (the tests): no
+look-around, no back-references.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gates.checks.manifests import secrets
+from gates.checks.manifests.rules import HARDENING_RULES
+
+PSS_LABEL = "pod-security.kubernetes.io/enforce"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A kind the API server admits, as admission rules name it."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+
+POD_CARRIERS: tuple[Resource, ...] = (
+    Resource("", "v1", "pods", "Pod"),
+    Resource("", "v1", "podtemplates", "PodTemplate"),
+    Resource("", "v1", "replicationcontrollers", "ReplicationController"),
+    Resource("apps", "v1", "deployments", "Deployment"),
+    Resource("apps", "v1", "replicasets", "ReplicaSet"),
+    Resource("apps", "v1", "statefulsets", "StatefulSet"),
+    Resource("apps", "v1", "daemonsets", "DaemonSet"),
+    Resource("batch", "v1", "jobs", "Job"),
+    Resource("batch", "v1", "cronjobs", "CronJob"),
+)
+ROLES = (Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+         Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole"))
+BINDINGS = (Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
+            Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding"))
+CONFIG_MAPS = (Resource("", "v1", "configmaps", "ConfigMap"),)
+NAMESPACES = (Resource("", "v1", "namespaces", "Namespace"),)
+
+POD_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("podSpec", "object.kind == 'Pod' ? object.spec"
+                " : object.kind == 'PodTemplate' ? object.template.spec"
+                " : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec"
+                " : object.spec.template.spec"),
+    ("containers", "(has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])"
+                   " + (has(variables.podSpec.containers) ? variables.podSpec.containers : [])"
+                   " + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])"),
+    ("podAnnotations", "object.kind == 'Pod' ? {}"
+                       " : object.kind == 'PodTemplate' ? (has(object.template.metadata) &&"
+                       " has(object.template.metadata.annotations) ? object.template.metadata.annotations : {})"
+                       " : object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) &&"
+                       " has(object.spec.jobTemplate.spec.template.metadata.annotations)"
+                       " ? object.spec.jobTemplate.spec.template.metadata.annotations : {})"
+                       " : (has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations)"
+                       " ? object.spec.template.metadata.annotations : {})"),
+)
+"""The pod spec, containers (init, regular, ephemeral) and pod-template annotations of any pod carrier."""
+
+
+@dataclass(frozen=True)
+class AdmissionCheck:
+    """One rule as the cluster enforces it: `expression` is true for an object the rule admits."""
+
+    rule: str
+    resources: tuple[Resource, ...]
+    expression: str
+    message: str
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class NotExported:
+    """A rule the cluster cannot enforce object by object, and why."""
+
+    rule: str
+    reason: str
+
+
+def _quote(text: str) -> str:
+    """A CEL single-quoted string literal (raw content escaped for CEL's escapes)."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    for char, escape in (("\t", "\\t"), ("\n", "\\n"), ("\f", "\\f"), ("\r", "\\r"), ("\v", "\\v")):
+        escaped = escaped.replace(char, escape)
+    return "'" + escaped + "'"
+
+
+def _has_image(var: str) -> str:
+    return f"has({var}.image) && {var}.image != ''"
+
+
+_DIGEST = "@."
+"""A digest after the first `@`, as `hardening.split_image` reads it (an empty one is none)."""
+_TAGGED = ":[^/@]*@?$"
+"""A tag: a `:` in the last path component (a registry port is not a tag)."""
+_LATEST = ":latest@?$"
+
+
+def _image_latest() -> AdmissionCheck:
+    moving = (f"!c.image.matches({_quote(_DIGEST)}) && (!c.image.matches({_quote(_TAGGED)})"
+              f" || c.image.matches({_quote(_LATEST)}))")
+    return AdmissionCheck(
+        "k8s-image-latest", POD_CARRIERS, f"!variables.containers.exists(c, {_has_image('c')} && {moving})",
+        "every image must be pinned by digest or an immutable tag, never latest or no tag", POD_VARIABLES)
+
+
+def _image_digest() -> AdmissionCheck:
+    by_tag = (f"!c.image.matches({_quote(_DIGEST)}) && c.image.matches({_quote(_TAGGED)})"
+              f" && !c.image.matches({_quote(_LATEST)})")
+    return AdmissionCheck(
+        "k8s-image-digest", POD_CARRIERS, f"!variables.containers.exists(c, {_has_image('c')} && {by_tag})",
+        "every image must be pinned by digest (repo@sha256:...)", POD_VARIABLES)
+
+
+def glob_regex(pattern: str) -> str:
+    """A glob (`*`, `?`, `[...]`) as a regular expression that RE2 and Python read alike."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        end = pattern.find("]", i + 2) if ch == "[" else -1
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif end != -1:
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def _env_values() -> str:
+    return "(has(c.env) ? c.env : []).filter(e, has(e.value) && e.value != '')"
+
+
+def _secret_env_literal(safe: Sequence[str]) -> AdmissionCheck:
+    names = _quote("(?i)" + secrets.CREDENTIAL_NAME.pattern)
+    safe_names = _quote("(?i)^(" + "|".join(glob_regex(glob.upper()) for glob in safe) + ")$")
+    space = "[ \t\n\f\r\v]*"
+    reference = _quote(f"^{space}({secrets.REFERENCE_PATTERN}){space}$")
+    value = _quote(secrets.CREDENTIAL_VALUE_PATTERN)
+    literal_named = (f"e.name.matches({names}) && !e.name.matches({safe_names})"
+                     f" && !e.value.matches({reference}) && !e.value.matches({value})")
+    return AdmissionCheck(
+        "k8s-secret-env-literal", POD_CARRIERS,
+        f"!variables.containers.exists(c, {_env_values()}.exists(e, has(e.name) && {literal_named}))",
+        "credential-named environment variables must take their value from a Secret (valueFrom.secretKeyRef)",
+        POD_VARIABLES)
+
+
+def _secret_value() -> list[AdmissionCheck]:
+    value = _quote(secrets.CREDENTIAL_VALUE_PATTERN)
+    in_pods = (f"!variables.containers.exists(c, {_env_values()}.exists(e, e.value.matches({value}))"
+               f" || (has(c.args) && c.args.exists(a, a.matches({value})))"
+               f" || (has(c.command) && c.command.exists(a, a.matches({value}))))"
+               f" && !variables.podAnnotations.exists(k, variables.podAnnotations[k].matches({value}))")
+    own_annotations = (f"!(has(object.metadata.annotations) &&"
+                       f" object.metadata.annotations.exists(k, object.metadata.annotations[k].matches({value})))")
+    message = "no credential values (keys, tokens, passwords in URLs) in manifests: use a Secret"
+    return [
+        AdmissionCheck("k8s-secret-value", POD_CARRIERS, f"{in_pods} && {own_annotations}", message, POD_VARIABLES),
+        AdmissionCheck("k8s-secret-value", CONFIG_MAPS,
+                       f"!(has(object.data) && object.data.exists(k, object.data[k].matches({value})))"
+                       f" && {own_annotations}", message),
+        AdmissionCheck("k8s-secret-value", ROLES + BINDINGS, own_annotations, message),
+    ]
+
+
+_RULES = "(has(object.rules) ? object.rules : [])"
+
+
+def _rbac() -> list[AdmissionCheck]:
+    wildcard = AdmissionCheck(
+        "k8s-rbac-wildcard", ROLES,
+        f"!{_RULES}.exists(r, (has(r.verbs) && '*' in r.verbs) || (has(r.resources) && '*' in r.resources)"
+        " || (has(r.apiGroups) && '*' in r.apiGroups))",
+        "roles must not grant '*' in verbs, resources or API groups")
+    escalation = AdmissionCheck(
+        "k8s-rbac-escalation", ROLES,
+        f"!{_RULES}.exists(r, has(r.verbs) && r.verbs.exists(v, v in ['escalate', 'bind', 'impersonate']))",
+        "roles must not grant escalate, bind or impersonate")
+    secrets_read = AdmissionCheck(
+        "k8s-rbac-secrets-read", ROLES,
+        f"!{_RULES}.exists(r, has(r.resources) && 'secrets' in r.resources && !('*' in r.resources)"
+        " && has(r.verbs) && r.verbs.exists(v, v in ['get', 'list', 'watch', '*']))",
+        "roles must not read Secrets broadly")
+    cluster_admin = AdmissionCheck(
+        "k8s-rbac-cluster-admin", BINDINGS,
+        "!(has(object.roleRef) && object.roleRef.kind == 'ClusterRole' && object.roleRef.name == 'cluster-admin')",
+        "nothing may be bound to cluster-admin")
+    return [wildcard, escalation, secrets_read, cluster_admin]
+
+
+def _image_registry(allowed: Sequence[str]) -> NotExported:
+    if not allowed:
+        return NotExported("k8s-image-registry", "no allowed-registries are configured: any registry is allowed")
+    return NotExported("k8s-image-registry", "matching a reference as Docker reads it (Docker Hub's names, host case,"
+                       " default ports) needs string functions beyond standard CEL: admit registries with the"
+                       " signature policy's admission controller (policy-controller, Kyverno verifyImages)")
+
+
+REPOSITORY_ONLY: dict[str, str] = {
+    "k8s-secret-in-manifest": "it judges what a repository holds: every Secret the API server admits carries"
+                              " data, so the cluster cannot tell a committed one from a created one",
+    "k8s-network-policy": "coverage is a property of a namespace's set of objects, not of one object: admission"
+                          " sees them one at a time and in any order",
+    "k8s-ingress-tls": "matching hosts against wildcard TLS hosts needs string functions beyond standard CEL",
+}
+
+
+def namespace_check(level: str) -> AdmissionCheck:
+    """Namespaces must carry the Pod Security label at the configured level or stricter."""
+    levels = ["restricted"] if level == "restricted" else ["baseline", "restricted"]
+    allowed = ", ".join(_quote(v) for v in levels)
+    label = _quote(PSS_LABEL)
+    return AdmissionCheck(
+        "pss-level", NAMESPACES,
+        f"has(object.metadata.labels) && {label} in object.metadata.labels"
+        f" && object.metadata.labels[{label}] in [{allowed}]",
+        f"namespaces must enforce the Pod Security Standards at {level} or stricter"
+        f" (label {PSS_LABEL})")
+
+
+def admission_checks(level: str, skip_rules: Sequence[str], allowed_registries: Sequence[str],
+                     credential_name_allowlist: Sequence[str], hardening: bool = True,
+                     ) -> tuple[list[AdmissionCheck], list[NotExported]]:
+    """Every rule the configuration enables, as checks, and those the cluster cannot enforce."""
+    checks = [namespace_check(level)]
+    skipped: list[NotExported] = []
+    if not hardening:
+        return checks, [NotExported(r.id, "hardening = false") for r in HARDENING_RULES]
+    built: list[AdmissionCheck | NotExported] = [
+        _image_latest(), _image_digest(), _image_registry(allowed_registries),
+        _secret_env_literal((*secrets.SAFE_NAMES, *credential_name_allowlist)), *_secret_value(), *_rbac(),
+        *(NotExported(rule, reason) for rule, reason in REPOSITORY_ONLY.items()),
+    ]
+    covered = {item.rule for item in built}
+    for rule in HARDENING_RULES:
+        if rule.id not in covered:
+            built.append(NotExported(rule.id, "no admission expression is written for it yet"))
+    for item in built:
+        if item.rule in skip_rules:
+            skipped.append(NotExported(item.rule, "skipped by skip-rules"))
+        elif isinstance(item, NotExported):
+            skipped.append(item)
+        else:
+            checks.append(item)
+    return checks, skipped

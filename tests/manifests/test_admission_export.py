@@ -1,0 +1,228 @@
+"""`gates export admission`: every exported CEL expression gives the manifest gate's own verdict, object by
+object, evaluated by a CEL implementation (cel-python) on the fixtures the gate judges.
+
+Needs the corpus (`pss`, `extras/kubernetes-examples`) and cel-python (the dev extra).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gates.checks.manifests.admission import AdmissionCheck, admission_checks, namespace_check
+from gates.checks.manifests.gate import ManifestOptions, scan
+from gates.checks.manifests.rules import HARDENING_RULES
+from gates.model import Outcome
+from tests.conftest import CliRun, require_corpus
+from tests.manifests.helpers import IMAGE, compliant_pod_spec, wrap
+from tests.manifests.test_secrets import CREDENTIALS
+from tests.support.cel import CelError, admits
+
+IMAGES = [
+    "nginx", "nginx:latest", "nginx:1.27", "nginx:", "registry.example:5000/team/app",
+    "registry.example:5000/team/app:1.2", "registry.example:5000/team/app:latest", "a:b:latest", "a/b:c:d",
+    IMAGE, "nginx@sha256:" + "0" * 64, "nginx@", "nginx:1@", "nginx:latest@", "localhost/app@sha256:x",
+    "ghcr.io/o/r:latest@sha256:" + "1" * 64, "",
+]
+ENV = [
+    ("DB_PASSWORD", "hunter2"), ("DB_PASSWORD", "$(FROM_SECRET)"), ("DB_PASSWORD", " ${X} "), ("LOG_LEVEL", "x"),
+    ("TOKEN_FILE", "/run/t"), ("GITHUB_PAT", "abc"), ("SIGNING_KEY", "k"), ("JWT_PUBLIC_KEY", "k"),
+    ("AUTH_ENABLED", "true"), ("api_key", "k"), ("SETTING", CREDENTIALS["a GitHub token"]), ("X", ""),
+    ("URL", "postgres://u:${P}@h/db"), ("URL", "postgres://u:xX*@h/db"), ("URL", "postgres://u:xXy@h/db"),
+    ("URL", "redis://:{{pw}}@h"), ("API_TOKEN", CREDENTIALS["a JSON Web Token"]),
+]
+
+
+def _constructed() -> Iterator[dict[str, Any]]:
+    """Objects that exercise each exported rule both ways."""
+    for index, image in enumerate(IMAGES):
+        spec = compliant_pod_spec()
+        spec["containers"][0]["image"] = image
+        spec["initContainers"] = [{**copy.deepcopy(spec["containers"][0]), "name": "init", "image": IMAGE}]
+        for kind in ("Pod", "Deployment", "CronJob", "Job", "PodTemplate"):
+            yield wrap(kind, spec, name=f"img{index}")
+    for index, (name, value) in enumerate(ENV):
+        spec = compliant_pod_spec()
+        spec["containers"][0]["env"] = [{"name": name, "value": value}]
+        yield wrap("StatefulSet", spec, name=f"env{index}")
+        args_spec = compliant_pod_spec()
+        args_spec["containers"][0]["args"] = ["--x", value]
+        yield wrap("DaemonSet", args_spec, name=f"arg{index}", annotations={"note": value})
+        yield {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm{index}", "namespace": "shop",
+                                                                   "annotations": {"a": value}},
+               "data": {"k": value}}
+    rules: list[dict[str, Any]] = [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+        {"apiGroups": ["*"], "resources": ["pods"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["*"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]},
+        {"apiGroups": [""], "resources": ["secrets", "*"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind", "escalate"]},
+        {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]},
+    ]
+    for index, rule in enumerate(rules):
+        for kind in ("Role", "ClusterRole"):
+            metadata = {"name": f"r{index}", **({"namespace": "shop"} if kind == "Role" else {})}
+            yield {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata, "rules": [rule]}
+    for index, (ref_kind, ref_name) in enumerate([("ClusterRole", "cluster-admin"), ("Role", "cluster-admin"),
+                                                  ("ClusterRole", "view")]):
+        yield {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": f"b{index}"}, "subjects": [{"kind": "User", "name": "u"}],
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind, "name": ref_name}}
+
+
+def _objects(document: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(document, dict) and document.get("kind") == "List":
+        yield from (item for item in document.get("items") or () if isinstance(item, dict))
+    elif isinstance(document, dict):
+        yield document
+
+
+def _resource(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace")
+    return f"{obj['kind']}/{namespace}/{meta.get('name')}" if namespace else f"{obj['kind']}/{meta.get('name')}"
+
+
+def _fixture_files(tmp_path: Path) -> list[Path]:
+    corpus = require_corpus("pss")
+    examples = require_corpus("extras", "kubernetes-examples")
+    built = tmp_path / "constructed.yaml"
+    built.write_text(yaml.safe_dump_all(list(_constructed()), sort_keys=False))
+    return [*sorted(corpus.rglob("*.yaml")), *sorted(examples.rglob("*.yaml")), built]
+
+
+def _agreement(tmp_path: Path, checks: list[AdmissionCheck], options: dict[str, Any]) -> Counter[str]:
+    """Per rule: objects agreed on; every disagreement fails the test with the object and both verdicts."""
+    exported = {c.rule for c in checks}
+    tally: Counter[str] = Counter()
+    disagreements = []
+    for path in _fixture_files(tmp_path):
+        results = scan(ManifestOptions(paths=(str(path),), **options))
+        by_resource = {r.target.split("#", 1)[1]: r for r in results if "#" in r.target}
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except yaml.YAMLError:
+            continue
+        for obj in (o for d in documents for o in _objects(d)):
+            if not isinstance(obj.get("kind"), str):
+                continue
+            result = by_resource.get(_resource(obj))
+            if result is None or result.outcome is Outcome.ERROR:
+                tally["not judged by the gate"] += 1
+                continue
+            gate_says = {f.rule for f in result.findings} & exported
+            cel_says: set[str] = set()
+            for check in checks:
+                if obj["kind"] not in {r.kind for r in check.resources}:
+                    continue
+                try:
+                    if not admits(check, obj):
+                        cel_says.add(check.rule)
+                except CelError as exc:
+                    disagreements.append((path.name, _resource(obj), check.rule, f"CEL error: {exc}"))
+            for rule in exported:
+                if (rule in gate_says) != (rule in cel_says):
+                    disagreements.append((path.name, _resource(obj), rule,
+                                          f"gate {'fails' if rule in gate_says else 'passes'},"
+                                          f" CEL {'denies' if rule in cel_says else 'admits'}"))
+                elif any(obj["kind"] in {r.kind for r in c.resources} for c in checks if c.rule == rule):
+                    tally[rule] += 1
+    assert disagreements == [], disagreements[:20]
+    return tally
+
+
+def test_every_exported_expression_agrees_with_the_gate(tmp_path: Path) -> None:
+    checks = [c for c in admission_checks("restricted", (), (), ())[0] if c.rule != "pss-level"]
+    tally = _agreement(tmp_path, checks, {})
+    exported = {c.rule for c in checks}
+    assert all(tally[rule] >= 10 for rule in exported), tally  # each rule was judged on many objects
+    denied = Counter(f.rule for path in _fixture_files(tmp_path)
+                     for r in scan(ManifestOptions(paths=(str(path),))) for f in r.findings)
+    assert all(denied[rule] > 0 for rule in exported), denied  # and each rule failed some of them
+
+
+def test_the_configured_allowlist_is_exported_as_the_gate_applies_it(tmp_path: Path) -> None:
+    checks = [c for c in admission_checks("restricted", (), (), ("GITHUB_*", "SIGNING_KEY"))[0]
+              if c.rule == "k8s-secret-env-literal"]
+    _agreement(tmp_path, checks, {"credential_name_allowlist": ("GITHUB_*", "SIGNING_KEY")})
+
+
+def test_every_hardening_rule_is_exported_or_said_why_not() -> None:
+    checks, left_out = admission_checks("restricted", (), (), ())
+    named = {c.rule for c in checks} | {n.rule for n in left_out}
+    assert {r.id for r in HARDENING_RULES} <= named
+    assert all(n.reason for n in left_out)
+    skipped_checks, skipped = admission_checks("restricted", ("k8s-image-digest",), (), ())
+    assert "k8s-image-digest" not in {c.rule for c in skipped_checks}
+    assert ("k8s-image-digest", "skipped by skip-rules") in {(n.rule, n.reason) for n in skipped}
+    none, all_left = admission_checks("baseline", (), (), (), hardening=False)
+    assert [c.rule for c in none] == ["pss-level"] and {n.rule for n in all_left} == {r.id for r in HARDENING_RULES}
+
+
+@pytest.mark.parametrize(("level", "label", "admitted"), [
+    ("restricted", "restricted", True), ("restricted", "baseline", False), ("restricted", None, False),
+    ("baseline", "baseline", True), ("baseline", "restricted", True), ("baseline", "privileged", False),
+])
+def test_namespaces_must_carry_the_pod_security_level(level: str, label: str | None, admitted: bool) -> None:
+    labels = {"pod-security.kubernetes.io/enforce": label} if label else {"team": "shop"}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": labels}}
+    assert admits(namespace_check(level), namespace) is admitted
+    assert admits(namespace_check(level), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}) is False
+
+
+def _documents(text: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(text) if d is not None]
+
+
+def test_vap_documents(tmp_path: Path, cli: Callable[[list[str]], CliRun], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gates.toml").write_text('[manifests]\nlevel = "baseline"\nskip-rules = ["k8s-image-digest"]\n')
+    run = cli(["export", "admission", "--format", "vap", "--output", "policy.yaml"])
+    assert run.code == 0, run.err
+    text = (tmp_path / "policy.yaml").read_text()
+    assert "k8s-image-digest: skipped by skip-rules" in text and "k8s-network-policy:" in text
+    documents = _documents(text)
+    policies = [d for d in documents if d["kind"] == "ValidatingAdmissionPolicy"]
+    bindings = {d["spec"]["policyName"]: d for d in documents if d["kind"] == "ValidatingAdmissionPolicyBinding"}
+    assert {p["metadata"]["name"] for p in policies} == set(bindings)
+    assert all(b["spec"]["validationActions"] == ["Deny"] for b in bindings.values())
+    rules = {p["metadata"]["annotations"]["gates.dev/rule"] for p in policies}
+    assert "k8s-image-digest" not in rules and {"pss-level", "k8s-image-latest", "k8s-rbac-wildcard"} <= rules
+    namespace = next(p for p in policies if p["metadata"]["annotations"]["gates.dev/rule"] == "pss-level")
+    assert "'baseline', 'restricted'" in namespace["spec"]["validations"][0]["expression"]
+    for policy in policies:
+        spec = policy["spec"]
+        assert spec["failurePolicy"] == "Fail"
+        assert all(r["operations"] == ["CREATE", "UPDATE"] for r in spec["matchConstraints"]["resourceRules"])
+
+
+def test_kyverno_policy(cli: Callable[[list[str]], CliRun], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli(["export", "admission", "--format", "kyverno"])
+    assert run.code == 0, run.err
+    [policy] = _documents(run.out)
+    assert policy["apiVersion"] == "kyverno.io/v1" and policy["kind"] == "ClusterPolicy"
+    assert policy["spec"]["validationFailureAction"] == "Enforce"
+    names = [r["name"] for r in policy["spec"]["rules"]]
+    assert len(names) == len(set(names)) and all(len(n) <= 63 for n in names)
+    for rule in policy["spec"]["rules"]:
+        assert rule["validate"]["cel"]["expressions"][0]["expression"]
+        assert rule["match"]["any"][0]["resources"]["kinds"]
+
+
+def test_bad_format_and_bad_config_are_usage_errors(cli: Callable[[list[str]], CliRun], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli(["export", "admission", "--format", "opa"])
+    assert run.code == 2 and "vap or kyverno" in run.err
+    (tmp_path / "gates.toml").write_text('[manifests]\nlevel = "strict"\n')
+    assert cli(["export", "admission"]).code == 2
