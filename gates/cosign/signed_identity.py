@@ -44,7 +44,7 @@ class SignedIdentity:
         """How the rule reads in details and messages."""
         if self.kind is IdentityKind.REMAP:
             return f"remap {self.prefix} -> {self.signed_prefix}"
-        return self.kind.value
+        return str(self.kind.value)
 
 
 MATCH_REPOSITORY = SignedIdentity()
