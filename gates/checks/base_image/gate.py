@@ -395,8 +395,8 @@ def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnno
                                       " was compared (record org.opencontainers.image.base.digest or pin FROM"
                                       " by digest)")
         if len(checked) > 1:
-            check = LayerCheck(False, f"{check.reason}; nor are those of the other {len(checked) - 1} images the"
-                                      " provenance names")
+            others = counted(len(checked) - 1, "other image")
+            check = LayerCheck(False, f"{check.reason}; nor are those of the {others} the provenance names")
         first = first or (base, check)
     assert first is not None
     return first
