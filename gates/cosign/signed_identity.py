@@ -121,7 +121,10 @@ def under(name: str, prefix: str) -> bool:
 def remapped(name: str, rule: SignedIdentity) -> str | None:
     """`name` (normalized, under `rule.prefix`) with the prefix replaced by `rule.signed_prefix`, normalized
     again (`docker.io/alpine` -> `docker.io/library/alpine`); None when that is no repository name."""
+    rest = name[len(rule.prefix):]
+    if not rest and "/" not in rule.signed_prefix:
+        return None  # a bare host names no repository (parsing would read it as a Docker Hub name)
     try:
-        return parse_reference(rule.signed_prefix + name[len(rule.prefix):]).name
+        return parse_reference(rule.signed_prefix + rest).name
     except InvalidDockerReference:
         return None

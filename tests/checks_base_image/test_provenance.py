@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gates.checks.base_image.gate import scan
 from gates.checks.base_image.options import BaseImageOptions
@@ -302,3 +304,32 @@ def test_corpus_index_lists_the_attestation_for_its_platform_manifest() -> None:
     found = attestation_for(parsed, subject)
     assert found is not None and str(found.digest) == record["attestation_manifest"]
     assert attestation_for(parsed, Digest.parse(record["attestation_manifest"])) is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["pkg:docker/", "pkg:docker/a@1", "pkg:docker/a?digest=sha256:zz", "sha256", SLSA_V1]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["uri", "digest", "sha256", "materials", "resolvedDependencies", "buildDefinition",
+                         "invocation", "parameters", "frontend", "args", "source", "subject", "x"]),
+        children, max_size=4),
+    max_leaves=20,
+)
+_SUBJECT = Digest.parse("sha256:" + "ab" * 32)
+
+
+@settings(max_examples=300, deadline=None)
+@given(predicate=_JSON, version=st.sampled_from([SLSA_V02, SLSA_V1]))
+def test_any_provenance_gives_images_or_one_line_error(predicate: Any, version: str) -> None:
+    doc = {"_type": "https://in-toto.io/Statement/v1", "predicateType": version, "predicate": predicate,
+           "subject": [{"digest": {"sha256": _SUBJECT.hex}}]}
+    for data in (json.dumps(doc).encode(), json.dumps(predicate).encode()):
+        problem = ""
+        try:
+            bases = parse_provenance(data, _SUBJECT, version, "attestation")
+        except InputError as exc:
+            problem = str(exc)
+        if problem:
+            assert "\n" not in problem and problem.startswith("attestation: ")
+        else:
+            assert all(base.ref is not None for base in bases)

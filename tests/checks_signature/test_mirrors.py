@@ -6,6 +6,8 @@ import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gates.checks import load_config as load
 from gates.checks.signature import rules as r
@@ -160,6 +162,7 @@ def test_a_string_prefix_that_is_not_a_path_prefix_does_not_remap(
         ("mirror.internal/dockerhub-evil/acme/app", "acme/app", False),  # not a path-component prefix
         ("mirror.internal/dockerhub-evil/acme/app", "mirror.internal/dockerhub-evil/acme/app", True),  # own name
         ("mirror.internal/dockerhubx/acme/app", "acme/app", False),
+        ("mirror.internal/dockerhub", "docker.io/library/docker.io", False),  # the prefix alone: no repository
         ("mirror.internal/dockerhub/acme/app", "not a reference", False),
     ],
 )
@@ -222,3 +225,28 @@ def test_signed_identity_config_errors(toml: str, message: str, tmp_path: Path, 
     run = gates(["signature", "--config", str(path)])
     assert run.code == 2
     assert len(run.err.strip().splitlines()) == 1 and message in run.err
+
+
+_COMPONENTS = st.sampled_from(["hub", "hub-evil", "hubx", "library", "acme", "app"])
+_HOSTS = st.sampled_from(["mirror.internal", "docker.io", "index.docker.io", "ghcr.io"])
+_NAMES = st.builds(lambda host, path: "/".join([host, *path]), _HOSTS, st.lists(_COMPONENTS, min_size=1, max_size=4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(image=_NAMES, signed=_NAMES)
+def test_remap_accepts_only_the_original_under_whole_components(image: str, signed: str) -> None:
+    """Judged against an independent statement of the rule: split on `/`, never compare strings."""
+    rule = remap("mirror.internal/hub", "docker.io")
+    own, found = parse_reference(image).name, parse_reference(signed).name
+    components = own.split("/")
+    expected: str | None = own
+    if components[:2] == ["mirror.internal", "hub"]:  # the prefix itself remaps to a bare host: no repository
+        expected = parse_reference("docker.io/" + "/".join(components[2:])).name if components[2:] else None
+    assert (identity_problem(image, signed, rule) is None) is (found == expected)
+
+
+def test_a_whole_repository_can_be_remapped_to_another() -> None:
+    rule = remap("mirror.internal/hub/app", "docker.io/acme/app")
+    assert identity_problem("mirror.internal/hub/app:1", "acme/app", rule) is None
+    assert identity_problem("mirror.internal/hub/app:1", "acme/other", rule) is not None
+    assert identity_problem("mirror.internal/hub/app2", "acme/app2", rule) is not None  # not under the prefix
