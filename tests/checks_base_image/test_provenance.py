@@ -213,6 +213,17 @@ def test_annotations_naming_the_base_cost_no_request_for_the_provenance(lab: Lab
     assert proven_requests == plain_requests + 2  # the attestation manifest and its provenance layer
 
 
+def test_provenance_is_read_when_only_labels_name_the_base(lab: Lab) -> None:
+    """Labels pass down every FROM (they may name an ancestor): the build's provenance is asked first."""
+    inherited = {BASE_NAME: lab.golang, BASE_DIGEST: str(lab.golang_digest)}
+    app = oi.image([DEBIAN_13, APP], created="2026-11-20T00:00:00Z", user="1000", labels=inherited)
+    provenance = statement(SLSA_V1, app.digest, [(lab.debian, lab.debian_digest)])
+    image = push_buildkit_index(lab.client, lab.target(), app, json.dumps(provenance).encode())
+    result, _ = judge(image, allowed=(f"{lab.host}/approved/*",))
+    assert result.outcome is Outcome.PASSED, result.findings
+    assert any(f"base {lab.debian} (from {PROVENANCE_SOURCE}" in d for d in result.details)
+
+
 def test_an_sbom_only_attestation_is_not_read_past_its_manifest(lab: Lab) -> None:
     app = lab.app([DEBIAN_13])
     sbom = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://spdx.dev/Document"})
