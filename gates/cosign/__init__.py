@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gates.cosign.layers import LegacySignature, parse_signature_manifest
     from gates.cosign.legacy import verify_legacy
     from gates.cosign.reference import ReferenceMatch
+    from gates.cosign.signed_identity import SignedIdentity, identity_problem
     from gates.cosign.verdict import SignatureCheck, Verdict
     from gates.cosign.verify import verify_image_signatures
 
@@ -44,11 +45,13 @@ _EXPORTS: dict[str, str] = {
     "Rejected": "gates.cosign.errors",
     "SIGN_PREDICATE_TYPE": "gates.cosign.bundles",
     "SignatureCheck": "gates.cosign.verdict",
+    "SignedIdentity": "gates.cosign.signed_identity",
     "SignatureError": "gates.cosign.errors",
     "SigstoreBundle": "gates.cosign.bundles",
     "TrustRootError": "gates.cosign.errors",
     "Verdict": "gates.cosign.verdict",
     "check_statement": "gates.cosign.bundles",
+    "identity_problem": "gates.cosign.signed_identity",
     "parse_signature_manifest": "gates.cosign.layers",
     "read_identity": "gates.cosign.identity",
     "verify_bundle": "gates.cosign.bundles",
@@ -77,10 +80,12 @@ __all__ = [
     "Rejected",
     "SignatureCheck",
     "SignatureError",
+    "SignedIdentity",
     "SigstoreBundle",
     "TrustRootError",
     "Verdict",
     "check_statement",
+    "identity_problem",
     "parse_signature_manifest",
     "read_identity",
     "verify_bundle",

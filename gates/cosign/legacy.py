@@ -19,6 +19,7 @@ from gates.cosign.layers import LegacySignature
 from gates.cosign.payload import check_payload, parse_payload
 from gates.cosign.reference import ReferenceMatch
 from gates.cosign.rekor import check_hashedrekord, sha256_hex, verify_set
+from gates.cosign.signed_identity import SignedIdentity
 from gates.cosign.trustroot import TrustRoot
 
 _TLOG_HINT = "transparency is required unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)"
@@ -32,15 +33,19 @@ def verify_legacy(
     match: ReferenceMatch = ReferenceMatch.REPOSITORY,
     *,
     now: dt.datetime | None = None,
+    identity: SignedIdentity | None = None,
 ) -> None:
-    """Return if `authority` vouches for `sig` on this image; else raise `Rejected` with the reason."""
+    """Return if `authority` vouches for `sig` on this image; else raise `Rejected` with the reason.
+
+    `identity`, when given, is the policy's `signed-identity` and replaces `match`.
+    """
     if sig.problem is not None:
         raise Rejected(reasons.INVALID, sig.problem)
     if authority.verification_key is not None:
         _verify_with_key(sig, authority)
     else:
         _verify_keyless(sig, authority, now or dt.datetime.now(dt.timezone.utc))
-    check_payload(parse_payload(sig.payload), image_digest, repository, match)
+    check_payload(parse_payload(sig.payload), image_digest, repository, match, identity)
 
 
 def _verify_with_key(sig: LegacySignature, authority: Authority) -> None:

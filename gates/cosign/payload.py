@@ -14,6 +14,7 @@ from typing import Any
 from gates.cosign import reasons
 from gates.cosign.errors import Rejected
 from gates.cosign.reference import ReferenceMatch, reference_matches
+from gates.cosign.signed_identity import SignedIdentity, identity_problem
 
 SIGNATURE_TYPE = "cosign container image signature"
 
@@ -57,8 +58,12 @@ def check_payload(
     image_digest: str,
     repository: str,
     match: ReferenceMatch = ReferenceMatch.REPOSITORY,
+    identity: SignedIdentity | None = None,
 ) -> None:
-    """Bind the payload to the image: type, digest, reference; says what was expected and found."""
+    """Bind the payload to the image: type, digest, reference; says what was expected and found.
+
+    `identity` (a policy's `signed-identity`), when given, decides the reference instead of `match`.
+    """
     if payload.type != SIGNATURE_TYPE:
         raise Rejected(
             reasons.PAYLOAD_MISMATCH,
@@ -69,7 +74,11 @@ def check_payload(
             reasons.PAYLOAD_MISMATCH,
             f"payload signs digest {payload.manifest_digest}, expected {image_digest}",
         )
-    if not reference_matches(payload.docker_reference, repository, match):
+    if identity is not None:
+        problem = identity_problem(repository, payload.docker_reference, identity, "docker-reference")
+        if problem is not None:
+            raise Rejected(reasons.PAYLOAD_MISMATCH, f"payload {problem} ({identity.describe()})")
+    elif not reference_matches(payload.docker_reference, repository, match):
         raise Rejected(
             reasons.PAYLOAD_MISMATCH,
             f"payload docker-reference {payload.docker_reference!r} does not match {repository!r} ({match.value})",

@@ -16,6 +16,7 @@ from gates.cosign.errors import AuthorityError, Rejected, SignatureError
 from gates.cosign.layers import LegacySignature
 from gates.cosign.legacy import verify_legacy
 from gates.cosign.reference import InvalidDockerReference, ReferenceMatch, parse_reference
+from gates.cosign.signed_identity import SignedIdentity
 from gates.cosign.verdict import SignatureCheck, Verdict
 
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -31,12 +32,14 @@ def verify_image_signatures(
     match: ReferenceMatch = ReferenceMatch.REPOSITORY,
     predicate_types: frozenset[str] | None = frozenset({SIGN_PREDICATE_TYPE}),
     now: dt.datetime | None = None,
+    identity: SignedIdentity | None = None,
 ) -> Verdict:
     """Check every signature against every authority until one verifies.
 
     `repository` is what legacy payloads' `docker-reference` must match (with a tag for
     `ReferenceMatch.EXACT`); `predicate_types` are the in-toto predicates a bundle may carry (None:
-    any, as `cosign verify` accepts attestations too). Raises `SignatureError` only when nothing can be
+    any, as `cosign verify` accepts attestations too); `identity`, a policy's `signed-identity`, replaces
+    `match` when given. Raises `SignatureError` only when nothing can be
     judged (no authorities, a malformed digest or reference, a trusted root that does not load).
     """
     if not authorities:
@@ -51,7 +54,7 @@ def verify_image_signatures(
     for sig in legacy_signatures:
         for authority in authorities:
             try:
-                verify_legacy(sig, authority, image_digest, repository, match, now=now)
+                verify_legacy(sig, authority, image_digest, repository, match, now=now, identity=identity)
             except Rejected as exc:
                 checks.append(SignatureCheck(sig.label, authority.describe(), exc.rule, exc.message))
                 continue

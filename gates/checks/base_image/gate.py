@@ -28,6 +28,7 @@ from gates.checks.base_image.base import (
 )
 from gates.checks.base_image.contents import ImageContents, inflated_digests, read_contents
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
+from gates.checks.base_image.provenance import PROVENANCE_SOURCE, attestation_for, read_provenance
 from gates.config import Config
 from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
@@ -45,7 +46,7 @@ from gates.oci.image_config import (
     names_a_user,
     parse_manifest_annotations,
 )
-from gates.oci.manifest import ImageIndex, ImageManifest, Platform
+from gates.oci.manifest import Descriptor, ImageIndex, ImageManifest, Platform
 from gates.oci.reference import Reference, parse_reference
 from gates.paths import display_path
 from gates.progress import Watch
@@ -218,7 +219,7 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
         annotations = {**_index_annotations(parsed), **entry.annotations, **manifest.annotations}
         verdict.details.append(f"{label}: digest {entry.digest}")
         _judge_platform(ref.with_digest(entry.digest), manifest, annotations, entry.platform, label, prepared,
-                        dockerfile, verdict)
+                        dockerfile, verdict, attestation_for(parsed, entry.digest))
 
 
 def _index_annotations(index: ImageIndex) -> dict[str, str]:
@@ -239,7 +240,9 @@ def _wanted(platform: Platform | None, annotations: object, globs: tuple[str, ..
 def _judge_platform(
     ref: Reference, manifest: ImageManifest, annotations: dict[str, str], platform: Platform | None,
     label: str, prepared: _Prepared, dockerfile: Dockerfile | None, verdict: _Verdict,
+    attestation: Descriptor | None = None,
 ) -> None:
+    """One platform's checks; `attestation` is its BuildKit attestation manifest in the index, if any."""
     options = prepared.options
     config = prepared.lookups.config_of(ref, manifest)
     marks = parse_manifest_annotations({"annotations": annotations}, f"manifest of {ref}", config.labels)
@@ -249,7 +252,7 @@ def _judge_platform(
     if options.enabled(R.IMAGE_AGE):
         _age(R.IMAGE_AGE, "image", created, options.max_age_days, options, label, verdict)
     try:
-        _judge_base(ref, manifest, marks, config, platform, prepared, dockerfile, label, verdict)
+        _judge_base(ref, manifest, marks, config, platform, prepared, dockerfile, label, verdict, attestation)
     except (RegistryError, InputError) as exc:  # the checks below need only this image: still report them
         verdict.problem(f"base image: {exc}", label)
         verdict.details.append(_prefix(label, "base age, drift and approval not checked: the base could not be"
@@ -270,10 +273,11 @@ def _judge_platform(
 
 def _judge_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnnotations, config: ImageConfig,
                 platform: Platform | None, prepared: _Prepared, dockerfile: Dockerfile | None, label: str,
-                verdict: _Verdict) -> None:
+                verdict: _Verdict, attestation: Descriptor | None = None) -> None:
     """Base age, drift and approval: everything that needs the base from its registry."""
     options = prepared.options
-    base, check = _establish_base(ref, manifest, marks, config, platform, prepared, dockerfile, label, verdict)
+    base, check = _establish_base(ref, manifest, marks, config, platform, prepared, dockerfile, label, verdict,
+                                  attestation)
     verdict.details.append(_prefix(label, f"base {base or 'unknown'}"
                                           + (f" (from {base.source})" if base else " (no annotation, no Dockerfile)")))
     if base is not None and check is not None:
@@ -326,12 +330,15 @@ def _layers(manifest: ImageManifest, config: ImageConfig) -> Layers:
 
 def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnnotations, config: ImageConfig,
                     platform: Platform | None, prepared: _Prepared, dockerfile: Dockerfile | None, label: str,
-                    verdict: _Verdict) -> tuple[BaseImage | None, LayerCheck | None]:
+                    verdict: _Verdict, attestation: Descriptor | None = None
+                    ) -> tuple[BaseImage | None, LayerCheck | None]:
     """The base to judge, and how its layers bear the naming out (None: nothing to check, or scratch).
 
-    Annotations and labels are the image's claim, the Dockerfile the build's: each names a base that is
-    believed only when its layers are the image's first layers. A claim that contradicts the Dockerfile
-    is a finding whichever is true; the first naming the layers bear out is judged.
+    Annotations and labels are the image's claim, BuildKit's unsigned provenance (read only when no
+    annotation names the base) and the Dockerfile the build's: each names a base that is believed only
+    when its layers are the image's first layers. A claim that contradicts the Dockerfile is a finding
+    whichever is true; the first naming the layers bear out is judged. Of the images a provenance names
+    (one per stage), the one with the most layers under this image is the base.
     """
     options = prepared.options
     claimed = base_from_annotations(marks)
@@ -340,15 +347,17 @@ def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnno
             and options.enabled(R.APPROVED_BASE):
         verdict.add(R.APPROVED_BASE, f"the image claims base {claimed} (by {claimed.source}), but the Dockerfile's "
                                      f"final stage is FROM {declared} ({declared.source})", label)
-    namings = [b for b in (claimed, declared) if b is not None]
     needed = options.enabled(R.BASE_AGE) or options.enabled(R.BASE_DRIFT) or (
         options.enabled(R.APPROVED_BASE) and bool(options.allowed))
+    provenance: tuple[BaseImage, ...] = ()
+    if needed and attestation is not None and (claimed is None or claimed.source == "label"):
+        provenance = _provenance_bases(ref, attestation, prepared, label, verdict)
+    groups = [group for group in (provenance, (claimed,), (declared,)) if group and group[0] is not None]
+    namings = [base for group in groups for base in group if base is not None]
     if not namings or not needed:
         return (namings[0] if namings else None), None
-    first: tuple[BaseImage, LayerCheck] | None = None
-    for base in namings:
-        if base.scratch:
-            return base, None  # nothing is pulled, so no layer can be compared
+
+    def layer_check(base: BaseImage) -> tuple[LayerCheck, int]:
         digest, base_manifest, base_config = prepared.lookups.base_image(base, platform)
         where = f"{base.platform or platform or 'linux/amd64'} at {digest}"
 
@@ -356,15 +365,57 @@ def _establish_base(ref: Reference, manifest: ImageManifest, marks: ManifestAnno
             return inflated_digests(prepared.lookups.client, ref, manifest.layers[:count], options.max_layer_bytes)
 
         check = check_layers(_layers(base_manifest, base_config), _layers(manifest, config), where, inflated)
-        if check.verified:
+        return check, len(base_manifest.layers)
+
+    first: tuple[BaseImage, LayerCheck] | None = None
+    for group in groups:
+        checked: list[tuple[BaseImage, LayerCheck, int]] = []
+        unread: list[tuple[BaseImage, GatesError]] = []
+        for base in group:
+            assert base is not None
+            if base.scratch:
+                return base, None  # nothing is pulled, so no layer can be compared
+            try:
+                checked.append((base, *layer_check(base)))
+            except (RegistryError, InputError) as problem:
+                if len(group) == 1:
+                    raise
+                unread.append((base, problem))  # a build stage's image may be private: another may settle it
+        verified = [(base, check, count) for base, check, count in checked if check.verified]
+        for skipped, why in unread:
+            verdict.details.append(_prefix(label, f"{skipped} (from {skipped.source}) could not be read: {why}"))
+        if verified:
+            base, check, _ = max(verified, key=lambda item: item[2])  # the nearest: most layers under this image
             return base, check
+        if unread:
+            raise unread[0][1]  # it may have been the base: undecided, never unverified
+        base, check, _ = checked[0]
         if base.built_on is None:  # the tag may have moved since the build: say how to make it checkable
             check = LayerCheck(False, f"{check.reason}; no base digest is recorded, so the tag's current digest"
                                       " was compared (record org.opencontainers.image.base.digest or pin FROM"
                                       " by digest)")
+        if len(checked) > 1:
+            others = counted(len(checked) - 1, "other image")
+            check = LayerCheck(False, f"{check.reason}; nor are those of the {others} the provenance names")
         first = first or (base, check)
     assert first is not None
     return first
+
+
+def _provenance_bases(ref: Reference, attestation: Descriptor, prepared: _Prepared, label: str,
+                      verdict: _Verdict) -> tuple[BaseImage, ...]:
+    """The images the platform's BuildKit provenance names (`InputError` when it is malformed)."""
+    assert ref.digest is not None
+    lookups = prepared.lookups
+    subject = ref.digest
+    found = lookups.once(("provenance", ref.name, str(attestation.digest)),
+                         lambda: read_provenance(lookups.client, ref, attestation, subject))
+    if found is None:
+        verdict.details.append(_prefix(label, f"BuildKit attestation {attestation.digest} holds no provenance"))
+        return ()
+    if not found.candidates:
+        verdict.details.append(_prefix(label, f"BuildKit provenance in {attestation.digest} names no image"))
+    return found.candidates
 
 
 def _base_checks(base: BaseImage, platform: Platform | None, prepared: _Prepared, label: str,
@@ -404,8 +455,9 @@ def _approved(base: BaseImage | None, check: LayerCheck | None, allowed: tuple[s
                                      "the image cannot be shown to be built on it", label)
         return
     if not base_is_allowed(base.ref, allowed):
-        verdict.add(R.APPROVED_BASE, f"base {base.ref} does not match any allowed base ({', '.join(allowed)})",
-                    label)
+        named = f" (named by {base.source})" if base.source.startswith(PROVENANCE_SOURCE) else ""
+        verdict.add(R.APPROVED_BASE, f"base {base.ref}{named} does not match any allowed base"
+                                     f" ({', '.join(allowed)})", label)
 
 
 def base_is_allowed(ref: Reference, allowed: tuple[str, ...]) -> bool:

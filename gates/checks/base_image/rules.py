@@ -70,14 +70,15 @@ RULES: tuple[Rule, ...] = (
         rationale=(
             "Bases from unreviewed sources can carry malware, typosquatted names or unmaintained "
             "software; an allow-list keeps the supply chain to images the organisation trusts. An "
-            "unknown base cannot be shown to be approved, and a named base (annotation, label or "
-            "Dockerfile: all written by whoever built the image) counts only when its layers are the "
-            "image's first layers."
+            "unknown base cannot be shown to be approved, and a named base (annotation, label, "
+            "Dockerfile or BuildKit's unsigned provenance: all written by whoever built the image) counts "
+            "only when its layers are the image's first layers."
         ),
         remediation=(
             "Build on an image matching one of the `allowed` globs, or add the base to the list after "
             "review. Record the base with the `org.opencontainers.image.base.name` and `.base.digest` "
-            "annotations (as `docker buildx` does), and keep them and the Dockerfile true to the build."
+            "annotations (as `docker buildx` does) or attach BuildKit provenance (mode=max), and keep them"
+            " and the Dockerfile true to the build."
         ),
     ),
     Rule(

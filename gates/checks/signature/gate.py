@@ -100,7 +100,8 @@ def _verify(
         verdict = _verdict(signatures, ref.name, digest, policy)
         accepted = verdict.accepted_by
         if accepted is not None:
-            details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}")
+            details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}"
+                           + _identity_note(policy, accepted.signature))
             continue
         details.append(f"policy {policy.name}: no signature verified")
         tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
@@ -113,6 +114,7 @@ def _verify(
 
 def _verdict(signatures: ImageSignatures, repository: str, digest: Digest, policy: Policy) -> Verdict:
     """Legacy `.sig` layers one by one, then referrers only if none verified: any one signature suffices."""
+    from gates.cosign.signed_identity import MATCH_REPOSITORY
     from gates.cosign.verdict import SignatureCheck, Verdict
     from gates.cosign.verify import verify_image_signatures
 
@@ -122,18 +124,35 @@ def _verdict(signatures: ImageSignatures, repository: str, digest: Digest, polic
         checks.extend(verdict.checks)
         return Verdict(str(digest), repository, tuple(checks)) if verdict.verified else None
 
+    identity = policy.signed_identity or MATCH_REPOSITORY
     for sig in signatures.legacy():
-        done = settled(verify_image_signatures(str(digest), repository, [sig], [], policy.authorities))
+        done = settled(verify_image_signatures(str(digest), repository, [sig], [], policy.authorities,
+                                               identity=identity))
         if done is not None:
             return done
     attached = signatures.referrers()
     checks.extend(attached.notes)
     for sig in attached.legacy:
-        done = settled(verify_image_signatures(str(digest), repository, [sig], [], policy.authorities))
+        done = settled(verify_image_signatures(str(digest), repository, [sig], [], policy.authorities,
+                                               identity=identity))
         if done is not None:
             return done
     done = settled(verify_image_signatures(str(digest), repository, [], attached.bundles, policy.authorities))
     return done or Verdict(str(digest), repository, tuple(checks))
+
+
+def _identity_note(policy: Policy, signature: str) -> str:
+    """What `signed-identity` let through, said where it differs from binding the image's own repository."""
+    from gates.cosign.signed_identity import IdentityKind
+
+    identity = policy.signed_identity
+    if identity is None or identity.kind is IdentityKind.MATCH_REPOSITORY or signature.startswith("bundle"):
+        return ""
+    if identity.kind is IdentityKind.DIGEST_ONLY:
+        return ("; signed-identity digest-only: the repository the signature names was not checked, only the"
+                " digest")
+    return (f"; signed-identity {identity.describe()}: a repository under {identity.prefix} must be signed as its"
+            f" original under {identity.signed_prefix}")
 
 
 def _unmatched(image: str, ref: Reference, options: SignatureOptions, location: Location) -> Result:

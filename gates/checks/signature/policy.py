@@ -28,9 +28,10 @@ from gates.validators import ConfigValueError
 
 if TYPE_CHECKING:
     from gates.cosign.authority import Authority
+    from gates.cosign.signed_identity import SignedIdentity
     from gates.oci.reference import Reference
 
-_POLICY_KEYS = ("name", "images", "authorities")
+_POLICY_KEYS = ("name", "images", "authorities", "signed-identity")
 _AUTHORITY_KEYS = (
     "key", "identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
     "github-trigger", "ignore-tlog", "trusted-root",
@@ -74,6 +75,8 @@ class PolicySpec:
     name: str
     images: tuple[str, ...]
     authorities: tuple[AuthoritySpec, ...]
+    signed_identity: SignedIdentity | None = None
+    """`signed-identity`: which repository a signature must name; None: the image's own (match-repository)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class Policy:
     images: tuple[str, ...]
     """Globs over repositories; `*` alone (the command-line policy) matches every image."""
     authorities: tuple[Authority, ...]
+    signed_identity: SignedIdentity | None = None
+    """How the payload's `docker-reference` must relate to the image; None: `match-repository`."""
 
     def matches(self, ref: Reference) -> bool:
         return matches_any(self.images, ref)
@@ -137,7 +142,41 @@ def _policy(item: Any, where: str) -> PolicySpec:
     return PolicySpec(
         name=name, images=tuple(images),
         authorities=tuple(_authority(a, f"{where}.authorities[{n}]") for n, a in enumerate(authorities, start=1)),
+        signed_identity=_signed_identity(item["signed-identity"], f"{where}.signed-identity")
+        if "signed-identity" in item else None,
     )
+
+
+_IDENTITY_NAMES = ("match-repository", "digest-only")
+_REMAP_KEYS = ("prefix", "signed-prefix")
+
+
+def _signed_identity(value: Any, where: str) -> SignedIdentity:
+    """`"match-repository"`, `"digest-only"`, or a remap table `{prefix, signed-prefix}`."""
+    from gates.cosign.reference import InvalidDockerReference
+    from gates.cosign.signed_identity import DIGEST_ONLY, MATCH_REPOSITORY, remap
+    from gates.suggest import did_you_mean
+
+    if isinstance(value, str):
+        if value in _IDENTITY_NAMES:
+            return MATCH_REPOSITORY if value == "match-repository" else DIGEST_ONLY
+        raise ConfigValueError(f"{where}: unknown value {value[:80]!r}{did_you_mean(value, _IDENTITY_NAMES)}"
+                               f" (known: {', '.join(_IDENTITY_NAMES)}, or a table with prefix and signed-prefix)")
+    if not isinstance(value, dict):
+        raise ConfigValueError(f"{where} must be \"match-repository\", \"digest-only\" or a table with prefix and"
+                               f" signed-prefix, found {value!r}")
+    _no_unknown(value, _REMAP_KEYS, where)
+    missing = [key for key in _REMAP_KEYS if key not in value]
+    if missing:
+        raise ConfigValueError(f"{where}: a remap needs both prefix and signed-prefix ({' and '.join(missing)}"
+                               " missing)")
+    for key in _REMAP_KEYS:
+        if not isinstance(value[key], str):
+            raise ConfigValueError(f"{where}.{key} must be a string, found {value[key]!r}")
+    try:
+        return remap(value["prefix"], value["signed-prefix"])
+    except InvalidDockerReference as exc:
+        raise ConfigValueError(f"{where}: {exc}") from None
 
 
 def _authority(item: Any, where: str) -> AuthoritySpec:
@@ -207,7 +246,8 @@ def build_policies(
     """
     return tuple(
         Policy(spec.name, spec.images,
-               tuple(build_authority(a, base, default_trusted_root, where) for a in spec.authorities))
+               tuple(build_authority(a, base, default_trusted_root, where) for a in spec.authorities),
+               spec.signed_identity)
         for spec in specs
     )
 

@@ -80,7 +80,8 @@ RULES: tuple[Rule, ...] = (
         "A valid signature over a payload naming another digest or repository can be copied next to any"
         " image; only the payload binds the signature to this image.",
         "Sign the digest the tag resolves to (for a multi-arch image, the index) in the repository it is"
-        " pulled from, or point the policy at the repository that was signed.",
+        " pulled from, or point the policy at the repository that was signed; for a mirror, set the"
+        " policy's signed-identity (a prefix -> signed-prefix remap, or digest-only).",
     ),
     _rule(
         POLICY_UNMATCHED,
