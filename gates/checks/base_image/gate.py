@@ -31,6 +31,7 @@ from gates.checks.base_image.options import BaseImageOptions, Overrides, build_o
 from gates.config import Config
 from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
+from gates.distro.osv_data import load_advisories
 from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
 from gates.interrupts import map_in_threads
@@ -70,6 +71,8 @@ class _Prepared:
     eol_origin: str = ""
     advisories: AdvisoryIndex | None = None
     advisories_problem: str | None = None
+    advisory_origins: dict[str, str] = field(default_factory=dict)
+    """Base ecosystem (lower case) -> the downloaded OSV file and its date, named in every result using it."""
 
 
 @dataclass
@@ -121,9 +124,10 @@ def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
             prepared.eol, prepared.eol_origin = load_preferred(options.eol_data)
         except InputError as exc:
             prepared.eol_problem = f"end-of-life data: {exc}"
-    if options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE):
+    if options.patch_level:
         try:
-            prepared.advisories = AdvisoryIndex.load(options.advisories)
+            prepared.advisories, prepared.advisory_origins = load_advisories(options.advisories,
+                                                                             options.downloaded_osv)
         except InputError as exc:
             prepared.advisories_problem = f"advisory database: {exc}"
     return prepared
@@ -257,7 +261,7 @@ def _judge_platform(
     contents = None
     needs_passwd = options.enabled(R.NON_ROOT) and names_a_user(config.user)  # a name may map to uid 0
     if options.reads_layers or needs_passwd:
-        want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
+        want_packages = options.patch_level
         contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
                                  packages=want_packages, passwd=options.enabled(R.NON_ROOT))
         if options.reads_layers:
@@ -496,8 +500,12 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
         return
     covered = [e for e in ecosystems if e.lower() in index.ecosystems()]
     if not covered:
-        verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}", label)
+        hint = f" (gates data update --osv {ecosystems[0].split(':')[0]})" if options.downloaded_osv else ""
+        verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}{hint}", label)
         return
+    for origin in dict.fromkeys(prepared.advisory_origins.get(e.split(":")[0].lower(), "") for e in covered):
+        if origin:
+            verdict.details.append(_prefix(label, origin))
     matched = 0
     for ecosystem in covered:
         report = index.match(ecosystem, db.packages, ignore_unfixed=options.ignore_unfixed,
