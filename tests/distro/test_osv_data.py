@@ -7,14 +7,10 @@ size limit, an HTTP error) is one line, exit 1, and the zip downloaded before st
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
-import threading
-import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -22,82 +18,17 @@ import pytest
 from gates.distro import osv_data
 from gates.distro.advisories import AdvisoryIndex
 from tests.conftest import CliRun, require_corpus
+from tests.support.osv_server import Answer, OsvServer, corpus_zip, osv_server, zip_of
+
+server = osv_server
 
 Cli = Callable[[Sequence[str]], CliRun]
 
 
-@dataclass
-class Answer:
-    body: bytes
-    status: int = 200
-    length: int | None = None
-    """The Content-Length to announce (default: the body's)."""
-    stall: float = 0.0
-    """Seconds to wait after the headers, before the body."""
-
-
-@dataclass
-class OsvServer:
-    url: str
-    answers: dict[str, Answer] = field(default_factory=dict)
-    requests: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def server() -> Iterator[OsvServer]:
-    state = OsvServer("")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            state.requests.append(self.path)
-            answer = state.answers.get(self.path)
-            if answer is None:
-                self.send_error(404)
-                return
-            self.send_response(answer.status)
-            self.send_header("Content-Length", str(answer.length if answer.length is not None else len(answer.body)))
-            self.send_header("Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT")
-            self.end_headers()
-            if answer.stall:
-                time.sleep(answer.stall)
-            try:
-                self.wfile.write(answer.body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            self.close_connection = True
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 @pytest.fixture(autouse=True)
-def _data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     return tmp_path / "xdg" / "gates" / "osv"
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def _corpus_zip(ecosystem: str) -> tuple[bytes, int]:
-    records = sorted(require_corpus("osv", "records", ecosystem).glob("*.json"))
-    return _zip({path.name: path.read_bytes() for path in records}), len(records)
 
 
 def _update(cli: Cli, server: OsvServer, *ecosystems: str, extra: Sequence[str] = ()) -> CliRun:
@@ -108,22 +39,22 @@ def _update(cli: Cli, server: OsvServer, *ecosystems: str, extra: Sequence[str] 
 
 
 def test_download_keeps_the_zip_and_an_integrity_record_the_index_reads(cli: Cli, server: OsvServer,
-                                                                       _data_home: Path) -> None:
-    debian, debian_count = _corpus_zip("Debian")
-    alpine, alpine_count = _corpus_zip("Alpine")
+                                                                       data_home: Path) -> None:
+    debian, debian_count = corpus_zip("Debian")
+    alpine, alpine_count = corpus_zip("Alpine")
     server.answers = {"/Debian/all.zip": Answer(debian), "/Alpine/all.zip": Answer(alpine)}
     run = _update(cli, server, "Debian", "Alpine")
     assert run.code == 0, run.err
     assert server.requests == ["/Debian/all.zip", "/Alpine/all.zip"]
-    target = _data_home / "Debian" / "all.zip"
+    target = data_home / "Debian" / "all.zip"
     assert target.read_bytes() == debian
-    record = json.loads((_data_home / "Debian" / osv_data.RECORD_NAME).read_text())
+    record = json.loads((data_home / "Debian" / osv_data.RECORD_NAME).read_text())
     assert record == {"ecosystem": "Debian", "url": f"{server.url}/Debian/all.zip", "size": len(debian),
                       "sha256": hashlib.sha256(debian).hexdigest(), "downloaded": "2026-12-01",
                       "records": debian_count, "last_modified": "Tue, 01 Dec 2026 10:00:00 GMT"}
     assert f"{target}: {debian_count} OSV records of Debian" in run.out
 
-    index, origins = osv_data.load_advisories(None, True, _data_home)
+    index, origins = osv_data.load_advisories(None, True, data_home)
     assert index.count == debian_count + alpine_count
     assert index.count == AdvisoryIndex.load(require_corpus("osv", "records")).count - 4  # the 4 Ubuntu ones
     assert origins["debian"].startswith(f"OSV data {target} (Debian, downloaded 2026-12-01, {debian_count} records")
@@ -141,7 +72,7 @@ def _assert_old_data_kept(run: CliRun, folder: Path, old: bytes, *needles: str) 
 
 
 def _bomb() -> bytes:
-    return _zip({"DSA-1.json": b'{"id": "DSA-1", "affected": []' + b" " * (64 * 1024 * 1024) + b"}"})
+    return zip_of({"DSA-1.json": b'{"id": "DSA-1", "affected": []' + b" " * (64 * 1024 * 1024) + b"}"})
 
 
 def _escaping() -> bytes:
@@ -163,52 +94,52 @@ def _escaping() -> bytes:
     pytest.param(lambda good: Answer(good[:-30]), ("not a zip archive",), id="cut-short-without-length"),
     pytest.param(lambda good: Answer(b"x" * 5000), ("over the 4096 byte limit",), id="too-large"),
     pytest.param(lambda good: Answer(b"", status=503), ("HTTP 503",), id="server-error"),
-    pytest.param(lambda good: Answer(_zip({"DSA-1.json": b"[1, 2]"})), ("not an OSV record",), id="not-osv"),
+    pytest.param(lambda good: Answer(zip_of({"DSA-1.json": b"[1, 2]"})), ("not an OSV record",), id="not-osv"),
 ])
 def test_a_bad_download_is_one_line_and_keeps_the_old_data(
-        cli: Cli, server: OsvServer, _data_home: Path, answer: Callable[[bytes], Answer],
+        cli: Cli, server: OsvServer, data_home: Path, answer: Callable[[bytes], Answer],
         needles: tuple[str, ...]) -> None:
-    good, _ = _corpus_zip("Debian")
+    good, _ = corpus_zip("Debian")
     server.answers = {"/Debian/all.zip": Answer(good)}
     assert _update(cli, server, "Debian").code == 0
     bad = answer(good)
     server.answers = {"/Debian/all.zip": bad}
     limit = ["--osv-max-bytes", "4096"] if len(bad.body) == 5000 else []
     run = _update(cli, server, "Debian", extra=["--osv-timeout", "0.5", *limit])
-    _assert_old_data_kept(run, _data_home, good, f"{server.url}/Debian/all.zip", *needles)
+    _assert_old_data_kept(run, data_home, good, f"{server.url}/Debian/all.zip", *needles)
 
 
-def test_one_failed_ecosystem_does_not_stop_the_others(cli: Cli, server: OsvServer, _data_home: Path) -> None:
-    alpine, _ = _corpus_zip("Alpine")
+def test_one_failed_ecosystem_does_not_stop_the_others(cli: Cli, server: OsvServer, data_home: Path) -> None:
+    alpine, _ = corpus_zip("Alpine")
     server.answers = {"/Alpine/all.zip": Answer(alpine)}
     run = _update(cli, server, "Nope", "Alpine")
     assert run.code == 1
     assert "HTTP 404" in run.err and "/Nope/all.zip" in run.err
-    assert (_data_home / "Alpine" / "all.zip").read_bytes() == alpine
-    assert not (_data_home / "Nope" / "all.zip").exists()
+    assert (data_home / "Alpine" / "all.zip").read_bytes() == alpine
+    assert not (data_home / "Nope" / "all.zip").exists()
 
 
 @pytest.mark.parametrize("name", ["../etc", "Debian/../../x", "a/b", "", "-x"])
-def test_an_ecosystem_that_is_not_a_folder_name_is_refused(cli: Cli, server: OsvServer, _data_home: Path,
+def test_an_ecosystem_that_is_not_a_folder_name_is_refused(cli: Cli, server: OsvServer, data_home: Path,
                                                            name: str) -> None:
     run = _update(cli, server, name)
     assert run.code == 1 and "not an OSV ecosystem name" in run.err
     assert server.requests == []
 
 
-def test_a_zip_changed_after_download_is_refused_when_read(cli: Cli, server: OsvServer, _data_home: Path) -> None:
-    good, _ = _corpus_zip("Debian")
+def test_a_zip_changed_after_download_is_refused_when_read(cli: Cli, server: OsvServer, data_home: Path) -> None:
+    good, _ = corpus_zip("Debian")
     server.answers = {"/Debian/all.zip": Answer(good)}
     assert _update(cli, server, "Debian").code == 0
-    other, _ = _corpus_zip("Alpine")
-    (_data_home / "Debian" / "all.zip").write_bytes(other)
+    other, _ = corpus_zip("Alpine")
+    (data_home / "Debian" / "all.zip").write_bytes(other)
     with pytest.raises(osv_data.OsvDataError, match="does not match its integrity record"):
-        osv_data.load_advisories(None, True, _data_home)
-    (_data_home / "Debian" / osv_data.RECORD_NAME).unlink()
+        osv_data.load_advisories(None, True, data_home)
+    (data_home / "Debian" / osv_data.RECORD_NAME).unlink()
     with pytest.raises(osv_data.OsvDataError, match="no integrity record"):
-        osv_data.load_advisories(None, True, _data_home)
+        osv_data.load_advisories(None, True, data_home)
 
 
-def test_nothing_downloaded_is_an_error_not_an_empty_database(_data_home: Path) -> None:
+def test_nothing_downloaded_is_an_error_not_an_empty_database(data_home: Path) -> None:
     with pytest.raises(osv_data.OsvDataError, match="no OSV data downloaded"):
-        osv_data.load_advisories(None, True, _data_home)
+        osv_data.load_advisories(None, True, data_home)
