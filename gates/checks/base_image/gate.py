@@ -203,6 +203,7 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
         verdict.details.append(f"Dockerfile {dockerfile.path} (from {chosen_by})")
         if prepared.options.enabled(R.PINNING):
             _pinning(dockerfile, prepared.options, verdict)
+        _dockerfile_rules(dockerfile, prepared.options, verdict)
     elif prepared.options.builds:  # a glob with a typo must not pass unnoticed
         verdict.details.append("no Dockerfile: no [[base-image.builds]] image glob matches this image, and no"
                                " dockerfile is set")
@@ -425,6 +426,14 @@ def _pinning(dockerfile: Dockerfile, options: BaseImageOptions, verdict: _Verdic
     for problem in dockerfile.pinning_problems(require_digest=options.require_digest):
         verdict.add(R.PINNING, f"FROM {problem.image} {problem.reason}", "",
                     location=Location(dockerfile.path, problem.line))
+
+
+def _dockerfile_rules(dockerfile: Dockerfile, options: BaseImageOptions, verdict: _Verdict) -> None:
+    from gates.checks.base_image.dockerfile_rules import check
+
+    enabled = frozenset(r for r in R.DOCKERFILE_RULES if options.enabled(r))
+    for finding in check(dockerfile, enabled):
+        verdict.add(finding.rule, finding.message, "", location=Location(dockerfile.path, finding.line))
 
 
 def _non_root(config: ImageConfig, contents: ImageContents | None, label: str, verdict: _Verdict) -> None:
