@@ -209,7 +209,8 @@ def _logical_lines(text: str, path: str) -> list[_Instruction]:
         keyword, _, rest = joined.partition(" ")
         instructions.append(_Instruction(start, keyword.upper(), rest.strip()))
         bodies.append([])
-    return [dataclasses.replace(i, heredoc="\n".join(body)) if body else i for i, body in zip(instructions, bodies)]
+    return [dataclasses.replace(i, heredoc="\n".join(body)) if body else i
+            for i, body in zip(instructions, bodies, strict=True)]
 
 
 def _substitute(text: str, values: Mapping[str, str | None], where: str) -> str:

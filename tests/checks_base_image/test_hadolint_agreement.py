@@ -1,14 +1,14 @@
 """The Dockerfile rules against the real hadolint, on the rules both have, over the written cases and the
 corpus's real Dockerfiles: where they agree, and every place they differ by design, named.
 
-| hadolint | gates | agreement |
-|---|---|---|
-| DL3002 last USER root | base-image-dockerfile-root (an explicit root USER) | all but a builder stage's USER, which hadolint judges and which never reaches the image |
-| DL3006 untagged FROM | base-image-pinning "has no tag" | all |
-| DL3007 FROM ...:latest | base-image-pinning "latest" | all |
-| DL3015 --no-install-recommends | base-image-dockerfile-install-recommends | all |
-| DL4006 pipe without pipefail | base-image-dockerfile-pipe-to-shell | different questions: only downloads piped into a shell are gates' |
-| DL3020 ADD of local files | base-image-dockerfile-remote-add | different questions: disjoint |
+- DL3002 (last USER root) ~ base-image-dockerfile-root on an explicit root USER: the same, except a
+  builder stage's USER, which hadolint judges and which never reaches the image; gates also flags no USER.
+- DL3006 (untagged FROM) ~ base-image-pinning "has no tag": the same.
+- DL3007 (FROM ...:latest) ~ base-image-pinning "latest": the same.
+- DL3015 (--no-install-recommends) ~ base-image-dockerfile-install-recommends: the same.
+- DL4006 (a pipe without pipefail) ~ base-image-dockerfile-pipe-to-shell: another question; only a
+  download piped into a shell is gates'.
+- DL3020 (ADD of local files) ~ base-image-dockerfile-remote-add: another question; disjoint.
 """
 
 from __future__ import annotations
