@@ -110,7 +110,12 @@ def data_update_command(
     from gates.text import for_terminal
 
     if osv:
+        if source is not None or only is not None or output is not None:
+            raise UsageError("--osv downloads OSV advisories only: --source, --file and --output are for the "
+                             "end-of-life data (run them separately)")
         return _osv_update(osv, osv_url, osv_max_bytes, osv_timeout, now)
+    if osv_url is not None or osv_max_bytes is not None or osv_timeout is not None:
+        raise UsageError("--osv-url, --osv-max-bytes and --osv-timeout need --osv ECOSYSTEM")
 
     files = [data for gate in GATES.values() for data in gate.data_files()]
     if only is not None:

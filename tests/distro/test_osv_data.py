@@ -143,3 +143,11 @@ def test_a_zip_changed_after_download_is_refused_when_read(cli: Cli, server: Osv
 def test_nothing_downloaded_is_an_error_not_an_empty_database(data_home: Path) -> None:
     with pytest.raises(osv_data.OsvDataError, match="no OSV data downloaded"):
         osv_data.load_advisories(None, True, data_home)
+
+
+def test_osv_flags_do_not_mix_with_the_end_of_life_ones(cli: Cli, server: OsvServer, tmp_path: Path) -> None:
+    mixed = cli(["data", "update", "--osv", "Debian", "--source", str(tmp_path)])
+    assert mixed.code == 2 and "--osv downloads OSV advisories only" in mixed.err
+    alone = cli(["data", "update", "--osv-url", server.url])
+    assert alone.code == 2 and "need --osv ECOSYSTEM" in alone.err
+    assert server.requests == []
