@@ -4,8 +4,8 @@
 
 Builds, into bench/.work/large-layer/, an image of two layers: first `--layer-mb` MB of random bytes
 (incompressible, so the compressed layer is as large), then a last layer holding `etc/os-release`
-and `etc/debian_version` (Debian 12) and a dpkg status database of 91 packages (Trivy's own `valid` test database, from the
-corpus). It is written as an OCI layout (for Trivy) and pushed to Debian's `docker-registry` on
+and `etc/debian_version` (Debian 12) and a dpkg status database of 91 packages (Trivy's own `valid`
+test database, from the corpus). It is written as an OCI layout (for Trivy) and pushed to Debian's `docker-registry` on
 127.0.0.1 (for gates, which reads registries). Then, each in a fresh helper interpreter that reads
 `getrusage(RUSAGE_CHILDREN)`:
 
