@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gates.checks.base_image import rules as R
 from gates.checks.base_image.dockerfile_rules import check, secret_name
-from gates.targets.dockerfile import parse_dockerfile
+from gates.targets.dockerfile import DockerfileError, parse_dockerfile
 from tests.checks_base_image.dockerfile_cases import CASES
 
 
@@ -47,3 +49,20 @@ def test_skipped_rules_are_not_checked() -> None:
 ])
 def test_credential_names(name: str, secret: bool) -> None:
     assert secret_name(name) is secret
+
+
+_WORDS = ["RUN", "ENV", "ARG", "ADD", "USER", "COPY", "curl", "wget", "|", "sh", "apt-get", "install", "-y",
+          "--security=insecure", "--checksum=", "https://a/b", "git@h:r.git", "TOKEN=", "A=b", "\\\n", "<<EOF",
+          "EOF", "\n", '"', "'", "[", "]", "$(", "<(", "0", "root", "${X}", "#"]
+
+
+@given(st.lists(st.sampled_from(_WORDS), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_instruction_text_is_judged_without_raising(words: list[str]) -> None:
+    text = "FROM alpine:3.20\n" + " ".join(words) + "\n"
+    try:
+        dockerfile = parse_dockerfile(text)
+    except DockerfileError:
+        return
+    for finding in check(dockerfile):
+        assert finding.rule in R.DOCKERFILE_RULES and finding.line >= 1 and finding.message
