@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _ATTEMPTS = 16
 _FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -43,6 +45,28 @@ def write_atomic(target: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        os.replace(temporary, target)
+    except BaseException:
+        _remove(temporary)
+        raise
+    _sync_directory(directory)
+
+
+@contextlib.contextmanager
+def staged(target: Path) -> Iterator[tuple[Path, BinaryIO]]:
+    """Write a large file in pieces, and check it, before it replaces `target` (as `write_atomic` does).
+
+    Yields the temporary path and the file open for writing. Leaving the block normally fsyncs the file
+    and renames it over `target`; an exception leaves `target` as it was and removes the temporary file.
+    """
+    _refuse_special(target)
+    directory = target.parent
+    temporary, fd = _create(directory)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            yield temporary, stream
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, target)
     except BaseException:
         _remove(temporary)

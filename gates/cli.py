@@ -89,12 +89,33 @@ def data_update_command(
     = None,
     now: Annotated[str | None, typer.Option("--now", metavar="DATE", help="The date to stamp (YYYY-MM-DD).")]
     = None,
+    osv: Annotated[list[str] | None, typer.Option("--osv", metavar="ECOSYSTEM", help="Download OSV's advisories "
+                                                  "of this ecosystem instead (repeatable: Debian, Alpine, "
+                                                  "Ubuntu) into $XDG_DATA_HOME/gates/osv, for [patch-level] "
+                                                  "downloaded-osv.")] = None,
+    osv_url: Annotated[str | None, typer.Option("--osv-url", metavar="URL", help="Where OSV's ECOSYSTEM/all.zip "
+                                                "files are (default: OSV's public bucket).")] = None,
+    osv_max_bytes: Annotated[int | None, typer.Option("--osv-max-bytes", min=1, metavar="BYTES",
+                                                      help="Largest download accepted (default: 2 GiB).")]
+    = None,
+    osv_timeout: Annotated[float | None, typer.Option("--osv-timeout", min=0.1, metavar="SECONDS",
+                                                      help="Longest stall of the connection (default: 60).")]
+    = None,
 ) -> int:
-    """Rebuild the end-of-life data the gates ship (OS releases, Kubernetes, etcd, containerd) from endoflife.date."""
+    """Rebuild the end-of-life data the gates ship (OS releases, Kubernetes, etcd, containerd) from endoflife.date,
+    or download OSV advisories with --osv."""
     import datetime as dt
 
     from gates.distro.eol_build import update
     from gates.text import for_terminal
+
+    if osv:
+        if source is not None or only is not None or output is not None:
+            raise UsageError("--osv downloads OSV advisories only: --source, --file and --output are for the "
+                             "end-of-life data (run them separately)")
+        return _osv_update(osv, osv_url, osv_max_bytes, osv_timeout, now)
+    if osv_url is not None or osv_max_bytes is not None or osv_timeout is not None:
+        raise UsageError("--osv-url, --osv-max-bytes and --osv-timeout need --osv ECOSYSTEM")
 
     files = [data for gate in GATES.values() for data in gate.data_files()]
     if only is not None:
@@ -110,6 +131,34 @@ def data_update_command(
         print(for_terminal(update(target, source, generated or dt.date.today(), products_wanted=data.products,
                                   warn=lambda m: print(for_terminal(f"gates: warning: {m}"), file=sys.stderr))))
     return EXIT_PASSED
+
+
+def _osv_update(ecosystems: list[str], url: str | None, max_bytes: int | None, timeout: float | None,
+                now: str | None) -> int:
+    """Each ecosystem downloaded and checked, or one line saying why not (its old data kept)."""
+    from gates.distro import osv_data
+    from gates.errors import InputError
+    from gates.runner import EXIT_FAILED
+    from gates.text import for_terminal
+
+    stamp = now or os.environ.get("GATES_NOW") or None
+    if stamp is not None:
+        stamp = runner.with_now(Config(source=None), stamp).today.isoformat()
+    folder = osv_data.default_folder()
+    failed = 0
+    for ecosystem in dict.fromkeys(ecosystems):
+        try:
+            path, integrity = osv_data.download(
+                ecosystem, folder, base_url=url or osv_data.DEFAULT_BASE_URL,
+                max_bytes=max_bytes or osv_data.DEFAULT_MAX_BYTES, timeout=timeout or osv_data.DEFAULT_TIMEOUT,
+                stamp=stamp)
+        except InputError as exc:
+            failed += 1
+            print(for_terminal(f"gates: error: {exc}"), file=sys.stderr)
+            continue
+        print(for_terminal(f"{path}: {integrity.records} OSV records of {integrity.ecosystem}, {integrity.size} "
+                           f"bytes, sha256 {integrity.sha256}"))
+    return EXIT_FAILED if failed else EXIT_PASSED
 
 
 def _user_data_dir() -> Path:

@@ -1,15 +1,17 @@
-"""The base images a Dockerfile builds on, and whether they are pinned.
+"""The base images a Dockerfile builds on, whether they are pinned, and its instructions per stage.
 
 When an image carries no base annotations, its Dockerfile says what it was built from: the
 final stage's FROM, followed through stages that build on earlier stages. Only what decides FROM
 is parsed: parser directives (`# escape=`), comments, line continuations, heredocs (so their
 bodies are not read as instructions), `ARG` before the first FROM with defaults and
 `${VAR:-default}` forms, `--platform`, `AS name`, `scratch`. A FROM that cannot be understood
-is an error naming FILE:LINE, never a guess.
+is an error naming FILE:LINE, never a guess. Every other instruction is kept as written (keyword,
+text, heredoc bodies, the stage it belongs to) for the rules that read them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -92,13 +94,29 @@ class PinningProblem:
 
 
 @dataclass(frozen=True)
+class Instruction:
+    """One instruction, continuation lines joined; its heredoc bodies beside it."""
+
+    line: int
+    keyword: str
+    """Upper-cased (`RUN`)."""
+    rest: str
+    """The text after the keyword, flags included, as written."""
+    stage: int | None = None
+    """The index of the stage it belongs to; None before the first FROM."""
+    heredoc: str = ""
+    """The bodies of its heredocs (`RUN <<EOF ... EOF`), joined by newlines."""
+
+
+@dataclass(frozen=True)
 class Dockerfile:
-    """The FROM structure of a Dockerfile."""
+    """The FROM structure of a Dockerfile, and its instructions."""
 
     path: str
     stages: tuple[Stage, ...]
     global_args: Mapping[str, str | None] = field(default_factory=dict)
     """ARGs declared before the first FROM, with their effective values."""
+    instructions: tuple[Instruction, ...] = ()
 
     @property
     def final_stage(self) -> Stage:
@@ -139,11 +157,7 @@ _HEREDOC = re.compile(r"<<-?\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\1")
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-@dataclass(frozen=True)
-class _Instruction:
-    line: int
-    keyword: str
-    rest: str
+_Instruction = Instruction
 
 
 def _logical_lines(text: str, path: str) -> list[_Instruction]:
@@ -162,12 +176,15 @@ def _logical_lines(text: str, path: str) -> list[_Instruction]:
         index += 1
     instructions: list[_Instruction] = []
     heredocs: list[str] = []
+    bodies: list[list[str]] = []
     parts: list[str] = []
     start = 0
     for number, raw in enumerate(lines[index:], start=index + 1):
         if heredocs:
             if raw.strip() == heredocs[0]:
                 heredocs.pop(0)
+            else:
+                bodies[-1].append(raw)
             continue
         stripped = raw.strip()
         if not parts and (not stripped or stripped.startswith("#")):
@@ -185,12 +202,15 @@ def _logical_lines(text: str, path: str) -> list[_Instruction]:
         parts = []
         keyword, _, rest = joined.partition(" ")
         instructions.append(_Instruction(start, keyword.upper(), rest.strip()))
+        bodies.append([])
         heredocs = [m.group(2) for m in _HEREDOC.finditer(rest)] if keyword.upper() != "FROM" else []
     if parts:
         joined = " ".join(p.strip() for p in parts if p.strip())
         keyword, _, rest = joined.partition(" ")
         instructions.append(_Instruction(start, keyword.upper(), rest.strip()))
-    return instructions
+        bodies.append([])
+    return [dataclasses.replace(i, heredoc="\n".join(body)) if body else i
+            for i, body in zip(instructions, bodies, strict=True)]
 
 
 def _substitute(text: str, values: Mapping[str, str | None], where: str) -> str:
@@ -238,8 +258,11 @@ def parse_dockerfile(
     global_args: dict[str, str | None] = {}
     stages: list[Stage] = []
     names: dict[str, int] = {}
+    kept: list[Instruction] = []
     for instruction in _logical_lines(text, path):
         where = f"{path}:{instruction.line}"
+        stage = len(stages) if instruction.keyword == "FROM" else (len(stages) - 1 if stages else None)
+        kept.append(dataclasses.replace(instruction, stage=stage))
         if instruction.keyword == "ARG":
             if stages:
                 continue  # stage-scoped ARGs never reach a FROM
@@ -261,7 +284,7 @@ def parse_dockerfile(
             names[stages[-1].name] = stages[-1].index
     if not stages:
         raise DockerfileError(f"{path}: no FROM instruction")
-    return Dockerfile(path=path, stages=tuple(stages), global_args=global_args)
+    return Dockerfile(path=path, stages=tuple(stages), global_args=global_args, instructions=tuple(kept))
 
 
 def _parse_from(

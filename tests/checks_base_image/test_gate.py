@@ -106,7 +106,11 @@ def test_alpine_with_dockerfile_pinning_approval_and_root(cli: Cli, tmp_path: Pa
     assert run.code == 1
     [result] = report["results"]
     assert _rules(result) == {"base-image-pinning", "base-image-approved-base", "base-image-non-root",
-                              "base-image-point-release-lag", "base-image-vulnerable-package"}
+                              "base-image-point-release-lag", "base-image-vulnerable-package",
+                              "base-image-dockerfile-root"}
+    no_user = next(f for f in result["findings"] if f["rule"] == "base-image-dockerfile-root")
+    assert (no_user["location"]["path"], no_user["location"]["line"]) == (str(dockerfile), 5)  # FROM build
+    assert "sets no USER" in no_user["message"]
     pinning = sorted((f["location"]["line"], f["message"]) for f in result["findings"]
                      if f["rule"] == "base-image-pinning")
     assert [line for line, _ in pinning] == [2, 2, 3]

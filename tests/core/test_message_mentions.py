@@ -27,6 +27,10 @@ from tests.conftest import REPO
 
 FOREIGN_FLAGS = {
     "--platform": "Dockerfile `FROM --platform=`",
+    "--checksum": "Dockerfile `ADD --checksum=`",
+    "--security": "Dockerfile `RUN --security=insecure`",
+    "--mount": "Dockerfile `RUN --mount=type=secret`",
+    "--no-install-recommends": "apt-get's flag, named by the Dockerfile rule that asks for it",
     "--registry-referrers-mode": "cosign's flag, named where gates reads what it writes",
     "--ca-roots": "cosign's flag, named as the model of a policy key",
     "--ca-intermediates": "cosign's flag, named as the model of a policy key",

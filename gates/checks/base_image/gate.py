@@ -32,6 +32,7 @@ from gates.checks.base_image.provenance import PROVENANCE_SOURCE, attestation_fo
 from gates.config import Config
 from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
+from gates.distro.osv_data import load_advisories
 from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
 from gates.interrupts import map_in_threads
@@ -71,6 +72,8 @@ class _Prepared:
     eol_origin: str = ""
     advisories: AdvisoryIndex | None = None
     advisories_problem: str | None = None
+    advisory_origins: dict[str, str] = field(default_factory=dict)
+    """Base ecosystem (lower case) -> the downloaded OSV file and its date, named in every result using it."""
 
 
 @dataclass
@@ -122,9 +125,10 @@ def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
             prepared.eol, prepared.eol_origin = load_preferred(options.eol_data)
         except InputError as exc:
             prepared.eol_problem = f"end-of-life data: {exc}"
-    if options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE):
+    if options.patch_level:
         try:
-            prepared.advisories = AdvisoryIndex.load(options.advisories)
+            prepared.advisories, prepared.advisory_origins = load_advisories(options.advisories,
+                                                                             options.downloaded_osv)
         except InputError as exc:
             prepared.advisories_problem = f"advisory database: {exc}"
     return prepared
@@ -200,6 +204,7 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
         verdict.details.append(f"Dockerfile {dockerfile.path} (from {chosen_by})")
         if prepared.options.enabled(R.PINNING):
             _pinning(dockerfile, prepared.options, verdict)
+        _dockerfile_rules(dockerfile, prepared.options, verdict)
     elif prepared.options.builds:  # a glob with a typo must not pass unnoticed
         verdict.details.append("no Dockerfile: no [[base-image.builds]] image glob matches this image, and no"
                                " dockerfile is set")
@@ -260,7 +265,7 @@ def _judge_platform(
     contents = None
     needs_passwd = options.enabled(R.NON_ROOT) and names_a_user(config.user)  # a name may map to uid 0
     if options.reads_layers or needs_passwd:
-        want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
+        want_packages = options.patch_level
         contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
                                  packages=want_packages, passwd=options.enabled(R.NON_ROOT))
         if options.reads_layers:
@@ -475,6 +480,14 @@ def _pinning(dockerfile: Dockerfile, options: BaseImageOptions, verdict: _Verdic
                     location=Location(dockerfile.path, problem.line))
 
 
+def _dockerfile_rules(dockerfile: Dockerfile, options: BaseImageOptions, verdict: _Verdict) -> None:
+    from gates.checks.base_image.dockerfile_rules import check
+
+    enabled = frozenset(r for r in R.DOCKERFILE_RULES if options.enabled(r))
+    for finding in check(dockerfile, enabled):
+        verdict.add(finding.rule, finding.message, "", location=Location(dockerfile.path, finding.line))
+
+
 def _non_root(config: ImageConfig, contents: ImageContents | None, label: str, verdict: _Verdict) -> None:
     passwd = contents.passwd if contents is not None else None
     if is_root_user(config.user, passwd):
@@ -548,8 +561,12 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
         return
     covered = [e for e in ecosystems if e.lower() in index.ecosystems()]
     if not covered:
-        verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}", label)
+        hint = f" (gates data update --osv {ecosystems[0].split(':')[0]})" if options.downloaded_osv else ""
+        verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}{hint}", label)
         return
+    for origin in dict.fromkeys(prepared.advisory_origins.get(e.split(":")[0].lower(), "") for e in covered):
+        if origin:
+            verdict.details.append(_prefix(label, origin))
     matched = 0
     for ecosystem in covered:
         report = index.match(ecosystem, db.packages, ignore_unfixed=options.ignore_unfixed,

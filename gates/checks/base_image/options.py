@@ -66,7 +66,9 @@ class BaseImageOptions:
     skip_rules: frozenset[str] = frozenset()
     max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES
     advisories: Path | None = None
-    """An OSV database (directory or zip); None = the patch-level check is not configured."""
+    """An OSV database (directory or zip); None (and no `downloaded_osv`) = no patch-level check."""
+    downloaded_osv: bool = False
+    """Also judge with the OSV zips `gates data update --osv` downloaded (checked against their records)."""
     ignore_unfixed: bool = False
     min_severity: Severity = Severity.INFO
     """Advisories rated below this are left out (unrated ones are kept: unknown is not low)."""
@@ -86,9 +88,12 @@ class BaseImageOptions:
     @property
     def reads_layers(self) -> bool:
         """Whether any enabled check needs files from the layers (no layer is fetched otherwise)."""
-        return any(self.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)) or (
-            self.advisories is not None and self.enabled(R.VULNERABLE_PACKAGE)
-        )
+        return any(self.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)) or self.patch_level
+
+    @property
+    def patch_level(self) -> bool:
+        """Whether packages are matched against advisories: a database is named and the rule enabled."""
+        return (self.advisories is not None or self.downloaded_osv) and self.enabled(R.VULNERABLE_PACKAGE)
 
 
 def _non_empty_choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
@@ -174,6 +179,7 @@ BASE_IMAGE_TABLE: Schema = {
 
 PATCH_LEVEL_TABLE: Schema = {
     "advisories": (string, ""),
+    "downloaded-osv": (boolean, False),
     "ignore-unfixed": (boolean, False),
     "min-severity": (severity, Severity.INFO),
 }
@@ -224,6 +230,7 @@ def build_options(
         skip_rules=frozenset(base["skip-rules"]),
         max_layer_bytes=base["max-layer-bytes"],
         advisories=advisories,
+        downloaded_osv=patch["downloaded-osv"],
         ignore_unfixed=patch["ignore-unfixed"] if flags.ignore_unfixed is None else flags.ignore_unfixed,
         min_severity=patch["min-severity"],
         concurrency=max(1, int(registry["concurrency"])),

@@ -20,6 +20,15 @@ OS_EOL = "base-image-os-eol"
 OS_UNKNOWN = "base-image-os-unknown"
 POINT_RELEASE_LAG = "base-image-point-release-lag"
 VULNERABLE_PACKAGE = "base-image-vulnerable-package"
+DOCKERFILE_ROOT = "base-image-dockerfile-root"
+DOCKERFILE_REMOTE_ADD = "base-image-dockerfile-remote-add"
+DOCKERFILE_CREDENTIAL = "base-image-dockerfile-credential"
+DOCKERFILE_PIPE_TO_SHELL = "base-image-dockerfile-pipe-to-shell"
+DOCKERFILE_INSECURE_RUN = "base-image-dockerfile-insecure-run"
+DOCKERFILE_INSTALL_RECOMMENDS = "base-image-dockerfile-install-recommends"
+DOCKERFILE_RULES = (DOCKERFILE_ROOT, DOCKERFILE_REMOTE_ADD, DOCKERFILE_CREDENTIAL, DOCKERFILE_PIPE_TO_SHELL,
+                    DOCKERFILE_INSECURE_RUN, DOCKERFILE_INSTALL_RECOMMENDS)
+"""Read from the Dockerfile an image was built from (`dockerfile`, `[[base-image.builds]]`), as pinning is."""
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -154,6 +163,93 @@ RULES: tuple[Rule, ...] = (
         remediation=(
             "Rebuild on a current base or upgrade the package (`apt-get upgrade`, `apk upgrade`) to the "
             "fixed version named in the finding."
+        ),
+    ),
+    Rule(
+        id=DOCKERFILE_ROOT,
+        gate=GATE,
+        title="The final stage of the Dockerfile ends on a non-root USER",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "Without a USER (in the final stage or the stages it builds on) the image runs as its base's "
+            "user, root for most bases; a last `USER root` or `USER 0` runs everything as root. The "
+            "image's own config is judged by base-image-non-root; this names the Dockerfile line to change. "
+            "A USER given by a variable is left to base-image-non-root."
+        ),
+        remediation="End the final stage with `USER <uid>` (a numeric uid other than 0, e.g. `USER 10001`).",
+        reference="https://docs.docker.com/reference/dockerfile/#user",
+    ),
+    Rule(
+        id=DOCKERFILE_REMOTE_ADD,
+        gate=GATE,
+        title="ADD of a remote URL pins its content with --checksum",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "`ADD https://...` puts whatever the server answers today into the image: a compromised or "
+            "changed download goes unnoticed. `--checksum=sha256:...` makes the build fail instead. A git "
+            "source is pinned by a commit in its fragment (`#<40 hex digits>`) or --checksum."
+        ),
+        remediation="Add `--checksum=sha256:<digest>` to the ADD, or download and verify in a RUN step.",
+        reference="https://docs.docker.com/reference/dockerfile/#add---checksum",
+    ),
+    Rule(
+        id=DOCKERFILE_CREDENTIAL,
+        gate=GATE,
+        title="No credential in an ENV or ARG",
+        severity=Severity.HIGH,
+        rationale=(
+            "ENV values are stored in the image config, and ARG values in its build history: anyone who "
+            "can pull the image can read them. A name that says password, secret, token, API key, private "
+            "key, credential or auth (not `..._FILE`, `..._PATH` or `..._URL`), or a value shaped like a "
+            "known token (AWS, GitHub, GitLab, Slack, npm, Stripe, Google, a private key, a URL with a "
+            "password) counts. The finding names the key, never the value."
+        ),
+        remediation=(
+            "Pass secrets with `RUN --mount=type=secret,id=...` (BuildKit) and at run time from the "
+            "orchestrator's secrets; rotate a credential that was committed."
+        ),
+        reference="https://docs.docker.com/build/building/secrets/",
+    ),
+    Rule(
+        id=DOCKERFILE_PIPE_TO_SHELL,
+        gate=GATE,
+        title="No script downloaded and run in one step (`curl ... | sh`)",
+        severity=Severity.HIGH,
+        rationale=(
+            "Piping curl or wget into a shell or interpreter runs whatever the server sends, unverified "
+            "and unrecorded: a compromised host or a cut connection becomes code in the build. "
+            "`sh -c \"$(curl ...)\"` and `bash <(curl ...)` are the same."
+        ),
+        remediation=(
+            "Download to a file, check its checksum or signature (`sha256sum -c`), then run it; or "
+            "install the tool from the distribution's packages."
+        ),
+    ),
+    Rule(
+        id=DOCKERFILE_INSECURE_RUN,
+        gate=GATE,
+        title="No RUN --security=insecure",
+        severity=Severity.HIGH,
+        rationale=(
+            "`RUN --security=insecure` runs the step without the sandbox, like a privileged container: "
+            "the build step can reach the builder's host. It needs the builder's `security.insecure` "
+            "entitlement, which should stay off."
+        ),
+        remediation="Remove the flag; do what needed privileges outside the image build.",
+        reference="https://docs.docker.com/reference/dockerfile/#run---security",
+    ),
+    Rule(
+        id=DOCKERFILE_INSTALL_RECOMMENDS,
+        gate=GATE,
+        title="apt-get install is given --no-install-recommends",
+        severity=Severity.INFO,
+        rationale=(
+            "By default apt installs recommended packages too: more packages in the image, more "
+            "advisories to patch, with nothing in the Dockerfile naming them."
+        ),
+        remediation=(
+            "Write `apt-get install -y --no-install-recommends PACKAGE...` (or "
+            "`-o APT::Install-Recommends=false`) and list what is really needed."
         ),
     ),
 )

@@ -1,0 +1,68 @@
+"""The Dockerfile rules on written cases: exactly the (rule, line) findings expected, values never shown."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gates.checks.base_image import rules as R
+from gates.checks.base_image.dockerfile_rules import check, secret_name
+from gates.targets.dockerfile import DockerfileError, parse_dockerfile
+from tests.checks_base_image.dockerfile_cases import CASES
+
+
+def findings(text: str, name: str = "Dockerfile") -> set[tuple[str, int]]:
+    """Every Dockerfile finding of gates, pinning as `require-digest = false` judges it."""
+    dockerfile = parse_dockerfile(text, name)
+    found = {(f.rule, f.line) for f in check(dockerfile)}
+    found |= {(R.PINNING, p.line) for p in dockerfile.pinning_problems(require_digest=False)}
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_case_gives_exactly_its_findings(name: str) -> None:
+    text, expected = CASES[name]
+    assert findings(text, name) == expected
+
+
+def test_a_credential_value_is_never_in_a_message() -> None:
+    text = "FROM alpine:3.20\nENV DB_PASSWORD=hunter2\nENV MIRROR=https://bob:s3cret@example.com/\nUSER 1\n"
+    messages = [f.message for f in check(parse_dockerfile(text))]
+    assert len(messages) == 2
+    assert not any("hunter2" in m or "s3cret" in m for m in messages)
+    add = "FROM alpine:3.20\nADD https://bob:s3cret@example.com/a /a\nUSER 1\n"
+    [remote] = check(parse_dockerfile(add))
+    assert "s3cret" not in remote.message and "bob:***@example.com" in remote.message
+
+
+def test_skipped_rules_are_not_checked() -> None:
+    text = CASES["pipe-to-shell"][0] + CASES["install-recommends"][0].replace("FROM debian:12\n", "")
+    only = check(parse_dockerfile(text), frozenset({R.DOCKERFILE_INSTALL_RECOMMENDS}))
+    assert {f.rule for f in only} == {R.DOCKERFILE_INSTALL_RECOMMENDS}
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("DB_PASSWORD", True), ("npmToken", True), ("AWS_SECRET_ACCESS_KEY", True), ("GITHUB_API_KEY", True),
+    ("SSH_PRIVATE_KEY", True), ("BASIC_AUTH", True), ("PASSWORD_FILE", False), ("TOKEN_URL", False),
+    ("GPG_KEY", False), ("KEYBOARD", False), ("BYPASS_CACHE", False), ("AUTHOR", False),
+])
+def test_credential_names(name: str, secret: bool) -> None:
+    assert secret_name(name) is secret
+
+
+_WORDS = ["RUN", "ENV", "ARG", "ADD", "USER", "COPY", "curl", "wget", "|", "sh", "apt-get", "install", "-y",
+          "--security=insecure", "--checksum=", "https://a/b", "git@h:r.git", "TOKEN=", "A=b", "\\\n", "<<EOF",
+          "EOF", "\n", '"', "'", "[", "]", "$(", "<(", "0", "root", "${X}", "#"]
+
+
+@given(st.lists(st.sampled_from(_WORDS), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_instruction_text_is_judged_without_raising(words: list[str]) -> None:
+    text = "FROM alpine:3.20\n" + " ".join(words) + "\n"
+    try:
+        dockerfile = parse_dockerfile(text)
+    except DockerfileError:
+        return
+    for finding in check(dockerfile):
+        assert finding.rule in R.DOCKERFILE_RULES and finding.line >= 1 and finding.message
