@@ -69,7 +69,9 @@ def test_a_terminal_gets_a_live_line_from_the_start_redrawn_while_waiting(monkey
     monkeypatch.setenv("COLUMNS", "200")
     terminal, clock = _Terminal(), _Clock()
     with Progress("signature", 1, terminal, clock=clock, tick=0.01) as progress:
-        assert terminal.getvalue() == "\rsignature: 0/1 done  0s"
+        # the ticker may already have redrawn it (a loaded machine): every drawing is the same line
+        assert set(terminal.getvalue().split("\r")[1:]) == {"signature: 0/1 done  0s"}
+        assert terminal.getvalue().startswith("\rsignature: 0/1 done  0s")
         progress.start("ghcr.io/acme/api:1.4")
         clock.now += 7
         deadline = time.monotonic() + 5
