@@ -79,17 +79,36 @@ def verify_bundle(
             reasons.PAYLOAD_MISMATCH,
             f"bundle holds {what}, not an in-toto statement: it signs bytes, not an image, and is no image signature",
         )
+    dsse = _authenticate(data, doc, authority, hex_digest)
+    return None if dsse is None else check_statement(*dsse, hex_digest, predicate_types)
+
+
+def authenticate_dsse_bundle(data: bytes, authority: Authority) -> tuple[str, bytes]:
+    """(payloadType, payload) of a DSSE bundle `authority` vouches for; the statement is the caller's to judge.
+
+    For attestations of artifacts other than images (subjects by sha512, several subjects).
+    """
+    doc = _load_json(data)
+    if "dsseEnvelope" not in doc:
+        raise Rejected(reasons.PAYLOAD_MISMATCH, "bundle holds no DSSE envelope")
+    dsse = _authenticate(data, doc, authority, None)
+    assert dsse is not None
+    return dsse
+
+
+def _authenticate(data: bytes, doc: dict[str, Any], authority: Authority, hex_digest: str | None
+                  ) -> tuple[str, bytes] | None:
+    """Verify the bundle's signature and evidence; (payloadType, payload) for DSSE, None for a message signature."""
     material = doc.get("verificationMaterial")
     if isinstance(material, dict) and "publicKey" in material:
         if authority.verification_key is None:
             raise Rejected(reasons.INVALID, "bundle is signed with a key, but the authority is keyless")
-        return _verify_key_bundle(doc, authority, hex_digest, predicate_types)
+        return _verify_key_bundle(doc, authority, hex_digest)
     if authority.keyless is None:
         raise Rejected(reasons.INVALID, "bundle is keyless (certificate), but the authority is a key")
     if "dsseEnvelope" in doc and authority.ca_roots is None and not sigstore_can_verify(doc, authority):
-        payload_type, payload = verify_keyless_dsse(doc, authority)
-        return check_statement(payload_type, payload, hex_digest, predicate_types)
-    return _verify_keyless_bundle(data, doc, authority, hex_digest, predicate_types)
+        return verify_keyless_dsse(doc, authority)
+    return _verify_keyless_bundle(data, doc, authority, hex_digest)
 
 
 def check_statement(
@@ -154,9 +173,8 @@ def _verify_keyless_bundle(
     data: bytes,
     doc: dict[str, Any],
     authority: Authority,
-    hex_digest: str,
-    predicate_types: frozenset[str] | None,
-) -> dict[str, Any] | None:
+    hex_digest: str | None,
+) -> tuple[str, bytes] | None:
     from sigstore.errors import Error as SigstoreError
     from sigstore.hashes import Hashed
     from sigstore.models import Bundle
@@ -174,6 +192,7 @@ def _verify_keyless_bundle(
         if "dsseEnvelope" in doc:
             payload_type, payload = verifier.verify_dsse(bundle, policy)
         else:
+            assert hex_digest is not None
             hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(hex_digest))
             verifier.verify_artifact(hashed, bundle, policy)
             return None
@@ -183,7 +202,7 @@ def _verify_keyless_bundle(
         raise Rejected(rule, f"Sigstore bundle does not verify: {message}") from exc
     except (ValueError, TypeError, KeyError) as exc:  # malformed content sigstore did not wrap
         raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
-    return check_statement(payload_type, payload, hex_digest, predicate_types)
+    return payload_type, payload
 
 
 @lru_cache(maxsize=8)
@@ -212,8 +231,8 @@ def _verifier(trusted_root: str | None, version: tuple[int, int] | None) -> Any:
 
 
 def _verify_key_bundle(
-    doc: dict[str, Any], authority: Authority, hex_digest: str, predicate_types: frozenset[str] | None
-) -> dict[str, Any] | None:
+    doc: dict[str, Any], authority: Authority, hex_digest: str | None
+) -> tuple[str, bytes] | None:
     key = authority.verification_key
     assert key is not None
     if not str(doc.get("mediaType", "")).startswith(BUNDLE_MEDIA_TYPE_PREFIX):
@@ -233,8 +252,8 @@ def _verify_key_bundle(
             if not verify_signature(key.key, signature, pae):
                 raise Rejected(reasons.INVALID, f"DSSE signature does not verify with {key.describe()}")
         else:
-            if not isinstance(message, dict):
-                raise TypeError("messageSignature is not an object")
+            if not isinstance(message, dict) or hex_digest is None:
+                raise TypeError("messageSignature is not an object (or no digest to check it against)")
             signature = _b64(message["signature"])
             declared = message.get("messageDigest")
             if isinstance(declared, dict) and (
@@ -251,11 +270,12 @@ def _verify_key_bundle(
             else:
                 entry, _ = _bundle_tlog_entry(doc)
                 verify_set(entry, authority.trust_root())
+                assert hex_digest is not None
                 check_hashedrekord(entry, data_sha256=hex_digest, signature=signature, signer=spki_der(key.key))
     except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
         raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
     if envelope is not None:
-        return check_statement(payload_type, payload, hex_digest, predicate_types)
+        return payload_type, payload
     return None
 
 
