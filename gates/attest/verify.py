@@ -97,14 +97,18 @@ class AttestationVerdict:
 
 
 def verify_attestations(
-    image_digest: str, candidates: Sequence[Candidate], requirement: Requirement, now: dt.datetime | None = None
+    image_digest: str, candidates: Sequence[Candidate], requirement: Requirement, now: dt.datetime | None = None,
+    *, also_found: Sequence[str] = (),
 ) -> AttestationVerdict:
-    """Try every candidate of the required type with every authority until one meets the requirement."""
+    """Try every candidate of the required type with every authority until one meets the requirement.
+
+    `also_found`: predicate types of attestations the caller saw but did not fetch (for the message).
+    """
     if not requirement.authorities:
         raise AuthorityError(f"attestation {requirement.describe()}: no authorities, nothing could ever verify")
     moment = now or dt.datetime.now(dt.timezone.utc)
     checks: list[AttestationCheck] = []
-    found: list[str] = []
+    found: list[str] = list(also_found)
     for candidate in candidates:
         claimed, problem = _claimed_type(candidate)
         if problem is not None:

@@ -27,10 +27,12 @@ from gates.errors import ConfigError
 from gates.validators import ConfigValueError
 
 if TYPE_CHECKING:
+    from gates.attest.verify import Requirement
+    from gates.checks.signature.attestations import AttestationSpec
     from gates.cosign.authority import Authority
     from gates.oci.reference import Reference
 
-_POLICY_KEYS = ("name", "images", "authorities")
+_POLICY_KEYS = ("name", "images", "authorities", "signature", "attestations")
 _AUTHORITY_KEYS = (
     "key", "identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
     "github-trigger", "ignore-tlog", "trusted-root",
@@ -74,6 +76,9 @@ class PolicySpec:
     name: str
     images: tuple[str, ...]
     authorities: tuple[AuthoritySpec, ...]
+    attestations: tuple[AttestationSpec, ...] = ()
+    signature: bool = True
+    """False: the image needs its attestations only (teams that push GitHub attestations, no signature)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class Policy:
     images: tuple[str, ...]
     """Globs over repositories; `*` alone (the command-line policy) matches every image."""
     authorities: tuple[Authority, ...]
+    attestations: tuple[Requirement, ...] = ()
+    """Attestations the image needs besides (or, with `signature` False, instead of) a signature."""
+    signature: bool = True
 
     def matches(self, ref: Reference) -> bool:
         return matches_any(self.images, ref)
@@ -128,8 +136,22 @@ def _policy(item: Any, where: str) -> PolicySpec:
         images = [canonical_glob(glob) for glob in images]
     except InvalidReferenceError as exc:
         raise ConfigValueError(f"{where}.images: {exc}") from None
+    signature = item.get("signature", True)
+    if not isinstance(signature, bool):
+        raise ConfigValueError(f"{where}.signature must be true or false, found {signature!r}")
+    attestations: tuple[AttestationSpec, ...] = ()
+    if "attestations" in item:
+        from gates.checks.signature.attestations import parse_attestations
+
+        attestations = parse_attestations(item["attestations"], f"{where}.attestations", _authority)
+    if not signature and not attestations:
+        raise ConfigValueError(f"{where}: signature = false needs [[signature.policies.attestations]]: a policy"
+                               " that requires nothing would pass every image")
     authorities = item.get("authorities")
-    if not isinstance(authorities, list) or not authorities:
+    own = all(spec.authorities for spec in attestations)
+    if authorities is None and not signature and own:
+        authorities = []
+    if not isinstance(authorities, list) or (not authorities and (signature or not own)):
         raise ConfigValueError(
             f"{where}.authorities must be a non-empty array of tables ([[signature.policies.authorities]]):"
             " a policy without authorities could never pass"
@@ -137,6 +159,7 @@ def _policy(item: Any, where: str) -> PolicySpec:
     return PolicySpec(
         name=name, images=tuple(images),
         authorities=tuple(_authority(a, f"{where}.authorities[{n}]") for n, a in enumerate(authorities, start=1)),
+        attestations=attestations, signature=signature,
     )
 
 
@@ -205,11 +228,17 @@ def build_policies(
 
     Raises `ConfigError` naming `where` (the config file) and the authority's key.
     """
-    return tuple(
-        Policy(spec.name, spec.images,
-               tuple(build_authority(a, base, default_trusted_root, where) for a in spec.authorities))
-        for spec in specs
-    )
+    from gates.checks.signature.attestations import build_requirement
+
+    def build(spec: AuthoritySpec) -> Authority:
+        return build_authority(spec, base, default_trusted_root, where)
+
+    policies = []
+    for spec in specs:
+        authorities = tuple(build(a) for a in spec.authorities)
+        requirements = tuple(build_requirement(a, authorities, build) for a in spec.attestations)
+        policies.append(Policy(spec.name, spec.images, authorities, requirements, spec.signature))
+    return tuple(policies)
 
 
 def build_authority(spec: AuthoritySpec, base: Path, default_trusted_root: str | None,

@@ -1,0 +1,52 @@
+"""A policy's required attestations on one image: found, verified by whom, or why not, as details and findings.
+
+Details name every attestation type found and which authority verified each requirement; findings
+carry the requirement, the attestation and the authority tried, and for conditions expected vs found.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gates.checks.signature import rules as signature_rules
+from gates.model import Finding, Location, Severity
+
+if TYPE_CHECKING:
+    from gates.checks.signature.discovery import ImageSignatures
+    from gates.checks.signature.policy import Policy
+    from gates.oci.digest import Digest
+
+
+def check_attestations(
+    image: str, signatures: ImageSignatures, digest: Digest, policy: Policy, location: Location
+) -> tuple[list[str], list[Finding]]:
+    """(details, findings) for every attestation requirement of `policy` on the image at `digest`."""
+    from gates.attest.predicates import short_name
+    from gates.attest.verify import verify_attestations
+
+    candidates, skipped = signatures.attestations({r.predicate_type for r in policy.attestations})
+    details: list[str] = []
+    findings: list[Finding] = []
+    reported_types = False
+    for requirement in policy.attestations:
+        verdict = verify_attestations(str(digest), candidates, requirement, also_found=skipped)
+        if not reported_types:
+            found = sorted({short_name(t) for t in verdict.found_types})
+            details.append(f"policy {policy.name}: attestations found: {', '.join(found) or 'none'}")
+            reported_types = True
+        accepted = verdict.accepted_by
+        label = requirement.describe()
+        if accepted is not None:
+            details.append(f"policy {policy.name}: attestation {label}: {accepted.attestation} verified by"
+                           f" {accepted.authority}")
+            continue
+        details.append(f"policy {policy.name}: attestation {label}: none verified")
+        for reason in verdict.reasons:
+            rule = str(reason.rule)
+            where = f"{reason.attestation}: " if reason.attestation else ""
+            who = f" [authority: {reason.authority}]" if reason.authority else ""
+            findings.append(Finding(
+                rule=rule, severity=signature_rules.SEVERITIES.get(rule, Severity.HIGH),
+                message=f"attestation {label}: {where}{reason.message}{who}", location=location, resource=image,
+            ))
+    return details, findings
