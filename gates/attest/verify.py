@@ -110,7 +110,7 @@ def verify_attestations(
     checks: list[AttestationCheck] = []
     found: list[str] = list(also_found)
     for candidate in candidates:
-        claimed, problem = _claimed_type(candidate)
+        claimed, problem = claimed_type(candidate)
         if problem is not None:
             checks.append(AttestationCheck(candidate.label, "", reasons.INVALID, problem))
             continue
@@ -126,8 +126,8 @@ def verify_attestations(
     return AttestationVerdict(requirement, tuple(checks), tuple(found))
 
 
-def _claimed_type(candidate: Candidate) -> tuple[str | None, str | None]:
-    """(claimed predicate type, problem): unverified, only to choose what to verify."""
+def claimed_type(candidate: Candidate) -> tuple[str | None, str | None]:
+    """(claimed predicate type, problem): unverified, only to choose what to verify and to list what exists."""
     try:
         if isinstance(candidate, LegacyAttestation):
             if candidate.problem is not None:

@@ -22,18 +22,15 @@ def check_attestations(
 ) -> tuple[list[str], list[Finding]]:
     """(details, findings) for every attestation requirement of `policy` on the image at `digest`."""
     from gates.attest.predicates import short_name
-    from gates.attest.verify import verify_attestations
+    from gates.attest.verify import claimed_type, verify_attestations
 
     candidates, skipped = signatures.attestations({r.predicate_type for r in policy.attestations})
-    details: list[str] = []
+    claimed = [kind for candidate in candidates if (kind := claimed_type(candidate)[0]) is not None]
+    found = sorted({short_name(kind) for kind in (*claimed, *skipped)})
+    details = [f"policy {policy.name}: attestations found: {', '.join(found) or 'none'}"]
     findings: list[Finding] = []
-    reported_types = False
     for requirement in policy.attestations:
         verdict = verify_attestations(str(digest), candidates, requirement, also_found=skipped)
-        if not reported_types:
-            found = sorted({short_name(t) for t in verdict.found_types})
-            details.append(f"policy {policy.name}: attestations found: {', '.join(found) or 'none'}")
-            reported_types = True
         accepted = verdict.accepted_by
         label = requirement.describe()
         if accepted is not None:
