@@ -149,7 +149,9 @@ def check_dsse_body(entry: LoggedEntry, payload_type: str, payload: bytes, signa
             logged = [(_b64(_b64(s["sig"]).decode()), _b64(s["publicKey"])) for s in content["envelope"]["signatures"]]
             expected_hash = hashlib.sha256(payload).hexdigest()
         elif entry.kind == "hashedrekord/0.0.2":
-            recorded = {"algorithm": "sha256", "value": _b64(spec["hashedRekordV002"]["data"]["digest"]).hex()}
+            data = spec["hashedRekordV002"]["data"]
+            algorithm = "sha256" if data.get("algorithm") == "SHA2_256" else str(data.get("algorithm"))
+            recorded = {"algorithm": algorithm, "value": _b64(data["digest"]).hex()}
             sig = spec["hashedRekordV002"]["signature"]
             verifier = sig["verifier"]
             raw = verifier.get("x509Certificate", verifier.get("publicKey", {})).get("rawBytes")
