@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 from gates.checks.signature import rules as signature_rules
 from gates.model import Finding, Location, Severity
 
+SOURCES = ("att", "referrers")
+"""Where attestations are looked for, in order: cosign's legacy `.att` tag, then the OCI referrers."""
+
 if TYPE_CHECKING:
+    from gates.attest.verify import AttestationVerdict, Candidate
     from gates.checks.signature.discovery import ImageSignatures
     from gates.checks.signature.policy import Policy
     from gates.oci.digest import Digest
@@ -24,13 +28,26 @@ def check_attestations(
     from gates.attest.predicates import short_name
     from gates.attest.verify import claimed_type, verify_attestations
 
-    candidates, skipped = signatures.attestations({r.predicate_type for r in policy.attestations})
+    candidates: list[Candidate] = []
+    skipped: list[str] = []
+    verdicts: dict[int, AttestationVerdict] = {}
+    for source in SOURCES:  # the next source is read only for requirements the earlier left unmet
+        unmet = {r.predicate_type for n, r in enumerate(policy.attestations)
+                 if n not in verdicts or verdicts[n].accepted_by is None}
+        more, unfetched = signatures.attestations(unmet, source)
+        candidates += more
+        skipped += unfetched
+        for number, requirement in enumerate(policy.attestations):
+            if number not in verdicts or verdicts[number].accepted_by is None:
+                verdicts[number] = verify_attestations(str(digest), candidates, requirement, also_found=skipped)
+        if all(v.accepted_by is not None for v in verdicts.values()):
+            break
     claimed = [kind for candidate in candidates if (kind := claimed_type(candidate)[0]) is not None]
     found = sorted({short_name(kind) for kind in (*claimed, *skipped)})
     details = [f"policy {policy.name}: attestations found: {', '.join(found) or 'none'}"]
     findings: list[Finding] = []
-    for requirement in policy.attestations:
-        verdict = verify_attestations(str(digest), candidates, requirement, also_found=skipped)
+    for number, requirement in enumerate(policy.attestations):
+        verdict = verdicts[number]
         accepted = verdict.accepted_by
         label = requirement.describe()
         if accepted is not None:

@@ -169,12 +169,13 @@ class ImageSignatures:
 
     # -- attestations ------------------------------------------------------------------------------
 
-    def attestations(self, wanted: Collection[str]) -> tuple[list[Candidate], list[str]]:
-        """Attestations that may be of a `wanted` predicate type, and the types of those left unfetched.
+    def attestations(self, wanted: Collection[str], source: str) -> tuple[list[Candidate], list[str]]:
+        """Attestations from `source` (`att`: the legacy tag; `referrers`: bundle referrers) that may be of a
+        `wanted` predicate type, and the types of those left unfetched.
 
-        Bundle referrers come from the shared listing; the legacy `.att` tag is read once. A referrer or
-        layer whose (unauthenticated) annotation names another predicate type is not fetched: it could
-        only ever fail to count, so skipping it never lets an image pass.
+        Bundle referrers come from the listing shared with signatures; the `.att` tag is read once. A
+        referrer or layer whose (unauthenticated) annotation names another predicate type is not fetched:
+        it could only ever fail to count, so skipping it never lets an image pass.
         """
         from gates.attest.layers import annotated_type
         from gates.attest.predicates import matches
@@ -186,6 +187,15 @@ class ImageSignatures:
         def wanted_type(claimed: str | None) -> bool:
             return claimed is None or any(matches(kind, claimed) for kind in wanted)
 
+        if source == "att":
+            for index, layer in enumerate(self._att_layers(), start=1):
+                claimed = annotated_type(layer)
+                if not wanted_type(claimed):
+                    assert claimed is not None
+                    skipped.append(claimed)
+                    continue
+                candidates.append(self._att_layer(index, layer))
+            return candidates, skipped
         for descriptor in self._listing():
             if not _may_be_signature(descriptor):
                 continue
@@ -197,13 +207,6 @@ class ImageSignatures:
             fetched = self._referrer(descriptor)
             if isinstance(fetched, SigstoreBundle):
                 candidates.append(AttestationBundle(fetched.data, fetched.label.replace("bundle", "attestation", 1)))
-        for index, layer in enumerate(self._att_layers(), start=1):
-            claimed = annotated_type(layer)
-            if not wanted_type(claimed):
-                assert claimed is not None
-                skipped.append(claimed)
-                continue
-            candidates.append(self._att_layer(index, layer))
         return candidates, skipped
 
     def _att_layers(self) -> list[Any]:
