@@ -69,9 +69,10 @@ def _root(record: dict[str, Any]) -> Path | None:
 
 def _bundle(record: dict[str, Any]) -> bytes:
     base = require_corpus("attestations")
-    path = base / record["bundle"] if (base / record["bundle"]).exists() else base / "github" / record["bundle"]
+    name = str(record["bundle"])
+    path: Path = base / name if (base / name).exists() else base / "github" / name
     data = path.read_bytes()
-    return data.splitlines()[record.get("bundle_line", 0)] if path.suffix == ".jsonl" else data
+    return data.splitlines()[int(record.get("bundle_line", 0))] if path.suffix == ".jsonl" else data
 
 
 def _digest(record: dict[str, Any]) -> str:

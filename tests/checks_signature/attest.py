@@ -16,15 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from gates.oci import mediatypes
 from gates.oci.client import RegistryClient
 from gates.oci.digest import Digest
 from gates.oci.manifest import Descriptor
 from gates.oci.reference import Reference
 from tests.checks_signature.cosign import BUNDLE_MEDIA_TYPE
-from tests.cosign.factory import FakeRekor, public_pem, sign, spki
+from tests.cosign.factory import FakeRekor, PrivateKey, public_pem, sign, spki
 
 IN_TOTO = "application/vnd.in-toto+json"
 DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
@@ -61,12 +59,12 @@ def pae(payload: bytes) -> bytes:
     return b"DSSEv1 %d %b %d %b" % (len(IN_TOTO), IN_TOTO.encode(), len(payload), payload)
 
 
-def envelope(payload: bytes, keys: Sequence[ec.EllipticCurvePrivateKey]) -> dict[str, Any]:
+def envelope(payload: bytes, keys: Sequence[PrivateKey]) -> dict[str, Any]:
     return {"payloadType": IN_TOTO, "payload": base64.b64encode(payload).decode(),
             "signatures": [{"keyid": "", "sig": base64.b64encode(sign(k, pae(payload))).decode()} for k in keys]}
 
 
-def dsse_body(payload: bytes, signature: bytes, key: ec.EllipticCurvePrivateKey) -> str:
+def dsse_body(payload: bytes, signature: bytes, key: PrivateKey) -> str:
     """A Rekor `dsse` 0.0.1 body recording this payload, signature and key, as Rekor canonicalizes it."""
     doc = {"apiVersion": "0.0.1", "kind": "dsse", "spec": {
         "envelopeHash": {"algorithm": "sha256", "value": "0" * 64},
@@ -84,9 +82,9 @@ class AttLayer:
     media_type: str = DSSE_MEDIA_TYPE
 
 
-def att_layer(key: ec.EllipticCurvePrivateKey, digest: Digest, predicate_type: str, predicate: Any, *,
+def att_layer(key: PrivateKey, digest: Digest, predicate_type: str, predicate: Any, *,
               rekor: FakeRekor | None = None, subject_hex: str | None = None,
-              signing_keys: Sequence[ec.EllipticCurvePrivateKey] | None = None, tamper: bool = False) -> AttLayer:
+              signing_keys: Sequence[PrivateKey] | None = None, tamper: bool = False) -> AttLayer:
     """A `.att` layer: the envelope signed by `signing_keys` (default `key`), a SET by `rekor` if given."""
     payload = statement(subject_hex or digest.hex, predicate_type, predicate)
     doc = envelope(payload, signing_keys or [key])
@@ -116,7 +114,7 @@ def push_att(client: RegistryClient, ref: Reference, digest: Digest, *layers: At
     client.put_manifest(ref.with_tag(f"{digest.tag_form}.att"), manifest, mediatypes.OCI_MANIFEST)
 
 
-def attestation_bundle(key: ec.EllipticCurvePrivateKey, digest: Digest, predicate_type: str, predicate: Any, *,
+def attestation_bundle(key: PrivateKey, digest: Digest, predicate_type: str, predicate: Any, *,
                        subject_hex: str | None = None) -> bytes:
     """A key-signed cosign v3 attestation bundle (no tlog entry: verified with ignore-tlog)."""
     payload = statement(subject_hex or digest.hex, predicate_type, predicate)
