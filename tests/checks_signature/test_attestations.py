@@ -288,3 +288,90 @@ def test_slsa_flags_need_a_provenance_attestation(signers: Signers, gates: Gates
     assert run.code == 2 and "--attestation slsaprovenance1" in run.err
     run = gates([*key_args(signers, "--attestation", "nonsense"), "example.com/a:1"])
     assert run.code == 2 and "unknown attestation type 'nonsense'" in run.err
+
+
+def test_a_real_github_attestation_is_verified_through_the_registry_up_to_its_subject(
+    registry: RegistryServer, pusher: RegistryClient, gates: GatesRun, tmp_path: Path
+) -> None:
+    """GitHub's own instance (TSA, no Rekor): authenticated from the registry, then refused for its subject.
+
+    The bundle is `actions/attest-build-provenance`'s for another image (it cannot be pushed under its own
+    digest), attached as GitHub's `push-to-registry` attaches it: only the subject may fail, so the TSA,
+    chain and identity checks all passed; with another identity it fails earlier, on the identity.
+    """
+    from tests.conftest import require_corpus
+
+    bundle = require_corpus("attestations", "github", "opa-provider", "valid-bundle.json").read_bytes()
+    root = require_corpus("attestations", "github", "trust-roots", "github-trusted-root.json")
+    ref = fresh(registry, "github")
+    img = small_image(str(ref))
+    oi.push_image(pusher, ref, img)
+    attach_attestation(pusher, ref, img.descriptor, bundle, SLSA_V1)
+
+    def config(identity: str) -> Path:
+        path = tmp_path / "gates.toml"
+        path.write_text(f"""
+[[signature.policies]]
+name = "github"
+images = ["*"]
+signature = false
+
+[[signature.policies.attestations]]
+type = "slsaprovenance1"
+
+[[signature.policies.attestations.authorities]]
+identity = "{identity}"
+issuer = "https://token.actions.githubusercontent.com"
+trusted-root = "{root}"
+""")
+        return path
+
+    signer = ("https://github.com/github/artifact-attestations-opa-provider/.github/workflows/docker.yaml"
+              "@refs/pull/31/merge")
+    run = gates(["signature", "--config", str(config(signer)), "--format", "json", str(ref)])
+    assert run.code == 1, run.out
+    [finding] = only_result(run)["findings"]
+    assert finding["rule"] == r.ATTESTATION_INVALID
+    assert "statement subjects are sha256:d57f9212097b86c8" in finding["message"], finding["message"]
+    other = gates(["signature", "--config", str(config(signer.replace("pull/31", "pull/32"))), "--format",
+                   "json", str(ref)])
+    [finding] = only_result(other)["findings"]
+    assert finding["rule"] == r.ATTESTATION_INVALID and "signer identity" in finding["message"]
+
+
+def test_one_listing_serves_signatures_and_attestations_and_other_types_are_not_fetched(
+    registry: RegistryServer, pusher: RegistryClient, signers: Signers
+) -> None:
+    """A bundle-signed image: the referrers are listed once; an SBOM referrer is not fetched for provenance."""
+    from gates.attest.verify import Requirement
+    from gates.checks.signature.gate import SignatureOptions, check_images
+    from gates.checks.signature.policy import Policy
+    from gates.cosign.authority import Authority
+    from gates.model import Outcome
+    from gates.oci.credentials import StaticCredentials
+
+    key = Authority(key=signers.key_pem, ignore_tlog=True)
+
+    def requests(ref: Reference, attestations: tuple[Requirement, ...]) -> int:
+        policy = Policy("p", ("*",), (key,), attestations)
+        with RegistryClient(StaticCredentials({})) as client:
+            [result] = check_images(SignatureOptions((str(ref),), (policy,), concurrency=1), client)
+            assert result.outcome is Outcome.PASSED, result.findings
+            return client.request_count
+
+    counts = []
+    for with_sbom in (False, True):
+        ref = fresh(registry, "listing")
+        img = small_image(f"{ref}{with_sbom}")
+        oi.push_image(pusher, ref, img)
+        attach_bundle(pusher, ref, img.descriptor, key_bundle(signers.key, img.digest))
+        attach_attestation(pusher, ref, img.descriptor,
+                           attestation_bundle(signers.key, img.digest, SLSA_V1, provenance()), SLSA_V1)
+        if with_sbom:
+            attach_attestation(pusher, ref, img.descriptor,
+                               attestation_bundle(signers.key, img.digest, SPDX, spdx()), SPDX)
+        alone = requests(ref, ())
+        counts.append(requests(ref, (Requirement(SLSA_V1, (key,)),)) - alone)
+    # provenance adds only its own referrer (manifest + bundle): the listing is the signature's, the
+    # SBOM referrer is fetched by neither search, and the `.att` tag is not looked up once referrers sufficed
+    assert counts == [2, 2]

@@ -12,7 +12,8 @@ from gates.checks.signature import rules as signature_rules
 from gates.model import Finding, Location, Severity
 
 SOURCES = ("att", "referrers")
-"""Where attestations are looked for, in order: cosign's legacy `.att` tag, then the OCI referrers."""
+"""Where attestations are looked for, in order: cosign's legacy `.att` tag, then the OCI referrers (first
+when the signature's search listed them already: then the `.att` lookup is saved if they suffice)."""
 
 if TYPE_CHECKING:
     from gates.attest.verify import AttestationVerdict, Candidate
@@ -31,7 +32,8 @@ def check_attestations(
     candidates: list[Candidate] = []
     skipped: list[str] = []
     verdicts: dict[int, AttestationVerdict] = {}
-    for source in SOURCES:  # the next source is read only for requirements the earlier left unmet
+    sources = SOURCES[::-1] if signatures.listed else SOURCES
+    for source in sources:  # the next source is read only for requirements the earlier left unmet
         unmet = {r.predicate_type for n, r in enumerate(policy.attestations)
                  if n not in verdicts or verdicts[n].accepted_by is None}
         more, unfetched = signatures.attestations(unmet, source)

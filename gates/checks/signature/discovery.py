@@ -8,8 +8,10 @@ Two places, both keyed by the signed digest (for a multi-arch tag: the index, as
 - OCI 1.1 referrers of the digest (the referrers API, else the `sha256-<hex>` tag index): cosign v3's
   Sigstore bundles (one layer of type `application/vnd.dev.sigstore.bundle.v0.3+json`) and legacy
   signatures written with `--registry-referrers-mode=oci-1-1`. Read only when no legacy signature
-  verified. Referrers that declare another artifact type (SBOMs, other tools' attestations) are not
-  fetched; entries without one, or with the empty/config type older tools wrote, are inspected.
+  verified. Referrers that declare another artifact type (SBOMs, other tools' attestations), or whose
+  `dev.sigstore.bundle.predicateType` annotation names another predicate than cosign's signature, are
+  not fetched for signatures; entries without one, or with the empty/config type older tools wrote, are
+  inspected. The listing is made once per image and shared with the attestations (`attestations()`).
 
 Registry failures and malformed signature manifests raise: the gate turns them into `error` results,
 never into a pass or a plain "unsigned".
@@ -122,6 +124,9 @@ class ImageSignatures:
         for descriptor in self._listing():
             if not _may_be_signature(descriptor):
                 continue
+            claimed = descriptor.annotations.get(BUNDLE_PREDICATE_ANNOTATION)
+            if claimed is not None and claimed != SIGN_PREDICATE_TYPE:
+                continue  # an attestation by its annotation: it could only be rejected as a signature
             fetched = self._referrer(descriptor)
             if fetched is None:
                 continue
@@ -136,6 +141,11 @@ class ImageSignatures:
                     self._parse_layer(n, d, f" (referrer {short})") for n, d in enumerate(raw, start=1)
                 )
         return found
+
+    @property
+    def listed(self) -> bool:
+        """Whether the referrers were listed already (for signatures): then they are the cheaper place to look."""
+        return self._listed is not None
 
     def _listing(self) -> tuple[Descriptor, ...]:
         """The digest's referrers, listed once per image for signatures and attestations alike."""
