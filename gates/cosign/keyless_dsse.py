@@ -34,8 +34,10 @@ def sigstore_can_verify(doc: dict[str, Any], authority: Authority) -> bool:
     entries = material.get("tlogEntries") if isinstance(material, dict) else None
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
         return False
-    kind = entries[0].get("kindVersion") or {}
-    if (kind.get("kind"), kind.get("version")) not in (("dsse", "0.0.1"), ("hashedrekord", "0.0.2")):
+    kind = entries[0].get("kindVersion")
+    if not isinstance(kind, dict) or (kind.get("kind"), kind.get("version")) not in (
+        ("dsse", "0.0.1"), ("hashedrekord", "0.0.2")
+    ):
         return False
     return bool(entries[0].get("inclusionProof")) and bool(authority.trust_root().tlogs)
 
