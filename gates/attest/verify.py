@@ -188,8 +188,11 @@ def _verify_bundle(candidate: AttestationBundle, authority: Authority, digest: s
     statement = parse_statement(payload_type, payload)
     if not statement.names_digest(digest):
         raise Rejected(reasons.INVALID, f"statement subjects are {statement.describe_subjects()}, expected {digest}")
-    material = load_json(candidate.data, "Sigstore bundle").get("verificationMaterial") or {}
-    return statement, _bundle_signer(material), None if authority.ignore_tlog else _bundle_time(material)
+    doc = load_json(candidate.data, "Sigstore bundle")
+    material = doc.get("verificationMaterial") or {}
+    signature = base64.b64decode(doc["dsseEnvelope"]["signatures"][0]["sig"], validate=True)
+    signed_at = None if authority.ignore_tlog else _bundle_time(material, doc.get("mediaType"), signature, authority)
+    return statement, _bundle_signer(material), signed_at
 
 
 def _bundle_signer(material: dict[str, Any]) -> str | None:
@@ -206,21 +209,19 @@ def _bundle_signer(material: dict[str, Any]) -> str | None:
     return sans[0] if sans else None
 
 
-def _bundle_time(material: dict[str, Any]) -> dt.datetime | None:
-    """The earliest time the verifier checked: a TSA token's, else a SET's integrated time."""
-    from rfc3161_client import decode_timestamp_response
+def _bundle_time(material: dict[str, Any], media_type: object, signature: bytes, authority: Authority
+                 ) -> dt.datetime | None:
+    """The earliest *verified* signing time: of the RFC 3161 tokens (each verified again here, as sigstore
+    drops a token that does not verify rather than refusing it) and of the SETs."""
+    from gates.cosign.rekor import verify_set
+    from gates.cosign.transparency import parse_entries, verify_timestamps
 
-    times = []
-    data = material.get("timestampVerificationData") or {}
-    for token in data.get("rfc3161Timestamps") or []:
-        try:
-            when = decode_timestamp_response(base64.b64decode(token["signedTimestamp"])).tst_info.gen_time
-        except (KeyError, TypeError, ValueError):
-            continue
-        times.append(when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc))
-    for entry in material.get("tlogEntries") or []:
-        if isinstance(entry, dict) and entry.get("inclusionPromise") and entry.get("integratedTime"):
-            times.append(dt.datetime.fromtimestamp(int(entry["integratedTime"]), tz=dt.timezone.utc))
+    root = authority.trust_root()
+    times = verify_timestamps(material, signature, root)
+    for entry in parse_entries(material, media_type):
+        if entry.promise is not None:
+            verify_set(entry.promise, root)
+            times.append(entry.promise.integrated_at)
     return min(times) if times else None
 
 

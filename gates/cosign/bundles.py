@@ -290,7 +290,8 @@ def _check_dsse_evidence(doc: dict[str, Any], authority: Authority, payload_type
     for entry in entries:
         verify_logged(entry, root, authority.trusted_root)
         check_dsse_body(entry, payload_type, payload, signature, spki)
-    if not entries and not verify_timestamps(material, signature, root):
+    timestamped = verify_timestamps(material, signature, root)  # every token present must verify
+    if not entries and not timestamped:
         raise Rejected(
             reasons.TLOG_MISSING,
             "bundle has no transparency log entry and no trusted timestamp; transparency is required"

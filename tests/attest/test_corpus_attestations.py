@@ -250,3 +250,24 @@ def test_every_record_is_judged_or_counted() -> None:
         counted[reason] = counted.get(reason, 0) + 1
     assert sum(counted.values()) == len(_records())
     assert counted["judged"] == 26
+
+
+def test_max_age_uses_the_verified_tsa_time_of_a_github_instance_attestation() -> None:
+    """The opa-provider attestation was timestamped by GitHub's TSA on 2025-05-07T08:05:10Z."""
+    import datetime as dt
+
+    from gates.attest.conditions import MaxAge
+
+    base = require_corpus("attestations", "github")
+    data = (base / "opa-provider" / "valid-bundle.json").read_bytes()
+    identity = KeylessIdentity(
+        identity="https://github.com/github/artifact-attestations-opa-provider/.github/workflows/docker.yaml"
+                 "@refs/pull/31/merge", issuer=GITHUB_ACTIONS)
+    authority = Authority(keyless=identity, trusted_root=base / "trust-roots" / "github-trusted-root.json")
+    requirement = Requirement("https://slsa.dev/provenance/v1", (authority,), max_age=MaxAge(86400))
+    digest = "sha256:d57f9212097b86c8d75158ea1d974721e7c6f8c33bd77838b242c8f6a2d21813"
+    fresh = dt.datetime(2025, 5, 7, 20, 0, tzinfo=dt.timezone.utc)
+    assert verify_attestations(digest, [AttestationBundle(data, "b")], requirement, fresh).accepted_by is not None
+    late = verify_attestations(digest, [AttestationBundle(data, "b")], requirement, fresh + dt.timedelta(days=1))
+    [reason] = late.reasons
+    assert reason.rule == "attestation-condition" and "signed 2025-05-07T08:05:10Z" in reason.message
