@@ -324,6 +324,8 @@ def scenario(setup: Setup, work: Path, label: str, concurrency: int, repeat: int
 
 def attestation_overhead(signer: Signer, host: str, work: Path) -> dict[str, dict[str, int]]:
     """Requests for signature alone vs signature + two attestations, for `.att` layers and for referrers."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     from gates.attest.conditions import BuilderId
     from gates.attest.verify import Requirement
     from gates.checks.signature.gate import SignatureOptions, check_images
@@ -354,6 +356,7 @@ def attestation_overhead(signer: Signer, host: str, work: Path) -> dict[str, dic
         with RegistryClient(StaticCredentials({})) as pusher:
             digest = oi.push_image(pusher, ref, image)
             if layout.endswith("bundle-signed"):
+                assert isinstance(signer.key, ec.EllipticCurvePrivateKey)
                 attach_bundle(pusher, ref, image.descriptor, key_bundle(signer.key, digest))
             else:
                 sign_legacy(pusher, ref, digest, key_layer(signer.key, digest, ref.name, signer.rekor))

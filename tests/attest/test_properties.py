@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gates.attest.layers import DSSE_MEDIA_TYPE, parse_attestation_layer
-from gates.attest.verify import AttestationBundle, Requirement, verify_attestations
+from gates.attest.verify import AttestationBundle, Candidate, Requirement, verify_attestations
 from gates.cosign.authority import Authority
 from gates.cosign.identity import KeylessIdentity
 from tests.cosign.factory import public_pem
@@ -31,8 +33,8 @@ def _statement(predicate: object) -> str:
                                         "predicate": predicate}).encode()).decode()
 
 
-def _check(candidates: list[AttestationBundle] | list[object]) -> None:
-    verdict = verify_attestations(DIGEST, candidates, REQUIREMENT)  # type: ignore[arg-type]
+def _check(candidates: Sequence[Candidate]) -> None:
+    verdict = verify_attestations(DIGEST, candidates, REQUIREMENT)
     assert verdict.accepted_by is None
     for reason in verdict.reasons:
         assert reason.rule is not None and "\n" not in reason.message and reason.message
@@ -42,7 +44,7 @@ def _check(candidates: list[AttestationBundle] | list[object]) -> None:
 @given(st.binary(max_size=300) | _json.map(lambda doc: json.dumps(doc).encode()))
 def test_arbitrary_bundles_and_envelopes_are_reasons(data: bytes) -> None:
     _check([AttestationBundle(data, "bundle")])
-    digest = "sha256:" + __import__("hashlib").sha256(data).hexdigest()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
     layer = parse_attestation_layer(1, {"mediaType": DSSE_MEDIA_TYPE, "digest": digest}, data)
     _check([layer])
 
