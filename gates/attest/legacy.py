@@ -56,13 +56,17 @@ def verify_legacy_attestation(
         raise Rejected(reasons.INVALID, f"{which} verifies with {what}")
 
     signed_at: dt.datetime | None = None
-    if not authority.ignore_tlog:
-        if layer.rekor is None:
-            raise Rejected(signature_reasons.TLOG_MISSING, f"attestation has no Rekor bundle (SET); {_TLOG_HINT}")
-        verify_set(layer.rekor, authority.trust_root())
-        check_dsse_body(_logged(layer), envelope.payload_type, envelope.payload, signature,
-                        signer_der)  # type: ignore[arg-type]
-        signed_at = layer.rekor.integrated_at
+    if layer.rekor is None and not authority.ignore_tlog:
+        raise Rejected(signature_reasons.TLOG_MISSING, f"attestation has no Rekor bundle (SET); {_TLOG_HINT}")
+    if layer.rekor is not None:
+        try:
+            verify_set(layer.rekor, authority.trust_root())
+            check_dsse_body(_logged(layer), envelope.payload_type, envelope.payload, signature,
+                            signer_der)  # type: ignore[arg-type]
+            signed_at = layer.rekor.integrated_at
+        except Rejected:
+            if not authority.ignore_tlog:
+                raise  # with ignore-tlog a bad entry only gives no time (as for legacy signatures)
 
     if layer.certificate is not None and authority.keyless is not None:
         root = authority.trust_root()

@@ -112,6 +112,10 @@ def verify_attestations(
     for candidate in candidates:
         claimed, problem = claimed_type(candidate)
         if problem is not None:
+            annotated = candidate.annotated_type if isinstance(candidate, LegacyAttestation) else None
+            if annotated is not None and not matches(requirement.predicate_type, annotated):
+                found.append(annotated)  # unreadable, but by its annotation another requirement's concern
+                continue
             checks.append(AttestationCheck(candidate.label, "", reasons.INVALID, problem))
             continue
         if claimed is not None:
