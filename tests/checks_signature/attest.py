@@ -22,7 +22,7 @@ from gates.oci.digest import Digest
 from gates.oci.manifest import Descriptor
 from gates.oci.reference import Reference
 from tests.checks_signature.cosign import BUNDLE_MEDIA_TYPE
-from tests.cosign.factory import FakeRekor, PrivateKey, public_pem, sign, spki
+from tests.cosign.factory import FakeFulcio, FakeRekor, PrivateKey, pem, public_pem, sign, spki
 
 IN_TOTO = "application/vnd.in-toto+json"
 DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
@@ -64,13 +64,13 @@ def envelope(payload: bytes, keys: Sequence[PrivateKey]) -> dict[str, Any]:
             "signatures": [{"keyid": "", "sig": base64.b64encode(sign(k, pae(payload))).decode()} for k in keys]}
 
 
-def dsse_body(payload: bytes, signature: bytes, key: PrivateKey) -> str:
-    """A Rekor `dsse` 0.0.1 body recording this payload, signature and key, as Rekor canonicalizes it."""
+def dsse_body(payload: bytes, signature: bytes, key: PrivateKey, verifier_pem: bytes | None = None) -> str:
+    """A Rekor `dsse` 0.0.1 body recording this payload, signature and key (or certificate), canonicalized."""
     doc = {"apiVersion": "0.0.1", "kind": "dsse", "spec": {
         "envelopeHash": {"algorithm": "sha256", "value": "0" * 64},
         "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()},
         "signatures": [{"signature": base64.b64encode(signature).decode(),
-                        "verifier": base64.b64encode(public_pem(key)).decode()}],
+                        "verifier": base64.b64encode(verifier_pem or public_pem(key)).decode()}],
     }}
     return base64.b64encode(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).decode()
 
@@ -95,6 +95,24 @@ def att_layer(key: PrivateKey, digest: Digest, predicate_type: str, predicate: A
     if tamper:  # the payload changed after signing: same length, other bytes
         doc["payload"] = base64.b64encode(payload.replace(b"acme", b"evil")).decode()
     return AttLayer(json.dumps(doc).encode(), annotations)
+
+
+def keyless_att_layer(fulcio: FakeFulcio, rekor: FakeRekor, digest: Digest, predicate_type: str, predicate: Any,
+                      *, san: str, issuer: str) -> AttLayer:
+    """A keyless `.att` layer: an ephemeral key, its certificate from `fulcio`, the chain, a Rekor SET."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = fulcio.issue(key, san=san, issuer=issuer)
+    payload = statement(digest.hex, predicate_type, predicate)
+    doc = envelope(payload, [key])
+    signature = base64.b64decode(doc["signatures"][0]["sig"])
+    return AttLayer(json.dumps(doc).encode(), {
+        "predicateType": predicate_type, "dev.cosignproject.cosign/signature": "",
+        "dev.sigstore.cosign/certificate": pem(cert),
+        "dev.sigstore.cosign/chain": pem(fulcio.intermediate) + pem(fulcio.root),
+        "dev.sigstore.cosign/bundle": rekor.annotation(dsse_body(payload, signature, key, pem(cert).encode())),
+    })
 
 
 def push_att(client: RegistryClient, ref: Reference, digest: Digest, *layers: AttLayer) -> None:
