@@ -375,3 +375,26 @@ def test_one_listing_serves_signatures_and_attestations_and_other_types_are_not_
     # provenance adds only its own referrer (manifest + bundle): the listing is the signature's, the
     # SBOM referrer is fetched by neither search, and the `.att` tag is not looked up once referrers sufficed
     assert counts == [2, 2]
+
+
+def test_attestation_findings_reach_every_report(
+    registry: RegistryServer, pusher: RegistryClient, signers: Signers, gates: GatesRun, tmp_path: Path
+) -> None:
+    """SARIF names the rule (with its explain text in the driver), JUnit fails a testcase of that rule."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    ref, digest = signed_image(pusher, registry, signers, "reports")
+    push_att(pusher, ref, digest, att_layer(signers.key, digest, SPDX, spdx(), rekor=signers.rekor))
+    sarif, junit, github = tmp_path / "out.sarif", tmp_path / "junit.xml", tmp_path / "github.txt"
+    run = gates([*key_args(signers, "--attestation", "slsaprovenance1"), "--output", f"sarif={sarif}",
+                 "--output", f"junit={junit}", "--output", f"github={github}", str(ref)])
+    assert run.code == 1
+    doc = json.loads(sarif.read_text(encoding="utf-8"))
+    [sarif_result] = doc["runs"][0]["results"]
+    assert sarif_result["ruleId"] == r.ATTESTATION_MISSING
+    rules = {rule["id"]: rule for rule in doc["runs"][0]["tool"]["driver"]["rules"]}
+    assert "SLSA provenance or an SBOM" in json.dumps(rules[r.ATTESTATION_MISSING])
+    failures = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
+    assert len(failures) == 1 and r.ATTESTATION_MISSING in failures[0].get("name", "")
+    assert r.ATTESTATION_MISSING in github.read_text(encoding="utf-8")
