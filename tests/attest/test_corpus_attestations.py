@@ -15,6 +15,7 @@ Sources whose verdicts need something other than an offline look at stored data 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -271,3 +272,46 @@ def test_max_age_uses_the_verified_tsa_time_of_a_github_instance_attestation() -
     late = verify_attestations(digest, [AttestationBundle(data, "b")], requirement, fresh + dt.timedelta(days=1))
     [reason] = late.reasons
     assert reason.rule == "attestation-condition" and "signed 2025-05-07T08:05:10Z" in reason.message
+
+
+@pytest.mark.parametrize(("name", "kind"), [("bom-go-mod.spdx.json", "spdxjson"),
+                                            ("bom-go-mod.cyclonedx.json", "cyclonedx")])
+def test_cosign_sbom_predicates_satisfy_the_sbom_condition(name: str, kind: str) -> None:
+    """cosign's `--type spdxjson` / `cyclonedx` test predicates, attested here as cosign attests them."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gates.attest.conditions import SbomPresent
+    from gates.oci.digest import Digest
+    from tests.checks_signature.attest import att_layer
+    from tests.cosign.factory import public_pem
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    digest = Digest.parse("sha256:" + "ef" * 32)
+    predicate = json.loads(require_corpus("attestations", "cosign", name).read_bytes())
+    made = att_layer(key, digest, predicate_type(kind), predicate)
+    layer = parse_attestation_layer(1, {"mediaType": "application/vnd.dsse.envelope.v1+json",
+                                        "digest": f"sha256:{hashlib.sha256(made.blob).hexdigest()}",
+                                        "annotations": made.annotations}, made.blob)
+    authority = Authority(key=public_pem(key), ignore_tlog=True)
+    fits = Requirement(predicate_type(kind), (authority,), (SbomPresent(64 * 1024),))
+    assert verify_attestations(str(digest), [layer], fits).accepted_by is not None
+    [reason] = verify_attestations(str(digest), [layer], Requirement(predicate_type(kind), (authority,),
+                                                                     (SbomPresent(100),))).reasons
+    assert reason.rule == "attestation-condition" and "more than the limit of 100" in reason.message
+
+
+def test_cosign_vuln_predicate_through_key_paths() -> None:
+    """cosign's `--type vuln` test predicate: a key with a dot (`builder.id`), nulls, nested fields."""
+    from gates.attest.conditions import FieldCondition, failures
+    from gates.attest.statement import Statement, Subject
+
+    predicate = json.loads(require_corpus("attestations", "cosign", "attestations", "vuln-predicate.json").read_bytes())
+    statement = Statement("https://in-toto.io/Statement/v1", predicate_type("vuln"),
+                          (Subject("x", {"sha256": "ab" * 32}),), predicate, 500)
+    holds = [FieldCondition('predicate.invocation["builder.id"]', equals=""),
+             FieldCondition("predicate.scanner.uri", regexp="fakescanner\\.example\\.com/.*"),
+             FieldCondition("predicate.metadata.scanStartedOn", one_of=("2022-04-12T00:00:00Z",))]
+    assert failures(holds, statement) == []
+    [null, absent] = failures([FieldCondition("predicate.scanner.result", equals="passed"),
+                               FieldCondition("predicate.invocation.builder.id", equals="")], statement)
+    assert null.endswith("found null") and absent.endswith("found nothing (the field is absent)")
