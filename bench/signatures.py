@@ -375,7 +375,7 @@ def attestation_overhead(signer: Signer, host: str, work: Path) -> dict[str, dic
                         Requirement(SPDX, (attestation_key,)))
         counts: dict[str, int] = {}
         for name, attestations in (("signature", ()), ("signature + 2 attestations", requirements)):
-            policy = Policy("bench", ("*",), (signature_key,), attestations)
+            policy = Policy("bench", ("*",), (signature_key,), attestations=attestations)
             with RegistryClient(StaticCredentials({})) as client:
                 [result] = check_images(SignatureOptions((str(ref),), (policy,), concurrency=1), client)
                 counts[name] = client.request_count

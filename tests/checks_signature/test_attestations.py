@@ -353,7 +353,7 @@ def test_one_listing_serves_signatures_and_attestations_and_other_types_are_not_
     key = Authority(key=signers.key_pem, ignore_tlog=True)
 
     def requests(ref: Reference, attestations: tuple[Requirement, ...]) -> int:
-        policy = Policy("p", ("*",), (key,), attestations)
+        policy = Policy("p", ("*",), (key,), attestations=attestations)
         with RegistryClient(StaticCredentials({})) as client:
             [result] = check_images(SignatureOptions((str(ref),), (policy,), concurrency=1), client)
             assert result.outcome is Outcome.PASSED, result.findings

@@ -111,7 +111,7 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySp
         except ConfigError as exc:
             raise UsageError(str(exc).removeprefix(f"{COMMAND_LINE}: {COMMAND_LINE}: ")) from None
         requirements = _flag_requirements(attestation_flags or AttestationFlags(), authority)
-        policies: tuple[Policy, ...] = (Policy(COMMAND_LINE, ("*",), (authority,), requirements),)
+        policies: tuple[Policy, ...] = (Policy(COMMAND_LINE, ("*",), (authority,), attestations=requirements),)
         allow_unmatched = False
     else:
         if attestation_flags is not None and attestation_flags.given:

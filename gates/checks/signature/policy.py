@@ -237,7 +237,8 @@ def build_policies(
     for spec in specs:
         authorities = tuple(build(a) for a in spec.authorities)
         requirements = tuple(build_requirement(a, authorities, build) for a in spec.attestations)
-        policies.append(Policy(spec.name, spec.images, authorities, requirements, spec.signature))
+        policies.append(Policy(spec.name, spec.images, authorities, attestations=requirements,
+                               signature=spec.signature))
     return tuple(policies)
 
 
