@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 SHORT_NAMES: dict[str, str] = {
     "slsaprovenance": "https://slsa.dev/provenance/v0.2",
     "slsaprovenance02": "https://slsa.dev/provenance/v0.2",
@@ -45,3 +47,10 @@ def short_name(uri: str) -> str:
     """The short name for messages, or the URI itself."""
     return next((name for name, value in SHORT_NAMES.items() if value == uri and name != "slsaprovenance02"
                  and name != "spdx"), uri)
+
+
+def shown_types(types: Iterable[object]) -> str:
+    """Predicate types for a message: short names, each cut at 100 characters, at most 10 (they are untrusted)."""
+    names = sorted({short_name(t)[:100] for t in types if isinstance(t, str)})
+    more = f", and {len(names) - 10} more" if len(names) > 10 else ""
+    return (", ".join(names[:10]) + more) or "none"

@@ -58,7 +58,7 @@ class Statement:
         return any(subject.digest.get(algorithm) == value for subject in self.subjects)
 
     def describe_subjects(self) -> str:
-        shown = [f"{a}:{v[:16]}…" for s in self.subjects for a, v in sorted(s.digest.items())][:4]
+        shown = [f"{a[:20]}:{v[:16]}…" for s in self.subjects for a, v in sorted(s.digest.items())][:4]
         return ", ".join(shown) or "none"
 
 

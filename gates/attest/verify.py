@@ -21,7 +21,7 @@ from cryptography import x509
 from gates.attest import reasons
 from gates.attest.conditions import MaxAge, StatementCondition, failures
 from gates.attest.layers import LegacyAttestation
-from gates.attest.predicates import matches, short_name
+from gates.attest.predicates import matches, short_name, shown_types
 from gates.attest.statement import (
     MAX_ENVELOPE,
     Statement,
@@ -90,7 +90,7 @@ class AttestationVerdict:
             return ()
         if self.checks:
             return self.checks
-        found = ", ".join(sorted({short_name(t) for t in self.found_types})) or "none"
+        found = shown_types(self.found_types)
         return (AttestationCheck("", "", reasons.MISSING,
                                  f"no {self.requirement.describe()} attestation ({self.requirement.predicate_type})"
                                  f" is attached; attestation types found: {found}"),)
@@ -166,7 +166,7 @@ def _try(candidate: Candidate, authority: Authority, digest: str, requirement: R
         return AttestationCheck(candidate.label, who, reasons.INVALID, _reworded(exc))
     if not matches(requirement.predicate_type, statement.predicate_type):
         return AttestationCheck(candidate.label, who, reasons.INVALID,
-                                f"verified statement's predicate type is {statement.predicate_type!r},"
+                                f"verified statement's predicate type is {statement.predicate_type[:100]!r},"
                                 f" expected {requirement.predicate_type!r}")
     problems = failures(requirement.conditions, statement, signer)
     if requirement.max_age is not None and (age := requirement.max_age.failure_at(signed_at, now)):

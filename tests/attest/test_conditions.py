@@ -183,3 +183,11 @@ def test_statements_that_are_not(payload: bytes, message: str) -> None:
         parse_statement("application/vnd.in-toto+json", payload)
     with pytest.raises(Rejected, match="not an in-toto statement"):
         parse_statement("text/plain", payload)
+
+
+def test_untrusted_predicate_types_are_shown_short_and_few() -> None:
+    from gates.attest.predicates import shown_types
+
+    shown = shown_types(["https://x/" + "a" * 10000, *[f"https://t/{n}" for n in range(20)], V1])
+    assert len(shown) < 1500 and "and 12 more" in shown and "a" * 101 not in shown
+    assert shown_types([]) == "none" and shown_types([V1, V1]) == "slsaprovenance1"

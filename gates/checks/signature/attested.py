@@ -26,7 +26,7 @@ def check_attestations(
     image: str, signatures: ImageSignatures, digest: Digest, policy: Policy, location: Location
 ) -> tuple[list[str], list[Finding]]:
     """(details, findings) for every attestation requirement of `policy` on the image at `digest`."""
-    from gates.attest.predicates import short_name
+    from gates.attest.predicates import shown_types
     from gates.attest.verify import claimed_type, verify_attestations
 
     candidates: list[Candidate] = []
@@ -45,8 +45,7 @@ def check_attestations(
         if all(v.accepted_by is not None for v in verdicts.values()):
             break
     claimed = [kind for candidate in candidates if (kind := claimed_type(candidate)[0]) is not None]
-    found = sorted({short_name(kind) for kind in (*claimed, *skipped)})
-    details = [f"policy {policy.name}: attestations found: {', '.join(found) or 'none'}"]
+    details = [f"policy {policy.name}: attestations found: {shown_types([*claimed, *skipped])}"]
     findings: list[Finding] = []
     for number, requirement in enumerate(policy.attestations):
         verdict = verdicts[number]
