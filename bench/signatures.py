@@ -30,6 +30,12 @@
 6. **CLI.** Optionally the same check as a real process, `gates signature --config gates.toml`, with a
    cold cache (includes interpreter start-up and imports), timed by `_harness.measure`.
 
+7. **Attestations.** One image with a key signature (`.sig`, SET) and two attestations (SLSA provenance v1
+   and SPDX), once as cosign's legacy `.att` layers (with SETs) and once as cosign v3 bundle referrers
+   (the signature as a `.sig` layer, then as a bundle referrer too), verified by a policy asking for the
+   signature alone and by one asking for both attestations too:
+   the difference in requests is what the attestations cost (aim: at most two more).
+
 A benchmark, not a test: it never fails on a missed aim (at most 3 requests per key-signed image after
 the token: resolve, `.sig` manifest, payload), it reports it. The local registry has no auth, so there
 is no token exchange to discount.
@@ -70,6 +76,7 @@ if TYPE_CHECKING:
     from tests.support.registry import RegistryServer
 
 AIM_REQUESTS_PER_IMAGE = 3.0
+AIM_ATTESTATION_EXTRA_REQUESTS = 2
 PASSWORD = b"bench-cosign-password"
 
 
@@ -315,6 +322,75 @@ def scenario(setup: Setup, work: Path, label: str, concurrency: int, repeat: int
     return {"first": [first], "concurrent": concurrent, "sequential": sequential, "warm": [warm]}
 
 
+def attestation_overhead(signer: Signer, host: str, work: Path) -> dict[str, dict[str, int]]:
+    """Requests for signature alone vs signature + two attestations, for `.att` layers and for referrers."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gates.attest.conditions import BuilderId
+    from gates.attest.verify import Requirement
+    from gates.checks.signature.gate import SignatureOptions, check_images
+    from gates.checks.signature.policy import Policy
+    from gates.cosign.authority import Authority
+    from gates.model import Outcome
+    from gates.oci.client import RegistryClient
+    from gates.oci.credentials import StaticCredentials
+    from gates.oci.reference import parse_reference
+    from tests.checks_signature.attest import (
+        BUILDER,
+        SLSA_V1,
+        SPDX,
+        att_layer,
+        attach_attestation,
+        attestation_bundle,
+        provenance,
+        push_att,
+        spdx,
+    )
+    from tests.checks_signature.cosign import attach_bundle, key_bundle, key_layer, sign_legacy
+    from tests.support import oci_images as oi
+
+    figures: dict[str, dict[str, int]] = {}
+    for layout in ("legacy .att", "bundle referrers", "bundle referrers, bundle-signed"):
+        ref = parse_reference(f"{host}/bench-att/{layout.split()[0]}{len(figures)}:1.0")
+        image = oi.image([oi.layer({"etc/marker": f"attested {layout}\n"})])
+        with RegistryClient(StaticCredentials({})) as pusher:
+            digest = oi.push_image(pusher, ref, image)
+            if layout.endswith("bundle-signed"):
+                assert isinstance(signer.key, ec.EllipticCurvePrivateKey)
+                attach_bundle(pusher, ref, image.descriptor, key_bundle(signer.key, digest))
+            else:
+                sign_legacy(pusher, ref, digest, key_layer(signer.key, digest, ref.name, signer.rekor))
+            if layout == "legacy .att":
+                push_att(pusher, ref, digest, att_layer(signer.key, digest, SLSA_V1, provenance(), rekor=signer.rekor),
+                         att_layer(signer.key, digest, SPDX, spdx(), rekor=signer.rekor))
+            else:
+                for kind, predicate in ((SLSA_V1, provenance()), (SPDX, spdx())):
+                    attach_attestation(pusher, ref, image.descriptor,
+                                       attestation_bundle(signer.key, digest, kind, predicate), kind)
+        signature_key = Authority(key=signer.public_key, trusted_root=signer.trusted_root,
+                                  ignore_tlog=layout.endswith("bundle-signed"))
+        attestation_key = Authority(key=signer.public_key, trusted_root=signer.trusted_root,
+                                    ignore_tlog=layout != "legacy .att")  # test bundles carry no tlog entry
+        requirements = (Requirement(SLSA_V1, (attestation_key,), (BuilderId(BUILDER),)),
+                        Requirement(SPDX, (attestation_key,)))
+        counts: dict[str, int] = {}
+        for name, attestations in (("signature", ()), ("signature + 2 attestations", requirements)):
+            policy = Policy("bench", ("*",), (signature_key,), attestations=attestations)
+            with RegistryClient(StaticCredentials({})) as client:
+                [result] = check_images(SignatureOptions((str(ref),), (policy,), concurrency=1), client)
+                counts[name] = client.request_count
+            if result.outcome is not Outcome.PASSED:
+                raise SystemExit(f"bench: attestations ({layout}, {name}): {result.outcome.value}:"
+                                 f" {[f.message for f in result.findings] or result.error}")
+        counts["extra"] = counts["signature + 2 attestations"] - counts["signature"]
+        figures[layout] = counts
+        verdict = "met" if counts["extra"] <= AIM_ATTESTATION_EXTRA_REQUESTS else "MISSED"
+        print(f"bench: attestations as {layout}: signature alone {counts['signature']} requests, with two"
+              f" attestations {counts['signature + 2 attestations']} (+{counts['extra']}; aim"
+              f" +{AIM_ATTESTATION_EXTRA_REQUESTS}: {verdict})", flush=True)
+    return figures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=50, help="signed images to verify (default 50)")
@@ -323,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, nargs="*", default=[20.0],
                         help="also run through a proxy adding this many ms per request (default 20; none: off)")
     parser.add_argument("--skip-cli", action="store_true", help="do not time `gates signature` as a process")
+    parser.add_argument("--attestations-only", action="store_true",
+                        help="only measure what two attestations add to a signed image's requests")
     parser.add_argument(
         "--json", type=Path, default=WORK_DIR / "signatures-results.json", help="where to write the figures"
     )
@@ -339,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["DOCKER_CONFIG"] = str(work / "docker-config")  # no credentials from this machine
         with _registry(work / "registry") as server:
             signer = make_signer(work / "keys")
+            attested = attestation_overhead(signer, server.host, work)
+            if args.attestations_only:
+                return 0
             print(f"bench: registry {server.host}; cosign.key decrypted in {signer.key_decrypt_seconds:.2f} s;"
                   f" pushing and signing {args.images} images ...", flush=True)
             setup = prepare(signer, server.host, server.host, "bench", args.images)
@@ -360,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gates_revision": git_revision(),
         "images": args.images,
         "key_decrypt_seconds": signer.key_decrypt_seconds,
+        "attestation_requests": attested,
         "scenarios": {
             label: {"runs": {kind: [asdict(run) for run in runs] for kind, runs in entry.runs.items()},
                     "cli": entry.cli, "push_and_sign_seconds": entry.push_and_sign_seconds,

@@ -27,8 +27,10 @@ from gates.cosign import reasons
 from gates.cosign.authority import Authority
 from gates.cosign.errors import Rejected, TrustRootError
 from gates.cosign.identity import KeylessIdentity, check_identity, read_identity
+from gates.cosign.keyless_dsse import sigstore_can_verify, verify_keyless_dsse
 from gates.cosign.keys import spki_der, verify_prehashed_sha256, verify_signature
 from gates.cosign.rekor import RekorEntry, check_hashedrekord, verify_set
+from gates.cosign.transparency import check_dsse_body, parse_entries, verify_logged, verify_timestamps
 from gates.cosign.trustroot import file_version
 
 BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
@@ -57,12 +59,13 @@ def verify_bundle(
     *,
     predicate_types: frozenset[str] | None = frozenset({SIGN_PREDICATE_TYPE}),
     blob: bool = False,
-) -> None:
-    """Return if `authority` vouches, through this bundle, for the image with `image_digest`.
+) -> dict[str, Any] | None:
+    """Return the in-toto statement if `authority` vouches, through this bundle, for `image_digest`.
 
     The bundle must hold a DSSE in-toto statement whose subject is the digest (and whose predicate
     type is in `predicate_types`, unless None). With `blob`, the digest is a blob's (as for `cosign
-    verify-blob`) and a message-signature bundle over it is accepted too; never for an image.
+    verify-blob`) and a message-signature bundle over it is accepted too (returning None); never for an
+    image.
     """
     algorithm, _, hex_digest = image_digest.partition(":")
     if algorithm != "sha256" or len(hex_digest) != 64:
@@ -76,19 +79,42 @@ def verify_bundle(
             reasons.PAYLOAD_MISMATCH,
             f"bundle holds {what}, not an in-toto statement: it signs bytes, not an image, and is no image signature",
         )
+    dsse = _authenticate(data, doc, authority, hex_digest)
+    return None if dsse is None else check_statement(*dsse, hex_digest, predicate_types)
+
+
+def authenticate_dsse_bundle(data: bytes, authority: Authority) -> tuple[str, bytes]:
+    """(payloadType, payload) of a DSSE bundle `authority` vouches for; the statement is the caller's to judge.
+
+    For attestations of artifacts other than images (subjects by sha512, several subjects).
+    """
+    doc = _load_json(data)
+    if "dsseEnvelope" not in doc:
+        raise Rejected(reasons.PAYLOAD_MISMATCH, "bundle holds no DSSE envelope")
+    dsse = _authenticate(data, doc, authority, None)
+    assert dsse is not None
+    return dsse
+
+
+def _authenticate(data: bytes, doc: dict[str, Any], authority: Authority, hex_digest: str | None
+                  ) -> tuple[str, bytes] | None:
+    """Verify the bundle's signature and evidence; (payloadType, payload) for DSSE, None for a message signature."""
     material = doc.get("verificationMaterial")
     if isinstance(material, dict) and "publicKey" in material:
         if authority.verification_key is None:
             raise Rejected(reasons.INVALID, "bundle is signed with a key, but the authority is keyless")
-        _verify_key_bundle(doc, authority, hex_digest, predicate_types)
-        return
+        return _verify_key_bundle(doc, authority, hex_digest)
     if authority.keyless is None:
         raise Rejected(reasons.INVALID, "bundle is keyless (certificate), but the authority is a key")
-    _verify_keyless_bundle(data, doc, authority, hex_digest, predicate_types)
+    if "dsseEnvelope" in doc and authority.ca_roots is None and not sigstore_can_verify(doc, authority):
+        return verify_keyless_dsse(doc, authority)
+    return _verify_keyless_bundle(data, doc, authority, hex_digest)
 
 
-def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicate_types: frozenset[str] | None) -> None:
-    """The DSSE payload must be an in-toto statement about this digest with an accepted predicate."""
+def check_statement(
+    payload_type: str, payload: bytes, hex_digest: str, predicate_types: frozenset[str] | None
+) -> dict[str, Any]:
+    """The DSSE payload must be an in-toto statement about this digest with an accepted predicate; returns it."""
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise Rejected(reasons.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
     try:
@@ -113,7 +139,7 @@ def check_statement(payload_type: str, payload: bytes, hex_digest: str, predicat
             value = digests.get("sha256") if isinstance(digests, dict) else None
             if isinstance(value, str):
                 if value == hex_digest:  # exactly, as cosign compares it: no case folding
-                    return
+                    return statement
                 found.append(f"sha256:{value[:16]}…")
     raise Rejected(
         reasons.PAYLOAD_MISMATCH,
@@ -147,9 +173,8 @@ def _verify_keyless_bundle(
     data: bytes,
     doc: dict[str, Any],
     authority: Authority,
-    hex_digest: str,
-    predicate_types: frozenset[str] | None,
-) -> None:
+    hex_digest: str | None,
+) -> tuple[str, bytes] | None:
     from sigstore.errors import Error as SigstoreError
     from sigstore.hashes import Hashed
     from sigstore.models import Bundle
@@ -167,16 +192,17 @@ def _verify_keyless_bundle(
         if "dsseEnvelope" in doc:
             payload_type, payload = verifier.verify_dsse(bundle, policy)
         else:
+            assert hex_digest is not None
             hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(hex_digest))
             verifier.verify_artifact(hashed, bundle, policy)
-            return
+            return None
     except SigstoreError as exc:
         message = _first_line(exc)
         rule = reasons.TLOG_MISSING if any(h in message for h in _MISSING_TLOG_HINTS) else reasons.INVALID
         raise Rejected(rule, f"Sigstore bundle does not verify: {message}") from exc
     except (ValueError, TypeError, KeyError) as exc:  # malformed content sigstore did not wrap
         raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
-    check_statement(payload_type, payload, hex_digest, predicate_types)
+    return payload_type, payload
 
 
 @lru_cache(maxsize=8)
@@ -205,8 +231,8 @@ def _verifier(trusted_root: str | None, version: tuple[int, int] | None) -> Any:
 
 
 def _verify_key_bundle(
-    doc: dict[str, Any], authority: Authority, hex_digest: str, predicate_types: frozenset[str] | None
-) -> None:
+    doc: dict[str, Any], authority: Authority, hex_digest: str | None
+) -> tuple[str, bytes] | None:
     key = authority.verification_key
     assert key is not None
     if not str(doc.get("mediaType", "")).startswith(BUNDLE_MEDIA_TYPE_PREFIX):
@@ -226,8 +252,8 @@ def _verify_key_bundle(
             if not verify_signature(key.key, signature, pae):
                 raise Rejected(reasons.INVALID, f"DSSE signature does not verify with {key.describe()}")
         else:
-            if not isinstance(message, dict):
-                raise TypeError("messageSignature is not an object")
+            if not isinstance(message, dict) or hex_digest is None:
+                raise TypeError("messageSignature is not an object (or no digest to check it against)")
             signature = _b64(message["signature"])
             declared = message.get("messageDigest")
             if isinstance(declared, dict) and (
@@ -239,16 +265,38 @@ def _verify_key_bundle(
                     reasons.INVALID, f"signature over sha256:{hex_digest[:16]}… does not verify with {key.describe()}"
                 )
         if not authority.ignore_tlog:
-            entry, kind = _bundle_tlog_entry(doc)
-            verify_set(entry, authority.trust_root())
             if envelope is not None:
-                _check_dsse_entry(entry, kind, payload, signature, spki_der(key.key))
+                _check_dsse_evidence(doc, authority, payload_type, payload, signature, spki_der(key.key))
             else:
+                entry, _ = _bundle_tlog_entry(doc)
+                verify_set(entry, authority.trust_root())
+                assert hex_digest is not None
                 check_hashedrekord(entry, data_sha256=hex_digest, signature=signature, signer=spki_der(key.key))
     except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
         raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
     if envelope is not None:
-        check_statement(payload_type, payload, hex_digest, predicate_types)
+        return payload_type, payload
+    return None
+
+
+def _check_dsse_evidence(doc: dict[str, Any], authority: Authority, payload_type: str, payload: bytes,
+                         signature: bytes, spki: bytes) -> None:
+    """A key-signed DSSE bundle needs a verified log entry (SET or inclusion proof) or a trusted timestamp."""
+    material = doc["verificationMaterial"]
+    root = authority.trust_root()
+    entries = parse_entries(material, doc.get("mediaType"))
+    if len(entries) > 1:
+        raise Rejected(reasons.INVALID, f"bundle has {len(entries)} transparency log entries, expected one")
+    for entry in entries:
+        verify_logged(entry, root, authority.trusted_root)
+        check_dsse_body(entry, payload_type, payload, signature, spki)
+    timestamped = verify_timestamps(material, signature, root)  # every token present must verify
+    if not entries and not timestamped:
+        raise Rejected(
+            reasons.TLOG_MISSING,
+            "bundle has no transparency log entry and no trusted timestamp; transparency is required"
+            " unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)",
+        )
 
 
 def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
@@ -276,27 +324,6 @@ def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
     )
     kind_version = item.get("kindVersion", {})
     return entry, f"{kind_version.get('kind')}/{kind_version.get('version')}"
-
-
-def _check_dsse_entry(entry: RekorEntry, kind: str, payload: bytes, signature: bytes, spki: bytes) -> None:
-    """A `dsse` 0.0.1 body must record this payload's hash and this signature by this key."""
-    from cryptography.hazmat.primitives import serialization
-
-    body = json.loads(base64.b64decode(entry.body, validate=True))
-    if (body.get("kind"), body.get("apiVersion")) != ("dsse", "0.0.1") or kind != "dsse/0.0.1":
-        raise Rejected(reasons.INVALID, f"log entry is {kind}, expected dsse/0.0.1 for a DSSE bundle")
-    spec = body["spec"]
-    payload_hash = spec["payloadHash"]
-    if payload_hash.get("algorithm") != "sha256" or payload_hash.get("value") != hashlib.sha256(payload).hexdigest():
-        raise Rejected(reasons.INVALID, "log entry records another payload hash than the bundle's")
-    logged = spec["signatures"]
-    if not isinstance(logged, list) or len(logged) != 1:
-        raise Rejected(reasons.INVALID, "log entry records another number of signatures than the bundle")
-    if _b64(logged[0]["signature"]) != signature:
-        raise Rejected(reasons.INVALID, "log entry records another signature than the bundle's")
-    verifier_key = serialization.load_pem_public_key(_b64(logged[0]["verifier"]))
-    if verifier_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != spki:
-        raise Rejected(reasons.INVALID, "log entry records another key than the authority's")
 
 
 class _DuplicateKeyError(ValueError):

@@ -71,6 +71,8 @@ class TrustRoot:
     certificate_authorities: tuple[CertificateAuthority, ...]
     tlogs: tuple[LogKey, ...]
     ctlogs: tuple[LogKey, ...]
+    timestamp_authorities: tuple[CertificateAuthority, ...] = ()
+    """RFC 3161 TSAs (`timestampAuthorities`): chains ordered signing certificate first, root last."""
 
     def tlog(self, log_id: bytes) -> LogKey | None:
         return next((log for log in self.tlogs if log.log_id == log_id), None)
@@ -133,9 +135,11 @@ def parse_trust_root(data: bytes, source: str) -> TrustRoot:
         cas = tuple(_ca(item) for item in _list(doc, "certificateAuthorities"))
         tlogs = tuple(log for item in _list(doc, "tlogs") if (log := _log(item)) is not None)
         ctlogs = tuple(log for item in _list(doc, "ctlogs") if (log := _log(item)) is not None)
+        tsas = tuple(_ca(item) for item in _list(doc, "timestampAuthorities"))
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise TrustRootError(f"trusted root {source} is malformed: {exc}") from exc
-    return TrustRoot(source=source, certificate_authorities=cas, tlogs=tlogs, ctlogs=ctlogs)
+    return TrustRoot(source=source, certificate_authorities=cas, tlogs=tlogs, ctlogs=ctlogs,
+                     timestamp_authorities=tsas)
 
 
 def _list(doc: dict[str, Any], key: str) -> list[Any]:

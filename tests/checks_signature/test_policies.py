@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,40 @@ def test_no_policy_and_no_flags_is_a_configuration_error(gates: GatesRun, tmp_pa
     run = gates(["signature", "--config", str(config)])
     assert run.code == 2
     assert "nothing could verify an image" in run.err
+
+
+def test_attestation_specs_parse_and_name_their_trusted_files() -> None:
+    from gates.checks import signature
+    from gates.config import Config
+
+    [policy] = parse_policies([{"images": ["*"], "signature": False, "attestations": [
+        {"type": "slsaprovenance1", "builder-id": "https://b", "source-uri": "github.com/a/b", "max-age": "7d",
+         "conditions": [{"path": "predicate.x[0]", "one-of": ["a", "b"]}],
+         "authorities": [{"key": "keys/att.pub", "trusted-root": "github/root.json"}]},
+        {"type": "https://example.com/p/v1", "authorities": [{"key": "keys/other.pub"}]}]}], "signature.policies")
+    assert not policy.signature and policy.authorities == ()
+    first, second = policy.attestations
+    assert first.predicate_type == "https://slsa.dev/provenance/v1" and first.max_age == 7 * 86400
+    assert first.conditions[0].one_of == ("a", "b") and second.predicate_type == "https://example.com/p/v1"
+    config = Config(source=None, sections={"signature": {"policies": (policy,)}})
+    named = signature.trusted_files(config)
+    assert named["signature.policies[1].attestations[1].authorities[1].key"] == "keys/att.pub"
+    assert named["signature.policies[1].attestations[1].authorities[1].trusted-root"] == "github/root.json"
+    assert named["signature.policies[1].attestations[2].authorities[1].key"] == "keys/other.pub"
+
+
+@pytest.mark.parametrize(("attestation", "message"), [
+    ({"type": "sbom"}, "attestations[1].type: unknown attestation type 'sbom'"),
+    ({"type": "spdxjson", "typo": 1}, "attestations[1].typo: unknown key"),
+    ({"type": "slsaprovenance1", "builder-id": "a", "builder-id-regexp": "b"}, "exclude each other"),
+    ({"type": "slsaprovenance1", "source-ref-regexp": "("}, "not a valid regular expression"),
+    ({"type": "slsaprovenance1", "max-age": "soon"}, "max-age must be a positive number of seconds"),
+    ({"type": "spdxjson", "sbom-max-bytes": 10}, "sbom-max-bytes needs sbom = true"),
+    ({"type": "spdxjson", "conditions": [{"path": "a", "equals": 1, "regexp": "b"}]}, "exactly one of"),
+    ({"type": "spdxjson", "conditions": [{"path": "a[", "equals": 1}]}, "does not parse"),
+    ({"type": "spdxjson", "conditions": [{"path": "a", "matches": "b"}]}, "conditions[1].matches: unknown key"),
+])
+def test_attestation_config_errors_name_the_key(attestation: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigValueError, match=re.escape(message)):
+        parse_policies([{"images": ["*"], "authorities": [{"key": "k.pub"}], "attestations": [attestation]}],
+                       "signature.policies")

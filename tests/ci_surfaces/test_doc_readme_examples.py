@@ -84,6 +84,8 @@ RUN = {
     ("sh", "The signature gate"): "test_the_signature_commands_pass_on_signed_images",
     ("toml", "The base-image gate"): "test_every_toml_block_loads",
     ("toml", "The signature gate"): "test_every_toml_block_loads, test_the_signature_commands_pass_on_signed_images",
+    ("sh", "Attestations"): "test_the_attestation_commands_pass_on_attested_images",
+    ("toml", "Attestations"): "test_every_toml_block_loads",
     ("toml", "The vulnerabilities gate"): "test_every_toml_block_loads",
     ("toml", "Registries and credentials"): "test_every_toml_block_loads",
     ("toml", "Configuration"): "test_every_toml_block_loads",
@@ -265,3 +267,44 @@ def test_the_json_report_sample_has_a_real_reports_shape(tmp_path: Path) -> None
     real["results"] = [{**failed, "findings": [f for f in failed["findings"] if f["rule"] == "pss-privileged"]}]
     assert _shape(sample) == _shape(real)
     assert sample["results"][0]["findings"][0]["message"] == real["results"][0]["findings"][0]["message"]
+
+
+def test_the_attestation_commands_pass_on_attested_images(tmp_path: Path, registry: RegistryServer) -> None:  # noqa: F811
+    """The two attestation commands, ghcr.io being the test registry: the image carries a key and a keyless
+    signature and, in its `.att` tag, SLSA provenance and an SPDX SBOM by each signer, made as the README's
+    builder (acme/api's release workflow at refs/tags/v1.4), so every flag as written must hold."""
+    from tests.checks_signature.attest import (
+        BUILDER,
+        SLSA_V1,
+        SPDX,
+        att_layer,
+        keyless_att_layer,
+        provenance,
+        push_att,
+        spdx,
+    )
+
+    host = registry.host
+    script = [[word.replace("ghcr.io/", f"{host}/") for word in c] for c in commands(block("sh", "Attestations").text)]
+    assert len(script) == 2 and all(c[:2] == ["gates", "signature"] for c in script)
+    assert {"--attestation", "--builder-id", "--source-uri"} <= set(script[1])
+    key = ec.generate_private_key(ec.SECP256R1())
+    fulcio, rekor = FakeFulcio(), FakeRekor()
+    (tmp_path / "cosign.pub").write_bytes(public_key_pem(key))
+    root = trusted_root(tmp_path / "trusted_root.json", fulcio=fulcio, rekor_keys=[(rekor.log_id, spki(rekor.key))])
+    identity = BUILDER  # matches the README's identity regexp
+    with RegistryClient(StaticCredentials({})) as client:
+        [name] = {w for c in script for w in c if w.startswith(f"{host}/")}
+        ref = parse_reference(name)
+        digest = oi.push_image(client, ref, oi.image([oi.layer({"etc/marker": name})]))
+        sign_legacy(client, ref, digest, key_layer(key, digest, ref.name, rekor),
+                    keyless_layer(fulcio, rekor, digest, ref.name, san=identity, issuer=ISSUER))
+        push_att(client, ref, digest, att_layer(key, digest, SLSA_V1, provenance(), rekor=rekor),
+                 att_layer(key, digest, SPDX, spdx(), rekor=rekor),
+                 keyless_att_layer(fulcio, rekor, digest, SLSA_V1, provenance(), san=identity, issuer=ISSUER))
+    for argv in script:
+        proc = _run([*argv, "--trusted-root", str(root), "--format", "json"], tmp_path)
+        assert proc.returncode == 0, (argv, proc.stderr, proc.stdout[-3000:])
+        [result] = json.loads(proc.stdout)["results"]
+        assert result["outcome"] == "passed" and any("attestation slsaprovenance1" in d and "verified by" in d
+                                                     for d in result["details"]), result["details"]

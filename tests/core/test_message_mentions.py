@@ -21,7 +21,7 @@ import typer
 
 from gates import config as config_module
 from gates.checks import config_schema
-from gates.checks.signature import policy
+from gates.checks.signature import attestations, policy
 from gates.cli import app
 from tests.conftest import REPO
 
@@ -35,6 +35,7 @@ FOREIGN_FLAGS = {
     "--ca-roots": "cosign's flag, named as the model of a policy key",
     "--ca-intermediates": "cosign's flag, named as the model of a policy key",
     "--no-verify": "git's `git push --no-verify`, in the hook's comment",
+    "--type": "`cosign attest --type`, named in the remediation of attestation-missing",
 }
 """Flags of other tools that gates' texts name on purpose."""
 
@@ -47,6 +48,9 @@ NESTED_TABLES = {
     "waivers": set(config_module._WAIVER_KEYS),
     "signature.policies": set(policy._POLICY_KEYS),
     "signature.policies.authorities": set(policy._AUTHORITY_KEYS),
+    "signature.policies.attestations": set(attestations.ATTESTATION_KEYS),
+    "signature.policies.attestations.conditions": set(attestations.CONDITION_KEYS),
+    "signature.policies.attestations.authorities": set(policy._AUTHORITY_KEYS),
 }
 """Arrays of tables a validator function reads, so the schema does not list their keys."""
 

@@ -28,9 +28,6 @@ from tests.cosign.corpus import corpus, corpus_root
 # corpus PROVENANCE.md records the same two disagreements for sigstore-python itself.
 _CONFORMANCE = "conformance/bundle-verify/"
 KNOWN_DISAGREEMENTS = {
-    _CONFORMANCE + "intoto-with-custom-trust-root/bundle.sigstore.json": (
-        "sigstore-python 4.5.1 does not support intoto/0.0.2 log entries (its own CI xfails this case)"
-    ),
     _CONFORMANCE + "trust-root-tsa-validity-end-inclusive/bundle.sigstore.json": (
         "sigstore-python 4.5.1 treats the end of a TSA's validity as exclusive"
     ),

@@ -56,6 +56,10 @@ def trusted_files(config: Config) -> Mapping[str, str]:
                 value = getattr(authority, attribute)
                 if value:
                     named[f"{where}.{attribute.replace('_', '-')}"] = value
+        if policy.attestations:
+            from gates.checks.signature.attestations import trusted_paths
+
+            named.update(trusted_paths(policy.attestations, f"signature.policies[{number}]"))
     return named
 
 

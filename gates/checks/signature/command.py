@@ -46,12 +46,21 @@ def signature_command(
                                                "PATH")] = None,
     ignore_tlog: Annotated[bool, typer.Option("--insecure-ignore-tlog", help="Accept signatures without a "
                                               "verified Rekor entry.")] = False,
+    attestation: Annotated[list[str] | None, option("--attestation", "Also require an attestation of this "
+                                                    "predicate type (URI or cosign name: slsaprovenance, "
+                                                    "slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, vsa), "
+                                                    "verified by the same key or identity; repeatable.",
+                                                    "TYPE")] = None,
+    builder_id: Annotated[str | None, option("--builder-id", "SLSA provenance: the builder id it must name "
+                                             "(without @version: any version).", "ID")] = None,
+    source_uri: Annotated[str | None, option("--source-uri", "SLSA provenance: the source repository, e.g. "
+                                             "github.com/acme/api.", "URI")] = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
     color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
-    from gates.checks.signature.job import COMMAND_LINE, signature_job
+    from gates.checks.signature.job import COMMAND_LINE, AttestationFlags, signature_job
     from gates.checks.signature.policy import AuthoritySpec
 
     flags = AuthoritySpec(where=COMMAND_LINE, key=key, identity=identity, identity_regexp=identity_regexp,
@@ -61,4 +70,5 @@ def signature_command(
     chosen = tuple(images or ())
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
                                     color=color.value),
-                      lambda cfg: signature_job(cfg, chosen, flags))
+                      lambda cfg: signature_job(cfg, chosen, flags,
+                                                AttestationFlags(tuple(attestation or ()), builder_id, source_uri)))

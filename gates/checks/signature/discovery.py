@@ -8,8 +8,10 @@ Two places, both keyed by the signed digest (for a multi-arch tag: the index, as
 - OCI 1.1 referrers of the digest (the referrers API, else the `sha256-<hex>` tag index): cosign v3's
   Sigstore bundles (one layer of type `application/vnd.dev.sigstore.bundle.v0.3+json`) and legacy
   signatures written with `--registry-referrers-mode=oci-1-1`. Read only when no legacy signature
-  verified. Referrers that declare another artifact type (SBOMs, other tools' attestations) are not
-  fetched; entries without one, or with the empty/config type older tools wrote, are inspected.
+  verified. Referrers that declare another artifact type (SBOMs, other tools' attestations), or whose
+  `dev.sigstore.bundle.predicateType` annotation names another predicate than cosign's signature, are
+  not fetched for signatures; entries without one, or with the empty/config type older tools wrote, are
+  inspected. The listing is made once per image and shared with the attestations (`attestations()`).
 
 Registry failures and malformed signature manifests raise: the gate turns them into `error` results,
 never into a pass or a plain "unsigned".
@@ -18,12 +20,12 @@ never into a pass or a plain "unsigned".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gates.checks.signature import rules as signature_rules
-from gates.cosign.bundles import BUNDLE_MEDIA_TYPE_PREFIX, SigstoreBundle
+from gates.cosign.bundles import BUNDLE_MEDIA_TYPE_PREFIX, SIGN_PREDICATE_TYPE, SigstoreBundle
 from gates.cosign.errors import MalformedSignatureManifestError
 from gates.cosign.layers import MAX_LAYERS, SIMPLE_SIGNING_MEDIA_TYPE, LegacySignature, parse_layer
 from gates.cosign.verdict import SignatureCheck
@@ -34,10 +36,15 @@ from gates.oci.manifest import Descriptor, ImageManifest
 from gates.oci.reference import Reference
 
 if TYPE_CHECKING:
+    from gates.attest.verify import Candidate
     from gates.oci.client import RegistryClient
 
 MAX_SIGNATURE_BLOB = 4 * 1024 * 1024
 """Payloads and bundles are a few kilobytes; anything this large is refused (an `error`), not buffered."""
+MAX_ATTESTATION_BLOB = 16 * 1024 * 1024
+"""Attestation envelopes may carry SBOMs; larger ones are refused (an `error`), not buffered."""
+BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+"""What cosign v3 annotates a bundle referrer with: the statement's predicate type (unauthenticated)."""
 LEGACY_REFERRER_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json"
 """Legacy simple-signing layers attached as a referrer (cosign `--registry-referrers-mode=oci-1-1`)."""
 _INSPECTED_ARTIFACT_TYPES = frozenset({LEGACY_REFERRER_ARTIFACT, mediatypes.OCI_EMPTY, mediatypes.OCI_CONFIG})
@@ -63,6 +70,10 @@ class ImageSignatures:
         self._sig_layers: list[Any] | None = None
         self._parsed: list[LegacySignature] = []
         self._referrers: Referrers | None = None
+        self._listed: tuple[Descriptor, ...] | None = None
+        self._fetched: dict[Digest, SigstoreBundle | SignatureCheck | bytes | None] = {}
+        self._att: list[Any] | None = None
+        self._att_parsed: dict[int, Candidate] = {}
 
     @property
     def sig_tag(self) -> str:
@@ -110,32 +121,130 @@ class ImageSignatures:
 
     def _load_referrers(self) -> Referrers:
         found = Referrers()
-        listed = self._client.referrers(self._ref, self._digest)
-        for descriptor in listed.descriptors:
+        for descriptor in self._listing():
             if not _may_be_signature(descriptor):
                 continue
-            fetched = self._client.get_manifest(self._ref.with_digest(descriptor.digest))
-            manifest = fetched.parse()
-            if not isinstance(manifest, ImageManifest):
+            claimed = descriptor.annotations.get(BUNDLE_PREDICATE_ANNOTATION)
+            if claimed is not None and claimed != SIGN_PREDICATE_TYPE:
+                continue  # an attestation by its annotation: it could only be rejected as a signature
+            fetched = self._referrer(descriptor)
+            if fetched is None:
                 continue
-            short = str(descriptor.digest)[: len("sha256:") + 12]
-            subject = manifest.subject.digest if manifest.subject is not None else None
-            if subject != self._digest:
-                found.notes.append(SignatureCheck(
-                    f"referrer {short}", "", signature_rules.PAYLOAD_MISMATCH,
-                    f"listed as a referrer of {self._digest}, but its subject is {subject or 'absent'}; ignored",
-                ))
-                continue
-            layers = manifest.layers
-            if len(layers) == 1 and layers[0].media_type.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
-                data = self._client.get_blob(self._ref, layers[0].digest, MAX_SIGNATURE_BLOB)
-                found.bundles.append(SigstoreBundle(data, f"bundle in referrer {short}"))
-            elif layers and all(layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE for layer in layers):
-                raw = _signature_layers(fetched.content, f"signature referrer {short}")
+            if isinstance(fetched, SignatureCheck):
+                found.notes.append(fetched)
+            elif isinstance(fetched, SigstoreBundle):
+                found.bundles.append(fetched)
+            else:
+                short = str(descriptor.digest)[: len("sha256:") + 12]
+                raw = _signature_layers(fetched, f"signature referrer {short}")
                 found.legacy.extend(
                     self._parse_layer(n, d, f" (referrer {short})") for n, d in enumerate(raw, start=1)
                 )
         return found
+
+    @property
+    def listed(self) -> bool:
+        """Whether the referrers were listed already (for signatures): then they are the cheaper place to look."""
+        return self._listed is not None
+
+    def _listing(self) -> tuple[Descriptor, ...]:
+        """The digest's referrers, listed once per image for signatures and attestations alike."""
+        if self._listed is None:
+            self._listed = self._client.referrers(self._ref, self._digest).descriptors
+        return self._listed
+
+    def _referrer(self, descriptor: Descriptor) -> SigstoreBundle | SignatureCheck | bytes | None:
+        """One referrer, fetched once: its bundle, a note why it cannot count, legacy layers' manifest, or None."""
+        if descriptor.digest in self._fetched:
+            return self._fetched[descriptor.digest]
+        result: SigstoreBundle | SignatureCheck | bytes | None = None
+        fetched = self._client.get_manifest(self._ref.with_digest(descriptor.digest))
+        manifest = fetched.parse()
+        short = str(descriptor.digest)[: len("sha256:") + 12]
+        if isinstance(manifest, ImageManifest):
+            subject = manifest.subject.digest if manifest.subject is not None else None
+            layers = manifest.layers
+            if subject != self._digest:
+                result = SignatureCheck(
+                    f"referrer {short}", "", signature_rules.PAYLOAD_MISMATCH,
+                    f"listed as a referrer of {self._digest}, but its subject is {subject or 'absent'}; ignored",
+                )
+            elif len(layers) == 1 and layers[0].media_type.startswith(BUNDLE_MEDIA_TYPE_PREFIX):
+                data = self._client.get_blob(self._ref, layers[0].digest, MAX_SIGNATURE_BLOB)
+                result = SigstoreBundle(data, f"bundle in referrer {short}")
+            elif layers and all(layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE for layer in layers):
+                result = fetched.content
+        self._fetched[descriptor.digest] = result
+        return result
+
+    # -- attestations ------------------------------------------------------------------------------
+
+    def attestations(self, wanted: Collection[str], source: str) -> tuple[list[Candidate], list[str]]:
+        """Attestations from `source` (`att`: the legacy tag; `referrers`: bundle referrers) that may be of a
+        `wanted` predicate type, and the types of those left unfetched.
+
+        Bundle referrers come from the listing shared with signatures; the `.att` tag is read once. A
+        referrer or layer whose (unauthenticated) annotation names another predicate type is not fetched:
+        it could only ever fail to count, so skipping it never lets an image pass.
+        """
+        from gates.attest.layers import annotated_type
+        from gates.attest.predicates import matches
+        from gates.attest.verify import AttestationBundle
+
+        candidates: list[Candidate] = []
+        skipped: list[str] = []
+
+        def wanted_type(claimed: str | None) -> bool:
+            return claimed is None or any(matches(kind, claimed) for kind in wanted)
+
+        if source == "att":
+            for index, layer in enumerate(self._att_layers(), start=1):
+                claimed = annotated_type(layer)
+                if not wanted_type(claimed):
+                    assert claimed is not None
+                    skipped.append(claimed)
+                    continue
+                candidates.append(self._att_layer(index, layer))
+            return candidates, skipped
+        for descriptor in self._listing():
+            if not _may_be_signature(descriptor):
+                continue
+            claimed = descriptor.annotations.get(BUNDLE_PREDICATE_ANNOTATION)
+            if claimed == SIGN_PREDICATE_TYPE or not wanted_type(claimed):
+                if claimed != SIGN_PREDICATE_TYPE and claimed is not None:
+                    skipped.append(claimed)
+                continue
+            fetched = self._referrer(descriptor)
+            if isinstance(fetched, SigstoreBundle):
+                candidates.append(AttestationBundle(fetched.data, fetched.label.replace("bundle", "attestation", 1)))
+        return candidates, skipped
+
+    def _att_layers(self) -> list[Any]:
+        if self._att is None:
+            tag = self._ref.with_tag(f"{self._digest.tag_form}.att")
+            try:
+                fetched = self._client.get_manifest(tag)
+            except NotFoundError:
+                self._att = []
+            else:
+                self._att = _signature_layers(fetched.content, f"attestation manifest {tag.familiar}")
+        return self._att
+
+    def _att_layer(self, index: int, descriptor: Any) -> Candidate:
+        from gates.attest.layers import DSSE_MEDIA_TYPE, parse_attestation_layer
+
+        if index in self._att_parsed:
+            return self._att_parsed[index]
+        blob: bytes | None = None
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+        if isinstance(digest, str) and descriptor.get("mediaType") == DSSE_MEDIA_TYPE:
+            try:
+                blob = self._client.get_blob(self._ref, Digest.parse(digest), MAX_ATTESTATION_BLOB)
+            except (InvalidReferenceError, NotFoundError):
+                blob = None
+        parsed = parse_attestation_layer(index, descriptor, blob, " (.att)")
+        self._att_parsed[index] = parsed
+        return parsed
 
 
 def _may_be_signature(descriptor: Descriptor) -> bool:

@@ -97,16 +97,23 @@ def _verify(
     signatures = ImageSignatures(client, ref, digest)
     findings: list[Finding] = []
     for policy in policies:
-        verdict = _verdict(signatures, ref.name, digest, policy)
-        accepted = verdict.accepted_by
-        if accepted is not None:
-            details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}"
-                           + _identity_note(policy, accepted.signature))
-            continue
-        details.append(f"policy {policy.name}: no signature verified")
         tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
-        findings += [dataclasses.replace(f, message=f.message + tag)
-                     for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
+        if policy.signature:
+            verdict = _verdict(signatures, ref.name, digest, policy)
+            accepted = verdict.accepted_by
+            if accepted is not None:
+                details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}"
+                               + _identity_note(policy, accepted.signature))
+            else:
+                details.append(f"policy {policy.name}: no signature verified")
+                findings += [dataclasses.replace(f, message=f.message + tag)
+                             for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
+        if policy.attestations:
+            from gates.checks.signature.attested import check_attestations
+
+            more_details, more_findings = check_attestations(image, signatures, digest, policy, location)
+            details += more_details
+            findings += [dataclasses.replace(f, message=f.message + tag) for f in more_findings]
     outcome = Outcome.FAILED if findings else Outcome.PASSED
     return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
                   details=tuple(details))

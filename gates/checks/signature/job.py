@@ -8,8 +8,9 @@ command line it is the only policy and covers every image; otherwise the `[signa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gates.checks.signature.gate import SignatureOptions, check_images
 from gates.checks.signature.policy import AuthoritySpec, Policy, authority_problem, build_authority, build_policies
@@ -19,6 +20,10 @@ from gates.engine import GateJob
 from gates.errors import ConfigError, UsageError
 from gates.model import Result
 from gates.paths import display_path
+
+if TYPE_CHECKING:
+    from gates.attest.verify import Requirement
+    from gates.cosign.authority import Authority
 
 FLAG_NAMES = {
     "key": "--key",
@@ -36,7 +41,48 @@ FLAG_NAMES = {
 COMMAND_LINE = "command line"
 
 
-def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySpec | None = None) -> GateJob:
+@dataclass(frozen=True)
+class AttestationFlags:
+    """`--attestation TYPE...`, `--builder-id`, `--source-uri`: required of every image with the flag authority."""
+
+    types: tuple[str, ...] = ()
+    builder_id: str | None = None
+    source_uri: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.types or self.builder_id or self.source_uri)
+
+
+def _flag_requirements(flags: AttestationFlags, authority: Authority) -> tuple[Requirement, ...]:
+    """One requirement per `--attestation`; the SLSA conditions go to the provenance types among them."""
+    from gates.attest.conditions import BuilderId, SourceUri, StatementCondition
+    from gates.attest.predicates import SLSA_PROVENANCE, predicate_type
+    from gates.attest.verify import Requirement
+
+    requirements = []
+    slsa_given = False
+    for name in dict.fromkeys(flags.types):
+        try:
+            uri = predicate_type(name)
+        except ValueError as exc:
+            raise UsageError(f"--attestation: {exc}") from None
+        conditions: list[StatementCondition] = []
+        if uri in SLSA_PROVENANCE:
+            slsa_given = True
+            if flags.builder_id:
+                conditions.append(BuilderId(flags.builder_id))
+            if flags.source_uri:
+                conditions.append(SourceUri(flags.source_uri))
+        requirements.append(Requirement(uri, (authority,), tuple(conditions), name=name))
+    if (flags.builder_id or flags.source_uri) and not slsa_given:
+        raise UsageError("--builder-id and --source-uri are conditions on SLSA provenance: add --attestation"
+                         " slsaprovenance1 (SLSA v1) or --attestation slsaprovenance (v0.2)")
+    return tuple(requirements)
+
+
+def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySpec | None = None,
+                  attestation_flags: AttestationFlags | None = None) -> GateJob:
     """The gate as a job over `images` (default: `[signature] images`); raises Usage/ConfigError early.
 
     `flags` are cosign's flags as given on the command line, in the shape of a configured authority;
@@ -64,9 +110,14 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySp
             authority = build_authority(spec, Path.cwd(), default_root, COMMAND_LINE)
         except ConfigError as exc:
             raise UsageError(str(exc).removeprefix(f"{COMMAND_LINE}: {COMMAND_LINE}: ")) from None
-        policies: tuple[Policy, ...] = (Policy(COMMAND_LINE, ("*",), (authority,)),)
+        requirements = _flag_requirements(attestation_flags or AttestationFlags(), authority)
+        policies: tuple[Policy, ...] = (Policy(COMMAND_LINE, ("*",), (authority,), attestations=requirements),)
         allow_unmatched = False
     else:
+        if attestation_flags is not None and attestation_flags.given:
+            raise UsageError("--attestation, --builder-id and --source-uri need --key or"
+                             " --certificate-identity[-regexp] (for the configured policies, list them in"
+                             " [[signature.policies.attestations]])")
         if flags.ignore_tlog:
             raise UsageError("--insecure-ignore-tlog needs --key or --certificate-identity[-regexp] (for the"
                              " configured policies, set ignore-tlog on their authorities)")

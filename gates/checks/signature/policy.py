@@ -27,11 +27,13 @@ from gates.errors import ConfigError
 from gates.validators import ConfigValueError
 
 if TYPE_CHECKING:
+    from gates.attest.verify import Requirement
+    from gates.checks.signature.attestations import AttestationSpec
     from gates.cosign.authority import Authority
     from gates.cosign.signed_identity import SignedIdentity
     from gates.oci.reference import Reference
 
-_POLICY_KEYS = ("name", "images", "authorities", "signed-identity")
+_POLICY_KEYS = ("name", "images", "authorities", "signed-identity", "signature", "attestations")
 _AUTHORITY_KEYS = (
     "key", "identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
     "github-trigger", "ignore-tlog", "trusted-root",
@@ -77,6 +79,9 @@ class PolicySpec:
     authorities: tuple[AuthoritySpec, ...]
     signed_identity: SignedIdentity | None = None
     """`signed-identity`: which repository a signature must name; None: the image's own (match-repository)."""
+    attestations: tuple[AttestationSpec, ...] = ()
+    signature: bool = True
+    """False: the image needs its attestations only (teams that push GitHub attestations, no signature)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ class Policy:
     authorities: tuple[Authority, ...]
     signed_identity: SignedIdentity | None = None
     """How the payload's `docker-reference` must relate to the image; None: `match-repository`."""
+    attestations: tuple[Requirement, ...] = ()
+    """Attestations the image needs besides (or, with `signature` False, instead of) a signature."""
+    signature: bool = True
 
     def matches(self, ref: Reference) -> bool:
         return matches_any(self.images, ref)
@@ -133,8 +141,22 @@ def _policy(item: Any, where: str) -> PolicySpec:
         images = [canonical_glob(glob) for glob in images]
     except InvalidReferenceError as exc:
         raise ConfigValueError(f"{where}.images: {exc}") from None
+    signature = item.get("signature", True)
+    if not isinstance(signature, bool):
+        raise ConfigValueError(f"{where}.signature must be true or false, found {signature!r}")
+    attestations: tuple[AttestationSpec, ...] = ()
+    if "attestations" in item:
+        from gates.checks.signature.attestations import parse_attestations
+
+        attestations = parse_attestations(item["attestations"], f"{where}.attestations", _authority)
+    if not signature and not attestations:
+        raise ConfigValueError(f"{where}: signature = false needs [[signature.policies.attestations]]: a policy"
+                               " that requires nothing would pass every image")
     authorities = item.get("authorities")
-    if not isinstance(authorities, list) or not authorities:
+    own = all(spec.authorities for spec in attestations)
+    if authorities is None and not signature and own:
+        authorities = []
+    if not isinstance(authorities, list) or (not authorities and (signature or not own)):
         raise ConfigValueError(
             f"{where}.authorities must be a non-empty array of tables ([[signature.policies.authorities]]):"
             " a policy without authorities could never pass"
@@ -144,6 +166,7 @@ def _policy(item: Any, where: str) -> PolicySpec:
         authorities=tuple(_authority(a, f"{where}.authorities[{n}]") for n, a in enumerate(authorities, start=1)),
         signed_identity=_signed_identity(item["signed-identity"], f"{where}.signed-identity")
         if "signed-identity" in item else None,
+        attestations=attestations, signature=signature,
     )
 
 
@@ -244,12 +267,18 @@ def build_policies(
 
     Raises `ConfigError` naming `where` (the config file) and the authority's key.
     """
-    return tuple(
-        Policy(spec.name, spec.images,
-               tuple(build_authority(a, base, default_trusted_root, where) for a in spec.authorities),
-               spec.signed_identity)
-        for spec in specs
-    )
+    from gates.checks.signature.attestations import build_requirement
+
+    def build(spec: AuthoritySpec) -> Authority:
+        return build_authority(spec, base, default_trusted_root, where)
+
+    policies = []
+    for spec in specs:
+        authorities = tuple(build(a) for a in spec.authorities)
+        requirements = tuple(build_requirement(a, authorities, build) for a in spec.attestations)
+        policies.append(Policy(spec.name, spec.images, authorities, attestations=requirements,
+                               signature=spec.signature, signed_identity=spec.signed_identity))
+    return tuple(policies)
 
 
 def build_authority(spec: AuthoritySpec, base: Path, default_trusted_root: str | None,

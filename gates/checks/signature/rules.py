@@ -5,6 +5,7 @@ Kept free of heavy imports (no sigstore, no cryptography): `gates list` reads it
 
 from __future__ import annotations
 
+from gates.attest import reasons as attestation_reasons
 from gates.cosign import reasons
 from gates.model import Severity
 from gates.rules import Rule
@@ -15,14 +16,19 @@ IDENTITY_MISMATCH = reasons.IDENTITY_MISMATCH
 TLOG_MISSING = reasons.TLOG_MISSING
 PAYLOAD_MISMATCH = reasons.PAYLOAD_MISMATCH
 POLICY_UNMATCHED = reasons.POLICY_UNMATCHED
+ATTESTATION_MISSING = attestation_reasons.MISSING
+ATTESTATION_INVALID = attestation_reasons.INVALID
+ATTESTATION_CONDITION = attestation_reasons.CONDITION
 
 GATE = "signature"
 """The gate these rules belong to."""
 
 _COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
+_ATTESTATIONS = "https://docs.sigstore.dev/cosign/verifying/attestation/"
 
 
-def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediation: str) -> Rule:
+def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediation: str,
+          reference: str = _COSIGN) -> Rule:
     return Rule(
         id=rule_id,
         gate=GATE,
@@ -30,7 +36,7 @@ def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediat
         severity=severity,
         rationale=rationale,
         remediation=remediation,
-        reference=_COSIGN,
+        reference=reference,
     )
 
 
@@ -91,6 +97,43 @@ RULES: tuple[Rule, ...] = (
         " make every new registry or repository an unchecked path into the cluster.",
         "Add a [[signature.policies]] entry whose images globs cover the repository, with the key or"
         " keyless identity that signs it, or set allow-unmatched = true to let uncovered images through.",
+    ),
+    _rule(
+        ATTESTATION_MISSING,
+        Severity.HIGH,
+        "The image carries no attestation of a type the policy requires",
+        "A policy that asks for SLSA provenance or an SBOM wants to know what built the image and what is"
+        " in it; an image without that attestation answers neither, whoever signed it.",
+        "Attest the image digest in the release pipeline (`cosign attest --type ...`, or"
+        " `actions/attest-build-provenance` with `push-to-registry: true`) and push the attestation to the"
+        " repository the image is pulled from.",
+        _ATTESTATIONS,
+    ),
+    _rule(
+        ATTESTATION_INVALID,
+        Severity.HIGH,
+        "No attestation of the required type verifies with the policy's authorities",
+        "An attestation is a signed statement: one whose DSSE signature, transparency entry or timestamp,"
+        " certificate identity or subject digest does not check out proves nothing, and one that does not"
+        " parse cannot be judged; accepting either would let anyone who can push to the registry claim a"
+        " build.",
+        "Check that the attestation authority names the key or keyless identity (and trusted root) that"
+        " attests the image, and that the attestation's subject is the digest the tag resolves to; re-attest"
+        " if it was made by a signer you do not trust.",
+        _ATTESTATIONS,
+    ),
+    _rule(
+        ATTESTATION_CONDITION,
+        Severity.HIGH,
+        "A verified attestation does not say what the policy requires",
+        "Provenance from another builder, repository or ref, a build type you do not run, an SBOM that is"
+        " absent, unparseable or too large, an old attestation, or any predicate field with another value"
+        " means the image was not made the way the policy demands, although its attestation is authentic."
+        " An absent field never passes.",
+        "Build and attest the image with the builder, source and ref the policy names, or correct the"
+        " policy's conditions (builder-id, source-uri, source-ref, build-type, sbom, max-age, conditions) to"
+        " the build you trust.",
+        _ATTESTATIONS,
     ),
 )
 
