@@ -23,6 +23,7 @@ from gates.distro.pkgdb import (
     is_package_db_path,
     read_package_db,
 )
+from gates.distro.rpmdb import RPMDB_PATHS
 from gates.oci.client import RegistryClient
 from gates.oci.errors import LayerError
 from gates.oci.layers import LayerLimits, read_files
@@ -39,7 +40,7 @@ class ImageContents:
 
     release: OSRelease | None
     packages: PackageDB | None
-    """None when the image has no dpkg or apk database."""
+    """None when the image has no dpkg, apk or rpm database."""
     passwd: bytes | None
 
 
@@ -54,7 +55,7 @@ def read_contents(
     """
     paths = list(IDENTITY_PATHS)
     if packages:
-        paths += [DPKG_STATUS, f"{DPKG_STATUS_DIR}/", APK_INSTALLED]
+        paths += [DPKG_STATUS, f"{DPKG_STATUS_DIR}/", APK_INSTALLED, *RPMDB_PATHS]
     if passwd:
         paths.append(PASSWD_PATH)
     limits = LayerLimits(max_inflated_bytes=max_layer_bytes)

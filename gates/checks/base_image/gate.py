@@ -29,7 +29,7 @@ from gates.checks.base_image.base import (
 from gates.checks.base_image.contents import ImageContents, inflated_digests, read_contents
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
 from gates.config import Config
-from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
+from gates.distro.advisories import AdvisoryIndex, covered_ecosystems, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
 from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
@@ -481,30 +481,35 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
     ecosystems = ecosystems_for_release(release) if release is not None else ()
     if db is None or not db.packages:
         if release is None:  # scratch or a static binary: no OS, no packages to patch
-            verdict.details.append(_prefix(label, "no OS release and no dpkg or apk packages: patch level not "
+            verdict.details.append(_prefix(label, "no OS release and no dpkg, apk or rpm packages: patch level not "
                                                   "applicable"))
-        elif ecosystems:  # a Debian or Alpine image whose package database was removed or emptied
-            verdict.problem(f"no dpkg or apk package database in a {release.id} {release.version_id or ''} image:"
-                            " its patch level cannot be judged", label)
+        elif ecosystems:  # an image of a known distribution whose package database was removed or emptied
+            verdict.problem(f"no dpkg, apk or rpm package database in a {release.id} {release.version_id or ''}"
+                            " image: its patch level cannot be judged", label)
         else:
             verdict.problem(f"the patch level of {release.id or 'this OS'} images cannot be judged (gates reads"
-                            " dpkg and apk package databases)", label)
+                            " dpkg, apk and rpm package databases)", label)
         return
     if not ecosystems:
         verdict.problem(f"{counted(len(db.packages), db.manager.value + ' package')}, but the OS release is"
                         " unknown, so no advisories can be matched", label)
         return
-    covered = [e for e in ecosystems if e.lower() in index.ecosystems()]
+    covered = covered_ecosystems(ecosystems, index.ecosystem_names())
     if not covered:
         verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}", label)
         return
     matched = 0
+    reported: set[tuple[str, str, str]] = set()
     for ecosystem in covered:
         report = index.match(ecosystem, db.packages, ignore_unfixed=options.ignore_unfixed,
                              min_severity=options.min_severity)
         for line in report.undecided:
             verdict.problem(f"cannot compare versions: {line}", label)
         for match in report.matches:
+            key = (match.advisory_id, match.package, match.installed_version)
+            if key in reported:  # one advisory published for several products of a release (SUSE, Red Hat)
+                continue
+            reported.add(key)
             matched += 1
             names = ", ".join(match.aliases[:3])
             advisory = f"{match.advisory_id} ({names})" if names else match.advisory_id
