@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gates.distro.bdb_hash import byte_order, hash_values
 from gates.distro.rpm_ndb import ndb_blobs
-from gates.distro.rpmheader import RpmHeader, parse_header
+from gates.distro.rpmheader import RpmHeader, RpmHeaderError, parse_header
 from gates.errors import InputError
 
 RPM_DIRS = ("var/lib/rpm", "usr/lib/sysimage/rpm")
@@ -88,6 +88,8 @@ def parse_rpmdb(path: str, data: bytes) -> RpmDB:
             return RpmDB(path, "bdb", tuple(_records(path, _bdb_blobs(data))))
     except RpmDBError:
         raise
+    except RpmHeaderError as exc:  # already names the record
+        raise RpmDBError(str(exc)) from None
     except InputError as exc:
         raise RpmDBError(f"{path}: {exc}") from None
     raise RpmDBError(f"{path}: not an rpm database name gates knows")
