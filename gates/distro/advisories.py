@@ -359,7 +359,8 @@ def ecosystems_for_release(release: OSRelease) -> tuple[str, ...]:
         lts = "LTS" in (release.version or "") or "LTS" in (release.pretty_name or "")
         return (f"Ubuntu:{version}:LTS",) if lts else (f"Ubuntu:{version}",)
     if rid in _MAJOR_ECOSYSTEMS:
-        return tuple(f"{name}:{major}" for name in _MAJOR_ECOSYSTEMS[rid])
+        releases = (major, version) if rid in ("azurelinux", "mariner") and version != major else (major,)
+        return tuple(f"{name}:{number}" for name in _MAJOR_ECOSYSTEMS[rid] for number in releases)
     if rid == "sles":
         return (f"SUSE:Linux Enterprise {_suse_release(version)}",)
     if rid in ("opensuse-leap", "opensuse"):
