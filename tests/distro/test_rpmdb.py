@@ -55,8 +55,8 @@ def test_every_package_of_every_corpus_database_is_read_as_upstream_states() -> 
             db = read_rpmdb({_IMAGE_PATH[case["format"]]: data})
             assert db is not None and db.format == case["format"]
             headers = [r.header for r in db.records]
-        assert [_as_expected(h, e) for h, e in zip(headers, expected)] == expected, case["file"]
         assert len(headers) == case["count"], case["file"]
+        assert [_as_expected(h, e) for h, e in zip(headers, expected, strict=True)] == expected, case["file"]
         read += len(headers)
     assert read == 35 + 129 + 1 + 1 + 1 + 5 + 1 + 1 + 1  # 100 % of the corpus's 175 packages
 
@@ -110,7 +110,7 @@ def test_rpm_paths_are_read_and_a_second_package_manager_is_ambiguous(tmp_path: 
     assert is_package_db_path("/usr/lib/sysimage/rpm/rpmdb.sqlite") and is_package_db_path(MANIFEST_PATH)
     blob = corpus_path("rpmdb", "go-rpmdb", "blob.bin").read_bytes()
     status = "Package: base-files\nStatus: install ok installed\nVersion: 13.8\n"
-    with pytest.raises(PackageDBError, match="both var/lib/rpm/rpmdb.sqlite and var/lib/dpkg/status list packages"):
+    with pytest.raises(PackageDBError, match=r"both var/lib/rpm/rpmdb\.sqlite and var/lib/dpkg/status list packages"):
         read_package_db({"var/lib/rpm/rpmdb.sqlite": _sqlite(tmp_path, [blob]), "var/lib/dpkg/status": status})
 
 
@@ -190,7 +190,7 @@ def test_sqlite_refuses_views_text_blobs_and_names_the_record(tmp_path: Path) ->
         parse_rpmdb("var/lib/rpm/rpmdb.sqlite", broken)
     damaged = bytearray(_sqlite(tmp_path, [_GOOD] * 50))
     damaged[4096:8192] = b"\xff" * 4096  # a page of the table, overwritten
-    with pytest.raises(InputError, match="^var/lib/rpm/rpmdb.sqlite: "):
+    with pytest.raises(InputError, match=r"^var/lib/rpm/rpmdb\.sqlite: "):
         parse_rpmdb("var/lib/rpm/rpmdb.sqlite", bytes(damaged))
 
 
@@ -229,7 +229,7 @@ def test_bdb_chains_that_loop_or_leave_the_file_are_errors() -> None:
     struct.pack_into("<I", odd, 20, 1000)
     with pytest.raises(BerkeleyDBError, match="page size 1000 is not a power of two"):
         list(hash_values(bytes(odd)))
-    with pytest.raises(RpmDBError, match="^var/lib/rpm/Packages: page"):
+    with pytest.raises(RpmDBError, match=r"^var/lib/rpm/Packages: page"):
         parse_rpmdb("var/lib/rpm/Packages", bytes(looped))
 
 

@@ -28,9 +28,11 @@ from gates.checks.base_image.base import (
 )
 from gates.checks.base_image.contents import ImageContents, inflated_digests, read_contents
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
+from gates.checks.base_image.rolling import staleness
 from gates.config import Config
 from gates.distro.advisories import AdvisoryIndex, covered_ecosystems, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
+from gates.distro.rolling import Rolling, release_from_packages, rolling_distribution
 from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
 from gates.interrupts import map_in_threads
@@ -259,9 +261,11 @@ def _judge_platform(
     if options.reads_layers or needs_passwd:
         want_packages = options.advisories is not None and options.enabled(R.VULNERABLE_PACKAGE)
         contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
-                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT))
+                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT),
+                                 package_files=options.reads_layers)
         if options.reads_layers:
-            _os_checks(contents, prepared, label, verdict)
+            contents = _complete_release(contents, label, verdict)
+            _os_checks(contents, created, prepared, label, verdict)
             if want_packages:
                 _patch_level(contents, prepared, label, verdict)
     if options.enabled(R.NON_ROOT):
@@ -430,7 +434,22 @@ def _non_root(config: ImageConfig, contents: ImageContents | None, label: str, v
         verdict.add(R.NON_ROOT, f"the image runs as root (config.User {shown})", label)
 
 
-def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict: _Verdict) -> None:
+def _complete_release(contents: ImageContents, label: str, verdict: _Verdict) -> ImageContents:
+    """A Debian os-release without VERSION_ID (distroless) completed from the `base-files` package."""
+    release = contents.release
+    if release is None or release.version_id or rolling_distribution(release) is not None:
+        return contents
+    db = contents.package_db()
+    completed = release_from_packages(release, db.packages) if db is not None else None
+    if completed is None:
+        return contents
+    verdict.details.append(_prefix(label, f"os-release names no VERSION_ID: the release is {completed.id} "
+                                          f"{completed.version_id}, from {completed.source}"))
+    return dataclasses.replace(contents, release=completed)
+
+
+def _os_checks(contents: ImageContents, created: Timestamp, prepared: _Prepared, label: str,
+               verdict: _Verdict) -> None:
     options = prepared.options
     release = contents.release
     if release is not None:
@@ -439,6 +458,15 @@ def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict
                                               f"from {release.source})"))
     else:
         verdict.details.append(_prefix(label, "OS not detected"))
+    rolling = rolling_distribution(release)
+    if rolling is not None:
+        verdict.details.append(_prefix(label, f"{rolling.name} is a rolling distribution: no release reaches end "
+                                              "of life, so it is judged by how old its packages are"))
+        if options.enabled(R.ROLLING_STALE):
+            _rolling_stale(rolling, contents, created, options, label, verdict)
+        return
+    if not any(options.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)):
+        return
     if prepared.eol_problem is not None:
         verdict.problem(prepared.eol_problem, label)
         return
@@ -469,6 +497,20 @@ def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict
                         label)
 
 
+def _rolling_stale(rolling: Rolling, contents: ImageContents, created: Timestamp, options: BaseImageOptions,
+                   label: str, verdict: _Verdict) -> None:
+    measured = staleness(rolling, contents.package_db(), created, options.max_package_age_days, options.instant)
+    if measured.days is None:
+        if options.unknown_age == "error":
+            verdict.problem(measured.said, label)
+        else:
+            verdict.add(R.ROLLING_STALE, measured.said, label)
+    elif measured.too_old:
+        verdict.add(R.ROLLING_STALE, measured.said, label)
+    else:
+        verdict.details.append(_prefix(label, measured.said))
+
+
 def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdict: _Verdict) -> None:
     options = prepared.options
     if prepared.advisories_problem is not None:
@@ -478,7 +520,12 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
     assert index is not None
     db = contents.packages
     release = contents.release
-    ecosystems = ecosystems_for_release(release) if release is not None else ()
+    rolling = rolling_distribution(release)
+    ecosystems = rolling.ecosystems if rolling else ecosystems_for_release(release) if release is not None else ()
+    if rolling is not None and not ecosystems and options.enabled(R.ROLLING_STALE):
+        verdict.details.append(_prefix(label, f"no OSV ecosystem publishes {rolling.name}'s advisories: its patch "
+                                              "level is judged by the age of its package builds alone"))
+        return
     if db is None or not db.packages:
         if release is None:  # scratch or a static binary: no OS, no packages to patch
             verdict.details.append(_prefix(label, "no OS release and no dpkg, apk or rpm packages: patch level not "
