@@ -6,8 +6,9 @@ NDB `Packages.db` (SLE 15, openSUSE Leap), under `var/lib/rpm/` or, since rpm 4.
 distributions, `usr/lib/sysimage/rpm/`. Distroless CBL-Mariner images have no database, only the
 text manifest `var/lib/rpmmanifest/container-manifest-2`, which is read too.
 
-SQLite is read with the standard library from a private temporary copy opened read-only and
-immutable, with `trusted_schema` off, and only from a `Packages` *table* with `hnum` and `blob`
+SQLite is read with the standard library from a private temporary copy (with its write-ahead log, if
+the image has a non-empty one), opened read-only and immutable when there is no log, with
+`trusted_schema` off, and only from a `Packages` *table* with `hnum` and `blob`
 columns, so a hostile file's views or triggers never run. BerkeleyDB and NDB are read by
 `gates.distro.bdb_hash` and `gates.distro.rpm_ndb`. Anything unreadable is an `RpmDBError` naming the
 file; there is no partial answer.
@@ -30,11 +31,15 @@ from gates.errors import InputError
 RPM_DIRS = ("var/lib/rpm", "usr/lib/sysimage/rpm")
 SQLITE_NAME, BDB_NAME, NDB_NAME = "rpmdb.sqlite", "Packages", "Packages.db"
 MANIFEST_PATH = "var/lib/rpmmanifest/container-manifest-2"
+WAL_SUFFIX = "-wal"
 RPMDB_PATHS = (
     *(f"{d}/{name}" for name in (SQLITE_NAME, NDB_NAME, BDB_NAME) for d in RPM_DIRS),
     MANIFEST_PATH,
 )
-"""Every file `read_rpmdb` may use, in the order it prefers them (the newest backend first)."""
+"""Every database `read_rpmdb` may use, in the order it prefers them (the newest backend first)."""
+RPMDB_FILES = (*RPMDB_PATHS, *(f"{d}/{SQLITE_NAME}{WAL_SUFFIX}" for d in RPM_DIRS))
+"""Every file `read_rpmdb` reads: the databases, and SQLite's write-ahead log, which may hold the last
+transactions when rpm was stopped before it checkpointed."""
 
 PSEUDO_PACKAGES = frozenset({"gpg-pubkey"})
 """Entries rpm keeps for imported signing keys: not software, never matched against advisories."""
@@ -62,7 +67,7 @@ class RpmDB:
 
 
 def is_rpmdb_path(path: str) -> bool:
-    return path.lstrip("/") in RPMDB_PATHS
+    return path.lstrip("/") in RPMDB_FILES
 
 
 def read_rpmdb(files: Mapping[str, bytes]) -> RpmDB | None:
@@ -70,18 +75,18 @@ def read_rpmdb(files: Mapping[str, bytes]) -> RpmDB | None:
     clean = {path.lstrip("/"): data for path, data in files.items()}
     for path in RPMDB_PATHS:
         if path in clean:
-            return parse_rpmdb(path, clean[path])
+            return parse_rpmdb(path, clean[path], clean.get(path + WAL_SUFFIX, b""))
     return None
 
 
-def parse_rpmdb(path: str, data: bytes) -> RpmDB:
-    """The records of one database file, its format chosen by its name."""
+def parse_rpmdb(path: str, data: bytes, wal: bytes = b"") -> RpmDB:
+    """The records of one database file, its format chosen by its name (`wal`: SQLite's log beside it)."""
     name = posixpath.basename(path)
     if path.lstrip("/") == MANIFEST_PATH:
         return RpmDB(path, "manifest", tuple(_manifest(path, data)))
     try:
         if name == SQLITE_NAME:
-            return RpmDB(path, "sqlite", tuple(_records(path, _sqlite_blobs(path, data))))
+            return RpmDB(path, "sqlite", tuple(_records(path, _sqlite_blobs(path, data, wal))))
         if name == NDB_NAME:
             return RpmDB(path, "ndb", tuple(_records(path, ndb_blobs(data))))
         if name == BDB_NAME:
@@ -110,14 +115,16 @@ def _bdb_blobs(data: bytes) -> Iterator[tuple[int, bytes]]:
         yield number, value
 
 
-def _sqlite_blobs(path: str, data: bytes) -> Iterator[tuple[int, bytes]]:
+def _sqlite_blobs(path: str, data: bytes, wal: bytes) -> Iterator[tuple[int, bytes]]:
     if not data.startswith(b"SQLite format 3\0"):
         raise RpmDBError(f"{path}: not an SQLite database ({len(data)} bytes without the SQLite header)")
     with tempfile.TemporaryDirectory(prefix="gates-rpmdb-") as tmp:
         copy = Path(tmp) / "rpmdb.sqlite"
         copy.write_bytes(data)
+        if wal:  # SQLite replays the log into the private copy; the image's files are never touched
+            Path(f"{copy}{WAL_SUFFIX}").write_bytes(wal)
         try:
-            rows = _sqlite_rows(copy)
+            rows = _sqlite_rows(copy, immutable=not wal)
         except sqlite3.Error as exc:
             raise RpmDBError(f"{path}: not a readable SQLite rpm database ({exc})") from None
     for number, blob in rows:
@@ -126,8 +133,9 @@ def _sqlite_blobs(path: str, data: bytes) -> Iterator[tuple[int, bytes]]:
         yield number, blob
 
 
-def _sqlite_rows(copy: Path) -> list[tuple[object, object]]:
-    connection = sqlite3.connect(f"{copy.as_uri()}?mode=ro&immutable=1", uri=True)
+def _sqlite_rows(copy: Path, *, immutable: bool) -> list[tuple[object, object]]:
+    mode = "mode=ro&immutable=1" if immutable else "mode=rw"
+    connection = sqlite3.connect(f"{copy.as_uri()}?{mode}", uri=True)
     try:
         connection.execute("PRAGMA trusted_schema = OFF")
         kind = connection.execute("SELECT type FROM sqlite_master WHERE name = 'Packages'").fetchone()

@@ -23,7 +23,7 @@ from gates.distro.pkgdb import (
     is_package_db_path,
     read_package_db,
 )
-from gates.distro.rpmdb import RPMDB_PATHS
+from gates.distro.rpmdb import RPMDB_FILES
 from gates.oci.client import RegistryClient
 from gates.oci.errors import LayerError
 from gates.oci.layers import LayerLimits, read_files
@@ -62,7 +62,7 @@ def read_contents(
     """
     paths = list(IDENTITY_PATHS)
     if packages or package_files:
-        paths += [DPKG_STATUS, f"{DPKG_STATUS_DIR}/", APK_INSTALLED, *RPMDB_PATHS]
+        paths += [DPKG_STATUS, f"{DPKG_STATUS_DIR}/", APK_INSTALLED, *RPMDB_FILES]
     if passwd:
         paths.append(PASSWD_PATH)
     limits = LayerLimits(max_inflated_bytes=max_layer_bytes)
