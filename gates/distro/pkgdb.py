@@ -301,7 +301,7 @@ def rpm_package_db(files: Mapping[str, bytes | str]) -> PackageDB | None:
             continue
         source = source_package(header.sourcerpm) if header.sourcerpm else None
         if header.sourcerpm and source is None:
-            raise PackageDBError(f"{record.location}: package {header.name}: malformed SOURCERPM"
+            raise PackageDBError(f"{record.location}: package {header.name!r}: malformed SOURCERPM"
                                  f" {header.sourcerpm[:80]!r}")
         epoch = f"{header.epoch}:" if header.epoch is not None else ""
         packages.append(InstalledPackage(

@@ -27,6 +27,7 @@ from gates.distro.bdb_hash import byte_order, hash_values
 from gates.distro.rpm_ndb import ndb_blobs
 from gates.distro.rpmheader import RpmHeader, RpmHeaderError, parse_header
 from gates.errors import InputError
+from gates.model import one_line
 
 RPM_DIRS = ("var/lib/rpm", "usr/lib/sysimage/rpm")
 SQLITE_NAME, BDB_NAME, NDB_NAME = "rpmdb.sqlite", "Packages", "Packages.db"
@@ -126,7 +127,7 @@ def _sqlite_blobs(path: str, data: bytes, wal: bytes) -> Iterator[tuple[int, byt
         try:
             rows = _sqlite_rows(copy, immutable=not wal)
         except sqlite3.Error as exc:
-            raise RpmDBError(f"{path}: not a readable SQLite rpm database ({exc})") from None
+            raise RpmDBError(f"{path}: not a readable SQLite rpm database ({one_line(str(exc))[:200]})") from None
     for number, blob in rows:
         if not isinstance(number, int) or not isinstance(blob, bytes):
             raise RpmDBError(f"{path}: Packages row {number!r} holds a {type(blob).__name__}, not a header blob")
@@ -172,7 +173,7 @@ def _manifest(path: str, data: bytes) -> Iterator[RpmRecord]:
             build_time = int(built)
             size_value = int(size)
         except ValueError:
-            raise RpmDBError(f"{where}: package {name}: epoch, build time or size is not a number") from None
+            raise RpmDBError(f"{where}: package {name!r}: epoch, build time or size is not a number") from None
         header = RpmHeader(name=name, version=version, release=release, epoch=epoch_value, arch=arch or None,
                            sourcerpm=source or None, build_time=build_time, vendor=vendor, size=size_value)
         yield RpmRecord(header, where)

@@ -150,7 +150,7 @@ def _parse(blob: bytes) -> RpmHeader:
     if not name:
         raise RpmHeaderError("no NAME tag")
     if not version or release is None:
-        raise RpmHeaderError(f"package {name} has no VERSION or RELEASE tag")
+        raise RpmHeaderError(f"package {name!r} has no VERSION or RELEASE tag")
     digest = values.get(TAG_SIGMD5)
     return RpmHeader(
         name=name, version=version, release=release, epoch=number(TAG_EPOCH), arch=text(TAG_ARCH),

@@ -160,7 +160,7 @@ def test_a_built_header_reads_back() -> None:
         (_GOOD[:8] + struct.pack(">iIiI", 1000, 6, -4, 1) + _GOOD[24:], "data offset -4 outside"),
         (_header({1000: "x"})[:-1] + b"y", "has no terminating NUL"),
         (_header({1001: "1", 1002: "1"}), "no NAME tag"),
-        (_header({1000: "bash", 1002: "1"}), "package bash has no VERSION"),
+        (_header({1000: "bash", 1002: "1"}), "package 'bash' has no VERSION"),
         (_header({1000: 7, 1001: "1", 1002: "1"}), "tag 1000 is not a string"),
     ],
 )
