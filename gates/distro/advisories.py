@@ -58,6 +58,8 @@ class AffectedEntry:
     versions: frozenset[str]
     severity: Severity | None = None
     severity_source: str | None = None
+    module: str | None = None
+    """The rpm module stream (`nodejs:18`) the entry is for, from its purl's `rpmmod` qualifier."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
         if not isinstance(item, dict):
             raise AdvisoryDBError(f"{origin}: {advisory_id}: an 'affected' entry is not an object")
         package = item.get("package") or {}
+        if not isinstance(package, dict):
+            raise AdvisoryDBError(f"{origin}: {advisory_id}: an affected 'package' is not an object")
         ecosystem, name = package.get("ecosystem"), package.get("name")
         if not isinstance(ecosystem, str) or not isinstance(name, str):
             continue  # GIT-only entries name no package
@@ -265,6 +269,7 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
             ranges.append(tuple(events))
         versions = frozenset(v for v in (item.get("versions") or []) if isinstance(v, str))
         entry_severity, entry_source = _entry_severity(item)
+        purl = package.get("purl")
         affected.append(
             AffectedEntry(
                 ecosystem=ecosystem,
@@ -273,6 +278,7 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
                 versions=versions,
                 severity=entry_severity,
                 severity_source=entry_source,
+                module=_rpm_module(purl) if isinstance(purl, str) else None,
             )
         )
     aliases = tuple(a for a in (raw.get("aliases") or []) + (raw.get("upstream") or []) if isinstance(a, str))
@@ -286,6 +292,21 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
         affected=tuple(affected),
         origin=origin,
     )
+
+
+def _rpm_module(purl: str) -> str | None:
+    """`name:stream` of a purl's `rpmmod` qualifier (`...?rpmmod=nodejs:18:9030020231120082734:rhel9`)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    value = parse_qs(urlsplit(purl).query).get("rpmmod", [""])[0]
+    parts = value.split(":")
+    return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else None
+
+
+def module_stream(label: str | None) -> str | None:
+    """`name:stream` of an rpm MODULARITYLABEL (`nodejs:10:8020020200707141642:6a468ee4`)."""
+    parts = (label or "").split(":")
+    return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else None
 
 
 def _text(value: object) -> str | None:
@@ -487,6 +508,8 @@ class AdvisoryIndex:
                 key = (advisory.id, package.name, package.version)
                 if key in seen:  # an advisory may list a package in several entries: one match is enough
                     continue
+                if entry.module is not None and entry.module != module_stream(package.module):
+                    continue  # a fix built for another module stream (or for the module, not the plain rpm)
                 try:
                     affected, fixed = affected_by(scheme, version, entry)
                 except UnsupportedVersion as exc:

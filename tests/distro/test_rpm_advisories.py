@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from gates.distro.advisories import AdvisoryIndex, covered_ecosystems, ecosystems_for_release, parse_record
+from gates.distro.advisories import (
+    AdvisoryDBError,
+    AdvisoryIndex,
+    covered_ecosystems,
+    ecosystems_for_release,
+    parse_record,
+)
 from gates.distro.eol import EolStatus, load_eol_data
 from gates.distro.os_release import release_from_os_release
 from gates.distro.pkgdb import InstalledPackage, PackageManager
@@ -127,3 +133,26 @@ def test_rpm_distributions_have_end_of_life_answers(name: str, status: EolStatus
     answer = db.release_status(release, dt.date(2026, 11, 24))
     assert answer.status is status, answer.reason
     assert answer.cycle is not None and answer.cycle.product == product
+
+
+def test_a_module_streams_fix_applies_to_that_stream_only() -> None:
+    def nodejs(label: str | None) -> InstalledPackage:
+        return InstalledPackage(name="nodejs", version="1:10.24.0-1.module+el8.3.0+101+f84c7154",
+                                source_name="nodejs", source_version="1:10.24.0-1.module+el8.3.0+101+f84c7154",
+                                manager=PackageManager.RPM, module=label)
+
+    record = _record("RHSA-2021:0548", "Red Hat:enterprise_linux:8::appstream", "nodejs", "1:10.24.0-2.module+el8")
+    record["affected"][0]["package"]["purl"] = ("pkg:rpm/redhat/nodejs?arch=x86_64"
+                                                "&rpmmod=nodejs:10:8030020210304194401:9f9e2e7e")
+    plain = _record("RHSA-2021:0549", "Red Hat:enterprise_linux:8::appstream", "nodejs", "1:10.24.0-2.el8")
+    index = AdvisoryIndex.from_records([parse_record(record), parse_record(plain)])
+    ecosystem = "Red Hat:enterprise_linux:8::appstream"
+
+    def ids(label: str | None) -> list[str]:
+        return sorted(m.advisory_id for m in index.match(ecosystem, [nodejs(label)]).matches)
+
+    assert ids("nodejs:10:8020020200707141642:6a468ee4") == ["RHSA-2021:0548", "RHSA-2021:0549"]
+    assert ids("nodejs:12:8030020201124152102:229f0a1c") == ["RHSA-2021:0549"]  # another stream's fix: not this
+    assert ids(None) == ["RHSA-2021:0549"]
+    with pytest.raises(AdvisoryDBError, match="an affected 'package' is not an object"):
+        parse_record({"id": "X-1", "affected": [{"package": "nodejs"}]})
