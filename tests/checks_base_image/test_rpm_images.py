@@ -181,3 +181,15 @@ def test_a_broken_database_is_one_error_line(cli: Cli, tmp_path: Path, rpm_world
     assert run.code == 1 and result["outcome"] == "error"
     assert says in result["error"] and "\n" not in result["error"]
     assert result["error"].startswith(target + ": ")
+
+
+def test_an_rpm_distribution_without_an_osv_feed_is_undecided(cli: Cli, tmp_path: Path, registry: RegistryServer,
+                                                              advisories: Path) -> None:
+    target = f"{registry.host}/rpm/fedora:36"
+    with RegistryClient(StaticCredentials({})) as client:
+        _push(client, target, [file("etc/os-release", _os_release("fedora_36")),
+                               file("var/lib/rpm/rpmdb.sqlite", _corpus("rpmdb", "openshift-preflight", "sqlite",
+                                                                         "var", "lib", "rpm", "rpmdb.sqlite"))])
+    run, [result] = _gate(cli, tmp_path, [target], advisories)
+    assert run.code == 1 and result["outcome"] == "error"
+    assert "1 rpm package, but no OSV ecosystem is known for fedora 36" in result["error"]

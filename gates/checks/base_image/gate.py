@@ -538,8 +538,12 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
                             " dpkg, apk and rpm package databases)", label)
         return
     if not ecosystems:
-        verdict.problem(f"{counted(len(db.packages), db.manager.value + ' package')}, but the OS release is"
-                        " unknown, so no advisories can be matched", label)
+        packages = counted(len(db.packages), db.manager.value + " package")
+        if release is not None and release.id and release.version_id:  # Fedora, CentOS, Oracle Linux, ...
+            verdict.problem(f"{packages}, but no OSV ecosystem is known for {release.id} {release.version_id},"
+                            " so no advisories can be matched", label)
+        else:
+            verdict.problem(f"{packages}, but the OS release is unknown, so no advisories can be matched", label)
         return
     covered = covered_ecosystems(ecosystems, index.ecosystem_names())
     if not covered:
