@@ -570,7 +570,8 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
             verdict.add(R.VULNERABLE_PACKAGE, f"{package} {match.installed_version} is affected by {advisory}: "
                                               f"{fix}", label, severity=match.severity)
     verdict.details.append(_prefix(label, f"{counted(len(db.packages), db.manager.value + ' package')} checked against "
-                                          f"{', '.join(covered)}: {matched} affected"))
+                                          f"{', '.join(covered)}: {matched} affected (read from "
+                                          f"{', '.join(db.files[:3])}{', ...' if len(db.files) > 3 else ''})"))
 
 
 
