@@ -27,13 +27,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
-HARNESSES = ("layer_reader", "signature_payload")
+HARNESSES = ("layer_reader", "signature_payload", "rpm_database")
 
 
 def _seeds(name: str) -> dict[str, bytes]:
     sys.path.insert(0, str(REPO))
     from tests.support import oci_images as oi
 
+    if name == "rpm_database":
+        return _rpm_seeds()
     if name == "layer_reader":
         os_release = 'ID=debian\nVERSION_ID="12"\n'
         return {
@@ -53,6 +55,24 @@ def _seeds(name: str) -> dict[str, bytes]:
               "Payload": {"body": base64.b64encode(b"{}").decode(), "integratedTime": 1, "logIndex": 2,
                           "logID": "ab" * 32}}
     return {"payload": json.dumps(payload, separators=(",", ":")).encode(), "bundle": json.dumps(bundle).encode()}
+
+
+def _rpm_seeds() -> dict[str, bytes]:
+    """A built header blob, and the corpus's real databases when the corpus is there (one byte picks the reader)."""
+    import struct
+
+    entries, data = b"", b""
+    for tag, value in ((1000, b"bash"), (1001, b"5.2.15"), (1002, b"3.el9"), (1044, b"bash-5.2.15-3.el9.src.rpm")):
+        entries += struct.pack(">iIiI", tag, 6, len(data), 1)
+        data += value + b"\0"
+    seeds = {"header": b"\x03" + struct.pack(">II", 4, len(data)) + entries + data,
+             "manifest": b"\x02vim\t9.0-1.cm2\t1\t2\tMicrosoft\t2\t45000\tx86_64\t2\tvim-9.0-1.cm2.src.rpm\n"}
+    rpmdb = Path(os.environ.get("GATES_CORPUS", REPO.parent / "shared" / "corpus")) / "rpmdb"
+    for seed, (choice, path) in {"bdb": (0, "go-rpmdb/libuuid/Packages"), "ndb": (1, "go-rpmdb/sle15-bci/Packages.db"),
+                                 "blob": (3, "go-rpmdb/blob.bin")}.items():
+        if (rpmdb / path).is_file():
+            seeds[seed] = bytes([choice]) + (rpmdb / path).read_bytes()
+    return seeds
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,6 +58,8 @@ class AffectedEntry:
     versions: frozenset[str]
     severity: Severity | None = None
     severity_source: str | None = None
+    module: str | None = None
+    """The rpm module stream (`nodejs:18`) the entry is for, from its purl's `rpmmod` qualifier."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
         if not isinstance(item, dict):
             raise AdvisoryDBError(f"{origin}: {advisory_id}: an 'affected' entry is not an object")
         package = item.get("package") or {}
+        if not isinstance(package, dict):
+            raise AdvisoryDBError(f"{origin}: {advisory_id}: an affected 'package' is not an object")
         ecosystem, name = package.get("ecosystem"), package.get("name")
         if not isinstance(ecosystem, str) or not isinstance(name, str):
             continue  # GIT-only entries name no package
@@ -265,6 +269,7 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
             ranges.append(tuple(events))
         versions = frozenset(v for v in (item.get("versions") or []) if isinstance(v, str))
         entry_severity, entry_source = _entry_severity(item)
+        purl = package.get("purl")
         affected.append(
             AffectedEntry(
                 ecosystem=ecosystem,
@@ -273,6 +278,7 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
                 versions=versions,
                 severity=entry_severity,
                 severity_source=entry_source,
+                module=_rpm_module(purl) if isinstance(purl, str) else None,
             )
         )
     aliases = tuple(a for a in (raw.get("aliases") or []) + (raw.get("upstream") or []) if isinstance(a, str))
@@ -286,6 +292,21 @@ def parse_record(data: bytes | str | Mapping[str, Any], origin: str = "") -> Adv
         affected=tuple(affected),
         origin=origin,
     )
+
+
+def _rpm_module(purl: str) -> str | None:
+    """`name:stream` of a purl's `rpmmod` qualifier (`...?rpmmod=nodejs:18:9030020231120082734:rhel9`)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    value = parse_qs(urlsplit(purl).query).get("rpmmod", [""])[0]
+    parts = value.split(":")
+    return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else None
+
+
+def module_stream(label: str | None) -> str | None:
+    """`name:stream` of an rpm MODULARITYLABEL (`nodejs:10:8020020200707141642:6a468ee4`)."""
+    parts = (label or "").split(":")
+    return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else None
 
 
 def _text(value: object) -> str | None:
@@ -338,19 +359,85 @@ def _normalize_ecosystem(ecosystem: str) -> str:
 
 
 def ecosystems_for_release(release: OSRelease) -> tuple[str, ...]:
-    """The OSV ecosystems whose advisories apply to a release, most specific first."""
+    """The OSV ecosystems whose advisories apply to a release, most specific first.
+
+    For Red Hat and SUSE, whose ecosystems name a product and repository (`Red Hat:enterprise_linux:9::
+    appstream`, `SUSE:Linux Enterprise Server 15 SP5`), this is the family's name; `covered_ecosystems`
+    finds the index's ecosystems of that family.
+    """
     rid, version = (release.id or "").lower(), release.version_id or ""
+    if rid in _VERSIONLESS_ECOSYSTEMS:
+        return (_VERSIONLESS_ECOSYSTEMS[rid],)
     if not version:
         return ()
+    major = version.split(".")[0]
     if rid == "debian":
-        return (f"Debian:{version.split('.')[0]}",)
+        return (f"Debian:{major}",)
     if rid == "alpine":
         parts = version.split(".")
         return (f"Alpine:v{'.'.join(parts[:2])}",) if len(parts) >= 2 else ()
     if rid == "ubuntu":
         lts = "LTS" in (release.version or "") or "LTS" in (release.pretty_name or "")
         return (f"Ubuntu:{version}:LTS",) if lts else (f"Ubuntu:{version}",)
+    if rid in _MAJOR_ECOSYSTEMS:
+        releases = (major, version) if rid in ("azurelinux", "mariner") and version != major else (major,)
+        return tuple(f"{name}:{number}" for name in _MAJOR_ECOSYSTEMS[rid] for number in releases)
+    if rid == "sles":
+        return (f"SUSE:Linux Enterprise {_suse_release(version)}",)
+    if rid in ("opensuse-leap", "opensuse"):
+        return (f"openSUSE:Leap {version}",)
     return ()
+
+
+_VERSIONLESS_ECOSYSTEMS = {"wolfi": "Wolfi", "chainguard": "Chainguard", "opensuse-tumbleweed": "openSUSE:Tumbleweed"}
+"""Rolling distributions OSV publishes as one ecosystem without a release."""
+_MAJOR_ECOSYSTEMS: dict[str, tuple[str, ...]] = {
+    "rhel": ("Red Hat:enterprise_linux",),
+    "almalinux": ("AlmaLinux",),
+    "rocky": ("Rocky Linux",),
+    "amzn": ("Amazon Linux",),
+    "azurelinux": ("Azure Linux",),
+    "mariner": ("Mariner", "Azure Linux"),
+}
+"""os-release ID -> ecosystem names keyed by the major release (`AlmaLinux:9`, `Azure Linux:3`)."""
+
+_BY_SOURCE_PACKAGE = frozenset({"debian", "ubuntu", "alpine", "wolfi", "chainguard", "azure linux", "mariner"})
+"""Ecosystems whose records name source packages (Debian, Ubuntu), apk origins (Alpine, Wolfi,
+Chainguard) or rpm spec names (Azure Linux, from its OVAL data). Red Hat, AlmaLinux, Rocky Linux,
+SUSE, openSUSE and Amazon Linux name the binary rpm (`libuuid`, not `util-linux`)."""
+
+
+def _suse_release(version: str) -> str:
+    """`15.3` -> `15 SP3`, `15` or `15.0` -> `15`: how SUSE's ecosystems name a service pack."""
+    major, _, pack = version.partition(".")
+    return f"{major} SP{pack}" if pack and pack != "0" else major
+
+
+def matches_by_source(ecosystem: str) -> bool:
+    """Whether an ecosystem's records name source packages (else binary ones)."""
+    return ecosystem.split(":", 1)[0].strip().lower() in _BY_SOURCE_PACKAGE
+
+
+def covered_ecosystems(wanted: Sequence[str], available: Iterable[str]) -> tuple[str, ...]:
+    """The ecosystems of `available` (as spelled there) that the `wanted` names of `ecosystems_for_release` cover.
+
+    Most names match exactly (case aside); `Red Hat:enterprise_linux:9` also covers its repositories
+    (`...:9::appstream`, `...:9::baseos`), and `SUSE:Linux Enterprise 15 SP3` every SUSE product of that
+    service pack (`Server`, `Micro`, `Module for Basesystem`, ...).
+    """
+    names = {e.lower(): e for e in available}
+    found: list[str] = []
+    for want in (w.lower() for w in wanted):
+        if want.startswith("red hat:"):
+            keys = [e for e in names if e == want or e.startswith(want + "::")]
+        elif want.startswith("suse:linux enterprise "):
+            release = want.removeprefix("suse:linux enterprise ")
+            keys = [e for e in names if e.startswith("suse:linux enterprise ")
+                    and (e.endswith(" " + release) or e.endswith(" " + release + "-ltss"))]
+        else:
+            keys = [want] if want in names else []
+        found += [names[e] for e in sorted(keys)]
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass
@@ -359,6 +446,8 @@ class AdvisoryIndex:
 
     _entries: dict[tuple[str, str], list[tuple[Advisory, AffectedEntry]]] = field(default_factory=dict)
     count: int = 0
+    _spellings: dict[str, str] = field(default_factory=dict)
+    """Lower-cased ecosystem -> as the first record spelled it, for reports."""
 
     @classmethod
     def from_records(cls, records: Iterable[Advisory]) -> AdvisoryIndex:
@@ -377,10 +466,15 @@ class AdvisoryIndex:
         for entry in advisory.affected:
             key = (_normalize_ecosystem(entry.ecosystem), entry.package)
             self._entries.setdefault(key, []).append((advisory, entry))
+            self._spellings.setdefault(key[0], entry.ecosystem.strip())
 
     def ecosystems(self) -> frozenset[str]:
         """The (lower-cased) ecosystems that have at least one advisory."""
         return frozenset(e for e, _ in self._entries)
+
+    def ecosystem_names(self) -> frozenset[str]:
+        """The ecosystems that have at least one advisory, as the records spell them."""
+        return frozenset(self._spellings.values())
 
     def lookup(self, ecosystem: str, package: str) -> Sequence[tuple[Advisory, AffectedEntry]]:
         return self._entries.get((_normalize_ecosystem(ecosystem), package), ())
@@ -402,17 +496,22 @@ class AdvisoryIndex:
         scheme = scheme_for_ecosystem(ecosystem)
         if scheme is None:
             raise AdvisoryDBError(f"no version ordering for ecosystem {ecosystem!r}")
+        by_source = matches_by_source(ecosystem)
         matches: list[AdvisoryMatch] = []
         undecided: list[str] = []
         suppressed = 0
         seen: set[tuple[str, str, str]] = set()
         for package in packages:
-            for advisory, entry in self.lookup(ecosystem, package.source_name):
+            named, version = ((package.source_name, package.source_version) if by_source
+                              else (package.name, package.version))
+            for advisory, entry in self.lookup(ecosystem, named):
                 key = (advisory.id, package.name, package.version)
                 if key in seen:  # an advisory may list a package in several entries: one match is enough
                     continue
+                if entry.module is not None and entry.module != module_stream(package.module):
+                    continue  # a fix built for another module stream (or for the module, not the plain rpm)
                 try:
-                    affected, fixed = affected_by(scheme, package.source_version, entry)
+                    affected, fixed = affected_by(scheme, version, entry)
                 except UnsupportedVersion as exc:
                     undecided.append(f"{advisory.id} {package.name} {package.version}: {exc}")
                     continue
@@ -433,7 +532,7 @@ class AdvisoryIndex:
                         aliases=advisory.aliases,
                         ecosystem=entry.ecosystem,
                         package=package.name,
-                        source_package=package.source_name,
+                        source_package=named,
                         installed_version=package.version,
                         fixed_version=fixed,
                         severity=severity,

@@ -1,9 +1,10 @@
-"""Installed OS packages from dpkg and apk databases, keyed the way advisories key them.
+"""Installed OS packages from dpkg, apk and rpm databases, keyed the way advisories key them.
 
 The patch-level check matches what is installed against OSV advisories, and OSV's Debian records
 name *source* packages (`openssl`, not `libssl3`), Alpine's name origins (`o:`). So each package
 keeps its source name and version next to its own. Databases: dpkg `var/lib/dpkg/status`, the
-per-package files of distroless `var/lib/dpkg/status.d/*`, apk `lib/apk/db/installed`.
+per-package files of distroless `var/lib/dpkg/status.d/*`, apk `lib/apk/db/installed`, and the rpm
+databases `gates.distro.rpmdb` reads (SQLite, BerkeleyDB, NDB, the distroless Mariner manifest).
 
 A broken entry is never skipped in silence: it becomes a one-line problem `FILE:LINE: what`, and
 with `strict=True` (the default) the parse fails with `PackageDBError`, so the gate reports an
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from gates.distro.rpmdb import PSEUDO_PACKAGES, is_rpmdb_path, read_rpmdb
+from gates.distro.rpmheader import source_package
 from gates.distro.versions import VersionScheme, is_valid_version
 from gates.errors import InputError
 
@@ -35,10 +38,11 @@ _NOT_ON_DISK = frozenset({"not-installed", "config-files"})
 class PackageManager(str, Enum):
     DPKG = "dpkg"
     APK = "apk"
+    RPM = "rpm"
 
     @property
     def scheme(self) -> VersionScheme:
-        return VersionScheme.DPKG if self is PackageManager.DPKG else VersionScheme.APK
+        return VersionScheme(self.value)
 
 
 class PackageDBError(InputError):
@@ -60,7 +64,11 @@ class InstalledPackage:
     manager: PackageManager
     arch: str | None = None
     location: str = ""
-    """`FILE:LINE` of the entry."""
+    """`FILE:LINE` of the entry (`FILE#RECORD` in a binary rpm database)."""
+    build_time: int | None = None
+    """When the distribution built the package (apk `t:`, rpm BUILDTIME), seconds since the epoch."""
+    module: str | None = None
+    """rpm MODULARITYLABEL (`nodejs:10:8020020200707141642:6a468ee4`): the module stream it came from."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,7 @@ def parse_apk_installed(data: bytes | str, path: str = APK_INSTALLED, *, strict:
                     manager=PackageManager.APK,
                     arch=fields.get("A") or None,
                     location=where,
+                    build_time=_apk_build_time(fields.get("t")),
                 )
             )
 
@@ -273,19 +282,61 @@ def parse_apk_installed(data: bytes | str, path: str = APK_INSTALLED, *, strict:
     return PackageDB(PackageManager.APK, tuple(packages), tuple(problems), (path,))
 
 
+def _apk_build_time(value: str | None) -> int | None:
+    """apk's `t:` (build time, decimal seconds); a malformed one is no date rather than a broken entry."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def rpm_package_db(files: Mapping[str, bytes | str]) -> PackageDB | None:
+    """The image's rpm packages (gpg-pubkey entries left out), None when it has no rpm database."""
+    raw = {path: data.encode() if isinstance(data, str) else data for path, data in files.items()}
+    db = read_rpmdb(raw)
+    if db is None:
+        return None
+    packages = []
+    for record in db.records:
+        header = record.header
+        if header.name in PSEUDO_PACKAGES:
+            continue
+        source = source_package(header.sourcerpm) if header.sourcerpm else None
+        if header.sourcerpm and source is None:
+            raise PackageDBError(f"{record.location}: package {header.name!r}: malformed SOURCERPM"
+                                 f" {header.sourcerpm[:80]!r}")
+        epoch = f"{header.epoch}:" if header.epoch is not None else ""
+        packages.append(InstalledPackage(
+            name=header.name, version=header.evr,
+            source_name=source[0] if source else header.name,
+            source_version=f"{epoch}{source[1]}" if source else header.evr,
+            manager=PackageManager.RPM, arch=header.arch, location=record.location,
+            build_time=header.build_time, module=header.modularity_label,
+        ))
+    return PackageDB(PackageManager.RPM, tuple(packages), (), (db.path,))
+
+
 def is_package_db_path(path: str) -> bool:
     """True for every file `read_package_db` uses, so a layer reader fetches only those."""
     clean = path.lstrip("/")
-    return clean in (DPKG_STATUS, APK_INSTALLED) or is_status_d_entry(clean)
+    return clean in (DPKG_STATUS, APK_INSTALLED) or is_status_d_entry(clean) or is_rpmdb_path(clean)
 
 
 def read_package_db(files: Mapping[str, bytes | str], *, strict: bool = True) -> PackageDB | None:
     """The image's package database from its files (path -> content), None when it has none.
 
-    dpkg's status file and distroless `status.d` are merged (an image may carry both);
-    an image with both dpkg and apk databases is refused as ambiguous.
+    dpkg's status file and distroless `status.d` are merged (an image may carry both); an image
+    whose packages are listed by more than one package manager is refused as ambiguous.
     """
     clean = {path.lstrip("/"): data for path, data in files.items()}
+    rpm = rpm_package_db({p: d for p, d in clean.items() if is_rpmdb_path(p)})
+    others = _dpkg_or_apk({p: d for p, d in clean.items() if not is_rpmdb_path(p)}, strict)
+    if rpm is None:
+        return others
+    if others is not None and others.packages and rpm.packages:
+        raise PackageDBError(f"both {rpm.files[0]} and {others.files[0]} list packages; cannot tell the OS")
+    return rpm if rpm.packages or others is None else others
+
+
+def _dpkg_or_apk(clean: Mapping[str, bytes | str], strict: bool) -> PackageDB | None:
     dpkg: PackageDB | None = None
     has_status_d = any(is_status_d_entry(p) for p in clean)
     if DPKG_STATUS in clean or has_status_d:

@@ -1,4 +1,4 @@
-"""Distribution version ordering (dpkg, apk) on the `univers` library.
+"""Distribution version ordering (dpkg, apk, rpm) on the `univers` library.
 
 Vulnerability matching is only as good as its version comparison: `1.1.0l-1~deb9u5 < 1.1.0l-1~deb9u6`,
 epochs, and apk's `_rc` / `_p` / `_git` suffixes all trip a naive compare. Ordering comes from
@@ -6,7 +6,8 @@ epochs, and apk's `_rc` / `_p` / `_git` suffixes all trip a naive compare. Order
 pkgcore's Gentoo ordering, which apk follows except for apk's extra post-release suffixes
 (`_cvs`, `_svn`, `_git`, `_hg`, univers issue #59). `_gentoo_form` rewrites only those suffixes into
 an order-preserving Gentoo form; anything univers still rejects raises `UnsupportedVersion`, so a
-package is never silently treated as "not affected".
+package is never silently treated as "not affected". `RpmVersion` is rpm's `rpmvercmp` (epoch, then
+version and release compared segment by segment, `~` sorting before and `^` after the bare version).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import functools
 import re
 from enum import Enum
 
-from univers.versions import AlpineLinuxVersion, DebianVersion, InvalidVersion, Version
+from univers.versions import AlpineLinuxVersion, DebianVersion, InvalidVersion, RpmVersion, Version
 
 from gates.errors import InputError
 
@@ -25,6 +26,7 @@ class VersionScheme(str, Enum):
 
     DPKG = "dpkg"
     APK = "apk"
+    RPM = "rpm"
 
 
 class UnsupportedVersion(InputError):
@@ -63,9 +65,21 @@ def parse_version(scheme: VersionScheme, version: str) -> Version:
     try:
         if scheme is VersionScheme.DPKG:
             return DebianVersion(text)
+        if scheme is VersionScheme.RPM:
+            return _rpm_version(text)
         return AlpineLinuxVersion(_gentoo_form(text))
     except (InvalidVersion, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise UnsupportedVersion(f"{scheme.value} version {version!r} cannot be parsed") from exc
+
+
+_RPM_EVR = re.compile(r"^(?:(\d{1,10}):)?([^\s:-]+)(?:-([^\s:-]+))?$")
+
+
+def _rpm_version(text: str) -> Version:
+    """`[epoch:]version[-release]`; rpm forbids `-` in version and release and `:` outside the epoch."""
+    if _RPM_EVR.match(text) is None:
+        raise InvalidVersion(text)
+    return RpmVersion(text)
 
 
 def compare_versions(scheme: VersionScheme, left: str, right: str) -> int:
@@ -94,8 +108,12 @@ def scheme_for_ecosystem(ecosystem: str) -> VersionScheme | None:
         return VersionScheme.DPKG
     if base in _APK_ECOSYSTEMS:
         return VersionScheme.APK
+    if base in _RPM_ECOSYSTEMS:
+        return VersionScheme.RPM
     return None
 
 
 _DPKG_ECOSYSTEMS = frozenset({"debian", "ubuntu"})
-_APK_ECOSYSTEMS = frozenset({"alpine"})
+_APK_ECOSYSTEMS = frozenset({"alpine", "wolfi", "chainguard"})
+_RPM_ECOSYSTEMS = frozenset({"red hat", "almalinux", "rocky linux", "suse", "opensuse", "azure linux", "mariner",
+                             "amazon linux"})

@@ -30,7 +30,8 @@ EVIL = oi.layer({"etc/os-release": 'ID=debian\nVERSION_ID="13"\n', "usr/bin/mine
 DEBIAN_13_ARM = oi.layer({"etc/os-release": 'ID=debian\nVERSION_ID="13"\n', "etc/arch": "arm64\n"})
 INTERMEDIATE = oi.layer({"opt/toolchain": "gcc\n"})
 ONLY_BASE_RULES = ('skip-rules = ["base-image-os-eol", "base-image-os-unknown", "base-image-point-release-lag",'
-                   ' "base-image-vulnerable-package", "base-image-non-root", "base-image-pinning"]\n')
+                   ' "base-image-vulnerable-package", "base-image-non-root", "base-image-pinning",'
+                   ' "base-image-rolling-stale"]\n')
 """Leaves age, base age, drift and approval: what a base claim steers."""
 
 

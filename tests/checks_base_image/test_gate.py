@@ -172,7 +172,7 @@ def test_a_deleted_package_database_is_an_error_not_a_pass(cli: Cli, tmp_path: P
     run, report = _gate(cli, tmp_path, [world.stripped])
     [result] = report["results"]
     assert run.code == 1 and result["outcome"] == "error"
-    assert "no dpkg or apk package database in a debian 13" in result["error"]
+    assert "no dpkg, apk or rpm package database in a debian 13" in result["error"]
     assert "its patch level cannot be judged" in result["error"]
 
 

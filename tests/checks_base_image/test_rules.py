@@ -10,7 +10,7 @@ from gates.model import Severity
 
 def test_rules_are_complete_and_unique() -> None:
     ids = [rule.id for rule in rules.RULES]
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 17
     for rule in rules.RULES:
         assert rule.gate == "base-image"
         assert re.match(r"^base-image(-[a-z]+)+$", rule.id)

@@ -109,6 +109,7 @@ def test_explicit_config_that_is_no_regular_file_is_refused_without_blocking(
     ("base-image.max-age-days", 99_999_999, 36500),
     ("base-image.max-base-age-days", 99_999_999, 36500),
     ("base-image.max-point-release-lag", 2**32, 1000),
+    ("base-image.max-package-age-days", 99_999_999, 36500),
     ("base-image.max-layer-bytes", 2**63 - 1, 64 * 1024**3),
 ])
 def test_numbers_out_of_range_are_configuration_errors(repo: Path, key: str, too_big: int, bound: int) -> None:

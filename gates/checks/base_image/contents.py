@@ -11,8 +11,8 @@ import gzip
 import hashlib
 import io
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from gates.distro.os_release import IDENTITY_PATHS, OSRelease, identify_release
 from gates.distro.pkgdb import (
@@ -23,6 +23,7 @@ from gates.distro.pkgdb import (
     is_package_db_path,
     read_package_db,
 )
+from gates.distro.rpmdb import RPMDB_FILES
 from gates.oci.client import RegistryClient
 from gates.oci.errors import LayerError
 from gates.oci.layers import LayerLimits, read_files
@@ -39,30 +40,38 @@ class ImageContents:
 
     release: OSRelease | None
     packages: PackageDB | None
-    """None when the image has no dpkg or apk database."""
+    """None when the image has no dpkg, apk or rpm database (or they were not asked to be parsed)."""
     passwd: bytes | None
+    db_files: Mapping[str, bytes] = field(default_factory=dict)
+    """The package database files as read, for checks that parse them only when they need them."""
+
+    def package_db(self) -> PackageDB | None:
+        """The parsed package database (`PackageDBError` when it cannot be read), None when there is none."""
+        return self.packages if self.packages is not None else read_package_db(self.db_files)
 
 
 def read_contents(
     client: RegistryClient, ref: Reference, manifest: ImageManifest, max_layer_bytes: int,
-    *, packages: bool, passwd: bool,
+    *, packages: bool, passwd: bool, package_files: bool = False,
 ) -> ImageContents:
     """Read identity files (and, as asked, package databases and passwd) from every layer, bottom first.
 
+    `packages` parses the databases now; `package_files` only keeps them for `package_db()`.
     Raises `LayerError` for hostile or broken layers, `PackageDBError` for unreadable databases and
     `RegistryError` when a layer cannot be fetched.
     """
     paths = list(IDENTITY_PATHS)
-    if packages:
-        paths += [DPKG_STATUS, f"{DPKG_STATUS_DIR}/", APK_INSTALLED]
+    if packages or package_files:
+        paths += [DPKG_STATUS, f"{DPKG_STATUS_DIR}/", APK_INSTALLED, *RPMDB_FILES]
     if passwd:
         paths.append(PASSWD_PATH)
     limits = LayerLimits(max_inflated_bytes=max_layer_bytes)
     openers = [client.layer_opener(ref, layer, max_layer_bytes) for layer in manifest.layers]
     files = {path: item.data for path, item in read_files(openers, paths, limits).items()}
     release = identify_release(files.get)
-    db = read_package_db({p: d for p, d in files.items() if is_package_db_path(p)}) if packages else None
-    return ImageContents(release, db, files.get(PASSWD_PATH))
+    db_files = {p: d for p, d in files.items() if is_package_db_path(p)}
+    db = read_package_db(db_files) if packages else None
+    return ImageContents(release, db, files.get(PASSWD_PATH), db_files)
 
 
 _GZIP_MAGIC = b"\x1f\x8b"

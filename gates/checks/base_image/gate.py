@@ -29,10 +29,12 @@ from gates.checks.base_image.base import (
 from gates.checks.base_image.contents import ImageContents, inflated_digests, read_contents
 from gates.checks.base_image.options import BaseImageOptions, Overrides, build_options
 from gates.checks.base_image.provenance import PROVENANCE_SOURCE, attestation_for, read_provenance
+from gates.checks.base_image.rolling import staleness
 from gates.config import Config
-from gates.distro.advisories import AdvisoryIndex, ecosystems_for_release
+from gates.distro.advisories import AdvisoryIndex, covered_ecosystems, ecosystems_for_release
 from gates.distro.eol import EolDatabase, EolStatus, SupportPhase, load_preferred, point_version
 from gates.distro.osv_data import load_advisories
+from gates.distro.rolling import Rolling, release_from_packages, rolling_distribution
 from gates.engine import GateJob
 from gates.errors import GatesError, InputError, UsageError
 from gates.interrupts import map_in_threads
@@ -267,9 +269,11 @@ def _judge_platform(
     if options.reads_layers or needs_passwd:
         want_packages = options.patch_level
         contents = read_contents(prepared.lookups.client, ref, manifest, options.max_layer_bytes,
-                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT))
+                                 packages=want_packages, passwd=options.enabled(R.NON_ROOT),
+                                 package_files=options.reads_layers)
         if options.reads_layers:
-            _os_checks(contents, prepared, label, verdict)
+            contents = _complete_release(contents, label, verdict)
+            _os_checks(contents, created, prepared, label, verdict)
             if want_packages:
                 _patch_level(contents, prepared, label, verdict)
     if options.enabled(R.NON_ROOT):
@@ -495,7 +499,22 @@ def _non_root(config: ImageConfig, contents: ImageContents | None, label: str, v
         verdict.add(R.NON_ROOT, f"the image runs as root (config.User {shown})", label)
 
 
-def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict: _Verdict) -> None:
+def _complete_release(contents: ImageContents, label: str, verdict: _Verdict) -> ImageContents:
+    """A Debian os-release without VERSION_ID (distroless) completed from the `base-files` package."""
+    release = contents.release
+    if release is None or release.version_id or rolling_distribution(release) is not None:
+        return contents
+    db = contents.package_db()
+    completed = release_from_packages(release, db.packages) if db is not None else None
+    if completed is None:
+        return contents
+    verdict.details.append(_prefix(label, f"os-release names no VERSION_ID: the release is {completed.id} "
+                                          f"{completed.version_id}, from {completed.source}"))
+    return dataclasses.replace(contents, release=completed)
+
+
+def _os_checks(contents: ImageContents, created: Timestamp, prepared: _Prepared, label: str,
+               verdict: _Verdict) -> None:
     options = prepared.options
     release = contents.release
     if release is not None:
@@ -504,6 +523,15 @@ def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict
                                               f"from {release.source})"))
     else:
         verdict.details.append(_prefix(label, "OS not detected"))
+    rolling = rolling_distribution(release)
+    if rolling is not None:
+        verdict.details.append(_prefix(label, f"{rolling.name} is a rolling distribution: no release reaches end "
+                                              "of life, so it is judged by how old its packages are"))
+        if options.enabled(R.ROLLING_STALE):
+            _rolling_stale(rolling, contents, created, options, label, verdict)
+        return
+    if not any(options.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)):
+        return
     if prepared.eol_problem is not None:
         verdict.problem(prepared.eol_problem, label)
         return
@@ -534,6 +562,20 @@ def _os_checks(contents: ImageContents, prepared: _Prepared, label: str, verdict
                         label)
 
 
+def _rolling_stale(rolling: Rolling, contents: ImageContents, created: Timestamp, options: BaseImageOptions,
+                   label: str, verdict: _Verdict) -> None:
+    measured = staleness(rolling, contents.package_db(), created, options.max_package_age_days, options.instant)
+    if measured.days is None:
+        if options.unknown_age == "error":
+            verdict.problem(measured.said, label)
+        else:
+            verdict.add(R.ROLLING_STALE, measured.said, label)
+    elif measured.too_old:
+        verdict.add(R.ROLLING_STALE, measured.said, label)
+    else:
+        verdict.details.append(_prefix(label, measured.said))
+
+
 def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdict: _Verdict) -> None:
     options = prepared.options
     if prepared.advisories_problem is not None:
@@ -543,23 +585,32 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
     assert index is not None
     db = contents.packages
     release = contents.release
-    ecosystems = ecosystems_for_release(release) if release is not None else ()
+    rolling = rolling_distribution(release)
+    ecosystems = rolling.ecosystems if rolling else ecosystems_for_release(release) if release is not None else ()
+    if rolling is not None and not ecosystems and options.enabled(R.ROLLING_STALE):
+        verdict.details.append(_prefix(label, f"no OSV ecosystem publishes {rolling.name}'s advisories: its patch "
+                                              "level is judged by the age of its package builds alone"))
+        return
     if db is None or not db.packages:
         if release is None:  # scratch or a static binary: no OS, no packages to patch
-            verdict.details.append(_prefix(label, "no OS release and no dpkg or apk packages: patch level not "
+            verdict.details.append(_prefix(label, "no OS release and no dpkg, apk or rpm packages: patch level not "
                                                   "applicable"))
-        elif ecosystems:  # a Debian or Alpine image whose package database was removed or emptied
-            verdict.problem(f"no dpkg or apk package database in a {release.id} {release.version_id or ''} image:"
-                            " its patch level cannot be judged", label)
+        elif ecosystems:  # an image of a known distribution whose package database was removed or emptied
+            verdict.problem(f"no dpkg, apk or rpm package database in a {release.id} {release.version_id or ''}"
+                            " image: its patch level cannot be judged", label)
         else:
             verdict.problem(f"the patch level of {release.id or 'this OS'} images cannot be judged (gates reads"
-                            " dpkg and apk package databases)", label)
+                            " dpkg, apk and rpm package databases)", label)
         return
     if not ecosystems:
-        verdict.problem(f"{counted(len(db.packages), db.manager.value + ' package')}, but the OS release is"
-                        " unknown, so no advisories can be matched", label)
+        packages = counted(len(db.packages), db.manager.value + " package")
+        if release is not None and release.id and release.version_id:  # Fedora, CentOS, Oracle Linux, ...
+            verdict.problem(f"{packages}, but no OSV ecosystem is known for {release.id} {release.version_id},"
+                            " so no advisories can be matched", label)
+        else:
+            verdict.problem(f"{packages}, but the OS release is unknown, so no advisories can be matched", label)
         return
-    covered = [e for e in ecosystems if e.lower() in index.ecosystems()]
+    covered = covered_ecosystems(ecosystems, index.ecosystem_names())
     if not covered:
         hint = f" (gates data update --osv {ecosystems[0].split(':')[0]})" if options.downloaded_osv else ""
         verdict.problem(f"the advisory database has no records for {' or '.join(ecosystems)}{hint}", label)
@@ -568,12 +619,17 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
         if origin:
             verdict.details.append(_prefix(label, origin))
     matched = 0
+    reported: set[tuple[str, str, str]] = set()
     for ecosystem in covered:
         report = index.match(ecosystem, db.packages, ignore_unfixed=options.ignore_unfixed,
                              min_severity=options.min_severity)
         for line in report.undecided:
             verdict.problem(f"cannot compare versions: {line}", label)
         for match in report.matches:
+            key = (match.advisory_id, match.package, match.installed_version)
+            if key in reported:  # one advisory published for several products of a release (SUSE, Red Hat)
+                continue
+            reported.add(key)
             matched += 1
             names = ", ".join(match.aliases[:3])
             advisory = f"{match.advisory_id} ({names})" if names else match.advisory_id
@@ -583,7 +639,8 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
             verdict.add(R.VULNERABLE_PACKAGE, f"{package} {match.installed_version} is affected by {advisory}: "
                                               f"{fix}", label, severity=match.severity)
     verdict.details.append(_prefix(label, f"{counted(len(db.packages), db.manager.value + ' package')} checked against "
-                                          f"{', '.join(covered)}: {matched} affected"))
+                                          f"{', '.join(covered)}: {matched} affected (read from "
+                                          f"{', '.join(db.files[:3])}{', ...' if len(db.files) > 3 else ''})"))
 
 
 

@@ -59,6 +59,8 @@ class BaseImageOptions:
     """An OS the end-of-life data does not know (or none detected): `finding` or `error`."""
     max_point_release_lag: int = 1
     """Point releases the OS may trail the newest of its cycle."""
+    max_package_age_days: int = 30
+    """A rolling distribution's newest package build (else the image's `created`) may be this old."""
     eol_data: Path | None = None
     """An end-of-life data file (e.g. from `gates data update`); None = the newest installed one."""
     platforms: tuple[str, ...] = ()
@@ -88,7 +90,8 @@ class BaseImageOptions:
     @property
     def reads_layers(self) -> bool:
         """Whether any enabled check needs files from the layers (no layer is fetched otherwise)."""
-        return any(self.enabled(r) for r in (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG)) or self.patch_level
+        checks = (R.OS_EOL, R.OS_UNKNOWN, R.POINT_RELEASE_LAG, R.ROLLING_STALE)
+        return any(self.enabled(r) for r in checks) or self.patch_level
 
     @property
     def patch_level(self) -> bool:
@@ -170,6 +173,7 @@ BASE_IMAGE_TABLE: Schema = {
     "eol-phase": (_non_empty_choice(SUPPORT_PHASES), "security"),
     "unknown-os": (_non_empty_choice(UNKNOWN_OUTCOMES), "finding"),
     "max-point-release-lag": (integer(0, 1000), 1),
+    "max-package-age-days": (integer(0, 36500), 30),
     "eol-data": (string, ""),
     "platforms": (str_list, ()),
     "skip-rules": (_rule_ids, ()),
@@ -225,6 +229,7 @@ def build_options(
         eol_phase=base["eol-phase"],
         unknown_os=base["unknown-os"],
         max_point_release_lag=base["max-point-release-lag"],
+        max_package_age_days=base["max-package-age-days"],
         eol_data=from_file(base["eol-data"]),
         platforms=tuple(base["platforms"]),
         skip_rules=frozenset(base["skip-rules"]),

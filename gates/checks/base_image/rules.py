@@ -29,6 +29,7 @@ DOCKERFILE_INSTALL_RECOMMENDS = "base-image-dockerfile-install-recommends"
 DOCKERFILE_RULES = (DOCKERFILE_ROOT, DOCKERFILE_REMOTE_ADD, DOCKERFILE_CREDENTIAL, DOCKERFILE_PIPE_TO_SHELL,
                     DOCKERFILE_INSECURE_RUN, DOCKERFILE_INSTALL_RECOMMENDS)
 """Read from the Dockerfile an image was built from (`dockerfile`, `[[base-image.builds]]`), as pinning is."""
+ROLLING_STALE = "base-image-rolling-stale"
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -135,8 +136,9 @@ RULES: tuple[Rule, ...] = (
             "cannot be shown to be supported; it is reported rather than assumed fine."
         ),
         remediation=(
-            "Use a base with a standard `/etc/os-release`, refresh the data (`gates data update`), or "
-            "waive the rule for distroless/rolling bases with a reason."
+            "Use a base with a standard `/etc/os-release`, or refresh the data (`gates data update`). "
+            "Rolling distributions (Wolfi, Chainguard, Alpine edge, Arch, openSUSE Tumbleweed) are not "
+            "reported here: `base-image-rolling-stale` judges them."
         ),
     ),
     Rule(
@@ -250,6 +252,23 @@ RULES: tuple[Rule, ...] = (
         remediation=(
             "Write `apt-get install -y --no-install-recommends PACKAGE...` (or "
             "`-o APT::Install-Recommends=false`) and list what is really needed."
+        ),
+    ),
+    Rule(
+        id=ROLLING_STALE,
+        gate=GATE,
+        title="A rolling distribution's image holds recently built packages",
+        severity=Severity.MEDIUM,
+        rationale=(
+            "Wolfi, Chainguard, Alpine edge, Arch, openSUSE Tumbleweed and Debian testing have no releases "
+            "that reach end of life: every fix ships as a newer package build, and an image keeps the "
+            "builds it was made with. How long ago the newest of them was built (apk `t:`, rpm "
+            "BUILDTIME; the image's `created` when no package records one) says how many updates the "
+            "image has missed."
+        ),
+        remediation=(
+            "Rebuild the image (with the package manager's upgrade) so it picks up current packages, or "
+            "raise `max-package-age-days` for an image that is deliberately frozen."
         ),
     ),
 )
