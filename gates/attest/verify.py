@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,11 +98,12 @@ class AttestationVerdict:
 
 def verify_attestations(
     image_digest: str, candidates: Sequence[Candidate], requirement: Requirement, now: dt.datetime | None = None,
-    *, also_found: Sequence[str] = (),
+    *, also_found: Sequence[str] = (), subject_problem: Callable[[Statement], str | None] | None = None,
 ) -> AttestationVerdict:
     """Try every candidate of the required type with every authority until one meets the requirement.
 
     `also_found`: predicate types of attestations the caller saw but did not fetch (for the message).
+    `subject_problem`: why a verified statement's subject names do not fit the image (None: they do).
     """
     if not requirement.authorities:
         raise AuthorityError(f"attestation {requirement.describe()}: no authorities, nothing could ever verify")
@@ -123,7 +124,7 @@ def verify_attestations(
         if not matches(requirement.predicate_type, claimed):
             continue
         for authority in requirement.authorities:
-            check = _try(candidate, authority, image_digest, requirement, moment)
+            check = _try(candidate, authority, image_digest, requirement, moment, subject_problem)
             checks.append(check)
             if check.rule is None:
                 return AttestationVerdict(requirement, tuple(checks), tuple(found))
@@ -153,7 +154,7 @@ def claimed_type(candidate: Candidate) -> tuple[str | None, str | None]:
 
 
 def _try(candidate: Candidate, authority: Authority, digest: str, requirement: Requirement,
-         now: dt.datetime) -> AttestationCheck:
+         now: dt.datetime, subject_problem: Callable[[Statement], str | None] | None = None) -> AttestationCheck:
     who = authority.describe()
     try:
         if isinstance(candidate, AttestationBundle):
@@ -168,6 +169,8 @@ def _try(candidate: Candidate, authority: Authority, digest: str, requirement: R
         return AttestationCheck(candidate.label, who, reasons.INVALID,
                                 f"verified statement's predicate type is {statement.predicate_type[:100]!r},"
                                 f" expected {requirement.predicate_type!r}")
+    if subject_problem is not None and (wrong := subject_problem(statement)) is not None:
+        return AttestationCheck(candidate.label, who, reasons.INVALID, wrong)
     problems = failures(requirement.conditions, statement, signer)
     if requirement.max_age is not None and (age := requirement.max_age.failure_at(signed_at, now)):
         problems.append(age)

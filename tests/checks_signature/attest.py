@@ -49,9 +49,10 @@ def spdx(packages: int = 1) -> dict[str, Any]:
             "packages": [{"name": f"pkg{n}", "SPDXID": f"SPDXRef-{n}"} for n in range(packages)]}
 
 
-def statement(subject_hex: str, predicate_type: str, predicate: Any) -> bytes:
+def statement(subject_hex: str, predicate_type: str, predicate: Any, subject_name: str = "image") -> bytes:
+    """A statement about one subject; its name is no image reference unless one is given (`subject_name`)."""
     return json.dumps({"_type": "https://in-toto.io/Statement/v1",
-                       "subject": [{"name": "image", "digest": {"sha256": subject_hex}}],
+                       "subject": [{"name": subject_name, "digest": {"sha256": subject_hex}}],
                        "predicateType": predicate_type, "predicate": predicate}).encode()
 
 
@@ -84,9 +85,10 @@ class AttLayer:
 
 def att_layer(key: PrivateKey, digest: Digest, predicate_type: str, predicate: Any, *,
               rekor: FakeRekor | None = None, subject_hex: str | None = None,
-              signing_keys: Sequence[PrivateKey] | None = None, tamper: bool = False) -> AttLayer:
+              signing_keys: Sequence[PrivateKey] | None = None, tamper: bool = False,
+              subject_name: str = "image") -> AttLayer:
     """A `.att` layer: the envelope signed by `signing_keys` (default `key`), a SET by `rekor` if given."""
-    payload = statement(subject_hex or digest.hex, predicate_type, predicate)
+    payload = statement(subject_hex or digest.hex, predicate_type, predicate, subject_name)
     doc = envelope(payload, signing_keys or [key])
     annotations = {"predicateType": predicate_type, "dev.cosignproject.cosign/signature": ""}
     if rekor is not None:

@@ -24,11 +24,13 @@ from tests.support.registry import RegistryServer
 _counter = itertools.count()
 
 
-def copy_image(client: RegistryClient, source: Reference, target: Reference, digest: Digest) -> None:
-    """Copy the image at `digest` and its `.sig` manifest from `source`'s repository to `target`'s, blob
-    by blob, as `cosign copy` or registry replication does; the bytes (so the digest) do not change."""
-    for tag in (target.tag or "latest", f"{digest.tag_form}.sig"):
-        src = source.with_digest(digest) if not tag.endswith(".sig") else source.repo_only().with_tag(tag)
+def copy_image(client: RegistryClient, source: Reference, target: Reference, digest: Digest,
+               suffix: str = ".sig") -> None:
+    """Copy the image at `digest` and its `.sig` (or `.att`) manifest from `source`'s repository to
+    `target`'s, blob by blob, as `cosign copy` or registry replication does; the bytes (so the digest) do
+    not change."""
+    for tag in (target.tag or "latest", f"{digest.tag_form}{suffix}"):
+        src = source.with_digest(digest) if not tag.endswith(suffix) else source.repo_only().with_tag(tag)
         fetched = client.get_manifest(src)
         manifest = fetched.parse()
         for blob in (manifest.config, *manifest.layers):  # type: ignore[union-attr]
@@ -250,3 +252,77 @@ def test_a_whole_repository_can_be_remapped_to_another() -> None:
     assert identity_problem("mirror.internal/hub/app:1", "acme/app", rule) is None
     assert identity_problem("mirror.internal/hub/app:1", "acme/other", rule) is not None
     assert identity_problem("mirror.internal/hub/app2", "acme/app2", rule) is not None  # not under the prefix
+
+
+def _attestation_config(tmp_path: Path, signers: Signers, image: Reference, identity: str) -> Path:
+    path = tmp_path / "gates.toml"
+    path.write_text(f"""
+format = ["json"]
+
+[signature]
+images = ["{image}"]
+trusted-root = "{signers.trusted_root}"
+
+[[signature.policies]]
+name = "mirror"
+images = ["*"]
+signature = false
+{identity}
+
+[[signature.policies.authorities]]
+key = "{signers.key_pem}"
+ignore-tlog = true
+
+[[signature.policies.attestations]]
+type = "slsaprovenance1"
+""", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("mirror", "identity", "code", "said"), [
+    ("mirror", "", 1, "attestation subject"),
+    ("mirror", 'signed-identity = "digest-only"', 0, "verified"),
+    ("mirror", 'signed-identity = {{ prefix = "{host}/mirror", signed-prefix = "{host}" }}', 0, "verified"),
+    ("mirror", 'signed-identity = {{ prefix = "{host}/mirror", signed-prefix = "{host}/other" }}', 1,
+     "attestation subject"),
+])
+def test_attestation_subjects_are_bound_as_signatures_are(
+    registry: RegistryServer, pusher: RegistryClient, signers: Signers, gates: GatesRun, tmp_path: Path,
+    mirror: str, identity: str, code: int, said: str,
+) -> None:
+    """An attestation copied with its image to a mirror: its subject names the original repository, so
+    the policy's signed-identity decides, exactly as for the signature."""
+    from tests.checks_signature.attest import SLSA_V1, att_layer, provenance, push_att
+
+    number = next(_counter)
+    origin = parse_reference(f"{registry.host}/att/mirrored{number}:1.0")
+    digest = push(pusher, origin)
+    push_att(pusher, origin, digest, att_layer(signers.key, digest, SLSA_V1, provenance(),
+                                               subject_name=origin.repo_only().name))
+    copy = parse_reference(f"{registry.host}/{mirror}/att/mirrored{number}:1.0")
+    copy_image(pusher, origin, copy, digest, suffix=".att")
+    at_origin = gates(["signature", "--config", str(_attestation_config(tmp_path, signers, origin, ""))])
+    assert at_origin.code == 0, at_origin.out  # the subject names the image's own repository
+    config = _attestation_config(tmp_path, signers, copy, identity.format(host=registry.host))
+    run = gates(["signature", "--config", str(config)])
+    assert run.code == code, run.out
+    [result] = results(run)
+    text = " ".join([*result["details"], *(f["message"] for f in result["findings"])])
+    assert said in text, text
+    if code:
+        assert f"att/mirrored{number}" in text and "expected" in text
+
+
+def test_a_subject_name_that_is_no_reference_leaves_the_binding_to_the_digest(
+    registry: RegistryServer, pusher: RegistryClient, signers: Signers, gates: GatesRun, tmp_path: Path,
+) -> None:
+    from tests.checks_signature.attest import SLSA_V1, att_layer, provenance, push_att
+
+    number = next(_counter)
+    origin = parse_reference(f"{registry.host}/att/named{number}:1.0")
+    digest = push(pusher, origin)
+    push_att(pusher, origin, digest, att_layer(signers.key, digest, SLSA_V1, provenance(), subject_name="app.tar"))
+    copy = parse_reference(f"{registry.host}/mirror/att/named{number}:1.0")
+    copy_image(pusher, origin, copy, digest, suffix=".att")
+    run = gates(["signature", "--config", str(_attestation_config(tmp_path, signers, copy, ""))])
+    assert run.code == 0, run.out

@@ -16,6 +16,9 @@ SOURCES = ("att", "referrers")
 when the signature's search listed them already: then the `.att` lookup is saved if they suffice)."""
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gates.attest.statement import Statement
     from gates.attest.verify import AttestationVerdict, Candidate
     from gates.checks.signature.discovery import ImageSignatures
     from gates.checks.signature.policy import Policy
@@ -41,7 +44,8 @@ def check_attestations(
         skipped += unfetched
         for number, requirement in enumerate(policy.attestations):
             if number not in verdicts or verdicts[number].accepted_by is None:
-                verdicts[number] = verify_attestations(str(digest), candidates, requirement, also_found=skipped)
+                verdicts[number] = verify_attestations(str(digest), candidates, requirement, also_found=skipped,
+                                                       subject_problem=subject_check(image, str(digest), policy))
         if all(v.accepted_by is not None for v in verdicts.values()):
             break
     claimed = [kind for candidate in candidates if (kind := claimed_type(candidate)[0]) is not None]
@@ -65,3 +69,38 @@ def check_attestations(
                 message=f"attestation {label}: {where}{reason.message}{who}", location=location, resource=image,
             ))
     return details, findings
+
+
+def subject_check(image: str, digest: str, policy: Policy) -> Callable[[Statement], str | None]:
+    """The policy's `signed-identity` applied to a statement's subject names, as to a signature's reference.
+
+    The subjects naming the verified digest must include one whose name is this image's repository (or,
+    for a mirror, its original under the policy's remap). Only a name that starts with a registry host
+    (`ghcr.io/acme/api`, `index.docker.io/library/alpine`, `localhost:5000/app`: what cosign and GitHub
+    write for an image) is taken as one; any other (`app.tar`, `image`, an SBOM's own name) names no
+    repository, and the binding is then the digest's alone, as cosign and `gh attestation verify` judge
+    every subject.
+    """
+    from gates.cosign.reference import InvalidDockerReference, parse_reference
+    from gates.cosign.signed_identity import MATCH_REPOSITORY, identity_problem
+
+    rule = policy.signed_identity or MATCH_REPOSITORY
+
+    def check(statement: Statement) -> str | None:
+        algorithm, _, value = digest.partition(":")
+        names = [s.name for s in statement.subjects if s.digest.get(algorithm) == value and s.name]
+        references = []
+        for name in names:
+            host, slash, _ = name.partition("/")
+            if not slash or not (host == "localhost" or "." in host or ":" in host):
+                continue
+            try:
+                parse_reference(name)
+            except InvalidDockerReference:
+                continue
+            references.append(name)
+        if not references:
+            return None
+        problems = [identity_problem(image, name, rule, "attestation subject") for name in references]
+        return None if any(p is None for p in problems) else problems[0]
+    return check
