@@ -1,0 +1,125 @@
+"""Certificate chains of Notary Project signatures: shape, code-signing constraints, trust, time.
+
+The chain an envelope carries must run leaf first, each certificate issued (and signed) by the next,
+to a self-signed root; CA certificates must say they are CAs and may sign certificates; the leaf
+must allow digital signatures and, if it names extended key usages, code signing. Whether the chain
+is *trusted* is a separate question (`anchored`), and so is *when* it is valid (`invalid_at`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from gates.notation.errors import EnvelopeError
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate, ExtensionType
+
+_Extension = TypeVar("_Extension", bound="ExtensionType")
+
+
+def subject(cert: Certificate) -> str:
+    return cert.subject.rfc4514_string()
+
+
+def validate_code_signing_chain(chain: Sequence[Certificate]) -> None:
+    """Raise `EnvelopeError` naming the certificate that breaks the chain's rules."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    for position, cert in enumerate(chain):
+        issuer = chain[position + 1] if position + 1 < len(chain) else cert
+        if cert.issuer != issuer.subject or not _signed_by(cert, issuer):
+            if issuer is cert:
+                raise EnvelopeError(f"the chain ends with {subject(cert)!r}, which is not a self-signed root"
+                                    " (the envelope must carry the whole chain)")
+            raise EnvelopeError(f"certificate {subject(cert)!r} is not issued by the next one in the chain,"
+                                f" {subject(issuer)!r}")
+        usage = _extension(cert, x509.KeyUsage)
+        if position == 0:
+            if usage is None or not usage.digital_signature:
+                raise EnvelopeError(f"the signing certificate {subject(cert)!r} lacks the digitalSignature key"
+                                    " usage")
+            eku = _extension(cert, x509.ExtendedKeyUsage)
+            if eku is not None and ExtendedKeyUsageOID.CODE_SIGNING not in eku:
+                names = ", ".join(getattr(oid, "_name", oid.dotted_string) for oid in eku)
+                raise EnvelopeError(f"the signing certificate {subject(cert)!r} has extended key usage {names},"
+                                    " not code signing")
+            continue
+        constraints = _extension(cert, x509.BasicConstraints)
+        if constraints is None or not constraints.ca:
+            raise EnvelopeError(f"certificate {subject(cert)!r} signs another but is not a CA certificate")
+        if usage is None or not usage.key_cert_sign:
+            raise EnvelopeError(f"CA certificate {subject(cert)!r} lacks the keyCertSign key usage")
+        below = position - 1  # CA certificates under this one
+        if constraints.path_length is not None and below > constraints.path_length:
+            raise EnvelopeError(f"CA certificate {subject(cert)!r} allows a path length of"
+                                f" {constraints.path_length}, the chain has {below} CA certificates below it")
+
+
+def anchored(chain: Sequence[Certificate], trusted: Sequence[Certificate]) -> Certificate | None:
+    """The trust-store certificate the chain leads to (one of its own, or the root's issuer), or None."""
+    for anchor in trusted:
+        if any(cert == anchor for cert in chain):
+            return anchor
+    top = chain[-1]
+    for anchor in trusted:
+        if top.issuer == anchor.subject and _signed_by(top, anchor):
+            return anchor
+    return None
+
+
+def invalid_at(chain: Sequence[Certificate], when: dt.datetime) -> str | None:
+    """Why the chain is not valid at `when` (naming the certificate), or None."""
+    for cert in chain:
+        if when < cert.not_valid_before_utc:
+            return (f"certificate {subject(cert)!r} is not valid before {_stamp(cert.not_valid_before_utc)}"
+                    f" (checked at {_stamp(when)})")
+        if when > cert.not_valid_after_utc:
+            return f"certificate {subject(cert)!r} expired at {_stamp(cert.not_valid_after_utc)} (checked at" \
+                   f" {_stamp(when)})"
+    return None
+
+
+def revocation_endpoints(cert: Certificate) -> tuple[str, ...]:
+    """The OCSP responders and CRL distribution points a certificate names (where revocation is said)."""
+    from cryptography import x509
+    from cryptography.x509.oid import AuthorityInformationAccessOID
+
+    found: list[str] = []
+    access = _extension(cert, x509.AuthorityInformationAccess)
+    for description in access or ():
+        if description.access_method == AuthorityInformationAccessOID.OCSP:
+            found.append(f"OCSP {description.access_location.value}")
+    points = _extension(cert, x509.CRLDistributionPoints)
+    for point in points or ():
+        for name in point.full_name or ():
+            found.append(f"CRL {name.value}")
+    return tuple(found)
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _signed_by(cert: Certificate, issuer: Certificate) -> bool:
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return True
+
+
+def _extension(cert: Certificate, kind: type[_Extension]) -> _Extension | None:
+    from cryptography import x509
+
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:
+        raise EnvelopeError(f"certificate {subject(cert)!r} has a malformed extension") from None
