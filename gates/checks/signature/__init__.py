@@ -52,7 +52,7 @@ def trusted_files(config: Config) -> Mapping[str, str]:
     for number, policy in enumerate(signature.get("policies", ()), start=1):
         for index, authority in enumerate(policy.authorities, start=1):
             where = f"signature.policies[{number}].authorities[{index}]"
-            for attribute in ("key", "trusted_root"):
+            for attribute in ("key", "trusted_root", "notation_trust_policy", "notation_trust_store"):
                 value = getattr(authority, attribute)
                 if value:
                     named[f"{where}.{attribute.replace('_', '-')}"] = value

@@ -34,6 +34,8 @@ from gates.oci.manifest import Descriptor, ImageManifest
 from gates.oci.reference import Reference
 
 if TYPE_CHECKING:
+    from gates.notation.authority import EnvelopeBlob
+    from gates.oci.client import Referrers as Listing
     from gates.oci.client import RegistryClient
 
 MAX_SIGNATURE_BLOB = 4 * 1024 * 1024
@@ -63,6 +65,8 @@ class ImageSignatures:
         self._sig_layers: list[Any] | None = None
         self._parsed: list[LegacySignature] = []
         self._referrers: Referrers | None = None
+        self._listing: Listing | None = None
+        self._notation: list[EnvelopeBlob] | None = None
 
     @property
     def sig_tag(self) -> str:
@@ -82,6 +86,20 @@ class ImageSignatures:
         if self._referrers is None:
             self._referrers = self._load_referrers()
         return self._referrers
+
+    def listing(self) -> Listing:
+        """The digest's referrers as the registry lists them: one request, shared by cosign and notation."""
+        if self._listing is None:
+            self._listing = self._client.referrers(self._ref, self._digest)
+        return self._listing
+
+    def notation(self) -> list[EnvelopeBlob]:
+        """The digest's Notary Project signatures (artifactType `application/vnd.cncf.notary.signature`)."""
+        if self._notation is None:
+            from gates.checks.signature.notation_discovery import notation_signatures
+
+            self._notation = notation_signatures(self._client, self._ref, self._digest, self.listing())
+        return self._notation
 
     # -- legacy ------------------------------------------------------------------------------------
 
@@ -110,8 +128,7 @@ class ImageSignatures:
 
     def _load_referrers(self) -> Referrers:
         found = Referrers()
-        listed = self._client.referrers(self._ref, self._digest)
-        for descriptor in listed.descriptors:
+        for descriptor in self.listing().descriptors:
             if not _may_be_signature(descriptor):
                 continue
             fetched = self._client.get_manifest(self._ref.with_digest(descriptor.digest))

@@ -64,6 +64,7 @@ def check_images(options: SignatureOptions, client: RegistryClient, watch: Watch
 def check_image(image: str, options: SignatureOptions, client: RegistryClient) -> Result:
     """The verdict on one image reference; problems the gate cannot judge become an `error` result."""
     from gates.cosign.errors import AuthorityError, SignatureError
+    from gates.notation.errors import NotationError
     from gates.oci.errors import InvalidReferenceError, RegistryError
     from gates.oci.reference import parse_reference
 
@@ -77,16 +78,17 @@ def check_image(image: str, options: SignatureOptions, client: RegistryClient) -
         return _unmatched(image, ref, options, location)
     try:
         resolved = client.resolve(ref)
-        return _verify(image, ref, resolved.digest, resolved.media_type, policies, client, location)
+        return _verify(image, ref, resolved.digest, resolved.media_type, policies, client, location,
+                       size=resolved.size)
     except AuthorityError:
         raise  # a policy that cannot work is a configuration error (exit 2), not this image's fault
-    except (RegistryError, InvalidReferenceError, SignatureError) as exc:
+    except (RegistryError, InvalidReferenceError, SignatureError, NotationError) as exc:
         return error_result(GATE, image, f"{image}: {exc}", location)
 
 
 def _verify(
     image: str, ref: Reference, digest: Digest, media_type: str, policies: Sequence[Policy],
-    client: RegistryClient, location: Location,
+    client: RegistryClient, location: Location, size: int = 0,
 ) -> Result:
     from gates.checks.signature.discovery import ImageSignatures
     from gates.oci import mediatypes
@@ -97,16 +99,26 @@ def _verify(
     signatures = ImageSignatures(client, ref, digest)
     findings: list[Finding] = []
     for policy in policies:
-        verdict = _verdict(signatures, ref.name, digest, policy)
-        accepted = verdict.accepted_by
+        tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
+        verdict = _verdict(signatures, ref.name, digest, policy) if policy.authorities else None
+        accepted = verdict.accepted_by if verdict is not None else None
         if accepted is not None:
             details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}")
             continue
+        if policy.notation:
+            from gates.checks.signature.notation_gate import notation_verdict
+
+            subject = (media_type, str(digest), size)
+            passed, lines, notation_findings = notation_verdict(image, ref, subject, signatures, policy, location)
+            details += lines
+            findings += [dataclasses.replace(f, message=f.message + tag) for f in notation_findings]
+            if passed:
+                continue
         details.append(f"policy {policy.name}: no signature verified")
-        tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
-        findings += [dataclasses.replace(f, message=f.message + tag)
-                     for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
-    outcome = Outcome.FAILED if findings else Outcome.PASSED
+        if verdict is not None:
+            findings += [dataclasses.replace(f, message=f.message + tag)
+                         for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
+    outcome = Outcome.FAILED if any(f.severity != Severity.INFO for f in findings) else Outcome.PASSED
     return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
                   details=tuple(details))
 
