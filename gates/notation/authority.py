@@ -83,7 +83,7 @@ class NotationAuthority:
             if result.verified:
                 return Judgement(self.name, statement.name, accepted=result)
             failure = result.failure
-            assert failure is not None and failure.problem is not None
+            assert failure is not None  # not verified: some enforced check failed
             rejections.append(Rejection(blob.label, failure.reason,
                                         f"{failure.name} validation failed: {failure.problem}"))
         if not signatures:

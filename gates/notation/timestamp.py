@@ -5,8 +5,9 @@ wrapped in one (status `granted`) before it is decoded. rfc3161-client also insi
 real TSAs (Microsoft's, GlobalSign's) send the token's certificate SET in arbitrary order, which
 notation accepts after a BER-to-DER conversion; the set, which the CMS signature does not cover, is
 put in DER order here. Both are a few lines over a definite-length TLV walk, written here because no
-maintained library gates already depends on re-encodes a CMS structure. The message imprint is the hash of the envelope's
-signature bytes; the TSA's chain must reach one of the roots, at the time the token states.
+maintained library gates already depends on re-encodes a CMS structure. The message imprint is the
+hash of the envelope's signature bytes; the TSA's chain must reach one of the roots, at the time the
+token states.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def _certificates_in_der_order(token: bytes) -> bytes:
         tag, content, _ = _tlv(token, oid_end)  # [0] EXPLICIT content
         if tag != 0xA0:
             return token
-        tag, signed_data, signed_end = _tlv(token, content)
+        tag, signed_data, _ = _tlv(token, content)
         if tag != 0x30:
             return token
         position = signed_data

@@ -182,7 +182,7 @@ def _verification(value: Any, where: str) -> tuple[str, Mapping[str, str], str]:
         raise TrustPolicyError(f"{where}: signatureVerification: unknown key {unknown[0]!r}"
                                f" (known: {', '.join(sorted(_VERIFICATION_KEYS))})")
     level = value.get("level")
-    if level not in LEVELS:
+    if not isinstance(level, str) or level not in LEVELS:
         raise TrustPolicyError(f"{where} uses invalid signatureVerification level {level!r}"
                                f" (one of: {', '.join(LEVELS)})")
     actions = dict(LEVELS[level])
@@ -204,7 +204,7 @@ def _verification(value: Any, where: str) -> tuple[str, Mapping[str, str], str]:
                                    " signature verification")
         actions[check] = action
     verify_timestamp = value.get("verifyTimestamp", "always")
-    if verify_timestamp not in VERIFY_TIMESTAMP:
+    if not isinstance(verify_timestamp, str) or verify_timestamp not in VERIFY_TIMESTAMP:
         raise TrustPolicyError(f"{where} has invalid verifyTimestamp {verify_timestamp!r}"
                                f" (one of: {', '.join(VERIFY_TIMESTAMP)})")
     return level, actions, verify_timestamp

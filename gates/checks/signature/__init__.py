@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from gates.validators import Schema
 
 NAME = GATE
-SUMMARY = "cosign / Sigstore signatures of images, verified from the registry against keys or identities"
+SUMMARY = ("cosign / Sigstore and Notary Project (notation) signatures of images, verified from the registry"
+           " against keys, identities or notation trust policies")
 NEEDS_NETWORK = True
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}

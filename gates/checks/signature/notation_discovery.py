@@ -28,7 +28,9 @@ MAX_NOTATION_SIGNATURES = 32
 """notation itself tries at most 100; a digest with more than this many is refused (an `error`)."""
 
 
-def notation_signatures(client: RegistryClient, ref: Reference, digest: Digest, listing: Referrers) -> list[EnvelopeBlob]:
+def notation_signatures(
+    client: RegistryClient, ref: Reference, digest: Digest, listing: Referrers
+) -> list[EnvelopeBlob]:
     """Each Notary signature of `digest` as an envelope to verify, in the order the registry lists them."""
     from gates.cosign.errors import MalformedSignatureManifestError
 

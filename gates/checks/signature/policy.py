@@ -176,8 +176,8 @@ def _authority(item: Any, where: str) -> AuthoritySpec:
                 raise ConfigValueError(f"{where}.{name} must be true or false, found {item[name]!r}")
         elif name in item and (not isinstance(item[name], str) or not item[name]):
             raise ConfigValueError(f"{where}.{name} must be a non-empty string, found {item[name]!r}")
-    fields = {name.replace("-", "_"): tuple(item[name]) if name in _NOTATION_LISTS else item[name]
-              for name in _AUTHORITY_KEYS if name in item}
+    fields: dict[str, Any] = {name.replace("-", "_"): tuple(item[name]) if name in _NOTATION_LISTS else item[name]
+                              for name in _AUTHORITY_KEYS if name in item}
     spec = AuthoritySpec(where=where, **fields)
     problem = authority_problem(spec)
     if problem:
