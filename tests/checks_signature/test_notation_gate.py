@@ -321,3 +321,36 @@ notation-identities = ["x509.subject: CN=Release"]
 """)
     run = gates(["signature", "registry.acme.test/app:1"])
     assert run.code == 2 and 'no mandatory RDN attribute for "C"' in run.err and "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "junit", "sarif", "gitlab-codequality", "github", "openmetrics"])
+def test_every_format_names_the_notation_rule(
+    registry: RegistryServer, pusher: RegistryClient, gates: GatesRun, tmp_path: Path, pki: dict[str, ns.Issued],
+    fmt: str,
+) -> None:
+    ref, subject = _image(registry, pusher)
+    ns.attach(pusher, ref, subject, ns.jws(subject, pki["signer"], [pki["signer"], pki["root"]]))
+    wanted = "x509.subject: C=US, ST=WA, O=Someone Else"
+    run = gates(["signature", *_files(tmp_path, pki, ns.statement(identities=(wanted,))), "--format", fmt, str(ref)])
+    assert run.code == 1 and "Traceback" not in run.err
+    assert r.NOTATION_IDENTITY_MISMATCH in run.out
+
+
+def test_one_referrers_listing_serves_cosign_and_notation(
+    registry: RegistryServer, pusher: RegistryClient, pki: dict[str, ns.Issued]
+) -> None:
+    """Discovery asks the registry for the digest's referrers once, whoever asks first."""
+    from gates.checks.signature.discovery import ImageSignatures
+    from gates.oci.credentials import StaticCredentials
+    from tests.oci.conftest import FAST_RETRY
+
+    ref, subject = _image(registry, pusher)
+    ns.attach(pusher, ref, subject, ns.jws(subject, pki["signer"], [pki["signer"], pki["root"]]))
+    with RegistryClient(StaticCredentials({}), retry=FAST_RETRY) as client:
+        signatures = ImageSignatures(client, ref, subject.digest)
+        [found] = signatures.notation()
+        assert found.media_type == "application/jose+json" and found.problem is None
+        before = client.request_count
+        assert signatures.referrers().bundles == []  # cosign's look at the same listing: no new listing request
+        assert signatures.notation() == [found]
+        assert client.request_count == before
