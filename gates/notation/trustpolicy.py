@@ -113,6 +113,10 @@ def parse_trust_policy(data: bytes, source: str) -> TrustPolicy:
         if one.name in names:
             raise TrustPolicyError(f"{source}: multiple trust policy statements use the same name {one.name!r}")
         names.add(one.name)
+        if len(set(one.scopes)) != len(one.scopes):
+            twice = next(scope for scope in one.scopes if one.scopes.count(scope) > 1)
+            raise TrustPolicyError(f"{source}: trust policy statement {one.name!r} lists registry scope {twice!r}"
+                                   " twice")
         for scope in one.scopes:
             if scope in owners:
                 raise TrustPolicyError(
@@ -133,6 +137,9 @@ def statement(item: Any, where: str) -> Statement:
     if not isinstance(name, str) or not name.strip():
         raise TrustPolicyError(f"{where}: a trust policy statement has no name")
     where = f"{where.rpartition(':')[0]}: trust policy statement {name!r}"
+    if "registryScopes" not in item:
+        raise TrustPolicyError(f"{where} has no registryScopes (a blob trust policy? gates verifies images, whose"
+                               " statements name the repositories they cover)")
     scopes = _strings(item.get("registryScopes"), where, "registryScopes")
     if not scopes:
         raise TrustPolicyError(f"{where} has zero registry scopes, it must specify registry scopes with at least"

@@ -318,3 +318,29 @@ def test_agreement_summary() -> None:
     kinds = Counter(r["id"].split("/")[1] if r["set"] != "timestamp-token" else "token" for r in RECORDS)
     assert kinds == Counter({"verify": 35, "layout": 8, "mock": 17, "timestamp": 7, "token": 5, "inspect": 3,
                              "blob": 3, "policy": 1})
+
+
+_REFUSED = ("blob_trust_policy", "empty_", "invalid_format", "malformed_", "missing_", "multi_statements_with_multi",
+            "multi_statements_with_the_same", "overlapped_registry", "overlapped_trusted", "override_integrity",
+            "unset_", "wildcard_plus_", "wildcard_trust_store", "trustpolicy.blob")
+
+
+def test_every_trust_policy_of_the_e2e_suite() -> None:
+    """The 43 policy documents (and the blob one): those the e2e suite expects notation to refuse are refused."""
+    corpus = _corpus() / "notation-e2e"
+    files = [*sorted((corpus / "config" / "trustpolicies").glob("*.json")),
+             corpus / "blob" / "trustpolicies" / "trustpolicy.blob.json"]
+    assert len(files) == 44
+    verdicts = {file.name: _refusal(file) is None for file in files}
+    for file in files:
+        refusal = _refusal(file)
+        assert refusal is None or (refusal.startswith(f"{file.name}: ") and "\n" not in refusal)
+    assert {n for n, ok in verdicts.items() if not ok} == {n for n in verdicts if n.startswith(_REFUSED)}
+
+
+def _refusal(file: Path) -> str | None:
+    try:
+        parse_trust_policy(file.read_bytes(), file.name)
+    except TrustPolicyError as exc:
+        return str(exc)
+    return None
