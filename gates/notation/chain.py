@@ -21,7 +21,9 @@ _Extension = TypeVar("_Extension", bound="ExtensionType")
 
 
 def subject(cert: Certificate) -> str:
-    return cert.subject.rfc4514_string()
+    """The certificate's subject as RFC 4514 text, cut short: a stranger chose it."""
+    text = cert.subject.rfc4514_string()
+    return text if len(text) <= 200 else text[:195] + "..."
 
 
 def validate_code_signing_chain(chain: Sequence[Certificate]) -> None:
@@ -92,11 +94,11 @@ def revocation_endpoints(cert: Certificate) -> tuple[str, ...]:
     access = _extension(cert, x509.AuthorityInformationAccess)
     for description in access or ():
         if description.access_method == AuthorityInformationAccessOID.OCSP:
-            found.append(f"OCSP {description.access_location.value}")
+            found.append(f"OCSP {str(description.access_location.value)[:120]}")
     points = _extension(cert, x509.CRLDistributionPoints)
     for point in points or ():
         for name in point.full_name or ():
-            found.append(f"CRL {name.value}")
+            found.append(f"CRL {str(name.value)[:120]}")
     return tuple(found)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gates.notation import COSE_MEDIA_TYPE, JWS_MEDIA_TYPE
-from gates.notation.errors import EnvelopeError
+from gates.notation.errors import EnvelopeError, shown
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -110,7 +110,7 @@ def parse_envelope(data: bytes, media_type: str) -> Envelope:
         return _parse_jws(data)
     if media_type == COSE_MEDIA_TYPE:
         return _parse_cose(data)
-    raise EnvelopeError(f"unsupported envelope media type {media_type!r} (expected {JWS_MEDIA_TYPE} or"
+    raise EnvelopeError(f"unsupported envelope media type {shown(media_type)} (expected {JWS_MEDIA_TYPE} or"
                         f" {COSE_MEDIA_TYPE})")
 
 
@@ -154,7 +154,7 @@ def _parse_jws(data: bytes) -> Envelope:
         raise EnvelopeError(f"the JWS envelope has no {', '.join(missing)} (JSON serialization expected)")
     unknown = sorted(set(doc) - _JWS_MEMBERS)
     if unknown:
-        raise EnvelopeError(f"the JWS envelope has unexpected members {', '.join(unknown)}")
+        raise EnvelopeError(f"the JWS envelope has unexpected members {shown(unknown)}")
     protected_b64, payload_b64 = doc["protected"], doc["payload"]
     protected_raw = _b64url(protected_b64, "protected header")
     payload = _b64url(payload_b64, "payload")
@@ -165,12 +165,12 @@ def _parse_jws(data: bytes) -> Envelope:
         raise EnvelopeError("the JWS unprotected header is not a JSON object")
     extra = sorted(k for k in header if k not in _JWS_UNPROTECTED and k.lower() != SIGNING_AGENT.lower())
     if extra:
-        raise EnvelopeError(f"the JWS unprotected header has unexpected parameters {', '.join(extra)}")
+        raise EnvelopeError(f"the JWS unprotected header has unexpected parameters {shown(extra)}")
     if "b64" in protected:
         raise EnvelopeError("the JWS protected header sets b64, which the Notary Project does not allow")
     algorithm = protected.get("alg")
     if algorithm not in JWS_ALGORITHMS:
-        raise EnvelopeError(f"unsupported JWS alg {algorithm!r} (supported: {', '.join(JWS_ALGORITHMS)})")
+        raise EnvelopeError(f"unsupported JWS alg {shown(algorithm)} (supported: {', '.join(JWS_ALGORITHMS)})")
     critical = protected.get("crit")
     if not isinstance(critical, list) or not all(isinstance(c, str) for c in critical):
         raise EnvelopeError("the JWS protected header has no crit list of header names")
@@ -198,7 +198,7 @@ def _rfc3339(value: Any, name: str) -> dt.datetime:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
             return parsed
-    raise EnvelopeError(f"{name} {value!r} is not an RFC 3339 time with a zone")
+    raise EnvelopeError(f"{name} {shown(value)} is not an RFC 3339 time with a zone")
 
 
 # -- COSE --------------------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def _parse_cose(data: bytes) -> Envelope:
         raise EnvelopeError("the COSE protected header is not a map")
     label = protected.get(1)
     if label not in COSE_ALGORITHMS:
-        raise EnvelopeError(f"unsupported COSE alg {label!r} (supported: {', '.join(map(str, COSE_ALGORITHMS))})")
+        raise EnvelopeError(f"unsupported COSE alg {shown(label)} (supported: {', '.join(map(str, COSE_ALGORITHMS))})")
     critical = protected.get(2)
     if not isinstance(critical, (list, tuple)) or not all(isinstance(c, (str, int)) for c in critical):
         raise EnvelopeError("the COSE protected header has no crit list (label 2)")
@@ -270,10 +270,10 @@ def _build(
     signature: bytes, chain: list[bytes], agent: str, stamp: bytes | None,
 ) -> Envelope:
     if content_type != PAYLOAD_CONTENT_TYPE:
-        raise EnvelopeError(f"payload content type is {content_type!r}, expected {PAYLOAD_CONTENT_TYPE}")
+        raise EnvelopeError(f"payload content type is {shown(content_type)}, expected {PAYLOAD_CONTENT_TYPE}")
     scheme = protected.get(SIGNING_SCHEME)
     if scheme not in SCHEMES:
-        raise EnvelopeError(f"signing scheme {scheme!r} is not one of {', '.join(SCHEMES)}")
+        raise EnvelopeError(f"signing scheme {shown(scheme)} is not one of {', '.join(SCHEMES)}")
     _check_critical(protected, critical)
     if scheme == SCHEME_X509 and SIGNING_TIME not in times:
         raise EnvelopeError(f"signing scheme {scheme} needs {SIGNING_TIME}")
@@ -296,7 +296,7 @@ def _build(
 def _check_critical(protected: Mapping[Any, Any], critical: list[str]) -> None:
     for name in critical:
         if name not in protected:
-            raise EnvelopeError(f"crit names {name}, which the protected header does not have")
+            raise EnvelopeError(f"crit names {shown(name)}, which the protected header does not have")
     for name in MUST_BE_CRITICAL:
         if name in protected and name not in critical:
             raise EnvelopeError(f"{name} is present but crit does not list it")
@@ -308,10 +308,10 @@ def unsupported_critical(envelope: Envelope) -> str | None:
     for name in envelope.critical:
         if name in (VERIFICATION_PLUGIN, VERIFICATION_PLUGIN_MIN_VERSION):
             plugin = envelope.extended.get(VERIFICATION_PLUGIN)
-            return (f"critical header {name}: the signature needs the verification plugin {plugin!r}, and gates"
-                    " runs no plugins, so it cannot be accepted")
+            return (f"critical header {name}: the signature needs the verification plugin {shown(plugin)}, and"
+                    " gates runs no plugins, so it cannot be accepted")
         if name not in UNDERSTOOD_CRITICAL:
-            return (f"unknown critical header {name!r}: a verifier must understand every header crit lists, so"
+            return (f"unknown critical header {shown(name)}: a verifier must understand every header crit lists, so"
                     " the signature cannot be accepted")
     return None
 

@@ -17,3 +17,9 @@ class TrustPolicyError(NotationError):
 
 class TrustStoreError(NotationError):
     """A trust store that is missing, unreadable or holds something other than usable certificates."""
+
+
+def shown(value: object, limit: int = 120) -> str:
+    """`repr(value)` cut to `limit` characters: envelope and certificate fields are written by strangers."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
