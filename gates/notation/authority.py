@@ -77,7 +77,8 @@ class NotationAuthority:
         rejections: list[Rejection] = []
         for blob in signatures:
             if blob.problem is not None:
-                rejections.append(Rejection(blob.label, reasons.INVALID, f"integrity: {blob.problem}"))
+                rejections.append(Rejection(blob.label, reasons.INVALID,
+                                            f"integrity validation failed: {blob.problem}"))
                 continue
             result = verify_envelope(blob.label, blob.data, blob.media_type, subject, statement, self.store, now)
             if result.verified:

@@ -288,7 +288,7 @@ def build_notation_authority(spec: AuthoritySpec, base: Path, where: str = "conf
     something that is not a usable certificate) stops the run before the first request.
     """
     from gates.notation.authority import NotationAuthority
-    from gates.notation.errors import NotationError
+    from gates.notation.errors import NotationError, TrustStoreError
     from gates.notation.trustpolicy import MAX_POLICY_BYTES, TrustPolicy, parse_trust_policy
     from gates.notation.truststore import TrustStore
     from gates.targets.files import NotRegularFile, read_regular
@@ -317,7 +317,11 @@ def build_notation_authority(spec: AuthoritySpec, base: Path, where: str = "conf
                     f" {', '.join(spec.notation_identities or ())})")
         for statement in policy.statements:
             for kind, store_name in statement.trust_stores:
-                store.certificates(kind, store_name)
+                try:
+                    store.certificates(kind, store_name)
+                except TrustStoreError as exc:
+                    raise TrustStoreError(f"{policy.source}: trust policy statement {statement.name!r}: {exc}") \
+                        from None
     except NotationError as exc:
         raise ConfigError(f"{where}: {spec.where}: {exc}") from None
     return NotationAuthority(name, store, policy)
