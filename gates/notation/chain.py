@@ -1,8 +1,11 @@
 """Certificate chains of Notary Project signatures: shape, code-signing constraints, trust, time.
 
 The chain an envelope carries must run leaf first, each certificate issued (and signed) by the next,
-to a self-signed root; CA certificates must say they are CAs and may sign certificates; the leaf
-must allow digital signatures and, if it names extended key usages, code signing. Whether the chain
+to a self-signed root, and meet the specification's certificate requirements: CA certificates with
+critical basicConstraints (cA) and keyUsage (keyCertSign) and their path length; the leaf no CA,
+with a critical keyUsage of digitalSignature and none of the encipherment or signing-of-certificates
+bits, and no extended key usage other than code signing would allow (serverAuth, clientAuth,
+emailProtection, timeStamping, any); RSA keys of 2048 bits or more, EC keys of 256 or more. Whether the chain
 is *trusted* is a separate question (`anchored`), and so is *when* it is valid (`invalid_at`).
 """
 
@@ -27,10 +30,7 @@ def subject(cert: Certificate) -> str:
 
 
 def validate_code_signing_chain(chain: Sequence[Certificate]) -> None:
-    """Raise `EnvelopeError` naming the certificate that breaks the chain's rules."""
-    from cryptography import x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
+    """Raise `EnvelopeError` naming the certificate that breaks the specification's certificate requirements."""
     for position, cert in enumerate(chain):
         issuer = chain[position + 1] if position + 1 < len(chain) else cert
         if cert.issuer != issuer.subject or not _signed_by(cert, issuer):
@@ -39,26 +39,70 @@ def validate_code_signing_chain(chain: Sequence[Certificate]) -> None:
                                     " (the envelope must carry the whole chain)")
             raise EnvelopeError(f"certificate {subject(cert)!r} is not issued by the next one in the chain,"
                                 f" {subject(issuer)!r}")
-        usage = _extension(cert, x509.KeyUsage)
+        _check_key_length(cert)
         if position == 0:
-            if usage is None or not usage.digital_signature:
-                raise EnvelopeError(f"the signing certificate {subject(cert)!r} lacks the digitalSignature key"
-                                    " usage")
-            eku = _extension(cert, x509.ExtendedKeyUsage)
-            if eku is not None and ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-                names = ", ".join(getattr(oid, "_name", oid.dotted_string) for oid in eku)
-                raise EnvelopeError(f"the signing certificate {subject(cert)!r} has extended key usage {names},"
-                                    " not code signing")
-            continue
-        constraints = _extension(cert, x509.BasicConstraints)
-        if constraints is None or not constraints.ca:
-            raise EnvelopeError(f"certificate {subject(cert)!r} signs another but is not a CA certificate")
-        if usage is None or not usage.key_cert_sign:
-            raise EnvelopeError(f"CA certificate {subject(cert)!r} lacks the keyCertSign key usage")
-        below = position - 1  # CA certificates under this one
-        if constraints.path_length is not None and below > constraints.path_length:
-            raise EnvelopeError(f"CA certificate {subject(cert)!r} allows a path length of"
-                                f" {constraints.path_length}, the chain has {below} CA certificates below it")
+            _check_leaf(cert)
+        else:
+            _check_ca(cert, position - 1)
+
+
+_FORBIDDEN_LEAF_USAGES = ("key_encipherment", "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign")
+
+
+def _check_leaf(cert: Certificate) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    constraints = _extension(cert, x509.BasicConstraints)
+    if constraints is not None and constraints.ca:
+        raise EnvelopeError(f"the signing certificate {subject(cert)!r} is a CA certificate")
+    usage, critical = _extension_and_criticality(cert, x509.KeyUsage)
+    if usage is None or not critical or not usage.digital_signature:
+        raise EnvelopeError(f"the signing certificate {subject(cert)!r} lacks a critical keyUsage with"
+                            " digitalSignature")
+    forbidden = [name for name in _FORBIDDEN_LEAF_USAGES if getattr(usage, name)]
+    if usage.key_agreement and (usage.encipher_only or usage.decipher_only):
+        forbidden.append("encipherOnly/decipherOnly")
+    if forbidden:
+        raise EnvelopeError(f"the signing certificate {subject(cert)!r} has key usage {', '.join(forbidden)},"
+                            " which a code-signing certificate must not have")
+    eku = _extension(cert, x509.ExtendedKeyUsage)
+    refused = (ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE, ExtendedKeyUsageOID.SERVER_AUTH,
+               ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION,
+               ExtendedKeyUsageOID.TIME_STAMPING)
+    wrong = [getattr(oid, "_name", oid.dotted_string) for oid in eku or () if oid in refused]
+    if wrong:
+        raise EnvelopeError(f"the signing certificate {subject(cert)!r} has extended key usage {', '.join(wrong)},"
+                            " not code signing")
+
+
+def _check_ca(cert: Certificate, below: int) -> None:
+    """`below`: how many CA certificates the chain has under this one."""
+    from cryptography import x509
+
+    constraints, critical = _extension_and_criticality(cert, x509.BasicConstraints)
+    if constraints is None or not constraints.ca or not critical:
+        raise EnvelopeError(f"certificate {subject(cert)!r} signs another but is not a CA certificate (critical"
+                            " basicConstraints with cA true)")
+    usage, usage_critical = _extension_and_criticality(cert, x509.KeyUsage)
+    if usage is None or not usage_critical or not usage.key_cert_sign:
+        raise EnvelopeError(f"CA certificate {subject(cert)!r} lacks a critical keyUsage with keyCertSign")
+    if constraints.path_length is not None and below > constraints.path_length:
+        raise EnvelopeError(f"CA certificate {subject(cert)!r} allows a path length of {constraints.path_length},"
+                            f" the chain has {below} CA certificates below it")
+
+
+def _check_key_length(cert: Certificate) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+        raise EnvelopeError(f"certificate {subject(cert)!r} has an RSA key of {key.key_size} bits, fewer than 2048")
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < 256:
+        raise EnvelopeError(f"certificate {subject(cert)!r} has an EC key of {key.curve.key_size} bits, fewer"
+                            " than 256")
+    if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        raise EnvelopeError(f"certificate {subject(cert)!r} has a key that is neither RSA nor ECDSA")
 
 
 def anchored(chain: Sequence[Certificate], trusted: Sequence[Certificate]) -> Certificate | None:
@@ -114,6 +158,18 @@ def _signed_by(cert: Certificate, issuer: Certificate) -> bool:
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
         return False
     return True
+
+
+def _extension_and_criticality(cert: Certificate, kind: type[_Extension]) -> tuple[_Extension | None, bool]:
+    from cryptography import x509
+
+    try:
+        found = cert.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return None, False
+    except ValueError:
+        raise EnvelopeError(f"certificate {subject(cert)!r} has a malformed extension") from None
+    return found.value, found.critical
 
 
 def _extension(cert: Certificate, kind: type[_Extension]) -> _Extension | None:

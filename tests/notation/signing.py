@@ -73,14 +73,15 @@ def root_ca(cn: str = "Acme Test Root", kind: str = "rsa") -> Issued:
 def leaf(issuer: Issued, cn: str = "Acme Signer", *, kind: str = "rsa", org: str = "Acme Rockets",
          eku: Sequence[x509.ObjectIdentifier] | None = (ExtendedKeyUsageOID.CODE_SIGNING,),
          not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
-         crl: str | None = None, critical_eku: bool = False) -> Issued:
+         crl: str | None = None, critical_eku: bool = False, ca: bool = False, usage_critical: bool = True,
+         key_encipherment: bool = False, key_bits: int = 2048) -> Issued:
     """A signing (or, with the timeStamping EKU, TSA) certificate issued by `issuer`."""
-    key = _key(kind)
+    key = rsa.generate_private_key(65537, key_bits) if kind == "rsa" and key_bits != 2048 else _key(kind)
     builder = (x509.CertificateBuilder().subject_name(name(cn, org)).issuer_name(issuer.cert.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(not_before or NOW - DAY).not_valid_after(not_after or NOW + 365 * DAY)
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(_usage(), critical=True))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(_usage(key_encipherment=key_encipherment), critical=usage_critical))
     if eku is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=critical_eku)
     if crl is not None:
@@ -89,8 +90,8 @@ def leaf(issuer: Issued, cn: str = "Acme Signer", *, kind: str = "rsa", org: str
     return Issued(builder.sign(issuer.key, hashes.SHA256()), key)
 
 
-def _usage(cert_sign: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=not cert_sign, content_commitment=False, key_encipherment=False,
+def _usage(cert_sign: bool = False, key_encipherment: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(digital_signature=not cert_sign, content_commitment=False, key_encipherment=key_encipherment,
                          data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
                          encipher_only=False, decipher_only=False)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -146,6 +147,14 @@ def test_chain_rules(pki: dict[str, ns.Issued]) -> None:
     timestamping = ns.leaf(pki["root"], "TSA", eku=(ExtendedKeyUsageOID.TIME_STAMPING,))
     with pytest.raises(EnvelopeError, match="not code signing"):
         validate_code_signing_chain([timestamping.cert, pki["root"].cert])
+    for variant, words in (({"ca": True}, "is a CA certificate"), ({"usage_critical": False}, "lacks a critical"),
+                           ({"key_encipherment": True}, "key usage key_encipherment"),
+                           ({"key_bits": 1024}, "fewer than 2048")):
+        odd = ns.leaf(pki["root"], "Odd", **variant)
+        with pytest.raises(EnvelopeError, match=words):
+            validate_code_signing_chain([odd.cert, pki["root"].cert])
+    custom = ns.leaf(pki["root"], "Custom EKU", eku=(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"),))
+    validate_code_signing_chain([custom.cert, pki["root"].cert])  # the specification allows other purposes
     assert anchored([pki["signer"].cert, pki["root"].cert], [pki["root"].cert]) == pki["root"].cert
     assert anchored([pki["signer"].cert], [pki["root"].cert]) == pki["root"].cert  # issued by a store root
     assert anchored([pki["signer"].cert, pki["root"].cert], [other.cert]) is None
