@@ -29,6 +29,16 @@ def subject(cert: Certificate) -> str:
     return text if len(text) <= 200 else text[:195] + "..."
 
 
+def public_key(cert: Certificate) -> object:
+    """The certificate's public key; `EnvelopeError` when it cannot be loaded (a stranger's bytes)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        return cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        raise EnvelopeError(f"certificate {subject(cert)!r} has a public key that cannot be loaded") from None
+
+
 def validate_code_signing_chain(chain: Sequence[Certificate]) -> None:
     """Raise `EnvelopeError` naming the certificate that breaks the specification's certificate requirements."""
     for position, cert in enumerate(chain):
@@ -95,7 +105,7 @@ def _check_ca(cert: Certificate, below: int) -> None:
 def _check_key_length(cert: Certificate) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    key = cert.public_key()
+    key = public_key(cert)
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
         raise EnvelopeError(f"certificate {subject(cert)!r} has an RSA key of {key.key_size} bits, fewer than 2048")
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < 256:

@@ -230,7 +230,7 @@ def _parse_cose(data: bytes) -> Envelope:
     if not isinstance(protected, Mapping):
         raise EnvelopeError("the COSE protected header is not a map")
     label = protected.get(1)
-    if label not in COSE_ALGORITHMS:
+    if type(label) is not int or label not in COSE_ALGORITHMS:
         raise EnvelopeError(f"unsupported COSE alg {shown(label)} (supported: {', '.join(map(str, COSE_ALGORITHMS))})")
     critical = protected.get(2)
     if not isinstance(critical, (list, tuple)) or not all(isinstance(c, (str, int)) for c in critical):
@@ -331,9 +331,18 @@ def _target(payload: bytes) -> TargetArtifact:
 
 
 def _certificate(der: bytes, position: int) -> Certificate:
+    """A certificate with every field verification reads parsed now (cryptography parses some lazily)."""
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
 
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError:
-        raise EnvelopeError(f"certificate {position + 1} of the chain is not a DER X.509 certificate") from None
+        cert = x509.load_der_x509_certificate(der)
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        _ = cert.not_valid_before_utc, cert.not_valid_after_utc
+        list(cert.extensions)
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion, x509.DuplicateExtension):
+        raise EnvelopeError(f"certificate {position + 1} of the chain is not a well-formed DER X.509 certificate"
+                            " with a usable key") from None
+    return cert

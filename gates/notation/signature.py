@@ -25,7 +25,9 @@ def verify_signature(envelope: Envelope) -> None:
 
     algorithm = envelope.algorithm
     digest = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}[algorithm[2:]]
-    key = envelope.leaf.public_key()
+    from gates.notation.chain import public_key
+
+    key = public_key(envelope.leaf)
     try:
         if algorithm.startswith("PS"):
             if not isinstance(key, rsa.RSAPublicKey):

@@ -92,9 +92,16 @@ def _parse(data: bytes, what: str) -> list[Certificate]:
 
     if len(data) > MAX_CERTIFICATE_FILE:
         raise TrustStoreError(f"trust store file {what} is larger than {MAX_CERTIFICATE_FILE} bytes")
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
-        if b"-----BEGIN" in data:
-            return list(x509.load_pem_x509_certificates(data))
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError:
+        certs = list(x509.load_pem_x509_certificates(data)) if b"-----BEGIN" in data \
+            else [x509.load_der_x509_certificate(data)]
+        for cert in certs:  # fields cryptography parses lazily, read once here
+            cert.subject.rfc4514_string()
+            cert.issuer.rfc4514_string()
+            list(cert.extensions)
+            cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion, x509.DuplicateExtension):
         raise TrustStoreError(f"trust store file {what} is not a PEM or DER X.509 certificate") from None
+    return certs

@@ -12,6 +12,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gates.notation.chain import anchored, validate_code_signing_chain
 from gates.notation.envelope import parse_envelope
@@ -69,7 +71,7 @@ def test_jws_header_rules(pki: dict[str, ns.Issued], change: Callable[[dict[str,
     (lambda d: d.update(payload="YWJj="), "payload is not unpadded base64url"),
     (lambda d: d.update(extra=1), r"unexpected members \['extra'\]"),
     (lambda d: d["header"].pop("x5c"), "no x5c certificate chain"),
-    (lambda d: d["header"].update(x5c=["bm90IGEgY2VydA=="]), "certificate 1 of the chain is not a DER"),
+    (lambda d: d["header"].update(x5c=["bm90IGEgY2VydA=="]), "certificate 1 of the chain is not a well-formed DER"),
     (lambda d: d["header"].update(kid="k"), r"unexpected parameters \['kid'\]"),
 ])
 def test_jws_structure_rules(pki: dict[str, ns.Issued], change: Callable[[dict[str, Any]], None], words: str) -> None:
@@ -237,3 +239,52 @@ def test_signing_authority_needs_its_own_store_and_its_time(tmp_path: Path, pki:
     assert result.failure is not None and "names no signingAuthority trust store" in str(result.failure.problem)
     both = statement(ns.statement(stores=("ca:acme", "signingAuthority:acme")), "p: trustPolicies[0]")
     assert verify_envelope("s", envelope, "application/jose+json", SUBJECT, both, store).verified
+
+
+def test_found_by_fuzzing_malformed_certificates_and_cose_labels(pki: dict[str, ns.Issued]) -> None:
+    """fuzz/notation_envelope.py: cryptography raises InvalidVersion, TypeError or ValueError lazily for a
+    malformed certificate, and a COSE alg label can be any CBOR value; each must be an EnvelopeError."""
+    import cbor2
+
+    der = pki["signer"].cert.public_bytes(serialization.Encoding.DER)
+    assert b"\xa0\x03\x02\x01\x02" in der
+    bad_version = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x12", 1)
+    doc = _jws_parts(ns.jws(TARGET, pki["signer"], [pki["signer"], pki["root"]]))
+    doc["header"]["x5c"] = [base64.b64encode(bad_version).decode()]
+    with pytest.raises(EnvelopeError, match="not a well-formed DER X"):
+        parse_envelope(json.dumps(doc).encode(), "application/jose+json")
+    message = cbor2.loads(ns.cose(TARGET, pki["signer"], [pki["signer"], pki["root"]]))
+    protected, unprotected, body, signature = message.value
+    header = cbor2.loads(protected)
+    header[1] = [-37]
+    listed = cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps(header), unprotected, body, signature]))
+    with pytest.raises(EnvelopeError, match="unsupported COSE alg"):
+        parse_envelope(listed, "application/cose")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2048), flips=st.lists(st.integers(min_value=0), max_size=4))
+def test_any_bytes_give_an_envelope_or_a_one_line_error(pki: dict[str, ns.Issued], data: bytes,
+                                                        flips: list[int]) -> None:
+    """Random bytes, and real envelopes with random bytes changed: an envelope or one EnvelopeError line."""
+    real = [ns.jws(TARGET, pki["ec"], [pki["ec"], pki["root"]]), ns.cose(TARGET, pki["ec"], [pki["ec"], pki["root"]])]
+    candidates = [data]
+    for envelope in real:
+        mutated = bytearray(envelope)
+        for flip in flips:
+            mutated[flip % len(mutated)] ^= 0x41
+        candidates.append(bytes(mutated))
+    for candidate in candidates:
+        for media_type in ("application/jose+json", "application/cose"):
+            problem = _problem(candidate, media_type)
+            assert problem is None or "\n" not in problem
+
+
+def _problem(data: bytes, media_type: str) -> str | None:
+    try:
+        envelope = parse_envelope(data, media_type)
+        verify_signature(envelope)
+        validate_code_signing_chain(envelope.chain)
+    except EnvelopeError as exc:
+        return str(exc)
+    return None
