@@ -15,7 +15,30 @@ with atheris.instrument_imports(include=["gates"]):
     from gates.notation.envelope import parse_envelope, unsupported_critical
     from gates.notation.errors import NotationError
     from gates.notation.signature import verify_signature
-    from gates.notation.timestamp import read_timestamp
+    from gates.notation.timestamp import read_timestamp, verify_timestamp
+
+ROOT = None
+
+
+def _root() -> object:
+    """A self-signed root to verify tokens against (none of them will chain to it: the paths before count)."""
+    global ROOT
+    if ROOT is None:
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz TSA root")])
+        now = dt.datetime.now(dt.timezone.utc)
+        ROOT = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+    return ROOT
 
 
 def _one_line(exc: NotationError) -> None:
@@ -34,6 +57,7 @@ def test_one_input(data: bytes) -> None:
             _one_line(exc)
     try:
         read_timestamp(data)
+        verify_timestamp(data, b"signature", [_root(), _root()])  # type: ignore[list-item]
     except NotationError as exc:
         _one_line(exc)
 

@@ -53,7 +53,11 @@ def _seeds(name: str) -> dict[str, bytes]:
         signer = ns.leaf(root, kind="ec")
         target = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "ab" * 32,
                   "size": 7}
-        return {"jws": ns.jws(target, signer, [signer, root]), "cose": ns.cose(target, signer, [signer, root])}
+        seeds = {"jws": ns.jws(target, signer, [signer, root]), "cose": ns.cose(target, signer, [signer, root])}
+        token = REPO.parent / "shared/corpus/notation/notation-go/verifier/testdata/timestamp/countersignature"
+        if (token / "TimeStampToken.p7s").exists():
+            seeds["token"] = (token / "TimeStampToken.p7s").read_bytes()
+        return seeds
     payload = {"critical": {"identity": {"docker-reference": "registry.example.com/acme/app"},
                             "image": {"docker-manifest-digest": "sha256:" + "ab" * 32},
                             "type": "cosign container image signature"}, "optional": None}

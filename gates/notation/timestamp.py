@@ -70,20 +70,23 @@ def verify_timestamp(token: bytes, signature: bytes, roots: Sequence[Certificate
     if not roots:
         raise TimestampError("no TSA root certificates to verify the timestamp countersignature with")
     builder = VerifierBuilder()
-    for root in roots:
+    for root in dict.fromkeys(roots):  # the builder refuses a root twice (two files of one store may hold it)
         builder = builder.add_root_certificate(root)
     try:
         builder.build().verify_message(response, signature)
     except VerificationError as exc:
         raise TimestampError(f"the timestamp countersignature does not verify: {_short(str(exc))}") from None
     except (ValueError, TypeError) as exc:
-        raise TimestampError(f"the timestamp countersignature does not verify: {exc}") from None
+        raise TimestampError(f"the timestamp countersignature does not verify: {_short(str(exc))}") from None
     signer = next(iter(response.signed_data.signer_infos), None)
     authority = ""
     for der in response.signed_data.certificates:
-        cert = x509.load_der_x509_certificate(der)
-        if signer is not None and cert.issuer == signer.issuer and cert.serial_number == signer.serial_number:
-            authority = cert.subject.rfc4514_string()
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            if signer is not None and cert.issuer == signer.issuer and cert.serial_number == signer.serial_number:
+                authority = cert.subject.rfc4514_string()[:200]
+        except (ValueError, TypeError):
+            continue  # only names the TSA in messages; the token's signature is already verified
     return Timestamp(_aware(info.gen_time), _accuracy(info), authority)
 
 
@@ -107,7 +110,7 @@ def _short(text: str) -> str:
     data = re.findall(r'data: "([^"]*)"', text)
     if reasons:
         return f"{text.partition(':')[0]}: {reasons[-1]}" + (f" ({data[-1]})" if data else "")
-    return text
+    return " ".join(text.split())[:300]
 
 
 def _as_response(token: bytes) -> bytes:

@@ -344,3 +344,13 @@ def _refusal(file: Path) -> str | None:
     except TrustPolicyError as exc:
         return str(exc)
     return None
+
+
+def test_a_tsa_root_given_twice_still_verifies() -> None:
+    """Two files of a store may hold one root; rfc3161-client's builder refuses a root added twice."""
+    data = (_corpus() / "notation-go/verifier/testdata/timestamp/sigEnv/coseWithTimestamp.sig").read_bytes()
+    envelope = parse_envelope(data, _media_type(data))
+    assert envelope.timestamp_token is not None
+    roots = _go_store().certificates("tsa", "test-timestamp")
+    stamp = verify_timestamp(envelope.timestamp_token, envelope.signature, [*roots, *roots])
+    assert stamp.authority.startswith("CN=Globalsign TSA for Advanced")
