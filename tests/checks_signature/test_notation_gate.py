@@ -354,3 +354,27 @@ def test_one_referrers_listing_serves_cosign_and_notation(
         assert signatures.referrers().bundles == []  # cosign's look at the same listing: no new listing request
         assert signatures.notation() == [found]
         assert client.request_count == before
+
+
+def test_multi_arch_index_needs_the_index_signed(
+    registry: RegistryServer, pusher: RegistryClient, gates: GatesRun, tmp_path: Path, pki: dict[str, ns.Issued]
+) -> None:
+    """notation signs what the tag resolves to: for a multi-arch tag, the index; a platform image's
+    signature is attached to another digest and does not count."""
+    from gates.oci.manifest import Platform
+    from tests.checks_signature.conftest import small_image
+    from tests.support import oci_images as oi
+
+    ref = fresh(registry, "multi")
+    idx = oi.index([(small_image(f"{ref}a", "amd64"), Platform("linux", "amd64")),
+                    (small_image(f"{ref}b", "arm64"), Platform("linux", "arm64"))])
+    oi.push_index(pusher, ref, idx)
+    child = pusher.resolve(ref.with_digest(idx.images[0].digest))
+    ns.attach(pusher, ref, child, ns.jws(child, pki["signer"], [pki["signer"], pki["root"]]))
+    code, [result] = _run(gates, ref, _files(tmp_path, pki))
+    assert code == 1 and result["findings"][0]["rule"] == r.NOTATION_MISSING
+    index = pusher.resolve(ref)
+    ns.attach(pusher, ref, index, ns.jws(index, pki["signer"], [pki["signer"], pki["root"]]))
+    code, [result] = _run(gates, ref, _files(tmp_path / "again", pki))
+    assert code == 0, result
+    assert result["details"][0].startswith(f"digest {index.digest} (image index")
