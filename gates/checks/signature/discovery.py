@@ -10,6 +10,7 @@ Two places, both keyed by the signed digest (for a multi-arch tag: the index, as
   signatures written with `--registry-referrers-mode=oci-1-1`. Read only when no legacy signature
   verified. Referrers that declare another artifact type (SBOMs, other tools' attestations) are not
   fetched; entries without one, or with the empty/config type older tools wrote, are inspected.
+  Notary Project signatures (`notation()`) come from the same listing, made once per image.
 
 Registry failures and malformed signature manifests raise: the gate turns them into `error` results,
 never into a pass or a plain "unsigned".
@@ -35,7 +36,6 @@ from gates.oci.reference import Reference
 
 if TYPE_CHECKING:
     from gates.notation.authority import EnvelopeBlob
-    from gates.oci.client import Referrers as Listing
     from gates.oci.client import RegistryClient
 
 MAX_SIGNATURE_BLOB = 4 * 1024 * 1024
@@ -65,7 +65,7 @@ class ImageSignatures:
         self._sig_layers: list[Any] | None = None
         self._parsed: list[LegacySignature] = []
         self._referrers: Referrers | None = None
-        self._listing: Listing | None = None
+        self._listed: tuple[Descriptor, ...] | None = None
         self._notation: list[EnvelopeBlob] | None = None
 
     @property
@@ -87,18 +87,13 @@ class ImageSignatures:
             self._referrers = self._load_referrers()
         return self._referrers
 
-    def listing(self) -> Listing:
-        """The digest's referrers as the registry lists them: one request, shared by cosign and notation."""
-        if self._listing is None:
-            self._listing = self._client.referrers(self._ref, self._digest)
-        return self._listing
-
     def notation(self) -> list[EnvelopeBlob]:
-        """The digest's Notary Project signatures (artifactType `application/vnd.cncf.notary.signature`)."""
+        """The digest's Notary Project signatures (artifactType `application/vnd.cncf.notary.signature`), from
+        the same listing as cosign's referrers."""
         if self._notation is None:
             from gates.checks.signature.notation_discovery import notation_signatures
 
-            self._notation = notation_signatures(self._client, self._ref, self._digest, self.listing())
+            self._notation = notation_signatures(self._client, self._ref, self._digest, self._listing())
         return self._notation
 
     # -- legacy ------------------------------------------------------------------------------------
@@ -128,7 +123,7 @@ class ImageSignatures:
 
     def _load_referrers(self) -> Referrers:
         found = Referrers()
-        for descriptor in self.listing().descriptors:
+        for descriptor in self._listing():
             if not _may_be_signature(descriptor):
                 continue
             fetched = self._client.get_manifest(self._ref.with_digest(descriptor.digest))
@@ -153,6 +148,12 @@ class ImageSignatures:
                     self._parse_layer(n, d, f" (referrer {short})") for n, d in enumerate(raw, start=1)
                 )
         return found
+
+    def _listing(self) -> tuple[Descriptor, ...]:
+        """The digest's referrers, listed once per image for signatures and attestations alike."""
+        if self._listed is None:
+            self._listed = self._client.referrers(self._ref, self._digest).descriptors
+        return self._listed
 
 
 def _may_be_signature(descriptor: Descriptor) -> bool:

@@ -10,16 +10,17 @@ failure, and it is never skipped as if it were not there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gates.notation import ENVELOPE_MEDIA_TYPES, SIGNATURE_ARTIFACT_TYPE
 from gates.notation.authority import EnvelopeBlob
 from gates.oci import mediatypes
 from gates.oci.errors import NotFoundError
-from gates.oci.manifest import ImageManifest
+from gates.oci.manifest import Descriptor, ImageManifest
 
 if TYPE_CHECKING:
-    from gates.oci.client import Referrers, RegistryClient
+    from gates.oci.client import RegistryClient
     from gates.oci.digest import Digest
     from gates.oci.reference import Reference
 
@@ -29,12 +30,12 @@ MAX_NOTATION_SIGNATURES = 32
 
 
 def notation_signatures(
-    client: RegistryClient, ref: Reference, digest: Digest, listing: Referrers
+    client: RegistryClient, ref: Reference, digest: Digest, listing: Sequence[Descriptor]
 ) -> list[EnvelopeBlob]:
     """Each Notary signature of `digest` as an envelope to verify, in the order the registry lists them."""
     from gates.cosign.errors import MalformedSignatureManifestError
 
-    entries = [d for d in listing.descriptors
+    entries = [d for d in listing
                if d.artifact_type == SIGNATURE_ARTIFACT_TYPE and d.media_type in mediatypes.IMAGE_MANIFESTS]
     if len(entries) > MAX_NOTATION_SIGNATURES:
         raise MalformedSignatureManifestError(
