@@ -378,3 +378,28 @@ def test_multi_arch_index_needs_the_index_signed(
     code, [result] = _run(gates, ref, _files(tmp_path / "again", pki))
     assert code == 0, result
     assert result["details"][0].startswith(f"digest {index.digest} (image index")
+
+
+def test_any_one_notation_authority_suffices(
+    registry: RegistryServer, pusher: RegistryClient, gates: GatesRun, tmp_path: Path, pki: dict[str, ns.Issued]
+) -> None:
+    """The first authority (another root) rejects, the second accepts: the image passes, with no finding."""
+    ref, subject = _image(registry, pusher)
+    ns.attach(pusher, ref, subject, ns.jws(subject, pki["signer"], [pki["signer"], pki["root"]]))
+    ns.trust_store(tmp_path / "truststore", {"ca:acme": [pki["root"]], "ca:other": [pki["other_root"]]})
+    (tmp_path / "gates.toml").write_text(f"""
+[[signature.policies]]
+images = ["{registry.host}/**"]
+[[signature.policies.authorities]]
+notation-trust-store = "truststore"
+notation-trust-stores = ["ca:other"]
+notation-identities = ["*"]
+[[signature.policies.authorities]]
+notation-trust-store = "truststore"
+notation-trust-stores = ["ca:acme"]
+notation-identities = ["*"]
+""")
+    code, [result] = _run(gates, ref, [])
+    assert code == 0 and result["findings"] == [], result
+    details = "\n".join(result["details"])
+    assert "ca:other" in details and "no Notary signature verified" in details and "verified under" in details

@@ -36,20 +36,20 @@ def notation_verdict(
         where = f"policy {policy.name}: {authority.name}"
         if judgement.skipped:
             details.append(f"{where}: statement {judgement.statement!r} skips signature verification")
-            findings.append(_finding(image, location, reasons.CHECK_LOGGED,
-                                     f"trust policy statement {judgement.statement!r} is set to skip signature"
-                                     f" verification: accepted unverified [authority: {authority.name}]"))
-            return True, details, findings
+            # any one authority suffices: what the others rejected does not count against the image
+            return True, details, [_finding(image, location, reasons.CHECK_LOGGED,
+                                            f"trust policy statement {judgement.statement!r} is set to skip"
+                                            f" signature verification: accepted unverified"
+                                            f" [authority: {authority.name}]")]
         accepted = judgement.accepted
         if accepted is not None:
             details.append(f"{where}: {accepted.label} verified under statement {judgement.statement!r}"
                            f" ({accepted.summary})")
             details += [f"{accepted.label}: {note}" for note in accepted.notes]
-            findings += [_finding(image, location, reasons.CHECK_LOGGED,
-                                  f"{accepted.label}: {check.name} was set to \"log\" and failed: {check.problem}"
-                                  f" [authority: {authority.name}]")
-                         for check in accepted.logged]
-            return True, details, findings
+            return True, details, [_finding(image, location, reasons.CHECK_LOGGED,
+                                            f"{accepted.label}: {check.name} was set to \"log\" and failed:"
+                                            f" {check.problem} [authority: {authority.name}]")
+                                   for check in accepted.logged]
         details.append(f"{where}: no Notary signature verified ({len(found)} found)")
         findings += [_finding(image, location, rejection.rule,
                               (f"{rejection.signature}: " if rejection.signature else "") + rejection.message
