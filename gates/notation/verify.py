@@ -231,7 +231,10 @@ def _summary(envelope: Envelope) -> str:
     kind = "JWS" if envelope.media_type.endswith("jose+json") else "COSE"
     signed = envelope.authentic_signing_time or envelope.signing_time
     when = f", signed {_stamp(signed)}" if signed else ""
-    return f"{kind} {envelope.algorithm} {envelope.signing_scheme} by {subject(envelope.leaf)!r}{when}"
+    signed = {**{str(k): v for k, v in envelope.extended.items()}, **envelope.target.annotations}
+    attributes = ", ".join(f"{k}={v}" for k, v in sorted(signed.items()))
+    shown = f"; signed attributes {attributes[:200]}" if attributes else ""
+    return f"{kind} {envelope.algorithm} {envelope.signing_scheme} by {subject(envelope.leaf)!r}{when}{shown}"
 
 
 def _stamp(when: dt.datetime | None) -> str:

@@ -58,10 +58,14 @@ def test_jws_signature_passes_and_says_revocation_was_not_checked(
     registry: RegistryServer, pusher: RegistryClient, gates: GatesRun, tmp_path: Path, pki: dict[str, ns.Issued]
 ) -> None:
     ref, subject = _image(registry, pusher)
-    ns.attach(pusher, ref, subject, ns.jws(subject, pki["signer"], [pki["signer"], pki["root"]]))
+    target = {"mediaType": subject.media_type, "digest": str(subject.digest), "size": subject.size,
+              "annotations": {"io.acme.build": "42"}}
+    ns.attach(pusher, ref, subject, ns.jws(target, pki["signer"], [pki["signer"], pki["root"]],
+                                           extra={"io.acme.pipeline": "release"}))
     code, [result] = _run(gates, ref, _files(tmp_path, pki))
     assert code == 0, result
     assert result["outcome"] == "passed" and result["findings"] == []
+    assert "signed attributes io.acme.build=42, io.acme.pipeline=release" in "\n".join(result["details"])
     details = "\n".join(result["details"])
     assert "verified under statement 'acme'" in details and "JWS PS256 notary.x509" in details
     assert "revocation: not checked (gates verifies offline)" in details
