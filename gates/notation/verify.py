@@ -231,8 +231,8 @@ def _summary(envelope: Envelope) -> str:
     kind = "JWS" if envelope.media_type.endswith("jose+json") else "COSE"
     signed = envelope.authentic_signing_time or envelope.signing_time
     when = f", signed {_stamp(signed)}" if signed else ""
-    signed = {**{str(k): v for k, v in envelope.extended.items()}, **envelope.target.annotations}
-    attributes = ", ".join(f"{k}={v}" for k, v in sorted(signed.items()))
+    attributes_signed = {**{str(k): v for k, v in envelope.extended.items()}, **envelope.target.annotations}
+    attributes = ", ".join(f"{k}={v}" for k, v in sorted(attributes_signed.items()))
     shown = f"; signed attributes {attributes[:200]}" if attributes else ""
     return f"{kind} {envelope.algorithm} {envelope.signing_scheme} by {subject(envelope.leaf)!r}{when}{shown}"
 
