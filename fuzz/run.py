@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
-HARNESSES = ("layer_reader", "signature_payload", "rpm_database")
+HARNESSES = ("layer_reader", "signature_payload", "rpm_database", "notation_envelope")
 
 
 def _seeds(name: str) -> dict[str, bytes]:
@@ -48,6 +48,18 @@ def _seeds(name: str) -> dict[str, bytes]:
             "whiteouts": oi.layer([oi.whiteout("etc/os-release"), oi.opaque("var/lib/dpkg/status.d"),
                                    oi.file("var/lib/dpkg/status.d/x", "Package: x\n")], compress=False),
         }
+    if name == "notation_envelope":
+        from tests.notation import signing as ns
+
+        root = ns.root_ca(kind="ec")
+        signer = ns.leaf(root, kind="ec")
+        target = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "ab" * 32,
+                  "size": 7}
+        seeds = {"jws": ns.jws(target, signer, [signer, root]), "cose": ns.cose(target, signer, [signer, root])}
+        token = REPO.parent / "shared/corpus/notation/notation-go/verifier/testdata/timestamp/countersignature"
+        if (token / "TimeStampToken.p7s").exists():
+            seeds["token"] = (token / "TimeStampToken.p7s").read_bytes()
+        return seeds
     payload = {"critical": {"identity": {"docker-reference": "registry.example.com/acme/app"},
                             "image": {"docker-manifest-digest": "sha256:" + "ab" * 32},
                             "type": "cosign container image signature"}, "optional": None}

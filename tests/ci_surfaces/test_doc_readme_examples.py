@@ -86,6 +86,9 @@ RUN = {
     ("toml", "The signature gate"): "test_every_toml_block_loads, test_the_signature_commands_pass_on_signed_images",
     ("sh", "Attestations"): "test_the_attestation_commands_pass_on_attested_images",
     ("toml", "Attestations"): "test_every_toml_block_loads",
+    ("sh", "Notary Project (notation) signatures"): "test_the_notation_examples_pass_on_a_notation_signed_image",
+    ("toml", "Notary Project (notation) signatures"):
+        "test_every_toml_block_loads, test_the_notation_examples_pass_on_a_notation_signed_image",
     ("toml", "The vulnerabilities gate"): "test_every_toml_block_loads",
     ("toml", "Registries and credentials"): "test_every_toml_block_loads",
     ("toml", "Configuration"): "test_every_toml_block_loads",
@@ -204,6 +207,40 @@ def test_the_signature_commands_pass_on_signed_images(tmp_path: Path, registry: 
         assert {r["outcome"] for r in report["results"]} == {"passed"}
         assert sorted(r["target"] for r in report["results"]) == sorted(
             [w for w in argv if w.startswith(f"{host}/")] or images)
+
+
+def test_the_notation_examples_pass_on_a_notation_signed_image(
+    tmp_path: Path, registry: RegistryServer  # noqa: F811
+) -> None:
+    """The `--notation-*` command (its `~` being this test's home, holding notation's files) and the toml
+    block as gates.toml, on an image of the test registry signed as `notation sign` signs."""
+    from tests.notation import signing as ns
+
+    host = registry.host
+    [argv] = [[word.replace("ghcr.io/", f"{host}/") for word in c]
+              for c in commands(block("sh", "Notary Project (notation) signatures").text)]
+    toml = block("toml", "Notary Project (notation) signatures").text.replace('"ghcr.io/', f'"{host}/')
+    root = ns.root_ca()
+    signer = ns.leaf(root)
+    for folder in (tmp_path / ".config" / "notation", tmp_path / "notation"):
+        ns.trust_store(folder / "truststore", {"ca:acme": [root]})
+        ns.trust_policy(folder / "trustpolicy.json", ns.statement(
+            scopes=(f"{host}/acme/api",), identities=("x509.subject: C=US, ST=WA, O=Acme Rockets",)))
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "cosign.pub").write_bytes(public_key_pem(ec.generate_private_key(ec.SECP256R1())))
+    (tmp_path / "gates.toml").write_text(toml, encoding="utf-8")
+    with RegistryClient(StaticCredentials({})) as client:
+        ref = parse_reference(f"{host}/acme/api:1.4")
+        oi.push_image(client, ref, oi.image([oi.layer({"etc/marker": "notation"})]))
+        subject = client.resolve(ref)
+        ns.attach(client, ref, subject, ns.jws(subject, signer, [signer, root]))
+    env = {k: v for k, v in tool_env().items() if not k.startswith("GATES_")}
+    for command in (argv, ["gates", "signature"]):
+        proc = subprocess.run([*_gates(command), "--format", "json"], cwd=tmp_path, capture_output=True, text=True,
+                              env={**env, "NO_COLOR": "1", "HOME": str(tmp_path)}, timeout=120, check=False)
+        assert proc.returncode == 0, (command, proc.stderr, proc.stdout[-3000:])
+        [result] = json.loads(proc.stdout)["results"]
+        assert result["outcome"] == "passed" and "verified under statement 'acme'" in "\n".join(result["details"])
 
 
 def test_the_progress_lines_are_what_a_run_prints(tmp_path: Path, registry: RegistryServer) -> None:  # noqa: F811

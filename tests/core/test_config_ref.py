@@ -185,6 +185,8 @@ def test_outside_a_git_repository_is_a_configuration_error(tmp_path: Path) -> No
 
 TRUSTING = STRICT + ('[signature]\ntrusted-root = "trust/root.json"\n[[signature.policies]]\nimages = ["*"]\n'
                      '[[signature.policies.authorities]]\nkey = "keys/cosign.pub"\n'
+                     '[[signature.policies.authorities]]\nnotation-trust-store = "notation/truststore"\n'
+                     'notation-trust-policy = "notation/trustpolicy.json"\n'
                      '[patch-level]\nadvisories = "osv"\n')
 
 
@@ -192,8 +194,10 @@ TRUSTING = STRICT + ('[signature]\ntrusted-root = "trust/root.json"\n[[signature
 def trusting(tmp_path: Path) -> Path:
     """`main` names a key, a trusted root and an advisory folder in the repository; checked out: `pr`."""
     repo = tmp_path / "trusting"
-    for folder in ("keys", "trust", "osv"):
+    for folder in ("keys", "trust", "osv", "notation/truststore/x509/ca/acme"):
         (repo / folder).mkdir(parents=True)
+    (repo / "notation" / "trustpolicy.json").write_text("{}\n")
+    (repo / "notation" / "truststore" / "x509" / "ca" / "acme" / "root.pem").write_text("the release root\n")
     git(repo, "init", "-q", "-b", "main")
     (repo / "gates.toml").write_text(TRUSTING)
     (repo / "keys" / "cosign.pub").write_text("the release key\n")
@@ -209,6 +213,11 @@ def trusting(tmp_path: Path) -> Path:
     (lambda r: (r / "keys" / "cosign.pub").write_text("the attacker's key\n"),
      "signature.policies[1].authorities[1].key: keys/cosign.pub"),
     (lambda r: (r / "trust" / "root.json").write_text('{"mine": 1}\n'), "signature.trusted-root: trust/root.json"),
+    (lambda r: (r / "notation" / "trustpolicy.json").write_text('{"mine": 1}\n'),
+     "signature.policies[1].authorities[2].notation-trust-policy: notation/trustpolicy.json"),
+    (lambda r: (r / "notation" / "truststore" / "x509" / "ca" / "mine").mkdir() or
+     (r / "notation" / "truststore" / "x509" / "ca" / "mine" / "root.pem").write_text("the attacker's root\n"),
+     "signature.policies[1].authorities[2].notation-trust-store: notation/truststore/x509/ca/mine/root.pem"),
     (lambda r: (r / "osv" / "DSA-1.json").unlink(), "patch-level.advisories: osv/DSA-1.json"),
     (lambda r: (r / "osv" / "DSA-2.json").write_text("{}\n"), "patch-level.advisories: osv/DSA-2.json"),
 ])

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from gates.validators import Schema
 
 NAME = GATE
-SUMMARY = "cosign / Sigstore signatures of images, verified from the registry against keys or identities"
+SUMMARY = ("cosign / Sigstore and Notary Project (notation) signatures of images, verified from the registry"
+           " against keys, identities or notation trust policies")
 NEEDS_NETWORK = True
 DEFAULT = False
 ENVIRONMENT: Mapping[str, str] = {}
@@ -52,7 +53,7 @@ def trusted_files(config: Config) -> Mapping[str, str]:
     for number, policy in enumerate(signature.get("policies", ()), start=1):
         for index, authority in enumerate(policy.authorities, start=1):
             where = f"signature.policies[{number}].authorities[{index}]"
-            for attribute in ("key", "trusted_root"):
+            for attribute in ("key", "trusted_root", "notation_trust_policy", "notation_trust_store"):
                 value = getattr(authority, attribute)
                 if value:
                     named[f"{where}.{attribute.replace('_', '-')}"] = value

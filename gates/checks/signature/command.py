@@ -55,18 +55,25 @@ def signature_command(
                                              "(without @version: any version).", "ID")] = None,
     source_uri: Annotated[str | None, option("--source-uri", "SLSA provenance: the source repository, e.g. "
                                              "github.com/acme/api.", "URI")] = None,
+    notation_trust_policy: Annotated[str | None, option("--notation-trust-policy", "notation's trustpolicy.json:"
+                                                        " verify Notary Project signatures under it.",
+                                                        "FILE")] = None,
+    notation_trust_store: Annotated[str | None, option("--notation-trust-store", "notation's trust-store folder"
+                                                       " (holding x509/{ca,signingAuthority,tsa}/NAME/).",
+                                                       "DIR")] = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
     color: ColorOpt = ColorChoice.AUTO,
 ) -> Invocation:
-    """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
+    """Verify cosign / Sigstore or Notary Project image signatures in the registry (flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, AttestationFlags, signature_job
     from gates.checks.signature.policy import AuthoritySpec
 
     flags = AuthoritySpec(where=COMMAND_LINE, key=key, identity=identity, identity_regexp=identity_regexp,
                           issuer=issuer, issuer_regexp=issuer_regexp, github_repository=github_repository,
                           github_ref=github_ref, github_trigger=github_trigger, trusted_root=trusted_root,
-                          ignore_tlog=ignore_tlog)
+                          ignore_tlog=ignore_tlog, notation_trust_policy=notation_trust_policy,
+                          notation_trust_store=notation_trust_store)
     chosen = tuple(images or ())
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
                                     color=color.value),

@@ -12,6 +12,7 @@ Two places, both keyed by the signed digest (for a multi-arch tag: the index, as
   `dev.sigstore.bundle.predicateType` annotation names another predicate than cosign's signature, are
   not fetched for signatures; entries without one, or with the empty/config type older tools wrote, are
   inspected. The listing is made once per image and shared with the attestations (`attestations()`).
+  Notary Project signatures (`notation()`) come from the same listing.
 
 Registry failures and malformed signature manifests raise: the gate turns them into `error` results,
 never into a pass or a plain "unsigned".
@@ -37,6 +38,7 @@ from gates.oci.reference import Reference
 
 if TYPE_CHECKING:
     from gates.attest.verify import Candidate
+    from gates.notation.authority import EnvelopeBlob
     from gates.oci.client import RegistryClient
 
 MAX_SIGNATURE_BLOB = 4 * 1024 * 1024
@@ -74,6 +76,7 @@ class ImageSignatures:
         self._fetched: dict[Digest, SigstoreBundle | SignatureCheck | bytes | None] = {}
         self._att: list[Any] | None = None
         self._att_parsed: dict[int, Candidate] = {}
+        self._notation: list[EnvelopeBlob] | None = None
 
     @property
     def sig_tag(self) -> str:
@@ -93,6 +96,15 @@ class ImageSignatures:
         if self._referrers is None:
             self._referrers = self._load_referrers()
         return self._referrers
+
+    def notation(self) -> list[EnvelopeBlob]:
+        """The digest's Notary Project signatures (artifactType `application/vnd.cncf.notary.signature`), from
+        the same listing as cosign's referrers."""
+        if self._notation is None:
+            from gates.checks.signature.notation_discovery import notation_signatures
+
+            self._notation = notation_signatures(self._client, self._ref, self._digest, self._listing())
+        return self._notation
 
     # -- legacy ------------------------------------------------------------------------------------
 

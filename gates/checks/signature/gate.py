@@ -64,6 +64,7 @@ def check_images(options: SignatureOptions, client: RegistryClient, watch: Watch
 def check_image(image: str, options: SignatureOptions, client: RegistryClient) -> Result:
     """The verdict on one image reference; problems the gate cannot judge become an `error` result."""
     from gates.cosign.errors import AuthorityError, SignatureError
+    from gates.notation.errors import NotationError
     from gates.oci.errors import InvalidReferenceError, RegistryError
     from gates.oci.reference import parse_reference
 
@@ -77,16 +78,17 @@ def check_image(image: str, options: SignatureOptions, client: RegistryClient) -
         return _unmatched(image, ref, options, location)
     try:
         resolved = client.resolve(ref)
-        return _verify(image, ref, resolved.digest, resolved.media_type, policies, client, location)
+        return _verify(image, ref, resolved.digest, resolved.media_type, policies, client, location,
+                       size=resolved.size)
     except AuthorityError:
         raise  # a policy that cannot work is a configuration error (exit 2), not this image's fault
-    except (RegistryError, InvalidReferenceError, SignatureError) as exc:
+    except (RegistryError, InvalidReferenceError, SignatureError, NotationError) as exc:
         return error_result(GATE, image, f"{image}: {exc}", location)
 
 
 def _verify(
     image: str, ref: Reference, digest: Digest, media_type: str, policies: Sequence[Policy],
-    client: RegistryClient, location: Location,
+    client: RegistryClient, location: Location, size: int = 0,
 ) -> Result:
     from gates.checks.signature.discovery import ImageSignatures
     from gates.oci import mediatypes
@@ -99,22 +101,33 @@ def _verify(
     for policy in policies:
         tag = f" [policy: {policy.name}]" if len(policies) > 1 else ""
         if policy.signature:
-            verdict = _verdict(signatures, ref.name, digest, policy)
-            accepted = verdict.accepted_by
+            verdict = _verdict(signatures, ref.name, digest, policy) if policy.authorities else None
+            accepted = verdict.accepted_by if verdict is not None else None
             if accepted is not None:
                 details.append(f"policy {policy.name}: {accepted.signature} verified by {accepted.authority}"
                                + _identity_note(policy, accepted.signature))
             else:
-                details.append(f"policy {policy.name}: no signature verified")
-                findings += [dataclasses.replace(f, message=f.message + tag)
-                             for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
+                notation_passed = False
+                if policy.notation:  # any one authority of either kind suffices
+                    from gates.checks.signature.notation_gate import notation_verdict
+
+                    subject = (media_type, str(digest), size)
+                    notation_passed, lines, notation_findings = notation_verdict(
+                        image, ref, subject, signatures, policy, location)
+                    details += lines
+                    findings += [dataclasses.replace(f, message=f.message + tag) for f in notation_findings]
+                if not notation_passed:
+                    details.append(f"policy {policy.name}: no signature verified")
+                    if verdict is not None:
+                        findings += [dataclasses.replace(f, message=f.message + tag)
+                                     for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
         if policy.attestations:
             from gates.checks.signature.attested import check_attestations
 
             more_details, more_findings = check_attestations(image, signatures, digest, policy, location)
             details += more_details
             findings += [dataclasses.replace(f, message=f.message + tag) for f in more_findings]
-    outcome = Outcome.FAILED if findings else Outcome.PASSED
+    outcome = Outcome.FAILED if any(f.severity != Severity.INFO for f in findings) else Outcome.PASSED
     return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
                   details=tuple(details))
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gates.checks.signature.gate import SignatureOptions, check_images
-from gates.checks.signature.policy import AuthoritySpec, Policy, authority_problem, build_authority, build_policies
+from gates.checks.signature.policy import (
+    AuthoritySpec,
+    Policy,
+    authority_problem,
+    build_authority,
+    build_notation_authority,
+    build_policies,
+)
 from gates.checks.signature.rules import GATE
 from gates.config import Config
 from gates.engine import GateJob
@@ -24,6 +31,7 @@ from gates.paths import display_path
 if TYPE_CHECKING:
     from gates.attest.verify import Requirement
     from gates.cosign.authority import Authority
+    from gates.notation.authority import NotationAuthority
 
 FLAG_NAMES = {
     "key": "--key",
@@ -34,6 +42,8 @@ FLAG_NAMES = {
     "github-repository": "--certificate-github-workflow-repository",
     "github-ref": "--certificate-github-workflow-ref",
     "github-trigger": "--certificate-github-workflow-trigger",
+    "notation-trust-policy": "--notation-trust-policy",
+    "notation-trust-store": "--notation-trust-store",
 }
 """Policy keys -> cosign's flag names, so command-line mistakes are reported in the user's terms."""
 
@@ -101,17 +111,31 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySp
         default_root = str(Path(flags.trusted_root).expanduser().resolve())
     elif section["trusted-root"]:
         default_root = str(base / Path(section["trusted-root"]).expanduser())
-    if flags.names_signer:
-        spec = replace(flags, trusted_root=None)  # the flag's root is already the default root above
-        problem = authority_problem(spec, FLAG_NAMES)
-        if problem:
-            raise UsageError(problem)
-        try:
-            authority = build_authority(spec, Path.cwd(), default_root, COMMAND_LINE)
-        except ConfigError as exc:
-            raise UsageError(str(exc).removeprefix(f"{COMMAND_LINE}: {COMMAND_LINE}: ")) from None
-        requirements = _flag_requirements(attestation_flags or AttestationFlags(), authority)
-        policies: tuple[Policy, ...] = (Policy(COMMAND_LINE, ("*",), (authority,), attestations=requirements),)
+    notation_flags = flags.notation_trust_policy is not None or flags.notation_trust_store is not None
+    if flags.names_signer or notation_flags:
+        if flags.ignore_tlog and not flags.names_signer:
+            raise UsageError("--insecure-ignore-tlog applies to cosign signatures: it needs --key or"
+                             " --certificate-identity[-regexp]")
+        if attestation_flags is not None and attestation_flags.given and not flags.names_signer:
+            raise UsageError("--attestation, --builder-id and --source-uri need --key or"
+                             " --certificate-identity[-regexp]: attestations are verified as cosign verifies them")
+        authorities: tuple[Authority, ...] = ()
+        requirements: tuple[Requirement, ...] = ()
+        if flags.names_signer:
+            # the flag's root is already the default root above
+            spec = replace(flags, trusted_root=None, notation_trust_policy=None, notation_trust_store=None)
+            problem = authority_problem(spec, FLAG_NAMES)
+            if problem:
+                raise UsageError(problem)
+            try:
+                authority = build_authority(spec, Path.cwd(), default_root, COMMAND_LINE)
+            except ConfigError as exc:
+                raise UsageError(str(exc).removeprefix(f"{COMMAND_LINE}: {COMMAND_LINE}: ")) from None
+            authorities = (authority,)
+            requirements = _flag_requirements(attestation_flags or AttestationFlags(), authority)
+        policies: tuple[Policy, ...] = (
+            Policy(COMMAND_LINE, ("*",), authorities, _notation_flags(flags) if notation_flags else (),
+                   attestations=requirements),)
         allow_unmatched = False
     else:
         if attestation_flags is not None and attestation_flags.given:
@@ -131,6 +155,24 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySp
     options = SignatureOptions(images=chosen, policies=policies, allow_unmatched=allow_unmatched,
                                concurrency=config.section("registry")["concurrency"])
     return GateJob(GATE, lambda: _run(config, options))
+
+
+def _notation_flags(flags: AuthoritySpec) -> tuple[NotationAuthority, ...]:
+    """The notation authority of `--notation-trust-policy` + `--notation-trust-store` (both, or a usage error).
+
+    A trust policy that does not parse or is ambiguous, or a store it names that is missing, is a
+    configuration error (exit 2) naming the file.
+    """
+    if flags.notation_trust_policy is None or flags.notation_trust_store is None:
+        given, needed = ("--notation-trust-policy", "--notation-trust-store") if flags.notation_trust_store is None \
+            else ("--notation-trust-store", "--notation-trust-policy")
+        raise UsageError(f"{given} needs {needed} (notation's trust policy names stores inside that folder)")
+    spec = AuthoritySpec(where=COMMAND_LINE, notation_trust_policy=flags.notation_trust_policy,
+                         notation_trust_store=flags.notation_trust_store)
+    try:
+        return (build_notation_authority(spec, Path.cwd(), "--notation-trust-policy"),)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace(f"--notation-trust-policy: {COMMAND_LINE}: ", "")) from None
 
 
 def _run(config: Config, options: SignatureOptions) -> list[Result]:

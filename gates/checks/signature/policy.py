@@ -31,12 +31,17 @@ if TYPE_CHECKING:
     from gates.checks.signature.attestations import AttestationSpec
     from gates.cosign.authority import Authority
     from gates.cosign.signed_identity import SignedIdentity
+    from gates.notation.authority import NotationAuthority
     from gates.oci.reference import Reference
 
 _POLICY_KEYS = ("name", "images", "authorities", "signed-identity", "signature", "attestations")
+_NOTATION_KEYS = ("notation-trust-store", "notation-trust-policy", "notation-trust-stores", "notation-identities",
+                  "notation-level")
+"""A Notary Project authority: a trust store with notation's `trustpolicy.json`, or with stores and identities."""
+_NOTATION_LISTS = ("notation-trust-stores", "notation-identities")
 _AUTHORITY_KEYS = (
     "key", "identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
-    "github-trigger", "ignore-tlog", "trusted-root",
+    "github-trigger", "ignore-tlog", "trusted-root", *_NOTATION_KEYS,
 )
 _KEYLESS_ONLY = ("identity", "identity-regexp", "issuer", "issuer-regexp", "github-repository", "github-ref",
                  "github-trigger")
@@ -60,6 +65,20 @@ class AuthoritySpec:
     ignore_tlog: bool = False
     """Accept signatures without a verified Rekor entry (`--insecure-ignore-tlog`)."""
     trusted_root: str | None = None
+    notation_trust_store: str | None = None
+    """A notation trust-store folder (`x509/{ca,signingAuthority,tsa}/NAME/`): a Notary Project authority."""
+    notation_trust_policy: str | None = None
+    """notation's `trustpolicy.json`, whose statements choose stores and identities per registry scope."""
+    notation_trust_stores: tuple[str, ...] | None = None
+    """Without a trust policy: the stores (`ca:NAME`, `signingAuthority:NAME`, `tsa:NAME`) to trust."""
+    notation_identities: tuple[str, ...] | None = None
+    """Without a trust policy: `x509.subject:` identities (or `*`) the signing certificate must have."""
+    notation_level: str | None = None
+    """Without a trust policy: strict (default), permissive or audit."""
+
+    @property
+    def is_notation(self) -> bool:
+        return any(getattr(self, name.replace("-", "_")) is not None for name in _NOTATION_KEYS)
 
     @property
     def names_signer(self) -> bool:
@@ -92,6 +111,8 @@ class Policy:
     images: tuple[str, ...]
     """Globs over repositories; `*` alone (the command-line policy) matches every image."""
     authorities: tuple[Authority, ...]
+    notation: tuple[NotationAuthority, ...] = ()
+    """Notary Project authorities; any one authority of either kind verifying a signature satisfies the policy."""
     signed_identity: SignedIdentity | None = None
     """How the payload's `docker-reference` must relate to the image; None: `match-repository`."""
     attestations: tuple[Requirement, ...] = ()
@@ -207,12 +228,18 @@ def _authority(item: Any, where: str) -> AuthoritySpec:
         raise ConfigValueError(f"{where} must be a table, found {item!r}")
     _no_unknown(item, _AUTHORITY_KEYS, where)
     for name in _AUTHORITY_KEYS:
-        if name == "ignore-tlog":
+        if name in _NOTATION_LISTS:
+            value = item.get(name)
+            if name in item and (not isinstance(value, list) or not value
+                                 or not all(isinstance(v, str) and v for v in value)):
+                raise ConfigValueError(f"{where}.{name} must be a non-empty list of strings, found {value!r}")
+        elif name == "ignore-tlog":
             if name in item and not isinstance(item[name], bool):
                 raise ConfigValueError(f"{where}.{name} must be true or false, found {item[name]!r}")
         elif name in item and (not isinstance(item[name], str) or not item[name]):
             raise ConfigValueError(f"{where}.{name} must be a non-empty string, found {item[name]!r}")
-    fields = {name.replace("-", "_"): item[name] for name in _AUTHORITY_KEYS if name in item}
+    fields: dict[str, Any] = {name.replace("-", "_"): tuple(item[name]) if name in _NOTATION_LISTS else item[name]
+                              for name in _AUTHORITY_KEYS if name in item}
     spec = AuthoritySpec(where=where, **fields)
     problem = authority_problem(spec)
     if problem:
@@ -226,6 +253,8 @@ def authority_problem(spec: AuthoritySpec, names: Mapping[str, str] | None = Non
     def n(key: str) -> str:
         return (names or {}).get(key, key)
 
+    if spec.is_notation:
+        return _notation_problem(spec, n)
     keyless = [n(name) for name in _KEYLESS_ONLY if getattr(spec, name.replace("-", "_")) is not None]
     if spec.key is not None:
         if keyless:
@@ -251,6 +280,44 @@ def authority_problem(spec: AuthoritySpec, names: Mapping[str, str] | None = Non
     return None
 
 
+def _notation_problem(spec: AuthoritySpec, n: Any) -> str | None:
+    cosign = [n(name) for name in _AUTHORITY_KEYS if name not in _NOTATION_KEYS
+              and getattr(spec, name.replace("-", "_")) not in (None, False)]
+    if cosign:
+        return (f"a notation authority takes no {', '.join(cosign)} (those describe cosign signers; give each kind"
+                " its own authority)")
+    if spec.notation_trust_store is None:
+        return f"a notation authority needs {n('notation-trust-store')} (the folder holding x509/)"
+    native = [n(name) for name in ("notation-trust-stores", "notation-identities", "notation-level")
+              if getattr(spec, name.replace("-", "_")) is not None]
+    if spec.notation_trust_policy is not None:
+        if native:
+            return (f"{n('notation-trust-policy')} excludes {', '.join(native)} (the trust policy's statements say"
+                    " them)")
+        return None
+    if spec.notation_trust_stores is None or spec.notation_identities is None:
+        return (f"a notation authority needs {n('notation-trust-policy')}, or both {n('notation-trust-stores')}"
+                f" and {n('notation-identities')}")
+    if spec.notation_level is not None and spec.notation_level not in ("strict", "permissive", "audit"):
+        return f"{n('notation-level')} must be strict, permissive or audit, found {spec.notation_level!r}"
+    from gates.notation.errors import TrustPolicyError
+
+    try:
+        _native_statement(spec)
+    except TrustPolicyError as exc:
+        return str(exc).removeprefix("policy: ")
+    return None
+
+
+def _native_statement(spec: AuthoritySpec) -> Any:
+    from gates.notation.trustpolicy import statement
+
+    return statement({"name": spec.where, "registryScopes": ["*"],
+                      "signatureVerification": {"level": spec.notation_level or "strict"},
+                      "trustStores": list(spec.notation_trust_stores or ()),
+                      "trustedIdentities": list(spec.notation_identities or ())}, "policy: trustPolicies[0]")
+
+
 def _no_unknown(item: Mapping[str, Any], known: Sequence[str], where: str) -> None:
     unknown = sorted(set(item) - set(known))
     if unknown:
@@ -274,11 +341,58 @@ def build_policies(
 
     policies = []
     for spec in specs:
-        authorities = tuple(build(a) for a in spec.authorities)
+        authorities = tuple(build(a) for a in spec.authorities if not a.is_notation)
+        notation = tuple(build_notation_authority(a, base, where) for a in spec.authorities if a.is_notation)
         requirements = tuple(build_requirement(a, authorities, build) for a in spec.attestations)
-        policies.append(Policy(spec.name, spec.images, authorities, attestations=requirements,
+        policies.append(Policy(spec.name, spec.images, authorities, notation, attestations=requirements,
                                signature=spec.signature, signed_identity=spec.signed_identity))
     return tuple(policies)
+
+
+def build_notation_authority(spec: AuthoritySpec, base: Path, where: str = "configuration") -> NotationAuthority:
+    """A notation authority: the trust policy read and validated, the store folder checked (`ConfigError`).
+
+    The named stores are read here too, so a store the policy names but the folder lacks (or one holding
+    something that is not a usable certificate) stops the run before the first request.
+    """
+    from gates.notation.authority import NotationAuthority
+    from gates.notation.errors import NotationError, TrustStoreError
+    from gates.notation.trustpolicy import MAX_POLICY_BYTES, TrustPolicy, parse_trust_policy
+    from gates.notation.truststore import TrustStore
+    from gates.targets.files import NotRegularFile, read_regular
+
+    problem = authority_problem(spec)
+    if problem:
+        raise ConfigError(f"{where}: {spec.where}: {problem}")
+    assert spec.notation_trust_store is not None
+    store = TrustStore(_resolve(spec.notation_trust_store, base))
+    try:
+        store.check_root()
+        if spec.notation_trust_policy is not None:
+            path = _resolve(spec.notation_trust_policy, base)
+            try:
+                data = read_regular(path, MAX_POLICY_BYTES + 1)
+            except (OSError, NotRegularFile) as exc:
+                raise ConfigError(f"{where}: {spec.where}: cannot read the trust policy {path}: {exc}") from None
+            if len(data) > MAX_POLICY_BYTES:
+                raise ConfigError(f"{where}: {spec.where}: the trust policy {path} is larger than"
+                                  f" {MAX_POLICY_BYTES} bytes")
+            policy = parse_trust_policy(data, spec.notation_trust_policy)
+            name = f"notation trust policy {spec.notation_trust_policy}"
+        else:
+            policy = TrustPolicy((_native_statement(spec),), spec.where)
+            name = (f"notation trust stores {', '.join(spec.notation_trust_stores or ())} (identities"
+                    f" {', '.join(spec.notation_identities or ())})")
+        for statement in policy.statements:
+            for kind, store_name in statement.trust_stores:
+                try:
+                    store.certificates(kind, store_name)
+                except TrustStoreError as exc:
+                    raise TrustStoreError(f"{policy.source}: trust policy statement {statement.name!r}: {exc}") \
+                        from None
+    except NotationError as exc:
+        raise ConfigError(f"{where}: {spec.where}: {exc}") from None
+    return NotationAuthority(name, store, policy)
 
 
 def build_authority(spec: AuthoritySpec, base: Path, default_trusted_root: str | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from gates.attest import reasons as attestation_reasons
 from gates.cosign import reasons
 from gates.model import Severity
+from gates.notation import reasons as notation_reasons
 from gates.rules import Rule
 
 MISSING = reasons.MISSING
@@ -23,8 +24,17 @@ ATTESTATION_CONDITION = attestation_reasons.CONDITION
 GATE = "signature"
 """The gate these rules belong to."""
 
+NOTATION_MISSING = notation_reasons.MISSING
+NOTATION_INVALID = notation_reasons.INVALID
+NOTATION_IDENTITY_MISMATCH = notation_reasons.IDENTITY_MISMATCH
+NOTATION_PAYLOAD_MISMATCH = notation_reasons.PAYLOAD_MISMATCH
+NOTATION_REVOCATION_UNCHECKED = notation_reasons.REVOCATION_UNCHECKED
+NOTATION_POLICY_UNMATCHED = notation_reasons.POLICY_UNMATCHED
+NOTATION_CHECK_LOGGED = notation_reasons.CHECK_LOGGED
+
 _COSIGN = "https://docs.sigstore.dev/cosign/verifying/verify/"
 _ATTESTATIONS = "https://docs.sigstore.dev/cosign/verifying/attestation/"
+_NOTATION = "https://notaryproject.dev/docs/user-guides/how-to/verify-image-signature/"
 
 
 def _rule(rule_id: str, severity: Severity, title: str, rationale: str, remediation: str,
@@ -134,6 +144,83 @@ RULES: tuple[Rule, ...] = (
         " policy's conditions (builder-id, source-uri, source-ref, build-type, sbom, max-age, conditions) to"
         " the build you trust.",
         _ATTESTATIONS,
+    ),
+    _rule(
+        NOTATION_MISSING,
+        Severity.HIGH,
+        "The image carries no Notary Project (notation) signature",
+        "A policy that trusts notation signers accepts an image only with a Notary Project signature"
+        " attached to its digest (an OCI referrer of artifact type application/vnd.cncf.notary.signature);"
+        " without one nothing ties the image to your signing process.",
+        "Sign the digest with `notation sign` in the release pipeline and push the signature to the same"
+        " repository (the registry's referrers API, or the sha256-<hex> tag index notation falls back to).",
+        _NOTATION,
+    ),
+    _rule(
+        NOTATION_INVALID,
+        Severity.HIGH,
+        "No Notary Project signature passes the trust policy's enforced checks",
+        "The Notary Project specification defines what makes a signature trustworthy: an envelope that"
+        " parses and whose critical headers are understood, a signature over the exact protected header"
+        " and payload, a code-signing chain to a trust-store root, certificates valid when it was signed"
+        " (now, at a verified RFC 3161 timestamp, or at the signing authority's time), and no expiry."
+        " A signature failing any enforced check proves nothing.",
+        "Read which check failed (integrity, authenticity, authenticTimestamp, expiry) and for which"
+        " signature; re-sign with a certificate that chains to a store of the trust policy, or correct the"
+        " trust store the policy names. Lower a check to \"log\" only where your trust policy really means it.",
+        _NOTATION,
+    ),
+    _rule(
+        NOTATION_IDENTITY_MISMATCH,
+        Severity.HIGH,
+        "The Notary signing certificate's subject is not a trusted identity",
+        "A trust store may hold a CA that issues certificates to many signers; only the trusted identities"
+        " (x509.subject: distinguished names) say which of them may sign these images.",
+        "Sign with a certificate whose subject has every attribute of a trusted identity, or add the"
+        " signer's subject to the statement's trustedIdentities.",
+        _NOTATION,
+    ),
+    _rule(
+        NOTATION_PAYLOAD_MISMATCH,
+        Severity.HIGH,
+        "The Notary signature signs another artifact than the image",
+        "The signed payload's target descriptor (digest, size, media type) must be the image's own; a valid"
+        " signature of another manifest, copied next to this one, vouches for nothing here.",
+        "Sign the digest the reference resolves to (for a multi-arch image, the index) and attach the"
+        " signature to it.",
+        _NOTATION,
+    ),
+    _rule(
+        NOTATION_REVOCATION_UNCHECKED,
+        Severity.HIGH,
+        "The signing chain's revocation status cannot be checked offline, and the trust policy enforces it",
+        "gates verifies without network access to OCSP responders or CRL distribution points; a certificate"
+        " that names them may have been revoked, and a trust policy that enforces revocation must not pass"
+        " a signature whose status is unknown.",
+        "Check revocation where the endpoints are reachable (notation verify), and set the statement's"
+        " signatureVerification override \"revocation\" to \"log\" to accept signatures of unknown status"
+        " here, reported as warnings.",
+        _NOTATION,
+    ),
+    _rule(
+        NOTATION_POLICY_UNMATCHED,
+        Severity.HIGH,
+        "No statement of the notation trust policy covers the image's repository",
+        "notation applies the statement whose registryScopes name the repository (or the `*` statement);"
+        " an image no statement covers has no signer that may vouch for it.",
+        "Add the repository (registry/path) to a statement's registryScopes, or add a `*` statement.",
+        _NOTATION,
+    ),
+    _rule(
+        NOTATION_CHECK_LOGGED,
+        Severity.INFO,
+        "A Notary check the trust policy sets to \"log\" failed (or the statement skips verification)",
+        "Under the permissive and audit levels, or with overrides, notation reports some failures (expiry,"
+        " authenticity, authenticTimestamp, revocation) as warnings and accepts the signature; gates reports"
+        " them the same way, so the weakened check stays visible.",
+        "Fix the cause the message names (re-sign before expiry, renew the certificate), or raise the"
+        " check to \"enforce\" when the warning should fail the run.",
+        _NOTATION,
     ),
 )
 
