@@ -86,6 +86,7 @@ RUN = {
     ("toml", "The signature gate"): "test_every_toml_block_loads, test_the_signature_commands_pass_on_signed_images",
     ("sh", "Attestations"): "test_the_attestation_commands_pass_on_attested_images",
     ("toml", "Attestations"): "test_every_toml_block_loads",
+    ("toml", "Mirrored images"): "test_every_toml_block_loads",
     ("sh", "Notary Project (notation) signatures"): "test_the_notation_examples_pass_on_a_notation_signed_image",
     ("toml", "Notary Project (notation) signatures"):
         "test_every_toml_block_loads, test_the_notation_examples_pass_on_a_notation_signed_image",
