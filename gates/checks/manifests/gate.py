@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gates import interrupts
-from gates.checks.manifests import hardening, network_policy
+from gates.checks.manifests import hardening, network_policy, pod_hardening
 from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
 from gates.checks.manifests.rules import GATE, RULES
 from gates.checks.manifests.workloads import PODLESS_KINDS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
-from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
+from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, error_result
 from gates.rules import Rule
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
@@ -74,6 +74,10 @@ class ManifestOptions:
     ignore_non_kubernetes: bool = False
     """A named file (not stdin) holding no Kubernetes object passes with a note (pre-commit passes every YAML
     file that changed): it was read and parsed, and holds nothing to judge. Malformed files stay errors."""
+    enable_rules: tuple[str, ...] = ()
+    """Rules off by default (`rules.OPT_IN_RULES`) that this scan evaluates, with hardening on."""
+    resource_limits_severity: Severity | None = None
+    """The severity of `k8s-resource-limits` findings, instead of the rule's own."""
 
 
 @dataclass
@@ -84,6 +88,8 @@ class _Plan:
     objects: dict[str, ObjectCheck]
     rules: dict[str, Rule]
     skip: frozenset[str]
+    carriers: dict[str, ObjectCheck] = field(default_factory=dict)
+    """Checks of the object that carries pods (its own metadata), run beside its pod checks."""
 
     def wanted(self, kind: str) -> bool:
         """Kinds worth converting: any that may carry a pod (custom kinds too, found by shape), or that a
@@ -124,14 +130,23 @@ class _Judged:
 def _plan(options: ManifestOptions) -> _Plan:
     pod: dict[str, PodCheck] = dict(checks_for(options.level))
     objects: dict[str, ObjectCheck] = {}
+    carriers: dict[str, ObjectCheck] = {}
+    skip = frozenset(options.skip_rules)
     if options.hardening:
         pod.update(hardening.POD_CHECKS)
+        pod["k8s-image-tag"] = hardening.image_tags(skip)
         pod["k8s-image-registry"] = hardening.image_registries(options.allowed_registries)
+        pod.update(pod_hardening.POD_CHECKS)
+        pod.update({rule: pod_hardening.OPT_IN[rule] for rule in options.enable_rules})
         objects.update(hardening.OBJECT_CHECKS)
-    skip = frozenset(options.skip_rules)
+        carriers.update(pod_hardening.CARRIER_CHECKS)
+    rules = {r.id: r for r in RULES}
+    if options.resource_limits_severity is not None:
+        rules["k8s-resource-limits"] = dataclasses.replace(rules["k8s-resource-limits"],
+                                                           severity=options.resource_limits_severity)
     return _Plan(
         pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
-        rules={r.id: r for r in RULES}, skip=skip,
+        rules=rules, skip=skip, carriers={k: v for k, v in carriers.items() if k not in skip},
     )
 
 
@@ -400,6 +415,7 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         if reference is None and obj.carries_pod:
             for pod in obj.pods():
                 violations += [v for check in plan.pod.values() for v in check(pod)]
+            violations += [v for check in plan.carriers.values() for v in check(obj)]
         elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
         places = {key: locate(root, path) for key, path in obj.annotation_paths.items()

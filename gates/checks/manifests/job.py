@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gates.checks.manifests.options import LEVELS
-from gates.checks.manifests.rules import GATE
+from gates.checks.manifests.rules import GATE, OPT_IN_RULES
 from gates.config import Config
 from gates.engine import GateJob
-from gates.errors import UsageError
+from gates.errors import ConfigError, UsageError
 from gates.paths import display_path
 
 
@@ -19,6 +19,10 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
     from gates.checks.manifests.gate import ManifestOptions, scan
 
     section = config.section(GATE)
+    unknown = [rule for rule in section["enable-rules"] if rule not in OPT_IN_RULES]
+    if unknown:
+        raise ConfigError(f"[{GATE}] enable-rules: {', '.join(map(repr, unknown))} is not a rule that is off by"
+                          f" default (choose from {', '.join(OPT_IN_RULES)})")
     if level is not None and level not in LEVELS:
         raise UsageError(f"--level: unknown level {level!r} (choose baseline or restricted)")
     if paths:
@@ -31,6 +35,7 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
         hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
         require_network_policy=section["require-network-policy"], inline_waivers=config.inline_waivers,
-        ignore_non_kubernetes=ignore_non_kubernetes,
+        ignore_non_kubernetes=ignore_non_kubernetes, enable_rules=tuple(dict.fromkeys(section["enable-rules"])),
+        resource_limits_severity=section["resource-limits-severity"],
     )
     return GateJob(GATE, lambda: scan(options))

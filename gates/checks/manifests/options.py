@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gates.validators import Schema, boolean, choice, image_globs, integer, str_list
+from gates.model import Severity
+from gates.validators import Schema, boolean, choice, image_globs, integer, severity, str_list
 
 LEVELS = ("baseline", "restricted")
 """Pod Security Standards levels, loosest first."""
@@ -16,4 +17,6 @@ TABLE: Schema = {
     "hardening": (boolean, True),
     "allowed-registries": (image_globs, ()),
     "require-network-policy": (boolean, False),
+    "enable-rules": (str_list, ()),
+    "resource-limits-severity": (severity, Severity.MEDIUM),
 }
