@@ -31,6 +31,7 @@ FOREIGN_FLAGS = {
     "--ca-roots": "cosign's flag, named as the model of a policy key",
     "--ca-intermediates": "cosign's flag, named as the model of a policy key",
     "--no-verify": "git's `git push --no-verify`, in the hook's comment",
+    "--enable-helm": "kustomize's flag, named where gates says it never passes it",
 }
 """Flags of other tools that gates' texts name on purpose."""
 
