@@ -213,7 +213,7 @@ def plan(folders: Sequence[Path]) -> Tree:
             tree.inputs.update(one.files)
             if one.refused:
                 tree.refused.setdefault(top, one.refused[0])
-            if folder in found and folder != top:
+            if folder in found and folder not in tree.tops:
                 tree.through.setdefault(folder, top)
     return tree
 

@@ -97,7 +97,7 @@ class _workspace:
 
     def __enter__(self) -> Path:
         self._dir = tempfile.TemporaryDirectory(prefix="gates-render-")
-        return Path(self._dir.name)
+        return Path(os.path.realpath(self._dir.name))  # kustomize's relative paths start from the real one
 
     def __exit__(self, *exc: object) -> None:
         self._dir.cleanup()

@@ -262,3 +262,31 @@ def test_render_timeout_is_a_documented_key(tmp_path: Path, kubectl: dict[str, s
     (tmp_path / "gates.toml").write_text("[manifests]\nrender-timeout = 0\n")
     run = run_process(["manifests", "."], cwd=tmp_path, env=kubectl)
     assert run.code == 2 and "render-timeout" in run.out + run.err
+
+
+def test_render_false_starts_no_program(tmp_path: Path, kubectl: dict[str, str]) -> None:
+    _base(tmp_path)
+    _kustomization(tmp_path / "deploy/overlays/prod", PRIVILEGED_PATCH)
+    (tmp_path / "gates.toml").write_text("[manifests]\nrender = false\n")
+    run, results = _run(tmp_path, kubectl, "deploy")
+    assert run.code == 0, run.out  # as without kubectl: said, and the files judged as written
+    assert results["deploy/overlays/prod/kustomization.yaml"]["outcome"] == "skipped"
+    assert results["deploy/base/pod.yaml#Pod/web"]["outcome"] == "passed"
+
+
+def test_kustomizations_that_build_on_each_other_are_both_rendered_and_fail(tmp_path: Path,
+                                                                           kubectl: dict[str, str]) -> None:
+    _kustomization(tmp_path / "a", "resources: [../b]\n")
+    _kustomization(tmp_path / "b", "resources: [../a]\n")
+    run, results = _run(tmp_path, kubectl)
+    assert run.code == 1
+    assert {results[f"{name}/kustomization.yaml"]["outcome"] for name in "ab"} == {"error"}
+
+
+def test_an_overlay_named_alone_renders_its_base_outside_the_named_folder(tmp_path: Path,
+                                                                          kubectl: dict[str, str]) -> None:
+    _base(tmp_path)
+    _kustomization(tmp_path / "deploy/overlays/prod", PRIVILEGED_PATCH)
+    run, results = _run(tmp_path, kubectl, "deploy/overlays/prod")
+    assert run.code == 1
+    assert sorted(results) == ["deploy/overlays/prod/kustomization.yaml#Pod/shop/prod-web"]

@@ -2,9 +2,9 @@
 
 One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
 objects when hardening checks are on), one `error` result per unreadable file, folder or ill-typed
-object, one `skipped` result per Helm chart whose templates need rendering first, per kustomization
-(its files are judged as written, its patches are not applied), per walked entry
-that is never opened (a pipe, a link out of the tree) and per network policy of another API group.
+object, one `skipped` result per walked entry that is never opened (a pipe, a link out of the tree) and
+per network policy of another API group. Kustomizations and Helm charts are rendered first where their
+program is on PATH (`rendering`), else said as skipped with the command that renders them.
 Network-policy coverage and Rollouts by `workloadRef` are judged last, once every document has been read.
 """
 
@@ -78,6 +78,8 @@ class ManifestOptions:
     """Rules off by default (`rules.OPT_IN_RULES`) that this scan evaluates, with hardening on."""
     resource_limits_severity: Severity | None = None
     """The severity of `k8s-resource-limits` findings, instead of the rule's own."""
+    render: bool = True
+    """Render kustomizations and charts when their program is on PATH (false: say them as skipped)."""
     render_timeout: float = 60
     """Seconds a `kubectl kustomize` or `helm template` child may run."""
     helm_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -189,7 +191,7 @@ def _prepare_renders(kustomizations: Sequence[Kustomization], charts: Sequence[H
     if not kustomizations and not charts:
         return rendering.Prepared()
     settings = rendering.RenderSettings(timeout=options.render_timeout, max_bytes=options.max_file_bytes,
-                                        helm_values=dict(options.helm_values))
+                                        helm_values=dict(options.helm_values), render=options.render)
     return rendering.prepare(kustomizations, charts, settings)
 
 

@@ -35,6 +35,7 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
         require_network_policy=section["require-network-policy"], inline_waivers=config.inline_waivers,
         ignore_non_kubernetes=ignore_non_kubernetes, enable_rules=tuple(dict.fromkeys(section["enable-rules"])),
         resource_limits_severity=section["resource-limits-severity"], render_timeout=section["render-timeout"],
+        render=section["render"],
         helm_values=_helm_values(section["helm-values"], base),
     )
     return GateJob(GATE, lambda: scan(options))

@@ -28,6 +28,7 @@ TABLE: Schema = {
     "require-network-policy": (boolean, False),
     "enable-rules": (str_list, ()),
     "resource-limits-severity": (severity, Severity.MEDIUM),
+    "render": (boolean, True),
     "render-timeout": (integer(1, 3600), 60),
     "helm-values": (_helm_values, {}),
 }

@@ -32,6 +32,8 @@ class RenderSettings:
     max_bytes: int
     helm_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Real chart folder -> real paths of its values files, in order."""
+    render: bool = True
+    """False: never start a renderer, say each kustomization and chart as skipped."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,13 @@ def prepare(kustomizations: Sequence[Kustomization], charts: Sequence[HelmChart]
 
     prepared = Prepared()
     if kustomizations:
-        kustomize = render.find_kustomize()
+        kustomize = render.find_kustomize() if settings.render else None
         if kustomize is None:
             prepared.results.extend(_unrendered_kustomizations(kustomizations))
         else:
             _kustomizations(kustomizations, kustomize, settings, prepared)
     if charts:
-        helm = render.find_helm()
+        helm = render.find_helm() if settings.render else None
         if helm is None:
             prepared.results.extend(_unrendered_charts(charts, settings))
         else:
@@ -160,20 +162,19 @@ def _helm_arguments(chart: HelmChart, settings: RenderSettings) -> str:
 
 
 def _sources(text: str, source: Any) -> dict[str, str]:
-    """Rendered resource -> its source file, document by document; what cannot be read maps to nothing
-    (the scan itself reports a malformed document)."""
-    import yaml
-
+    """Rendered resource -> its source file, document by document, read by gates' own bounded YAML reader
+    (a chart's output is template text, aliases and all); what cannot be read maps to nothing (the scan
+    itself reports a malformed document)."""
     from gates.checks.manifests.workloads import workloads
+    from gates.targets.yaml_docs import load_documents
 
     found: dict[str, str] = {}
     for chunk in _documents(text):
         comment = next((line[len("# Source: "):].strip() for line in chunk.splitlines()
                         if line.startswith("# Source: ")), None)
         try:
-            document = yaml.load(chunk, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-            objects = list(workloads(document))
-        except (yaml.YAMLError, InputError, RecursionError):
+            objects = [obj for document in load_documents(chunk) for obj in workloads(document.content)]
+        except InputError:
             continue
         for obj in objects:
             path = source(obj, comment)
@@ -194,20 +195,13 @@ def _documents(text: str) -> Iterator[str]:
 
 
 def _origin(obj: Any, base: Path | None, limit: Path) -> str | None:
-    """The source file kustomize recorded for `obj`, if it is a file inside the repository."""
-    import yaml
-
-    note = obj.annotations.get(ORIGIN) if hasattr(obj, "annotations") else None
-    if not note or base is None:
+    """The source file kustomize recorded for `obj` (`path: FILE` in its origin annotation, never a remote
+    `repo:`), if it is a file inside the repository."""
+    note = obj.annotations.get(ORIGIN)
+    if not note or base is None or any(line.startswith("repo:") for line in note.splitlines()):
         return None
-    try:
-        origin = yaml.safe_load(note)
-    except yaml.YAMLError:
-        return None
-    path = origin.get("path") if isinstance(origin, dict) else None
-    if not isinstance(path, str) or "repo" in origin:
-        return None
-    return _inside(Path(os.path.normpath(base / path)), limit)
+    path = next((line[len("path:"):].strip() for line in note.splitlines() if line.startswith("path:")), None)
+    return _inside(Path(os.path.normpath(base / path)), limit) if path else None
 
 
 def _template(comment: str | None, chart: Path) -> str | None:
