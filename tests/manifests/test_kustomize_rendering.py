@@ -290,3 +290,12 @@ def test_an_overlay_named_alone_renders_its_base_outside_the_named_folder(tmp_pa
     run, results = _run(tmp_path, kubectl, "deploy/overlays/prod")
     assert run.code == 1
     assert sorted(results) == ["deploy/overlays/prod/kustomization.yaml#Pod/shop/prod-web"]
+
+
+def test_a_kustomization_file_named_on_the_command_line_renders_its_folder(tmp_path: Path,
+                                                                           kubectl: dict[str, str]) -> None:
+    _base(tmp_path)
+    _kustomization(tmp_path / "deploy/overlays/prod", PRIVILEGED_PATCH)
+    run, results = _run(tmp_path, kubectl, "deploy/overlays/prod/kustomization.yaml")
+    assert sorted(results) == ["deploy/overlays/prod/kustomization.yaml#Pod/shop/prod-web"]
+    assert run.code == 1

@@ -172,7 +172,10 @@ def scan(options: ManifestOptions) -> list[Result]:
         judged.extend(prepared.results)
         judged.extend(_walk_problems(found.problems))
         files = [f for f in found.files if f.explicit or os.path.realpath(f.path) not in prepared.inputs] \
-            if prepared.inputs else found.files
+            if prepared.inputs else list(found.files)
+        if found.kustomizations:  # a kustomization file named on the command line holds instructions, said above
+            said = {k.file for k in found.kustomizations}
+            files = [dataclasses.replace(f, explicit=False) if f.path in said else f for f in files]
         judged.extend(_scan_files(files, options, plan))
         for stream in prepared.streams:
             judged.extend(_scan_stream(stream, options, plan))
