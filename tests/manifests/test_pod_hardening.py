@@ -172,3 +172,11 @@ def test_a_wrongly_typed_field_is_an_error_not_a_pass(tmp_path: Path) -> None:
     [result] = report.results
     assert result.outcome.value == "error" and result.error is not None
     assert "readOnlyRootFilesystem must be a boolean" in result.error
+
+
+@pytest.mark.parametrize("context", ["5", "[runAsGroup]", "runAsGroup"])
+def test_a_security_context_of_the_wrong_type_is_an_error(tmp_path: Path, context: str) -> None:
+    text = _pod().replace("securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}",
+                          f"securityContext: {context}")
+    [result] = gate_report(tmp_path, text).results
+    assert result.outcome.value == "error" and result.error is not None and "securityContext must be" in result.error

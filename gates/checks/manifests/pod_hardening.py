@@ -69,11 +69,20 @@ def runtime_socket(pod: Pod) -> Iterator[Violation]:
                             where)
 
 
+def _sets(spec: dict[str, Any], key: str) -> bool:
+    """Whether `spec`'s securityContext may set `key` (a securityContext of the wrong type is read, typed)."""
+    context = spec.get("securityContext")
+    return not isinstance(context, dict) or key in context
+
+
 def run_as_group_root(pod: Pod) -> Iterator[Violation]:
-    if get(pod.security_context, "runAsGroup", int, pod.security_context_path) == 0:
+    # the key is looked for before the typed read: most pods never set it, and this runs on every pod
+    if _sets(pod.spec, "runAsGroup") and get(pod.security_context, "runAsGroup", int, pod.security_context_path) == 0:
         yield Violation("k8s-run-as-group-root", "pod sets runAsGroup=0 (the root group)",
                         (*pod.security_context_path, "runAsGroup"))
     for container in pod.containers:
+        if not _sets(container.spec, "runAsGroup"):
+            continue
         sc, sc_path = _security_context(container)
         if get(sc, "runAsGroup", int, sc_path) == 0:
             yield Violation("k8s-run-as-group-root", f"{_who(container)} sets runAsGroup=0 (the root group)",
