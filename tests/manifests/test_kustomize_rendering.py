@@ -247,7 +247,8 @@ def test_an_inline_waiver_survives_rendering(tmp_path: Path, kubectl: dict[str, 
     run, results = _run(tmp_path, kubectl)
     assert run.code == 0, run.out
     [finding] = results["app/kustomization.yaml#Pod/shop/web"]["findings"]
-    assert finding["waived"] is not None
+    assert finding["waived"]["reason"] == "the node agent reads node interfaces"
+    assert finding["waived"]["source"].startswith("app/kustomization.yaml (rendered, line ")
 
 
 def test_a_kustomization_that_renders_nothing_says_so(tmp_path: Path, kubectl: dict[str, str]) -> None:

@@ -202,7 +202,11 @@ def _scan_stream(stream: rendering.Stream, options: ManifestOptions, plan: _Plan
     """A rendered kustomization or chart, judged as one file named by it; each result points at the object's
     source file where it could be told (else the kustomization or Chart.yaml), since the lines of the
     rendered text are nowhere in the tree: messages say them as lines of the rendered output."""
-    rendered_line = re.compile(rf"^{re.escape(stream.display)}:(\d+):")
+    rendered_line = re.compile(rf"^{re.escape(stream.display)}:(\d+)(?=[: ])")
+
+    def said_as_rendered(text: str) -> str:
+        return rendered_line.sub(rf"{stream.display} (rendered, line \1)", text)
+
     said = False
     for item in _scan_text(stream.display, stream.text, False, False, options, plan):
         said = True
@@ -214,8 +218,12 @@ def _scan_stream(stream: rendering.Stream, options: ManifestOptions, plan: _Plan
         result = dataclasses.replace(
             result, location=where, details=(*result.details, detail),
             findings=tuple(dataclasses.replace(f, location=where) for f in result.findings),
-            error=rendered_line.sub(rf"{stream.display} (rendered, line \1):", result.error) if result.error else None)
-        yield dataclasses.replace(item, result=result) if isinstance(item, _Judged) else result
+            error=said_as_rendered(result.error) if result.error else None)
+        if isinstance(item, _Judged):
+            inline = tuple(dataclasses.replace(w, source=said_as_rendered(w.source)) for w in item.inline)
+            yield dataclasses.replace(item, result=result, inline=inline)
+        else:
+            yield result
     if not said:
         yield Result(gate=GATE, target=stream.display, outcome=Outcome.PASSED, location=Location(stream.display),
                      details=(f"`{stream.said}` renders no Kubernetes object",))
