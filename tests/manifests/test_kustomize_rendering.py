@@ -68,7 +68,7 @@ def test_the_overlay_is_judged_as_rendered_and_its_base_through_it(tmp_path: Pat
     rendered = results["deploy/overlays/prod/kustomization.yaml#Pod/shop/prod-web"]
     assert rendered["outcome"] == "failed"
     privileged = next(f for f in rendered["findings"] if f["rule"] == "pss-privileged")
-    assert privileged["location"]["path"] == "deploy/base/pod.yaml"  # the object's source file
+    assert privileged["location"] == {"path": "deploy/base/pod.yaml", "line": 1, "column": None}  # its source
     assert rendered["details"] == ["rendered by `kubectl kustomize deploy/overlays/prod`; from deploy/base/pod.yaml"]
     base = results["deploy/base/kustomization.yaml"]
     assert base["outcome"] == "skipped"
@@ -300,3 +300,21 @@ def test_a_kustomization_file_named_on_the_command_line_renders_its_folder(tmp_p
     run, results = _run(tmp_path, kubectl, "deploy/overlays/prod/kustomization.yaml")
     assert sorted(results) == ["deploy/overlays/prod/kustomization.yaml#Pod/shop/prod-web"]
     assert run.code == 1
+
+
+def test_a_finding_points_at_the_line_its_object_starts_on_in_the_source(tmp_path: Path,
+                                                                         kubectl: dict[str, str]) -> None:
+    spec = compliant_pod_spec()
+    spec["hostPID"] = True
+    base = tmp_path / "base"
+    base.mkdir()
+    source = write(base, "pods.yaml", wrap("Pod", compliant_pod_spec(), name="api", namespace=None),
+                   wrap("Pod", spec, name="web", namespace=None))
+    _kustomization(base, "resources: [pods.yaml]\n")
+    _kustomization(tmp_path / "prod", "resources: [../base]\nnamePrefix: prod-\nnamespace: shop\n")
+    _, results = _run(tmp_path, kubectl)
+    [finding] = results["prod/kustomization.yaml#Pod/shop/prod-web"]["findings"]
+    lines = source.read_text().splitlines()
+    start = lines.index("---") + 2  # the second document's first line
+    assert lines[start - 1].startswith("apiVersion") and finding["location"] == {
+        "path": "base/pods.yaml", "line": start, "column": None}

@@ -213,8 +213,8 @@ def _scan_stream(stream: rendering.Stream, options: ManifestOptions, plan: _Plan
         result = item.result if isinstance(item, _Judged) else item
         resource = item.resource if isinstance(item, _Judged) else result.target.partition("#")[2].split(" ")[0]
         source = stream.sources.get(resource)
-        where = Location(source or stream.display)
-        detail = f"rendered by `{stream.said}`" + (f"; from {source}" if source else "")
+        where = source or Location(stream.display)
+        detail = f"rendered by `{stream.said}`" + (f"; from {source.path}" if source else "")
         result = dataclasses.replace(
             result, location=where, details=(*result.details, detail),
             findings=tuple(dataclasses.replace(f, location=where) for f in result.findings),

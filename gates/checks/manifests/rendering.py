@@ -45,8 +45,9 @@ class Stream:
     text: str
     said: str
     """The command that rendered it, as a user would type it."""
-    sources: Mapping[str, str] = field(default_factory=dict)
-    """Rendered resource (`Kind/namespace/name`) -> the file it came from, where that could be told."""
+    sources: Mapping[str, Location] = field(default_factory=dict)
+    """Rendered resource (`Kind/namespace/name`) -> the file it came from, where that could be told, and the
+    line its object starts on there, where that is certain (a kustomization's YAML, not a chart's template)."""
 
 
 @dataclass
@@ -135,7 +136,8 @@ def _kustomizations(kustomizations: Sequence[Kustomization], renderer: Any, sett
             limit = kustomize.boundary(real)
             prepared.streams.append(Stream(
                 display=found.file, text=rendered.text, said=said,
-                sources=_sources(rendered.text, lambda doc, _, base=base, limit=limit: _origin(doc, base, limit))))
+                sources=_sources(rendered.text, lambda doc, _, base=base, limit=limit: _origin(doc, base, limit),
+                                 lines=True)))
 
 
 def _charts(charts: Sequence[HelmChart], renderer: Any, settings: RenderSettings, prepared: Prepared) -> None:
@@ -161,14 +163,15 @@ def _helm_arguments(chart: HelmChart, settings: RenderSettings) -> str:
     return shlex.quote(chart.path) + "".join(f" --values {shlex.quote(display_path(Path(v)))}" for v in values)
 
 
-def _sources(text: str, source: Any) -> dict[str, str]:
+def _sources(text: str, source: Any, lines: bool = False) -> dict[str, Location]:
     """Rendered resource -> its source file, document by document, read by gates' own bounded YAML reader
     (a chart's output is template text, aliases and all); what cannot be read maps to nothing (the scan
     itself reports a malformed document)."""
     from gates.checks.manifests.workloads import workloads
     from gates.targets.yaml_docs import load_documents
 
-    found: dict[str, str] = {}
+    found: dict[str, Location] = {}
+    starts: dict[str, list[tuple[str, str, int]]] = {}
     for chunk in _documents(text):
         comment = next((line[len("# Source: "):].strip() for line in chunk.splitlines()
                         if line.startswith("# Source: ")), None)
@@ -178,9 +181,33 @@ def _sources(text: str, source: Any) -> dict[str, str]:
             continue
         for obj in objects:
             path = source(obj, comment)
-            if path is not None:
-                found.setdefault(obj.resource, path)
+            if path is not None and obj.resource not in found:
+                line = _object_line(path, obj.kind, obj.name, starts) if lines else None
+                found[obj.resource] = Location(path, line)
     return found
+
+
+def _object_line(path: str, kind: str, name: str, starts: dict[str, list[tuple[str, str, int]]]) -> int | None:
+    """The line the object starts on in its source file: the one object there of its kind, or the one whose
+    name the rendered name holds (name prefixes and suffixes); None when that is not certain."""
+    from gates.targets.files import DEFAULT_MAX_FILE_BYTES, read_text
+    from gates.targets.yaml_docs import load_documents
+
+    if path not in starts:
+        starts[path] = []
+        try:
+            for document in load_documents(read_text(path, DEFAULT_MAX_FILE_BYTES)):
+                content = document.content
+                meta = content.get("metadata") if isinstance(content, dict) else None
+                if isinstance(meta, dict) and isinstance(content.get("kind"), str) \
+                        and isinstance(meta.get("name"), str):
+                    starts[path].append((content["kind"], meta["name"], document.pos[0]))
+        except InputError:
+            pass
+    same_kind = [entry for entry in starts[path] if entry[0] == kind]
+    if len(same_kind) > 1:
+        same_kind = [entry for entry in same_kind if entry[1] in name]
+    return same_kind[0][2] if len(same_kind) == 1 else None
 
 
 def _documents(text: str) -> Iterator[str]:
