@@ -318,3 +318,13 @@ def test_a_finding_points_at_the_line_its_object_starts_on_in_the_source(tmp_pat
     start = lines.index("---") + 2  # the second document's first line
     assert lines[start - 1].startswith("apiVersion") and finding["location"] == {
         "path": "base/pods.yaml", "line": start, "column": None}
+
+
+@pytest.mark.parametrize("field", ["patches:\n- path: https://example.com/patch.yaml",
+                                   "configMapGenerator:\n- name: c\n  files: [conf=https://example.com/c.conf]"])
+def test_a_url_in_any_file_field_is_refused(tmp_path: Path, kubectl: dict[str, str], field: str) -> None:
+    _kustomization(tmp_path / "app", f"resources: [pod.yaml]\n{field}\n")
+    write(tmp_path / "app", "pod.yaml", wrap("Pod", compliant_pod_spec()))
+    run, results = _run(tmp_path, kubectl)
+    assert run.code == 1
+    assert "is remote: gates renders offline" in results["app/kustomization.yaml"]["error"]
