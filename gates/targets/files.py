@@ -5,7 +5,7 @@ virtual environments) and sets Helm chart templates aside, since they are Go tem
 Each folder left out that holds a file named like a manifest is said (a `skipped` note naming the way
 to have it judged), never skipped quietly: a pull request can name any folder `vendor`. Only `.git` is
 passed over silently, since git itself refuses to commit one. Every folder kustomize would render is
-noted too (its files are still read, but its patches are kustomize's). A folder counts as a virtual environment
+listed too, for the manifest gate to render (or to say, when it cannot). A folder counts as a virtual environment
 only when it is one (see `is_virtualenv`), not because it holds a file named `pyvenv.cfg`.
 What it cannot read (an unlistable folder, a symlink loop, a tree too deep) or will not open (pipes,
 devices, links out of the tree) is reported per path, never skipped quietly, and never costs the rest

@@ -36,6 +36,7 @@ FOREIGN_FLAGS = {
     "--ca-intermediates": "cosign's flag, named as the model of a policy key",
     "--no-verify": "git's `git push --no-verify`, in the hook's comment",
     "--type": "`cosign attest --type`, named in the remediation of attestation-missing",
+    "--enable-helm": "kustomize's flag, named where gates says it never passes it",
 }
 """Flags of other tools that gates' texts name on purpose."""
 

@@ -39,7 +39,7 @@ CASES: list[tuple[str, Mutation, str | None, str | None, str | None]] = [
      "pss-capabilities", "pss-capabilities-restricted", "SYS_ADMIN"),
     ("capability-default-set", lambda s: _csc(s)["capabilities"].update(add=["CHOWN"]),
      None, "pss-capabilities-restricted", "CHOWN"),
-    ("host-path", lambda s: s.update(volumes=[{"name": "root", "hostPath": {"path": "/"}}]),
+    ("host-path", lambda s: s.update(volumes=[{"name": "root", "hostPath": {"path": "/srv/data"}}]),
      "pss-host-path", "pss-volume-types", "hostPath:"),
     ("host-port", lambda s: _container(s).update(ports=[{"containerPort": 80, "hostPort": 8080}]),
      "pss-host-ports", "pss-host-ports", "hostPort: 8080"),

@@ -3,8 +3,9 @@
 This module is the gate as the registry sees it (`gates.gate.Gate`); its logic lives beside it:
 - `options`: the `[manifests]` table.
 - `job`: config and flags -> `ManifestOptions` -> the job.
-- `gate`: discovery -> documents -> objects -> findings; `workloads`, `pss`, `hardening`,
-  `network_policy` hold the checks, `rules` their metadata.
+- `gate`: discovery -> documents -> objects -> findings; `workloads`, `pss`, `hardening`, `pod_hardening`,
+  `network_policy` hold the checks, `rules` their metadata; `rendering` turns kustomizations and Helm
+  charts into what ships before they are judged.
 - `command`: `gates manifests`.
 """
 

@@ -2,9 +2,9 @@
 
 One result per judged object (`file#Kind/namespace/name`: workloads, and RBAC, Secret and Ingress
 objects when hardening checks are on), one `error` result per unreadable file, folder or ill-typed
-object, one `skipped` result per Helm chart whose templates need rendering first, per kustomization
-(its files are judged as written, its patches are not applied), per walked entry
-that is never opened (a pipe, a link out of the tree) and per network policy of another API group.
+object, one `skipped` result per walked entry that is never opened (a pipe, a link out of the tree) and
+per network policy of another API group. Kustomizations and Helm charts are rendered first where their
+program is on PATH (`rendering`), else said as skipped with the command that renders them.
 Network-policy coverage and Rollouts by `workloadRef` are judged last, once every document has been read.
 """
 
@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import gc
 import os
-import shlex
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gates import interrupts
-from gates.checks.manifests import hardening, network_policy, secrets
+from gates.checks.manifests import hardening, network_policy, pod_hardening, rendering, secrets
 from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
 from gates.checks.manifests.rules import GATE, RULES
 from gates.checks.manifests.workloads import PODLESS_KINDS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
-from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
+from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, error_result
 from gates.rules import Rule
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
@@ -76,6 +76,16 @@ class ManifestOptions:
     ignore_non_kubernetes: bool = False
     """A named file (not stdin) holding no Kubernetes object passes with a note (pre-commit passes every YAML
     file that changed): it was read and parsed, and holds nothing to judge. Malformed files stay errors."""
+    enable_rules: tuple[str, ...] = ()
+    """Rules off by default (`rules.OPT_IN_RULES`) that this scan evaluates, with hardening on."""
+    resource_limits_severity: Severity | None = None
+    """The severity of `k8s-resource-limits` findings, instead of the rule's own."""
+    render: bool = True
+    """Render kustomizations and charts when their program is on PATH (false: say them as skipped)."""
+    render_timeout: float = 60
+    """Seconds a `kubectl kustomize` or `helm template` child may run."""
+    helm_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(real chart folder, real paths of its values files) for `helm template`."""
 
 
 @dataclass
@@ -88,6 +98,8 @@ class _Plan:
     """Checks of every judged object, pod carriers included."""
     rules: dict[str, Rule]
     skip: frozenset[str]
+    carriers: dict[str, ObjectCheck] = field(default_factory=dict)
+    """Checks of the object that carries pods (its own metadata), run beside its pod checks."""
 
     def wanted(self, kind: str) -> bool:
         """Kinds worth converting: any that may carry a pod (custom kinds too, found by shape), or that a
@@ -131,19 +143,28 @@ def _plan(options: ManifestOptions) -> _Plan:
     pod: dict[str, PodCheck] = dict(checks_for(options.level))
     objects: dict[str, ObjectCheck] = {}
     every: dict[str, ObjectCheck] = {}
+    carriers: dict[str, ObjectCheck] = {}
+    skip = frozenset(options.skip_rules)
     if options.hardening:
         every.update(hardening.EVERY_OBJECT_CHECKS)
         pod.update(hardening.POD_CHECKS)
+        pod["k8s-image-tag"] = hardening.image_tags(skip)
         pod["k8s-image-registry"] = hardening.image_registries(options.allowed_registries)
         if options.credential_name_allowlist:
             pod["k8s-secret-env-literal"] = secrets.env_credentials(
                 (*secrets.SAFE_NAMES, *options.credential_name_allowlist))
+        pod.update(pod_hardening.POD_CHECKS)
+        pod.update({rule: pod_hardening.OPT_IN[rule] for rule in options.enable_rules})
         objects.update(hardening.OBJECT_CHECKS)
-    skip = frozenset(options.skip_rules)
+        carriers.update(pod_hardening.CARRIER_CHECKS)
+    rules = {r.id: r for r in RULES}
+    if options.resource_limits_severity is not None:
+        rules["k8s-resource-limits"] = dataclasses.replace(rules["k8s-resource-limits"],
+                                                           severity=options.resource_limits_severity)
     return _Plan(
         pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
         every={k: v for k, v in every.items() if k not in skip},
-        rules={r.id: r for r in RULES}, skip=skip,
+        rules=rules, skip=skip, carriers={k: v for k, v in carriers.items() if k not in skip},
     )
 
 
@@ -159,10 +180,17 @@ def scan(options: ManifestOptions) -> list[Result]:
     collecting = gc.isenabled()
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
     try:
-        judged.extend(_charts(found.charts))
-        judged.extend(_kustomizations(found.kustomizations))
+        prepared = _prepare_renders(found.kustomizations, found.charts, options)
+        judged.extend(prepared.results)
         judged.extend(_walk_problems(found.problems))
-        judged.extend(_scan_files(found.files, options, plan))
+        files = [f for f in found.files if f.explicit or os.path.realpath(f.path) not in prepared.inputs] \
+            if prepared.inputs else list(found.files)
+        if found.kustomizations:  # a kustomization file named on the command line holds instructions, said above
+            said = {k.file for k in found.kustomizations}
+            files = [dataclasses.replace(f, explicit=False) if f.path in said else f for f in files]
+        judged.extend(_scan_files(files, options, plan))
+        for stream in prepared.streams:
+            judged.extend(_scan_stream(stream, options, plan))
     finally:
         if collecting:
             gc.enable()
@@ -172,30 +200,45 @@ def scan(options: ManifestOptions) -> list[Result]:
     return [_close(item, options) for item in judged]
 
 
-def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
-    for chart in charts:
-        files = f"{chart.templates} file" + ("s" if chart.templates != 1 else "")
-        yield Result(
-            gate=GATE, target=f"{chart.path}/templates", outcome=Outcome.SKIPPED,
-            error=(f"Helm chart templates are not YAML until rendered ({files}): scan them"
-                   f" with `helm template {chart.path} | gates manifests -`"),
-            location=Location(f"{chart.path}/Chart.yaml"),
-        )
+def _prepare_renders(kustomizations: Sequence[Kustomization], charts: Sequence[HelmChart],
+                     options: ManifestOptions) -> rendering.Prepared:
+    """Nothing to render costs nothing: the rendering modules are imported only for a tree that needs them."""
+    if not kustomizations and not charts:
+        return rendering.Prepared()
+    settings = rendering.RenderSettings(timeout=options.render_timeout, max_bytes=options.max_file_bytes,
+                                        helm_values=dict(options.helm_values), render=options.render)
+    return rendering.prepare(kustomizations, charts, settings)
 
 
-def _kustomizations(kustomizations: Sequence[Kustomization]) -> Iterator[Result]:
-    """What a cluster gets from a kustomization is its output, which gates does not render: said, per folder."""
-    for found in kustomizations:
-        yield Result(
-            gate=GATE, target=found.file, outcome=Outcome.SKIPPED, location=Location(found.file),
-            error=(f"a kustomization: its patches, generators and overlays are not applied here (the files of"
-                   f" this folder are judged as written): scan what it renders with"
-                   f" `{_kustomize_command(found.folder)}`"),
-        )
+def _scan_stream(stream: rendering.Stream, options: ManifestOptions, plan: _Plan) -> Iterator[_Judged | Result]:
+    """A rendered kustomization or chart, judged as one file named by it; each result points at the object's
+    source file where it could be told (else the kustomization or Chart.yaml), since the lines of the
+    rendered text are nowhere in the tree: messages say them as lines of the rendered output."""
+    rendered_line = re.compile(rf"^{re.escape(stream.display)}:(\d+)(?=[: ])")
 
+    def said_as_rendered(text: str) -> str:
+        return rendered_line.sub(rf"{stream.display} (rendered, line \1)", text)
 
-def _kustomize_command(folder: str) -> str:
-    return f"kubectl kustomize {shlex.quote(folder)} | gates manifests -"
+    said = False
+    for item in _scan_text(stream.display, stream.text, False, False, options, plan):
+        said = True
+        result = item.result if isinstance(item, _Judged) else item
+        resource = item.resource if isinstance(item, _Judged) else result.target.partition("#")[2].split(" ")[0]
+        source = stream.sources.get(resource)
+        where = source or Location(stream.display)
+        detail = f"rendered by `{stream.said}`" + (f"; from {source.path}" if source else "")
+        result = dataclasses.replace(
+            result, location=where, details=(*result.details, detail),
+            findings=tuple(dataclasses.replace(f, location=where) for f in result.findings),
+            error=said_as_rendered(result.error) if result.error else None)
+        if isinstance(item, _Judged):
+            inline = tuple(dataclasses.replace(w, source=said_as_rendered(w.source)) for w in item.inline)
+            yield dataclasses.replace(item, result=result, inline=inline)
+        else:
+            yield result
+    if not said:
+        yield Result(gate=GATE, target=stream.display, outcome=Outcome.PASSED, location=Location(stream.display),
+                     details=(f"`{stream.said}` renders no Kubernetes object",))
 
 
 def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
@@ -308,6 +351,11 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
     except InputError as exc:
         yield error_result(GATE, display, f"{display}: {exc}", Location(display))
         return
+    yield from _scan_text(display, text, source.explicit, source.path == STDIN, options, plan)
+
+
+def _scan_text(display: str, text: str, explicit: bool, stdin: bool, options: ManifestOptions,
+               plan: _Plan) -> Iterator[_Judged | Result]:
     saw_kubernetes = False
     non_mapping: Document | None = None
     documents = load_documents(text, plan.wanted)
@@ -332,8 +380,8 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
             saw_kubernetes = True
         yield from _scan_document(display, document, plan)
     # With --ignore-non-kubernetes a named file is read as a walk reads it (stdin never is: an empty pipe fails).
-    lenient = source.explicit and options.ignore_non_kubernetes and source.path != STDIN
-    if non_mapping is not None and ((source.explicit and not lenient) or saw_kubernetes):
+    lenient = explicit and options.ignore_non_kubernetes and not stdin
+    if non_mapping is not None and ((explicit and not lenient) or saw_kubernetes):
         line, column = non_mapping.pos
         yield error_result(
             GATE, display,
@@ -344,10 +392,10 @@ def _scan_file(source: SourceFile, options: ManifestOptions, plan: _Plan) -> Ite
     elif lenient and not saw_kubernetes:
         yield Result(gate=GATE, target=display, outcome=Outcome.PASSED, location=Location(display),
                      details=("no Kubernetes object in this file: nothing to judge (--ignore-non-kubernetes)",))
-    elif source.explicit and not saw_kubernetes:
+    elif explicit and not saw_kubernetes:
         # `helm template . | gates manifests -` (or `> out.yaml`) with a failing helm gives nothing: no pass.
-        hint = " (did the command before the pipe fail?)" if source.path == STDIN else ""
-        where = "on standard input" if source.path == STDIN else "in this file"
+        hint = " (did the command before the pipe fail?)" if stdin else ""
+        where = "on standard input" if stdin else "in this file"
         yield error_result(GATE, display, f"{display}: no Kubernetes object {where}{hint}", Location(display))
 
 
@@ -384,7 +432,7 @@ def _kustomization_object(display: str, document: Document, obj: Workload) -> Re
         gate=GATE, target=f"{display}#{obj.resource}", outcome=Outcome.SKIPPED, location=where,
         error=(f"{obj.api_version} {obj.kind} is a kustomization, not an object a cluster receives: its patches and"
                f" generators are not applied here; scan what its folder renders with"
-               f" `{_kustomize_command('DIR')}`"),
+               f" `{rendering.kustomize_command('DIR')}`"),
     )
 
 
@@ -412,6 +460,7 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         if reference is None and obj.carries_pod:
             for pod in obj.pods():
                 violations += [v for check in plan.pod.values() for v in check(pod)]
+            violations += [v for check in plan.carriers.values() for v in check(obj)]
         elif reference is None:
             violations += [v for check in plan.objects.values() for v in check(obj)]
         violations += [v for check in plan.every.values() for v in check(obj)]

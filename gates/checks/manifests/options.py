@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from gates.validators import Schema, boolean, choice, image_globs, integer, str_list
+from typing import Any
+
+from gates.model import Severity
+from gates.validators import Schema, boolean, choice, image_globs, integer, severity, str_list
 
 LEVELS = ("baseline", "restricted")
 """Pod Security Standards levels, loosest first."""
+
+def _helm_values(value: Any, key: str) -> dict[str, tuple[str, ...]]:
+    """`{"chart folder" = ["values file", ...]}`: the values files `helm template` reads for each chart."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise TypeError("a table mapping each chart's folder to a list of its values files")
+    return {chart: str_list(files, f"{key}.{chart}") for chart, files in value.items()}
+
 
 TABLE: Schema = {
     "paths": (str_list, (".",)),
@@ -17,4 +27,9 @@ TABLE: Schema = {
     "allowed-registries": (image_globs, ()),
     "credential-name-allowlist": (str_list, ()),
     "require-network-policy": (boolean, False),
+    "enable-rules": (str_list, ()),
+    "resource-limits-severity": (severity, Severity.MEDIUM),
+    "render": (boolean, True),
+    "render-timeout": (integer(1, 3600), 60),
+    "helm-values": (_helm_values, {}),
 }

@@ -251,7 +251,54 @@ HARDENING_RULES: tuple[Rule, ...] = (
     ),
 )
 
-RULES: tuple[Rule, ...] = PSS_RULES + HARDENING_RULES
+WORKLOAD_HARDENING_RULES: tuple[Rule, ...] = (
+    _hardening(
+        "k8s-runtime-socket", Severity.HIGH, "No container-runtime socket is mounted from the node",
+        "The Docker, containerd or CRI-O socket (or a folder holding it) lets a pod start privileged containers"
+        " on the node, outside Kubernetes: node compromise. A rule of its own, so that a waiver for hostPath"
+        " volumes never covers it.",
+        "Remove the hostPath volume of /var/run/docker.sock, /run/containerd/containerd.sock, /run/crio/crio.sock"
+        " (or of /var/run, /run, /var, /): build images with a daemonless builder, read node data through the API.",
+    ),
+    _hardening(
+        "k8s-run-as-group-root", Severity.MEDIUM, "Containers do not run with the root group",
+        "runAsGroup 0 gives the process the root group: every file of the image and of mounted volumes that is"
+        " group-writable by root is writable by it.",
+        "Set runAsGroup to a non-zero GID, or leave it unset.",
+    ),
+    _hardening(
+        "k8s-default-namespace", Severity.LOW, "Workloads are not deployed in the default namespace",
+        "The default namespace is shared by everything nobody placed: its RBAC, quotas and network policies are"
+        " rarely meant for the workload. Objects without a namespace are not flagged: they land where they are"
+        " applied.",
+        "Set metadata.namespace to the application's own namespace (or let kustomize or Helm set it).",
+    ),
+    _hardening(
+        "k8s-read-only-root", Severity.MEDIUM, "Containers have a read-only root filesystem",
+        "A writable root filesystem lets an intruder drop tools and change binaries of the running container."
+        " Checked only when `enable-rules` names it.",
+        "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process must write.",
+    ),
+    _hardening(
+        "k8s-service-account-token", Severity.LOW, "Pods do not mount a service account token they do not use",
+        "The token mounted into every pod by default is a credential to the API server: whoever takes the"
+        " container takes its permissions. A ServiceAccount's own setting is not read. Checked only when"
+        " `enable-rules` names it.",
+        "Set spec.automountServiceAccountToken: false on the pod template (a projected token for pods that"
+        " need one).",
+    ),
+    _hardening(
+        "k8s-resource-limits", Severity.MEDIUM, "Containers set CPU and memory limits",
+        "Without limits one container can take the node's memory or CPU from every other pod on it. Its severity"
+        " is `resource-limits-severity`; checked only when `enable-rules` names it.",
+        "Set resources.limits.cpu and resources.limits.memory on every container and init container.",
+    ),
+)
+
+OPT_IN_RULES = ("k8s-read-only-root", "k8s-service-account-token", "k8s-resource-limits")
+"""Rules evaluated only when `[manifests] enable-rules` names them."""
+
+RULES: tuple[Rule, ...] = PSS_RULES + HARDENING_RULES + WORKLOAD_HARDENING_RULES
 
 BASELINE_OVERRIDDEN_AT_RESTRICTED: dict[str, str] = {
     "pss-capabilities": "pss-capabilities-restricted",
