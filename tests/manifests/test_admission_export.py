@@ -28,6 +28,7 @@ IMAGES = [
     "nginx", "nginx:latest", "nginx:1.27", "nginx:", "registry.example:5000/team/app",
     "registry.example:5000/team/app:1.2", "registry.example:5000/team/app:latest", "a:b:latest", "a/b:c:d",
     IMAGE, "nginx@sha256:" + "0" * 64, "nginx@", "nginx:1@", "nginx:latest@", "localhost/app@sha256:x",
+    "app:1@sha256:" + "A" * 64, "app@sha512:" + "e" * 128, "app:latest@sha256:12", "a@b@sha256:" + "0" * 64,
     "ghcr.io/o/r:latest@sha256:" + "1" * 64, "",
 ]
 ENV = [
@@ -154,6 +155,12 @@ def test_the_configured_allowlist_is_exported_as_the_gate_applies_it(tmp_path: P
     checks = [c for c in admission_checks("restricted", (), (), ("GITHUB_*", "SIGNING_KEY"))[0]
               if c.rule == "k8s-secret-env-literal"]
     _agreement(tmp_path, checks, {"credential_name_allowlist": ("GITHUB_*", "SIGNING_KEY")})
+
+
+def test_skipping_the_latest_rule_moves_moving_tags_to_the_digest_rule(tmp_path: Path) -> None:
+    exported = admission_checks("restricted", ("k8s-image-latest",), (), ())[0]
+    checks = [c for c in exported if c.rule == "k8s-image-digest"]
+    _agreement(tmp_path, checks, {"skip_rules": ("k8s-image-latest",)})
 
 
 def test_every_hardening_rule_is_exported_or_said_why_not() -> None:

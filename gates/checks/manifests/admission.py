@@ -102,26 +102,29 @@ def _has_image(var: str) -> str:
     return f"has({var}.image) && {var}.image != ''"
 
 
-_DIGEST = "@."
-"""A digest after the first `@`, as `hardening.split_image` reads it (an empty one is none)."""
-_TAGGED = ":[^/@]*@?$"
-"""A tag: a `:` in the last path component (a registry port is not a tag)."""
-_LATEST = ":latest@?$"
+_PINNED = "^[^@]*@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
+"""Pinned: what follows the first `@` is a digest by its form (`hardening.DIGEST`)."""
+_TAGGED = "^([^@]*/)?[^@/]*:[^@/]*(@.*)?$"
+"""A tag: a `:` in the last path component of the name (a registry port is not a tag)."""
+_LATEST = "^[^@]*:latest(@.*)?$"
+
+
+def _moving(var: str) -> str:
+    return f"(!{var}.image.matches({_quote(_TAGGED)}) || {var}.image.matches({_quote(_LATEST)}))"
 
 
 def _image_latest() -> AdmissionCheck:
-    moving = (f"!c.image.matches({_quote(_DIGEST)}) && (!c.image.matches({_quote(_TAGGED)})"
-              f" || c.image.matches({_quote(_LATEST)}))")
+    moving = f"!c.image.matches({_quote(_PINNED)}) && {_moving('c')}"
     return AdmissionCheck(
         "k8s-image-latest", POD_CARRIERS, f"!variables.containers.exists(c, {_has_image('c')} && {moving})",
         "every image must be pinned by digest or an immutable tag, never latest or no tag", POD_VARIABLES)
 
 
-def _image_digest() -> AdmissionCheck:
-    by_tag = (f"!c.image.matches({_quote(_DIGEST)}) && c.image.matches({_quote(_TAGGED)})"
-              f" && !c.image.matches({_quote(_LATEST)})")
+def _image_digest(latest_skipped: bool) -> AdmissionCheck:
+    """Unpinned images; those by a moving tag are the latest rule's, unless that rule is skipped."""
+    unpinned = f"!c.image.matches({_quote(_PINNED)})" + ("" if latest_skipped else f" && !{_moving('c')}")
     return AdmissionCheck(
-        "k8s-image-digest", POD_CARRIERS, f"!variables.containers.exists(c, {_has_image('c')} && {by_tag})",
+        "k8s-image-digest", POD_CARRIERS, f"!variables.containers.exists(c, {_has_image('c')} && {unpinned})",
         "every image must be pinned by digest (repo@sha256:...)", POD_VARIABLES)
 
 
@@ -247,7 +250,7 @@ def admission_checks(level: str, skip_rules: Sequence[str], allowed_registries: 
     if not hardening:
         return checks, [NotExported(r.id, "hardening = false") for r in HARDENING_RULES]
     built: list[AdmissionCheck | NotExported] = [
-        _image_latest(), _image_digest(), _image_registry(allowed_registries),
+        _image_latest(), _image_digest("k8s-image-latest" in skip_rules), _image_registry(allowed_registries),
         _secret_env_literal((*secrets.SAFE_NAMES, *credential_name_allowlist)), *_secret_value(), *_rbac(),
         *(NotExported(rule, reason) for rule, reason in REPOSITORY_ONLY.items()),
     ]
