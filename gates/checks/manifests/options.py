@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gates.validators import Schema, boolean, choice, image_globs, integer, str_list
+
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+def service_types(value: Any, key: str) -> tuple[str, ...]:
+    """Kubernetes Service types, as `spec.type` spells them."""
+    found = str_list(value, key)
+    if any(v not in SERVICE_TYPES for v in found):
+        raise TypeError("a list of " + ", ".join(SERVICE_TYPES))
+    return found
 
 LEVELS = ("baseline", "restricted")
 """Pod Security Standards levels, loosest first."""
@@ -16,4 +28,5 @@ TABLE: Schema = {
     "hardening": (boolean, True),
     "allowed-registries": (image_globs, ()),
     "require-network-policy": (boolean, False),
+    "exposed-service-types": (service_types, ("NodePort", "LoadBalancer")),
 }
