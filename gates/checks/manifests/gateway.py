@@ -176,7 +176,7 @@ def _overlap(listener: str | None, hostnames: Sequence[str]) -> bool:
 def judge_listener(listener: Listener, routes: Sequence[Route]) -> tuple[str | None, str | None]:
     """(the finding's message, or None when every attached route redirects to https; a note for the result)."""
     attached = [r for r in routes if _attaches(r, listener)]
-    plain = [r.resource for r in attached if not r.redirects_to_https]
+    plain = list(dict.fromkeys(r.resource for r in attached if not r.redirects_to_https))  # one name per resource
     where = f"{listener.kind} {listener.name} listener {listener.section}"
     if plain:
         shown = ", ".join(plain[:3]) + (", ..." if len(plain) > 3 else "")
@@ -188,5 +188,5 @@ def judge_listener(listener: Listener, routes: Sequence[Route]) -> tuple[str | N
                 " RequestRedirect filter with scheme: https)"), None
     hosts = sorted({h for r in attached for h in r.hostnames})
     covered = "every hostname" if any(not r.hostnames for r in attached) else ", ".join(hosts)
-    by = ", ".join(r.resource for r in attached)
+    by = ", ".join(dict.fromkeys(r.resource for r in attached))
     return None, f"{where}: plain HTTP only redirects to https ({covered}), by {by}"

@@ -91,8 +91,8 @@ class Grant:
     names: tuple[str, ...]
     path: Path
 
-    def matches(self, power: Power) -> tuple[str, int, bool] | None:
-        """(verb, index of the resource entry, through a wildcard) when this grant holds `power`."""
+    def matches(self, power: Power) -> tuple[str, int, str] | None:
+        """(verb, index of the resource entry, what a wildcard stands for or "") when this grant holds `power`."""
         wanted = power.verbs
         verbs = self.verbs if wanted is None else tuple(v for v in self.verbs if v == "*" or v in wanted)
         for verb in verbs:
@@ -105,7 +105,8 @@ class Grant:
                     if not _resource_matches(entry, resource):
                         continue
                     wild = verb == "*" or entry != resource or ("*" in self.groups and group not in self.groups)
-                    return verb, index, wild
+                    stands_for = "/".join(sorted(wanted)) if verb == "*" and wanted else verb
+                    return verb, index, f"{stands_for} on {resource}" if wild else ""
         return None
 
 
@@ -152,15 +153,16 @@ def role_rules(obj: Workload) -> Iterator[Violation]:
         secrets = grant.matches(SECRETS_READ)
         if secrets is not None and not grant.names:
             verb, at, wild = secrets
-            yield Violation("k8s-rbac-secrets-read", f"{who} can read every Secret in its scope ({verb}"
-                            f"{_through(wild)}); resourceNames would limit it to the ones needed",
+            yield Violation("k8s-rbac-secrets-read", f"{who} can read every Secret in its scope:"
+                            f" {_shown(verb)} {_shown(grant.resources[at])}{_through(wild)}; resourceNames would limit"
+                            " it to the ones needed",
                             (*grant.path, "resources", at))
         for power in POWERS:
             found = grant.matches(power)
             if found is not None:
                 verb, at, wild = found
-                yield Violation(power.rule, f"{who} may {verb} {grant.resources[at]}{_through(wild)}: that gives"
-                                f" {power.what}", (*grant.path, "resources", at))
+                yield Violation(power.rule, f"{who} may {_shown(verb)} {_shown(grant.resources[at])}{_through(wild)},"
+                                f" which gives {power.what}", (*grant.path, "resources", at))
         if grant.matches(CSR_APPROVE):
             approvals.append(grant)
         if grant.matches(SIGNERS_APPROVE):
@@ -186,8 +188,12 @@ def _escalation(who: str, grant: Grant) -> Iterator[Violation]:
                             " includes bind, escalate and impersonate", (*grant.path, "verbs", grant.verbs.index("*")))
 
 
-def _through(wild: bool) -> str:
-    return ", through a wildcard" if wild else ""
+def _through(wild: str) -> str:
+    return f" (a wildcard, so {wild})" if wild else ""
+
+
+def _shown(value: str) -> str:
+    return f"'{value}'" if "*" in value else value
 
 
 def aggregation(obj: Workload) -> tuple[str, ...]:
