@@ -128,7 +128,7 @@ def _rule(entry: Any, path: Path, direction: str) -> str:
         cidr_set = typed(item, dict, (*path, "cidrSet", index)) or {}
         if not cidr_set.get("except"):
             cidrs.add(str(cidr_set.get("cidr", "")))
-    if "all" in entities or {"world", "cluster"} <= entities or cidrs & _EVERYWHERE:
+    if entities & {"all", "world"} or cidrs & _EVERYWHERE:  # world: every address outside the cluster
         return ALLOW_ALL
     return RESTRICTED
 
