@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from gates.checks.manifests import gateway, rbac
+from gates.checks.manifests import calico, cilium, gateway, rbac
 from gates.checks.manifests.ingress import nginx_snippets
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.services import exposure, external_ips
@@ -19,6 +19,9 @@ ObjectCheck = Callable[[Workload], Iterator[Violation]]
 
 OBJECT_KINDS = rbac.KINDS | gateway.KINDS | {"Service", "Ingress"}
 """Kinds without a pod template that these checks judge (each gets a result)."""
+FAMILY_GROUPS = frozenset({rbac.GROUP, gateway.GROUP, gateway.EXPERIMENTAL_GROUP, calico.GROUP, cilium.GROUP})
+FAMILY_KINDS = rbac.KINDS
+"""What an object must have (its API group, or an RBAC kind in any group) for `unread` to have a say."""
 
 
 def object_checks(exposed_service_types: Sequence[str]) -> dict[str, ObjectCheck]:

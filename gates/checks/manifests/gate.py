@@ -421,8 +421,9 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         positions = {key: f"{display}:{place[0]}" if place else display for key, place in places.items()}
         inline = read_inline(obj.annotations, positions, obj.resource, plan.rules)
         policy = network_policy.policy_of(obj)  # validated here, so a broken policy is reported where it is
-        listeners = gateway.http_listeners(obj) if plan.objects else ()
-        route = gateway.route_of(obj) if plan.objects else None
+        in_gateway_api = bool(plan.objects) and obj.kind in gateway.KINDS
+        listeners = gateway.http_listeners(obj) if in_gateway_api else ()
+        route = gateway.route_of(obj) if in_gateway_api else None
     except FieldTypeError as exc:
         return _type_error(display, document, obj, exc)
     except InputError as exc:
@@ -455,6 +456,8 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
 
 def _unread(obj: Workload, plan: _Plan) -> str | None:
     """Why an object of the RBAC, network or Gateway API families is set aside unjudged (said, never passed)."""
+    if obj.api_version.partition("/")[0] not in access.FAMILY_GROUPS and obj.kind not in access.FAMILY_KINDS:
+        return None  # the common case, decided in one look-up
     return network_policy.unread(obj.kind, obj.api_version) or (
         access.unread(obj.kind, obj.api_version) if plan.objects else None)
 

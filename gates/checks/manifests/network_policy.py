@@ -38,6 +38,8 @@ _EVERYWHERE = frozenset({"0.0.0.0/0", "::/0"})
 
 def is_network_policy(obj: Workload) -> bool:
     """A policy gates reads: Kubernetes' (`networking.k8s.io/v1`), Calico's or Cilium's policy kinds."""
+    if not obj.kind.endswith("NetworkPolicy"):
+        return False  # every kind read here ends so: the common case costs one test
     if obj.kind == "NetworkPolicy" and obj.api_version == KUBERNETES_POLICY:
         return True
     return ((calico.is_calico(obj.api_version) and obj.kind in calico.POLICY_KINDS)
