@@ -3,8 +3,9 @@
 This module is the gate as the registry sees it (`gates.gate.Gate`); its logic lives beside it:
 - `options`: the `[manifests]` table.
 - `job`: config and flags -> `ManifestOptions` -> the job.
-- `gate`: discovery -> documents -> objects -> findings; `workloads`, `pss`, `hardening`,
-  `network_policy` hold the checks, `rules` their metadata.
+- `gate`: discovery -> documents -> objects -> findings; `workloads`, `pss`, `hardening`, `access` (RBAC in
+  `rbac`, Services in `services`, Gateway API in `gateway`, ingress-nginx in `ingress`) and `network_policy`
+  (its shape in `policy_model`, Calico in `calico`, Cilium in `cilium`) hold the checks, `rules` their metadata.
 - `command`: `gates manifests`.
 """
 
