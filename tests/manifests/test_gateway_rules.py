@@ -128,3 +128,23 @@ def test_gateway_kinds_gates_does_not_know_are_said(tmp_path: Path) -> None:
     said = results["MeshGateway/shop/gw"]
     assert said.outcome is Outcome.SKIPPED and said.error is not None
     assert said.error.startswith("gateway.networking.k8s.io/v1 MeshGateway is not a Gateway API kind gates judges")
+
+
+@pytest.mark.parametrize(("api_version", "kind", "said"), [
+    ("networking.istio.io/v1", "Gateway", "is not a Gateway API object (gateway.networking.k8s.io): not read"),
+    ("example.com/v1", "Service", None),  # not a core Service: no concern of these checks, and no result
+])
+def test_namesakes_of_other_groups_never_pass_unread(tmp_path: Path, api_version: str, kind: str,
+                                                     said: str | None) -> None:
+    report = gate_report(tmp_path, _text(f"""
+        apiVersion: {api_version}
+        kind: {kind}
+        metadata: {{name: n, namespace: shop}}
+        spec: {{servers: [{{port: {{number: 80, protocol: HTTP}}}}], externalIPs: [1.2.3.4]}}
+    """, _GATEWAY))
+    results = {r.target.split("#")[-1]: r for r in report.results}
+    if said is None:
+        assert f"{kind}/shop/n" not in results
+    else:
+        result = results[f"{kind}/shop/n"]
+        assert result.outcome is Outcome.SKIPPED and result.error is not None and result.error.endswith(said)

@@ -20,8 +20,8 @@ ObjectCheck = Callable[[Workload], Iterator[Violation]]
 OBJECT_KINDS = rbac.KINDS | gateway.KINDS | {"Service", "Ingress"}
 """Kinds without a pod template that these checks judge (each gets a result)."""
 FAMILY_GROUPS = frozenset({rbac.GROUP, gateway.GROUP, gateway.EXPERIMENTAL_GROUP, calico.GROUP, cilium.GROUP})
-FAMILY_KINDS = rbac.KINDS
-"""What an object must have (its API group, or an RBAC kind in any group) for `unread` to have a say."""
+FAMILY_KINDS = rbac.KINDS | gateway.KINDS
+"""What an object must have (its API group, or an RBAC or Gateway API kind in any group) for `unread` to have a say."""
 
 
 def object_checks(exposed_service_types: Sequence[str]) -> dict[str, ObjectCheck]:
@@ -33,6 +33,16 @@ def object_checks(exposed_service_types: Sequence[str]) -> dict[str, ObjectCheck
         "k8s-gateway-listeners": gateway.listener_checks,
         "k8s-ingress-nginx-snippet": nginx_snippets,
     }
+
+
+def judged(kind: str, api_version: str) -> bool:
+    """Objects these checks read: by kind and API group, so another group's `Service` or `Gateway` never passes
+    unread (those are said by `unread`, or are no concern of these checks)."""
+    if kind in rbac.KINDS:
+        return rbac.is_rbac(api_version)
+    if kind in gateway.KINDS:
+        return gateway.unread(kind, api_version) is None and gateway.in_family(api_version)
+    return (kind == "Service" and api_version == "v1") or kind == "Ingress"
 
 
 def unread(kind: str, api_version: str) -> str | None:

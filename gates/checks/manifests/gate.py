@@ -97,7 +97,8 @@ class _Plan:
         """Objects that get a result: pod carriers, network policies, and what the object checks read."""
         return (obj.carries_pod or bool(obj.not_understood) or network_policy.is_network_policy(obj)
                 or network_policy.is_foreign_policy(obj.kind, obj.api_version) or _unread(obj, self) is not None
-                or (bool(self.objects) and obj.kind in hardening.OBJECT_KINDS | access.OBJECT_KINDS))
+                or (bool(self.objects) and (obj.kind in hardening.OBJECT_KINDS or access.judged(obj.kind,
+                                                                                              obj.api_version))))
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,13 @@ def in_family(api_version: str) -> bool:
 
 
 def unread(kind: str, api_version: str) -> str | None:
-    """Why an object of the Gateway API groups is not judged: a kind gates does not know there."""
-    if not in_family(api_version) or kind in INERT_KINDS:
+    """Why an object of the Gateway API groups is not judged (a kind gates does not know there), or an object of
+    another group that has a Gateway API kind's name (Istio's Gateway): not read, said."""
+    if not in_family(api_version):
+        if kind in KINDS:
+            return f"{api_version} {kind} is not a Gateway API object ({GROUP}): not read"
+        return None
+    if kind in INERT_KINDS:
         return None
     if LISTENER_KINDS.get(kind) == _group(api_version) or (kind in ROUTE_KINDS and _group(api_version) == GROUP):
         return None
