@@ -148,3 +148,23 @@ def test_namesakes_of_other_groups_never_pass_unread(tmp_path: Path, api_version
     else:
         result = results[f"{kind}/shop/n"]
         assert result.outcome is Outcome.SKIPPED and result.error is not None and result.error.endswith(said)
+
+
+def test_listener_sets_are_judged_as_gateways(tmp_path: Path) -> None:
+    listener_set = """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: ListenerSet
+        metadata: {name: team, namespace: shop}
+        spec:
+          parentRef: {name: gw}
+          listeners:
+          - {name: plain, protocol: HTTP, port: 8080}
+          - {name: secure, protocol: HTTPS, port: 8443}
+    """
+    redirect = _REDIRECT.replace("{name: gw, sectionName: http}", "{kind: ListenerSet, name: team, sectionName: plain}")
+    report = gate_report(tmp_path, _text(listener_set, redirect))
+    [result] = [r for r in report.results if r.target.endswith("#ListenerSet/shop/team")]
+    assert [(f.rule, f.location.line if f.location else 0) for f in result.findings] == [
+        ("k8s-gateway-tls-certificate", 8)]
+    assert result.details == ("ListenerSet team listener plain: plain HTTP only redirects to https"
+                              " (shop.example.com), by HTTPRoute/shop/redirect",)
