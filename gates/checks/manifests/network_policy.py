@@ -16,9 +16,11 @@ from typing import Any
 from gates.checks.manifests import calico, cilium
 from gates.checks.manifests.policy_model import (
     ALLOW_ALL,
+    DENY,
     DIRECTIONS,
     EGRESS,
     INGRESS,
+    RESTRICTED,
     UNJUDGED,
     Part,
     Policy,
@@ -95,8 +97,7 @@ def _policy_types(spec: dict[str, Any], path: Path) -> tuple[str, ...]:
 
 
 def _stance(spec: dict[str, Any], direction: str, path: Path) -> str:
-    from gates.checks.manifests.policy_model import DENY, RESTRICTED
-
+    """No rules: deny; a rule without ports whose peers are absent or everywhere: allow-all; else restricted."""
     peers_key = "from" if direction == INGRESS else "to"
     rules = get(spec, direction, list, path) or []
     for index, entry in enumerate(rules):
