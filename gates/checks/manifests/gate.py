@@ -488,14 +488,20 @@ def _finding(violation: Violation, obj: Workload, display: str, root: Any, where
 def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None:
     """Add a finding to every workload that is not in default deny, for ingress and for egress, by the policies read."""
     policies = [item.policy for item in judged if isinstance(item, _Judged) and item.policy is not None]
+    everywhere = [p for p in policies if p.cluster_wide]
+    by_namespace: dict[str | None, list[network_policy.Policy]] = {}
+    for policy in policies:
+        if not policy.cluster_wide:
+            by_namespace.setdefault(policy.namespace, []).append(policy)
     foreign = [(item.namespace, item.foreign_policy) for item in judged
                if isinstance(item, _Judged) and item.foreign_policy is not None]
     rule = plan.rules["k8s-network-policy"]
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.pod_labels is None:
             continue
+        scope = [*by_namespace.get(item.namespace, ()), *everywhere]
         gaps = {gap.said(): gap for labels in item.pod_labels
-                for gap in network_policy.coverage(item.namespace, labels, policies)}
+                for gap in network_policy.coverage(item.namespace, labels, scope)}
         if not gaps:
             continue
         where = item.result.location or Location(item.result.target)
