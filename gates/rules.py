@@ -51,7 +51,7 @@ RUN_RULES = (
         id="gates-skipped", gate=RUN_GATE, severity=Severity.INFO,
         title="A target was set aside without a verdict",
         rationale="Some targets are said but not judged: Helm chart templates before rendering, a pipe or a"
-                  " link out of the tree, a network policy of another API group. A gate that skipped all its"
+                  " link out of the tree, a network policy gates cannot judge. A gate that skipped all its"
                   " targets checked nothing, and that is an error, never a pass.",
         remediation="Scan what the message says to scan instead (e.g. `helm template CHART | gates manifests -`),"
                     " or leave the target out of the scan.",

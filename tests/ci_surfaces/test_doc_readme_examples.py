@@ -143,7 +143,7 @@ def test_try_it_runs_as_written(tmp_path: Path) -> None:
     [run] = script[2:]
     proc = _run(run, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "6 passed" in proc.stdout
+    assert "7 passed" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "examples" / "shop" / "reports").iterdir())
     failure = re.search(r"To see a failure: `([^`]+)`", README.read_text(encoding="utf-8"))
     assert failure is not None, "the Try it section names the command that shows a failure"

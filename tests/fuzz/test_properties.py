@@ -238,8 +238,8 @@ def test_random_kubernetes_shaped_documents_give_results_never_crashes(tmp_path:
     path = tmp_path / "doc.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     for result in scan(ManifestOptions(paths=(str(path),))):
-        assert result.outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
-        if result.outcome is Outcome.ERROR:
+        assert result.outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED)
+        if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):  # skipped: a kind of another group (a v1 Role), said
             assert result.error is not None and "\n" not in result.error
         for finding in result.findings:
             assert "\n" not in finding.message

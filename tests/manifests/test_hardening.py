@@ -132,7 +132,8 @@ def test_network_policy_coverage(tmp_path: Path) -> None:
 
     def policy(namespace: str, selector: dict[str, Any]) -> dict[str, Any]:
         return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": "p", "namespace": namespace}, "spec": {"podSelector": selector}}
+                "metadata": {"name": "p", "namespace": namespace},
+                "spec": {"podSelector": selector, "policyTypes": ["Ingress", "Egress"]}}
 
     write(tmp_path, "apps.yaml", deployment("web", "shop", {"app": "web", "tier": "front"}),
           deployment("db", "shop", {"app": "db"}), deployment("batch", "jobs", {"app": "batch"}),

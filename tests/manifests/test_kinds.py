@@ -1,5 +1,5 @@
 """Kinds gates does not know never pass quietly: pod templates are judged wherever a controller reads them,
-and network policies of other API groups never count as Kubernetes NetworkPolicies.
+and network policies of groups gates does not read never count as coverage.
 
 Through the CLI as a real process, each object beside others of a file (a ConfigMap, a core Service,
 a compliant Deployment), so a skipped object would leave the run green.
@@ -26,8 +26,8 @@ NEIGHBOURS: list[dict[str, Any]] = [
      "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
     wrap("Deployment", compliant_pod_spec(), name="good"),
 ]
-"""Objects sharing the file: the Deployment and the ConfigMap (read for credentials) are judged; a core Service
-carries no pod and is not."""
+"""Objects sharing the file: the Deployment, the ConfigMap (read for credentials) and the core Service (as a
+Service: it carries no pod) are judged."""
 
 
 def _template(spec: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +83,11 @@ def test_an_object_carrying_a_pod_template_is_judged_beside_other_objects(tmp_pa
     run, results = _scan(tmp_path, ".")
     assert run.code == 1, run.err
     target = f"app.yaml#{obj['kind']}/shop/web"
-    assert set(results) == {target, "app.yaml#Deployment/shop/good", "app.yaml#ConfigMap/shop/settings"}
+    assert set(results) == {
+        target,
+        "app.yaml#Deployment/shop/good",
+        "app.yaml#ConfigMap/shop/settings",
+        "app.yaml#Service/shop/front"}
     assert results["app.yaml#Deployment/shop/good"]["outcome"] == "passed"
     result = results[target]
     assert result["outcome"] == "failed"
@@ -190,7 +194,10 @@ def test_admission_policies_hold_patterns_not_pods(tmp_path: Path, api_version: 
     write(tmp_path, "policy.yaml", _object(api_version, "ClusterPolicy", KYVERNO_PATTERN), *NEIGHBOURS)
     run, results = _scan(tmp_path, ".")
     assert run.code == 0, run.err
-    assert set(results) == {"policy.yaml#Deployment/shop/good", "policy.yaml#ConfigMap/shop/settings"}
+    assert set(results) == {
+        "policy.yaml#Deployment/shop/good",
+        "policy.yaml#ConfigMap/shop/settings",
+        "policy.yaml#Service/shop/front"}
 
 
 def test_the_same_pattern_in_another_api_group_is_judged(tmp_path: Path) -> None:
@@ -208,7 +215,10 @@ def test_kyverno_policies_of_the_corpus_are_not_workloads(tmp_path: Path) -> Non
     write(tmp_path, "app.yaml", *NEIGHBOURS)
     run, results = _scan(tmp_path, "app.yaml", *policies)
     assert run.code == 0, run.err
-    assert set(results) == {"app.yaml#Deployment/shop/good", "app.yaml#ConfigMap/shop/settings"}
+    assert set(results) == {
+        "app.yaml#Deployment/shop/good",
+        "app.yaml#ConfigMap/shop/settings",
+        "app.yaml#Service/shop/front"}
 
 
 def _rollout_by_reference(deployment: str) -> dict[str, Any]:
@@ -247,28 +257,38 @@ def _deployment(namespace: str, labels: dict[str, str]) -> dict[str, Any]:
     return obj
 
 
-def test_network_policies_of_other_api_groups_never_count_as_coverage(tmp_path: Path) -> None:
+def test_calico_and_cilium_policies_are_read_and_other_groups_are_said(tmp_path: Path) -> None:
+    """Calico's and Cilium's policies of the corpus count where gates judges them; another group's never counts."""
     calico = require_corpus("policies", "calico", "docs-extracted", "networkpolicy-01.yaml")
     cilium = require_corpus("policies", "cilium", "examples", "policies", "kubernetes", "namespace",
                             "isolate-namespaces.yaml")
     (tmp_path / "gates.toml").write_text("[manifests]\nrequire-network-policy = true\n", encoding="utf-8")
     write(tmp_path, "apps.yaml", _deployment("production", {"role": "database"}), _deployment("ns1", {"a": "b"}),
-          _deployment("shop", {"app": "web"}))
+          _deployment("shop", {"app": "web"}), _deployment("ops", {"app": "web"}))
     kubernetes = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                  "metadata": {"name": "all", "namespace": "shop"}, "spec": {"podSelector": {}}}
-    write(tmp_path, "policy.yaml", kubernetes)
+                  "metadata": {"name": "all", "namespace": "shop"},
+                  "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+    admin = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+             "metadata": {"name": "ops", "namespace": "ops"}, "spec": {"priority": 1, "subject": {}}}
+    write(tmp_path, "policy.yaml", kubernetes, admin)
     run, results = _scan(tmp_path, "apps.yaml", "policy.yaml", str(calico), str(cilium), "--config", "gates.toml")
     assert run.code == 1, run.err
     assert results["apps.yaml#Deployment/shop/app"]["outcome"] == "passed"
     assert results["policy.yaml#NetworkPolicy/shop/all"]["outcome"] == "passed"
-    for namespace, policy in (("production", "projectcalico.org/v3 NetworkPolicy/production/allow-tcp-6379"),
-                              ("ns1", "cilium.io/v2 CiliumNetworkPolicy/ns1/isolate-ns1")):
+    said = {
+        "production": "egress allowed to anywhere by projectcalico.org/v3 NetworkPolicy/production/allow-tcp-6379"
+                      " (an allow-all policy is not coverage)",
+        "ns1": "egress not isolated (no policy puts them in default deny for egress)",
+        "ops": "ingress not isolated (no policy puts them in default deny for ingress); egress not isolated (no"
+               " policy puts them in default deny for egress) (1 network policy not judged, so not counted:"
+               " policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy/ops/ops)",
+    }
+    for namespace, message in said.items():
         result = results[f"apps.yaml#Deployment/{namespace}/app"]
         assert result["outcome"] == "failed"
         [finding] = result["findings"]
         assert finding["rule"] == "k8s-network-policy"
-        assert finding["message"].endswith(f"(1 network policy object of another API group not counted: {policy})")
-    foreign = {t: r for t, r in results.items() if r["outcome"] == "skipped"}
-    assert len(foreign) == 3  # Calico's policy and both of Cilium's, each said
-    assert all("not a Kubernetes NetworkPolicy (networking.k8s.io/v1): not read" in r["error"]
-               for r in foreign.values())
+        assert finding["message"] == f"the pods of Deployment/{namespace}/app (namespace {namespace}): {message}"
+    skipped = {t: r for t, r in results.items() if r["outcome"] == "skipped"}
+    assert list(skipped) == ["policy.yaml#AdminNetworkPolicy/ops/ops"]
+    assert "is not a network policy gates reads" in skipped["policy.yaml#AdminNetworkPolicy/ops/ops"]["error"]

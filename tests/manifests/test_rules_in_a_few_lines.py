@@ -52,7 +52,8 @@ def test_rbac_wildcard(tmp_path: Path) -> None:
         - apiGroups: [""]
           resources: [pods]
           verbs: ["*"]
-    """, ("k8s-rbac-wildcard", "Role/shop/everything", "7:11"))
+    """, ("k8s-rbac-wildcard", "Role/shop/everything", "7:11"),
+        ("k8s-rbac-workload-create", "Role/shop/everything", "6:15"))  # '*' verbs include create on pods
 
 
 def test_ingress_without_tls(tmp_path: Path) -> None:

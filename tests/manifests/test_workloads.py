@@ -34,7 +34,8 @@ def test_list_multi_document_and_non_workloads(tmp_path: Path) -> None:
     path = write(tmp_path, "multi.yaml", listing, service, wrap("DaemonSet", _privileged_spec(), namespace=None))
     results = scan_file(path)
     assert [(r.target.split("#")[1], r.outcome) for r in results] == [
-        ("Pod/shop/good", Outcome.PASSED), ("Pod/shop/bad", Outcome.FAILED), ("DaemonSet/web", Outcome.FAILED)]
+        ("Pod/shop/good", Outcome.PASSED), ("Pod/shop/bad", Outcome.FAILED), ("Service/svc", Outcome.PASSED),
+        ("DaemonSet/web", Outcome.FAILED)]
     # the finding of the second List item points into that item, not the first one
     line = results[1].findings[0].location.line
     assert line is not None

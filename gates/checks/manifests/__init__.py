@@ -4,8 +4,10 @@ This module is the gate as the registry sees it (`gates.gate.Gate`); its logic l
 - `options`: the `[manifests]` table.
 - `job`: config and flags -> `ManifestOptions` -> the job.
 - `gate`: discovery -> documents -> objects -> findings; `workloads`, `pss`, `hardening`, `pod_hardening`,
-  `network_policy` hold the checks, `rules` their metadata; `rendering` turns kustomizations and Helm
-  charts into what ships before they are judged.
+  `secrets`, `access` (RBAC in `rbac`, Services in `services`, Gateway API in `gateway`, ingress-nginx in
+  `ingress`) and `network_policy` (its shape in `policy_model`, Calico in `calico`, Cilium in `cilium`) hold
+  the checks, `rules` their metadata; `rendering` turns kustomizations and Helm charts into what ships
+  before they are judged; `admission` writes the checks as CEL for `gates export admission`.
 - `command`: `gates manifests`.
 """
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gates import interrupts
-from gates.checks.manifests import hardening, network_policy, pod_hardening, rendering, secrets
+from gates.checks.manifests import access, gateway, hardening, network_policy, pod_hardening, rendering, secrets
 from gates.checks.manifests.options import LEVELS
 from gates.checks.manifests.pss import Violation, checks_for
 from gates.checks.manifests.rules import GATE, RULES
@@ -68,7 +68,9 @@ class ManifestOptions:
     credential_name_allowlist: tuple[str, ...] = ()
     """Globs over variable names whose literal values are not credentials, beyond `secrets.SAFE_NAMES`."""
     require_network_policy: bool = False
-    """Every workload must be selected by a NetworkPolicy of its namespace among the scanned files."""
+    """Every workload must be in default deny, for ingress and egress, by a network policy among the scanned files."""
+    exposed_service_types: tuple[str, ...] = ("NodePort", "LoadBalancer")
+    """Service types that `k8s-service-exposed` reports (`exposed-service-types`)."""
     stdin_name: str = "<stdin>"
     inline_waivers: bool = True
     """Whether `gates.dev/waive.*` annotations waive (false: they only become notes, see `inline-waivers`)."""
@@ -104,15 +106,16 @@ class _Plan:
     def wanted(self, kind: str) -> bool:
         """Kinds worth converting: any that may carry a pod (custom kinds too, found by shape), or that a
         check judges; only built-in kinds known never to hold a pod are left as they are."""
-        if kind in hardening.OBJECT_KINDS:
+        if kind in hardening.OBJECT_KINDS or kind in access.OBJECT_KINDS:
             return bool(self.objects)
         return kind not in PODLESS_KINDS
 
     def judges(self, obj: Workload) -> bool:
         """Objects that get a result: pod carriers, network policies, and what the object checks read."""
         return (obj.carries_pod or bool(obj.not_understood) or network_policy.is_network_policy(obj)
-                or network_policy.is_foreign_policy(obj.kind, obj.api_version)
-                or (bool(self.objects) and obj.kind in hardening.OBJECT_KINDS))
+                or network_policy.is_foreign_policy(obj.kind, obj.api_version) or _unread(obj, self) is not None
+                or (bool(self.objects) and (obj.kind in hardening.OBJECT_KINDS or access.judged(obj.kind,
+                                                                                              obj.api_version))))
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,12 @@ class _Judged:
     policy: network_policy.Policy | None = None
     """The scope of a NetworkPolicy object."""
     foreign_policy: str | None = None
-    """A network policy of another API group (`apiVersion Kind/namespace/name`): said, never counted."""
+    """A network policy gates does not judge (`apiVersion Kind/namespace/name`): of another API group, or with a
+    selector or rule it cannot read. Said, never counted."""
+    http_listeners: tuple[gateway.Listener, ...] = ()
+    """A Gateway's plain-HTTP listeners, in the order of their provisional `k8s-gateway-plain-http` findings."""
+    route: gateway.Route | None = None
+    """An HTTPRoute's or GRPCRoute's attachments, for the plain-HTTP listeners it may redirect."""
     workload_ref: str | None = None
     """The resource an Argo Rollout takes its pods from, judged in that resource's own result."""
     waiver_errors: tuple[Result, ...] = ()
@@ -156,6 +164,7 @@ def _plan(options: ManifestOptions) -> _Plan:
         pod.update(pod_hardening.POD_CHECKS)
         pod.update({rule: pod_hardening.OPT_IN[rule] for rule in options.enable_rules})
         objects.update(hardening.OBJECT_CHECKS)
+        objects.update(access.object_checks(options.exposed_service_types))
         carriers.update(pod_hardening.CARRIER_CHECKS)
     rules = {r.id: r for r in RULES}
     if options.resource_limits_severity is not None:
@@ -196,6 +205,7 @@ def scan(options: ManifestOptions) -> list[Result]:
             gc.enable()
     if options.require_network_policy and "k8s-network-policy" not in plan.skip:
         _check_network_policies(judged, plan)
+    _check_plain_http(judged)
     _resolve_workload_refs(judged)
     return [_close(item, options) for item in judged]
 
@@ -448,10 +458,14 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
     where = Location(display, *(locate(root, obj.base) or document.pos))
     if network_policy.is_foreign_policy(obj.kind, obj.api_version):
         said = Result(gate=GATE, target=target, outcome=Outcome.SKIPPED, location=where,
-                      error=f"{obj.api_version} {obj.kind} is not a Kubernetes NetworkPolicy"
-                            f" ({network_policy.KUBERNETES_POLICY}): not read, and never counted as covering a pod")
+                      error=f"{obj.api_version} {obj.kind} is not a network policy gates reads"
+                            f" ({network_policy.KUBERNETES_POLICY}, Calico, Cilium): not read, and never counted as"
+                            " covering a pod")
         return _Judged(result=said, resource=obj.resource, namespace=obj.namespace,
                        foreign_policy=f"{obj.api_version} {obj.resource}")
+    unread = _unread(obj, plan)
+    if unread is not None:
+        return Result(gate=GATE, target=target, outcome=Outcome.SKIPPED, location=where, error=unread)
     if obj.not_understood:
         return _not_understood(display, root, obj, target, where)
     try:
@@ -469,12 +483,23 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         positions = {key: f"{display}:{place[0]}" if place else display for key, place in places.items()}
         inline = read_inline(obj.annotations, positions, obj.resource, plan.rules)
         policy = network_policy.policy_of(obj)  # validated here, so a broken policy is reported where it is
+        in_gateway_api = bool(plan.objects) and obj.kind in gateway.KINDS
+        listeners = gateway.http_listeners(obj) if in_gateway_api else ()
+        route = gateway.route_of(obj) if in_gateway_api else None
     except FieldTypeError as exc:
         return _type_error(display, document, obj, exc)
     except InputError as exc:
         return error_result(GATE, target, str(exc), where)
+    if policy is not None and policy.unjudged is not None:
+        said = Result(gate=GATE, target=target, outcome=Outcome.SKIPPED, location=where,
+                      error=f"{obj.api_version} {obj.kind} not judged: {policy.unjudged}; never counted as"
+                            " covering a pod")
+        return _Judged(result=said, resource=obj.resource, namespace=policy.namespace,
+                       foreign_policy=policy.resource)
     findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
     result = decided_result(GATE, target, findings, where)
+    if plan.objects and (said_too := access.details(obj)):
+        result = dataclasses.replace(result, details=(*result.details, *said_too))
     if obj.by_shape:
         shapes = ", ".join(render_path(spec) for spec, _ in obj.pod_paths)
         read = "holds containers, so it was read as a pod spec" if len(obj.pod_paths) == 1 else \
@@ -487,8 +512,16 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
     return _Judged(
         result=result, resource=obj.resource, namespace=obj.namespace, inline=inline.waivers,
         pod_labels=network_policy.pod_labels(obj) if carries_own_pod else None, policy=policy,
-        workload_ref=reference, waiver_errors=waiver_errors,
+        workload_ref=reference, waiver_errors=waiver_errors, http_listeners=listeners, route=route,
     )
+
+
+def _unread(obj: Workload, plan: _Plan) -> str | None:
+    """Why an object of the RBAC, network or Gateway API families is set aside unjudged (said, never passed)."""
+    if obj.api_version.partition("/")[0] not in access.FAMILY_GROUPS and obj.kind not in access.FAMILY_KINDS:
+        return None  # the common case, decided in one look-up
+    return network_policy.unread(obj.kind, obj.api_version) or (
+        access.unread(obj.kind, obj.api_version) if plan.objects else None)
 
 
 def _not_understood(display: str, root: Any, obj: Workload, target: str, where: Location) -> Result:
@@ -514,29 +547,60 @@ def _finding(violation: Violation, obj: Workload, display: str, root: Any, where
 
 
 def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None:
-    """Add a finding to every workload that no NetworkPolicy of its namespace selects."""
+    """Add a finding to every workload that is not in default deny, for ingress and for egress, by the policies read."""
     policies = [item.policy for item in judged if isinstance(item, _Judged) and item.policy is not None]
+    everywhere = [p for p in policies if p.cluster_wide]
+    by_namespace: dict[str | None, list[network_policy.Policy]] = {}
+    for policy in policies:
+        if not policy.cluster_wide:
+            by_namespace.setdefault(policy.namespace, []).append(policy)
     foreign = [(item.namespace, item.foreign_policy) for item in judged
                if isinstance(item, _Judged) and item.foreign_policy is not None]
     rule = plan.rules["k8s-network-policy"]
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.pod_labels is None:
             continue
-        if all(network_policy.covered(item.namespace, labels, policies) for labels in item.pod_labels):
+        scope = [*by_namespace.get(item.namespace, ()), *everywhere]
+        gaps = {gap.said(): gap for labels in item.pod_labels
+                for gap in network_policy.coverage(item.namespace, labels, scope)}
+        if not gaps:
             continue
         where = item.result.location or Location(item.result.target)
         namespace = item.namespace or "(unspecified)"
         uncounted = [name for scope, name in foreign if scope in (item.namespace, None)]
-        also = (f" ({counted(len(uncounted), 'network policy object')} of another API group not counted: "
+        also = (f" ({counted(len(uncounted), 'network policy')} not judged, so not counted: "
                 f"{', '.join(uncounted[:3])}{', ...' if len(uncounted) > 3 else ''})") if uncounted else ""
         finding = Finding(
             rule=rule.id, severity=rule.severity, location=where, resource=item.resource,
-            message=f"no NetworkPolicy in namespace {namespace} selects the pods of {item.resource}: they accept"
-                    f" traffic from anywhere in the cluster{also}",
+            message=f"the pods of {item.resource} (namespace {namespace}): {'; '.join(gaps)}{also}",
         )
         result = item.result
         judged[index] = dataclasses.replace(item, result=dataclasses.replace(
             result, findings=(*result.findings, finding), outcome=Outcome.FAILED))
+
+
+def _check_plain_http(judged: list[_Judged | Result]) -> None:
+    """Settle each plain-HTTP listener's provisional finding against the routes of the scan that attach to it."""
+    routes = [item.route for item in judged if isinstance(item, _Judged) and item.route is not None]
+    for index, item in enumerate(judged):
+        if not isinstance(item, _Judged) or not item.http_listeners:
+            continue
+        result = item.result
+        provisional = [f for f in result.findings if f.rule == "k8s-gateway-plain-http"]
+        if not provisional:
+            continue  # the rule is skipped
+        kept = [f for f in result.findings if f.rule != "k8s-gateway-plain-http"]
+        notes = list(result.details)
+        for listener, finding in zip(item.http_listeners, provisional, strict=True):
+            message, note = gateway.judge_listener(listener, routes)
+            if message is not None:
+                field_path = finding.message[finding.message.rfind(" ("):]  # where `_finding` said the field is
+                kept.append(dataclasses.replace(finding, message=message + field_path))
+            if note is not None:
+                notes.append(note)
+        outcome = Outcome.FAILED if kept else Outcome.PASSED
+        judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+            result, findings=tuple(kept), outcome=outcome, details=tuple(notes)))
 
 
 def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:

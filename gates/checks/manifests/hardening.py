@@ -2,7 +2,8 @@
 trusted images, secrets kept out of manifests, least-privilege RBAC, TLS on ingress.
 
 Pod checks take the same `Pod` view as the PSS controls; object checks take the whole object.
-Network-policy coverage needs every document at once, so it lives in `network_policy.py`.
+Network-policy coverage needs every document at once, so it lives in `network_policy.py`; RBAC, Services and
+the Gateway API are judged in `access.py`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from gates.checks.manifests import secrets
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Pod, Workload, get, typed
 from gates.wording import counted
-
-ESCALATING_VERBS = frozenset({"escalate", "bind", "impersonate"})
-READ_VERBS = frozenset({"get", "list", "watch", "*"})
 
 
 def split_image(image: str) -> tuple[str, str | None, str | None]:
@@ -101,37 +99,6 @@ def _strings(rule: dict[str, Any], key: str, path: Path) -> list[str]:
     return [typed(v, str, (*path, key, i)) or "" for i, v in enumerate(get(rule, key, list, path) or ())]
 
 
-def rbac_rules(obj: Workload) -> Iterator[Violation]:
-    if obj.kind not in ("Role", "ClusterRole"):
-        return
-    for index, entry in enumerate(get(obj.object, "rules", list, obj.base) or ()):
-        path = (*obj.base, "rules", index)
-        rule = typed(entry, dict, path) or {}
-        verbs, resources = _strings(rule, "verbs", path), _strings(rule, "resources", path)
-        for key in ("verbs", "resources", "apiGroups"):
-            values = verbs if key == "verbs" else resources if key == "resources" else _strings(rule, key, path)
-            if "*" in values:
-                yield Violation("k8s-rbac-wildcard", f"{obj.kind} {obj.name} grants '*' in {key}: every current"
-                                " and future permission of that kind", (*path, key, values.index("*")))
-        for verb in sorted(ESCALATING_VERBS & set(verbs)):
-            yield Violation("k8s-rbac-escalation", f"{obj.kind} {obj.name} grants '{verb}', which lets its"
-                            " holder gain permissions it was not given", (*path, "verbs", verbs.index(verb)))
-        if "secrets" in resources and READ_VERBS & set(verbs) and "*" not in resources:
-            yield Violation("k8s-rbac-secrets-read", f"{obj.kind} {obj.name} can read Secrets"
-                            f" ({', '.join(sorted(READ_VERBS & set(verbs)))})",
-                            (*path, "resources", resources.index("secrets")))
-
-
-def rbac_bindings(obj: Workload) -> Iterator[Violation]:
-    if obj.kind not in ("RoleBinding", "ClusterRoleBinding"):
-        return
-    ref = get(obj.object, "roleRef", dict, obj.base) or {}
-    ref_path = (*obj.base, "roleRef")
-    if get(ref, "kind", str, ref_path) == "ClusterRole" and get(ref, "name", str, ref_path) == "cluster-admin":
-        yield Violation("k8s-rbac-cluster-admin", f"{obj.kind} {obj.name} grants cluster-admin: full control"
-                        " of the cluster", (*ref_path, "name"))
-
-
 def ingress_tls(obj: Workload) -> Iterator[Violation]:
     if obj.kind != "Ingress":
         return
@@ -159,8 +126,6 @@ POD_CHECKS: dict[str, Callable[[Pod], Iterator[Violation]]] = {
 OBJECT_CHECKS: dict[str, Callable[[Workload], Iterator[Violation]]] = {
     "k8s-secret-in-manifest": secret_data,
     "k8s-secret-value": secrets.configmap_credentials,
-    "k8s-rbac": rbac_rules,
-    "k8s-rbac-bindings": rbac_bindings,
     "k8s-ingress-tls": ingress_tls,
 }
 EVERY_OBJECT_CHECKS: dict[str, Callable[[Workload], Iterator[Violation]]] = {

@@ -38,6 +38,7 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
         resource_limits_severity=section["resource-limits-severity"], render_timeout=section["render-timeout"],
         render=section["render"],
         helm_values=_helm_values(section["helm-values"], base),
+        exposed_service_types=tuple(section["exposed-service-types"]),
     )
     return GateJob(GATE, lambda: scan(options))
 

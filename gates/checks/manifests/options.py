@@ -7,6 +7,16 @@ from typing import Any
 from gates.model import Severity
 from gates.validators import Schema, boolean, choice, image_globs, integer, severity, str_list
 
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+def service_types(value: Any, key: str) -> tuple[str, ...]:
+    """Kubernetes Service types, as `spec.type` spells them."""
+    found = str_list(value, key)
+    if any(v not in SERVICE_TYPES for v in found):
+        raise TypeError("a list of " + ", ".join(SERVICE_TYPES))
+    return found
+
 LEVELS = ("baseline", "restricted")
 """Pod Security Standards levels, loosest first."""
 
@@ -32,4 +42,5 @@ TABLE: Schema = {
     "render": (boolean, True),
     "render-timeout": (integer(1, 3600), 60),
     "helm-values": (_helm_values, {}),
+    "exposed-service-types": (service_types, ("NodePort", "LoadBalancer")),
 }

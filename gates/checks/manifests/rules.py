@@ -243,11 +243,13 @@ HARDENING_RULES: tuple[Rule, ...] = (
         "Add spec.tls with a certificate Secret covering every host in spec.rules.",
     ),
     _hardening(
-        "k8s-network-policy", Severity.MEDIUM, "Every workload is selected by a NetworkPolicy",
-        "Pods no NetworkPolicy selects accept traffic from any pod in the cluster: one compromised pod can"
-        " reach them all.",
-        "Add a NetworkPolicy in the namespace whose podSelector matches the workload's pod labels (start"
-        " from default-deny). Checked only with `require-network-policy = true`.",
+        "k8s-network-policy", Severity.MEDIUM, "Every workload is in default deny, for ingress and egress",
+        "Pods no network policy isolates accept traffic from any pod in the cluster and reach anything: one"
+        " compromised pod can reach them all, and send data anywhere. A policy that allows everything isolates"
+        " nothing. Kubernetes NetworkPolicies, Calico and Cilium policies count where gates can judge their"
+        " selectors; the others are said and not counted.",
+        "Add a default-deny policy per namespace (podSelector: {} with policyTypes Ingress and Egress and no rules),"
+        " then allow what each workload needs. Checked only with `require-network-policy = true`.",
     ),
 )
 
@@ -298,7 +300,107 @@ WORKLOAD_HARDENING_RULES: tuple[Rule, ...] = (
 OPT_IN_RULES = ("k8s-read-only-root", "k8s-service-account-token", "k8s-resource-limits")
 """Rules evaluated only when `[manifests] enable-rules` names them."""
 
-RULES: tuple[Rule, ...] = PSS_RULES + HARDENING_RULES + WORKLOAD_HARDENING_RULES
+ACCESS_RULES: tuple[Rule, ...] = (
+    _hardening(
+        "k8s-rbac-pod-exec", Severity.HIGH, "RBAC roles do not open a shell in pods (pods/exec, pods/attach)",
+        "Exec or attach runs commands inside a running container: its service-account token, its mounted Secrets"
+        " and its network position become the holder's.",
+        "Remove create/get on pods/exec and pods/attach; debug with ephemeral containers granted to people, for a"
+        " time, not to workloads.",
+    ),
+    _hardening(
+        "k8s-rbac-workload-create", Severity.MEDIUM, "RBAC roles do not create pods or workloads",
+        "Whoever may create a pod, or a Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob or"
+        " ReplicationController that makes pods, may run it as any service account of the namespace and mount any"
+        " of its Secrets: the namespace's strongest permissions are theirs.",
+        "Let a deploy pipeline (or GitOps controller) create workloads; grant subjects only what they use, and keep"
+        " admission (Pod Security, policy engines) in front of pod creation.",
+    ),
+    _hardening(
+        "k8s-rbac-token-create", Severity.HIGH, "RBAC roles do not mint service-account tokens",
+        "create on serviceaccounts/token issues a token for any service account in scope: its permissions, for as"
+        " long as the token lives, from anywhere.",
+        "Remove create on serviceaccounts/token; pods get their own token through projected volumes.",
+    ),
+    _hardening(
+        "k8s-rbac-nodes-proxy", Severity.HIGH, "RBAC roles do not reach the kubelet (nodes/proxy)",
+        "nodes/proxy reaches every node's kubelet API, which runs commands in any pod of the node; such requests"
+        " pass neither admission nor the API server's audit of pod exec.",
+        "Remove nodes/proxy; monitoring agents read nodes/metrics or nodes/stats instead.",
+    ),
+    _hardening(
+        "k8s-rbac-webhook-config", Severity.HIGH, "RBAC roles do not change admission webhook configurations",
+        "A mutating webhook sees and may rewrite every object sent to the API server (Secrets included); deleting a"
+        " validating webhook removes the policy it enforces.",
+        "Keep create, update, patch and delete on mutatingwebhookconfigurations and"
+        " validatingwebhookconfigurations for cluster administrators and the operators that own them.",
+    ),
+    _hardening(
+        "k8s-rbac-csr-approval", Severity.HIGH, "RBAC roles do not approve certificate signing requests",
+        "update on certificatesigningrequests/approval with approve on a signer issues client certificates: for"
+        " kubernetes.io/kube-apiserver-client that is any user or group, system:masters included.",
+        "Leave approval to the controller manager and to named signers scoped with resourceNames.",
+    ),
+    _hardening(
+        "k8s-rbac-service-status", Severity.MEDIUM, "RBAC roles do not write Service status",
+        "Writing services/status sets a LoadBalancer's ingress IP: the cluster then sends traffic for that address"
+        " to the Service's pods (CVE-2020-8554).",
+        "Only the cloud controller or load-balancer controller needs update and patch on services/status.",
+    ),
+    _hardening(
+        "k8s-rbac-pv-create", Severity.HIGH, "RBAC roles do not create PersistentVolumes",
+        "A PersistentVolume can be a hostPath: a claim bound to it mounts the node's filesystem into a pod, past"
+        " the Pod Security Standards' hostPath ban.",
+        "Provision volumes through StorageClasses; keep create on persistentvolumes for storage administrators.",
+    ),
+    _hardening(
+        "k8s-rbac-public-subject", Severity.HIGH, "RBAC bindings do not grant to everyone",
+        "system:anonymous and system:unauthenticated are every request without credentials; system:authenticated is"
+        " every user and service account; system:serviceaccounts is every pod of the cluster.",
+        "Bind the role to the users, groups or service accounts that need it.",
+    ),
+    _hardening(
+        "k8s-rbac-default-service-account", Severity.MEDIUM, "RBAC bindings do not grant to a default service account",
+        "Every pod that names no service account runs as its namespace's `default` one: a grant to it is a grant to"
+        " all of them, present and future.",
+        "Make a service account for the workload, set spec.serviceAccountName, and bind the role to it.",
+    ),
+    _hardening(
+        "k8s-service-external-ips", Severity.HIGH, "Services do not set externalIPs",
+        "With externalIPs, a Service takes over the traffic that every pod and node sends to those addresses, any"
+        " address at all (CVE-2020-8554).",
+        "Remove spec.externalIPs; use a LoadBalancer or an Ingress, and block the field with admission policy.",
+    ),
+    _hardening(
+        "k8s-service-exposed", Severity.LOW, "Services are not exposed on nodes or load balancers",
+        "A NodePort opens the port on every node and a LoadBalancer reaches outside the cluster network; each is"
+        " an entry point past ingress controllers and their TLS. Which types count is `exposed-service-types`.",
+        "Use type ClusterIP behind an Ingress or a Gateway, or waive the Service that must be exposed.",
+    ),
+    _hardening(
+        "k8s-gateway-plain-http", Severity.MEDIUM, "Gateway listeners do not serve plain HTTP",
+        "A listener with protocol HTTP carries credentials and session data in clear text, unless every route on it"
+        " only redirects to https.",
+        "Serve the routes from an HTTPS listener and attach to the HTTP listener only an HTTPRoute whose rules"
+        " redirect (RequestRedirect filter, scheme: https).",
+    ),
+    _hardening(
+        "k8s-gateway-tls-certificate", Severity.HIGH, "Gateway TLS listeners name a certificate",
+        "An HTTPS listener, or a TLS listener in Terminate mode, without tls.certificateRefs has no certificate: it"
+        " is refused, or it serves whatever default the implementation has.",
+        "Set tls.certificateRefs to the Secret holding the listener's certificate (a ReferenceGrant for another"
+        " namespace), or use mode: Passthrough for a TLS listener.",
+    ),
+    _hardening(
+        "k8s-ingress-nginx-snippet", Severity.HIGH, "Ingresses do not carry ingress-nginx snippet annotations",
+        "A *-snippet annotation writes raw NGINX configuration into the controller, which can read its service"
+        " account token and so every Secret of the cluster (CVE-2021-25742).",
+        "Remove the annotation; use the controller's documented annotations, and run it with"
+        " allow-snippet-annotations false.",
+    ),
+)
+
+RULES: tuple[Rule, ...] = PSS_RULES + HARDENING_RULES + WORKLOAD_HARDENING_RULES + ACCESS_RULES
 
 BASELINE_OVERRIDDEN_AT_RESTRICTED: dict[str, str] = {
     "pss-capabilities": "pss-capabilities-restricted",
