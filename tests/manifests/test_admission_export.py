@@ -68,16 +68,28 @@ def _constructed() -> Iterator[dict[str, Any]]:
         {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind", "escalate"]},
         {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["one"]},
+        {"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["*"]},
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["userextras/scopes"], "verbs": ["*"]},
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["userextras/*"], "verbs": ["*"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["*"], "verbs": ["*"]},
     ]
     for index, rule in enumerate(rules):
         for kind in ("Role", "ClusterRole"):
             metadata = {"name": f"r{index}", **({"namespace": "shop"} if kind == "Role" else {})}
             yield {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata, "rules": [rule]}
+    subjects = [{"kind": "User", "name": "u"}, {"kind": "Group", "name": "system:authenticated"},
+                {"kind": "User", "name": "system:anonymous"}, {"kind": "ServiceAccount", "name": "default",
+                                                               "namespace": "shop"},
+                {"kind": "ServiceAccount", "name": "app", "namespace": "shop"},
+                {"kind": "Group", "name": "system:serviceaccounts"}]
     for index, (ref_kind, ref_name) in enumerate([("ClusterRole", "cluster-admin"), ("Role", "cluster-admin"),
                                                   ("ClusterRole", "view")]):
-        yield {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-               "metadata": {"name": f"b{index}"}, "subjects": [{"kind": "User", "name": "u"}],
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind, "name": ref_name}}
+        for number, subject in enumerate(subjects):
+            yield {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": f"b{index}-{number}"}, "subjects": [subject],
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind, "name": ref_name}}
 
 
 def _objects(document: Any) -> Iterator[dict[str, Any]]:

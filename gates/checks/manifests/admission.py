@@ -189,26 +189,55 @@ def _secret_value() -> list[AdmissionCheck]:
 _RULES = "(has(object.rules) ? object.rules : [])"
 
 
+def _any_of(field: str, values: Sequence[str]) -> str:
+    listed = ", ".join(_quote(v) for v in values)
+    return f"has(r.{field}) && r.{field}.exists(x, x in [{listed}])"
+
+
+def _grants(groups: Sequence[str], resources: Sequence[str]) -> str:
+    """A rule reaching one of `resources` of one of `groups`, directly or through `*` (as `rbac.Grant`)."""
+    return f"{_any_of('apiGroups', ['*', *groups])} && {_any_of('resources', ['*', *resources])}"
+
+
 def _rbac() -> list[AdmissionCheck]:
     wildcard = AdmissionCheck(
         "k8s-rbac-wildcard", ROLES,
         f"!{_RULES}.exists(r, (has(r.verbs) && '*' in r.verbs) || (has(r.resources) && '*' in r.resources)"
         " || (has(r.apiGroups) && '*' in r.apiGroups))",
         "roles must not grant '*' in verbs, resources or API groups")
+    targets = " || ".join(f"({_grants([group], resources)})" for group, resources in (
+        ("rbac.authorization.k8s.io", ["roles", "clusterroles"]), ("", ["users", "groups", "serviceaccounts"]),
+        ("authentication.k8s.io", ["uids", "userextras/*", "*/*"])))
     escalation = AdmissionCheck(
         "k8s-rbac-escalation", ROLES,
-        f"!{_RULES}.exists(r, has(r.verbs) && r.verbs.exists(v, v in ['escalate', 'bind', 'impersonate']))",
+        f"!{_RULES}.exists(r, {_any_of('verbs', ['bind', 'escalate', 'impersonate'])}"
+        f" || (has(r.verbs) && '*' in r.verbs && ({targets})))",
         "roles must not grant escalate, bind or impersonate")
     secrets_read = AdmissionCheck(
         "k8s-rbac-secrets-read", ROLES,
-        f"!{_RULES}.exists(r, has(r.resources) && 'secrets' in r.resources && !('*' in r.resources)"
-        " && has(r.verbs) && r.verbs.exists(v, v in ['get', 'list', 'watch', '*']))",
-        "roles must not read Secrets broadly")
-    cluster_admin = AdmissionCheck(
-        "k8s-rbac-cluster-admin", BINDINGS,
-        "!(has(object.roleRef) && object.roleRef.kind == 'ClusterRole' && object.roleRef.name == 'cluster-admin')",
-        "nothing may be bound to cluster-admin")
-    return [wildcard, escalation, secrets_read, cluster_admin]
+        f"!{_RULES}.exists(r, (!has(r.resourceNames) || size(r.resourceNames) == 0)"
+        f" && {_any_of('verbs', ['*', 'get', 'list', 'watch'])} && {_grants([''], ['secrets'])})",
+        "roles must not read every Secret: name the ones needed in resourceNames")
+    subjects = "(has(object.subjects) ? object.subjects : [])"
+    public = ", ".join(_quote(name) for name in ("system:anonymous", "system:unauthenticated",
+                                                  "system:authenticated", "system:serviceaccounts"))
+    return [wildcard, escalation, secrets_read,
+            AdmissionCheck(
+                "k8s-rbac-cluster-admin", BINDINGS,
+                "!(has(object.roleRef) && object.roleRef.kind == 'ClusterRole'"
+                " && object.roleRef.name == 'cluster-admin')",
+                "nothing may be bound to cluster-admin"),
+            AdmissionCheck(
+                "k8s-rbac-public-subject", BINDINGS,
+                f"!{subjects}.exists(s, has(s.kind) && s.kind in ['User', 'Group'] && has(s.name)"
+                f" && s.name in [{public}])",
+                "no binding to everyone (system:anonymous, system:unauthenticated, system:authenticated,"
+                " system:serviceaccounts)"),
+            AdmissionCheck(
+                "k8s-rbac-default-service-account", BINDINGS,
+                f"!{subjects}.exists(s, has(s.kind) && s.kind == 'ServiceAccount' && has(s.name)"
+                " && s.name == 'default')",
+                "no binding to a namespace's default service account")]
 
 
 def _image_registry(allowed: Sequence[str]) -> NotExported:
