@@ -27,6 +27,7 @@ from gates.cli_options import (
     LevelOpt,
     NoConfigOutputsOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
 )
 from gates.config import Config
@@ -62,14 +63,32 @@ def run_command(
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None, fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
     allow_outside: AllowOutsideOpt = False, no_config_outputs: NoConfigOutputsOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
     common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                  color=color.value, config_outputs=not no_config_outputs)
+                                  color=color.value, shard=shard, config_outputs=not no_config_outputs)
     cfg = runner.load_config(common)
     jobs = runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level))
     return runner.finish(jobs, cfg, verbose, common.color)
+
+
+@app.command("merge", cls=_Command)
+def merge_command(
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT.json...", show_default=False,
+                                                  help="The JSON reports of every shard of one run.")],
+    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None, verbose: VerboseOpt = False,
+    allow_outside: AllowOutsideOpt = False, color: ColorOpt = ColorChoice.AUTO,
+) -> int:
+    """Fold the JSON reports of a sharded run (--shard K/N) into one report, and render it in every format."""
+    from gates import report_reader
+    from gates.merge import merge
+    from gates.paths import display_path
+
+    common = runner.CommonOptions(config, format, output, None, verbose, allow_outside, color=color.value)
+    cfg = runner.load_config(common)
+    read = [report_reader.read(path, display_path(path)) for path in reports]
+    return runner.conclude(merge(read), cfg, verbose, common.color)
 
 
 data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the gates ship.")

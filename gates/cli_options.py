@@ -53,6 +53,11 @@ NoConfigOutputsOpt = Annotated[bool, typer.Option(
     "--no-config-outputs",
     help="Write none of the configuration's [output] report files (--output still writes): for git hooks,"
          " which must leave the working tree as it was.")]
+ShardOpt = Annotated[str | None, typer.Option(
+    "--shard", metavar="K/N",
+    help="Judge only shard K of N of the targets (files, image references), split by a stable hash of each"
+         " target, for a CI matrix; `gates merge` folds the shards' JSON reports into the verdict (under"
+         " GitLab's parallel: N, CI_NODE_INDEX/CI_NODE_TOTAL are read when this flag is not given).")]
 LevelOpt = Annotated[str | None, typer.Option(
     "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
 NowOpt = Annotated[str | None, typer.Option(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 _VALUE_FLAGS = {"--level": "level", "--config": "config", "--format": "formats", "-f": "formats",
                 "--output": "outputs", "-o": "outputs", "--fail-on": "fail_on",
-                "--config-ref": "config_ref", "--color": "color"}
+                "--config-ref": "config_ref", "--color": "color", "--shard": "shard"}
 _REPEATABLE = {"formats", "outputs"}
 
 
@@ -81,6 +81,7 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         config_ref=str(parsed["config_ref"]) if parsed.get("config_ref") is not None else None,
         color=color,
         config_outputs=not parsed.get("no_config_outputs"),
+        shard=str(parsed["shard"]) if parsed.get("shard") is not None else None,
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")

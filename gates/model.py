@@ -133,6 +133,16 @@ class Result:
 
 
 @dataclass(frozen=True)
+class ShardStamp:
+    """Which part of a sharded run a report holds, and of which run: `gates merge` folds only a full set."""
+
+    index: int
+    total: int
+    config: str
+    """A digest of the effective configuration: shards of different policies must never be merged."""
+
+
+@dataclass(frozen=True)
 class Report:
     """Every result of a run; its outcome is the worst of theirs (error > failed > passed)."""
 
@@ -146,6 +156,8 @@ class Report:
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     duration: float | None = None
     """Seconds the gates took to run (wall clock), where the engine measured it."""
+    shard: ShardStamp | None = None
+    """Set on one shard's report (`--shard K/N`): the part it judged, for `gates merge`."""
 
     @property
     def outcome(self) -> Outcome:

@@ -55,6 +55,11 @@ def load_config(common: CommonOptions) -> Config:
         if clash:
             raise UsageError(f"--format: {clash}")
         changes["formats"] = unique(tuple(common.formats))
+    from gates.shard import chosen as chosen_shard
+
+    shard = chosen_shard(common.shard, os.environ)
+    if shard is not None:
+        changes["shard"] = shard
     if not common.config_outputs:
         config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
@@ -244,12 +249,24 @@ def _silence_stdout() -> None:
 def finish(jobs: list[GateJob], config: Config, verbose: bool, color: str = "auto") -> int:
     from gates.engine import run
 
+    stamp = None
+    if config.shard is not None:
+        from gates.model import ShardStamp
+        from gates.shard import config_digest
+
+        stamp = ShardStamp(config.shard.index, config.shard.total, config_digest(config, __version__))
     try:
-        report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+        report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose,
+                     shard=config.shard, stamp=stamp)
         check_interrupted()
     except Interrupted as exc:
         _emit_interrupted(jobs, config, verbose, exc)
         raise
+    return conclude(report, config, verbose, color)
+
+
+def conclude(report: Report, config: Config, verbose: bool, color: str = "auto") -> int:
+    """Write every report of a finished run and say its exit code (also `gates merge`'s)."""
     written = emit(report, config, verbose, color)
     for problem in report.internal_errors:
         print(for_terminal(f"gates: internal error in {problem}", lines=True), file=sys.stderr)

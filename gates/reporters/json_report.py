@@ -78,6 +78,8 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
         },
         "results": [_result(r, report) for r in report.results],
         "internal_errors": list(report.internal_errors),
+        **({} if report.shard is None else {"shard": {
+            "index": report.shard.index, "total": report.shard.total, "config": report.shard.config}}),
     }
 
 

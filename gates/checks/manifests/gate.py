@@ -20,7 +20,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates import interrupts
 from gates.checks.manifests import hardening, network_policy
@@ -35,6 +35,7 @@ from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
     KUSTOMIZATION_FILES,
     STDIN,
+    Discovery,
     HelmChart,
     Kustomization,
     SourceFile,
@@ -45,6 +46,9 @@ from gates.targets.files import (
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, read_inline
 from gates.wording import counted
+
+if TYPE_CHECKING:
+    from gates.shard import Shard
 
 PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
@@ -74,6 +78,8 @@ class ManifestOptions:
     ignore_non_kubernetes: bool = False
     """A named file (not stdin) holding no Kubernetes object passes with a note (pre-commit passes every YAML
     file that changed): it was read and parsed, and holds nothing to judge. Malformed files stay errors."""
+    shard: Shard | None = None
+    """`--shard K/N`: read only the files this shard owns (the engine keeps only its results in any case)."""
 
 
 @dataclass
@@ -143,6 +149,10 @@ def scan(options: ManifestOptions) -> list[Result]:
     if found.missing:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
     plan = _plan(options)
+    coverage = options.require_network_policy and "k8s-network-policy" not in plan.skip
+    others: tuple[SourceFile, ...] = ()
+    if options.shard is not None and not coverage:  # coverage needs every policy: all files are read then
+        found, others = _share(found, options.shard, options.stdin_name)
     judged: list[_Judged | Result] = []
     collecting = gc.isenabled()
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
@@ -154,10 +164,25 @@ def scan(options: ManifestOptions) -> list[Result]:
     finally:
         if collecting:
             gc.enable()
-    if options.require_network_policy and "k8s-network-policy" not in plan.skip:
+    if coverage:
         _check_network_policies(judged, plan)
-    _resolve_workload_refs(judged)
+    unresolved = any(isinstance(item, _Judged) and item.workload_ref is not None for item in judged)
+    elsewhere = _scan_files(others, options, plan) if unresolved and others else []  # the workloads refs name
+    _resolve_workload_refs(judged, elsewhere)
     return [_close(item, options) for item in judged]
+
+
+def _share(found: Discovery, shard: Shard, stdin_name: str) -> tuple[Discovery, tuple[SourceFile, ...]]:
+    """This shard's part of a walk (by the path each result is placed at), and the files of the others."""
+    def owned(source: SourceFile) -> bool:
+        return shard.owns(stdin_name if source.path == STDIN else source.path)
+
+    mine = dataclasses.replace(
+        found, files=tuple(f for f in found.files if owned(f)),
+        charts=tuple(c for c in found.charts if shard.owns(f"{c.path}/Chart.yaml")),
+        kustomizations=tuple(k for k in found.kustomizations if shard.owns(k.file)),
+        problems=tuple(p for p in found.problems if shard.owns(p.path)))
+    return mine, tuple(f for f in found.files if not owned(f))
 
 
 def _charts(charts: Sequence[HelmChart]) -> Iterator[Result]:
@@ -477,9 +502,11 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
             result, findings=(*result.findings, finding), outcome=Outcome.FAILED))
 
 
-def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:
-    """A Rollout with a workloadRef is vouched for only by its Deployment's result: that must be here."""
-    carriers = {item.resource for item in judged if isinstance(item, _Judged) and item.pod_labels is not None}
+def _resolve_workload_refs(judged: list[_Judged | Result], elsewhere: Sequence[_Judged | Result] = ()) -> None:
+    """A Rollout with a workloadRef is vouched for only by its Deployment's result: that must be here, or
+    (under a shard) in a file another shard judges."""
+    carriers = {item.resource for item in (*judged, *elsewhere)
+                if isinstance(item, _Judged) and item.pod_labels is not None}
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.workload_ref is None:
             continue

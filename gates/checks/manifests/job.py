@@ -31,6 +31,6 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
         skip_rules=tuple(section["skip-rules"]), max_file_bytes=section["max-file-size"], today=config.today,
         hardening=section["hardening"], allowed_registries=tuple(section["allowed-registries"]),
         require_network_policy=section["require-network-policy"], inline_waivers=config.inline_waivers,
-        ignore_non_kubernetes=ignore_non_kubernetes,
+        ignore_non_kubernetes=ignore_non_kubernetes, shard=config.shard,
     )
     return GateJob(GATE, lambda: scan(options))
