@@ -35,6 +35,7 @@ from gates.validators import (
 from gates.waivers import WaiverRule, rule_glob, unknown_rule
 
 if TYPE_CHECKING:
+    from gates.baseline import Baseline
     from gates.shard import Shard
 
 if sys.version_info >= (3, 11):
@@ -131,6 +132,8 @@ class Config:
     """The schema it was validated against: the defaults of `section`."""
     shard: Shard | None = None
     """`--shard K/N` (or GitLab's parallel job): the part of the targets this run judges (`gates.shard`)."""
+    baseline: Baseline | None = None
+    """`--baseline PATH` or `[baseline] path`, loaded: findings it holds do not block (`gates.baseline`)."""
 
     def section(self, name: str) -> Mapping[str, Any]:
         """Table `name` as configured, every key present (defaults filled in)."""

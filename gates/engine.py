@@ -18,6 +18,7 @@ from gates.model import Outcome, Report, Result, Severity, blocks, error_result
 from gates.waivers import WaiverRule, apply_waivers
 
 if TYPE_CHECKING:
+    from gates.baseline import Baseline
     from gates.model import ShardStamp
     from gates.shard import Shard
 
@@ -59,12 +60,13 @@ def run(
     verbose: bool = False,
     shard: Shard | None = None,
     stamp: ShardStamp | None = None,
+    baseline: Baseline | None = None,
 ) -> Report:
     """Run every job in order; a bug in one gate becomes an error result, and the others still run.
 
     Under a `shard`, only the results it owns are kept (each gate may also have read only its share of
     the targets), and a gate that judged nothing here is not an error: `gates merge` decides that over
-    every shard."""
+    every shard. With a `baseline`, findings it holds are marked and do not block (`gates.baseline`)."""
     day = today or dt.date.today()
     started = time.monotonic()
     results: list[Result] = []
@@ -83,6 +85,10 @@ def run(
         if shard is not None:
             raw = [r for r in raw if shard.owns(shard_key(r))]
         decided = [decide(r, waivers, fail_on, day) for r in raw]
+        if baseline is not None:
+            from gates.baseline import apply
+
+            decided = apply(decided, baseline, fail_on, day)
         results.extend(decided)
         if shard is None and not any(r.outcome is not Outcome.SKIPPED for r in decided):
             results.append(checked_nothing(job.name, len(decided)))

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 _VALUE_FLAGS = {"--level": "level", "--config": "config", "--format": "formats", "-f": "formats",
                 "--output": "outputs", "-o": "outputs", "--fail-on": "fail_on",
-                "--config-ref": "config_ref", "--color": "color", "--shard": "shard"}
+                "--config-ref": "config_ref", "--color": "color", "--shard": "shard",
+                "--baseline": "baseline"}
 _REPEATABLE = {"formats", "outputs"}
 
 
@@ -82,6 +83,7 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         color=color,
         config_outputs=not parsed.get("no_config_outputs"),
         shard=str(parsed["shard"]) if parsed.get("shard") is not None else None,
+        baseline=Path(str(parsed["baseline"])) if parsed.get("baseline") is not None else None,
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")

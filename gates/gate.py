@@ -40,6 +40,8 @@ class CommonOptions:
     """False with `--no-config-outputs`: the configuration's `[output]` files are not written (hooks)."""
     shard: str | None = None
     """`--shard K/N` as given: judge only this shard's targets (see `gates.shard`)."""
+    baseline: Path | None = None
+    """`--baseline PATH`: findings in this baseline do not block (see `gates.baseline`)."""
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,28 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class BaselineMark:
+    """How a finding stands against the baseline of the run (`--baseline`), set only when one is in use."""
+
+    state: str
+    """`new` (not in the baseline: it blocks as any finding) or `unchanged` (in it since `since`)."""
+    fingerprint: str
+    """Its identity in baselines (`gates.baseline.fingerprint`): rule, resource, place within it, message."""
+    since: dt.date | None = None
+    """When the baseline first held it (`unchanged` only)."""
+    expired: bool = False
+    """In the baseline for longer than `max-age-days`: it blocks again."""
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the baseline keeps this finding from blocking."""
+        return self.state == UNCHANGED and not self.expired
+
+
+NEW, UNCHANGED = "new", "unchanged"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One violation of one rule by one resource."""
 
@@ -105,11 +127,18 @@ class Finding:
     """Set by the engine when a live waiver accepts this finding."""
     notes: tuple[str, ...] = ()
     """Extra one-line remarks, e.g. that a waiver matched but has expired."""
+    baseline: BaselineMark | None = None
+    """Set by the engine when the run has a baseline: whether the finding was there already."""
+
+    @property
+    def baselined(self) -> bool:
+        """In the baseline (and not too long): shown and counted, never blocking."""
+        return self.baseline is not None and self.baseline.accepted
 
 
 def blocks(finding: Finding, fail_on: Severity) -> bool:
-    """Whether a finding fails its result: not waived, and at least as severe as `fail_on`."""
-    return finding.waiver is None and finding.severity >= fail_on
+    """Whether a finding fails its result: not waived, not baselined, and at least as severe as `fail_on`."""
+    return finding.waiver is None and not finding.baselined and finding.severity >= fail_on
 
 
 @dataclass(frozen=True)

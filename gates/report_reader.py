@@ -18,7 +18,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gates.errors import InputError
-from gates.model import Finding, Location, Outcome, Report, Result, Severity, ShardStamp, Waiver, blocks
+from gates.model import (
+    NEW,
+    UNCHANGED,
+    BaselineMark,
+    Finding,
+    Location,
+    Outcome,
+    Report,
+    Result,
+    Severity,
+    ShardStamp,
+    Waiver,
+    blocks,
+)
 
 SCHEMA = "gates/report/v1"
 MAX_REPORT_BYTES = 512 * 1024 * 1024
@@ -115,7 +128,7 @@ def _shard(value: Any, path: str) -> ShardStamp:
 
 
 def _check_summary(value: Any, report: Report) -> None:
-    summary = _object(value, "summary", ("results", "findings", "blocking", "waived"))
+    summary = _object(value, "summary", ("results", "findings", "blocking", "waived"), ("baselined",))
     counts = _object(summary["results"], "summary/results", tuple(o.value for o in Outcome))
     for outcome, expected in report.counts().items():
         if _count(counts[outcome], f"summary/results/{outcome}") != expected:
@@ -123,7 +136,11 @@ def _check_summary(value: Any, report: Report) -> None:
     findings = [f for r in report.results for f in r.findings]
     tallies = {"findings": len(findings), "blocking": sum(1 for f in findings if blocks(f, report.fail_on)),
                "waived": sum(1 for f in findings if f.waiver is not None)}
+    if "baselined" in summary or any(f.baseline is not None for f in findings):
+        tallies["baselined"] = sum(1 for f in findings if f.baselined)
     for key, expected in tallies.items():
+        if key not in summary:
+            raise _Refused("summary", f"lacks {key!r}")
         if _count(summary[key], f"summary/{key}") != expected:
             raise _Refused(f"summary/{key}", f"says {summary[key]}, but the report holds {expected}")
 
@@ -149,7 +166,7 @@ def _result(value: Any, path: str, fail_on: Severity) -> Result:
 
 def _finding(value: Any, path: str, fail_on: Severity) -> Finding:
     item = _object(value, path, ("rule", "severity", "message", "location", "resource", "container", "blocking",
-                                 "waived", "notes"))
+                                 "waived", "notes"), ("baseline",))
     rule = _string(item["rule"], f"{path}/rule")
     if not rule:
         raise _Refused(f"{path}/rule", "is empty")
@@ -163,14 +180,30 @@ def _finding(value: Any, path: str, fail_on: Severity) -> Finding:
         container=_optional(item["container"], f"{path}/container", _string),
         waiver=_optional(item["waived"], f"{path}/waived", _waiver),
         notes=tuple(_string(n, f"{path}/notes/{i}") for i, n in enumerate(_list(item["notes"], f"{path}/notes"))),
+        baseline=_mark(item["baseline"], f"{path}/baseline") if "baseline" in item else None,
     )
     blocking = item["blocking"]
     if not isinstance(blocking, bool):
         raise _Refused(f"{path}/blocking", f"must be true or false, found {_shown(blocking)}")
     if blocking != blocks(finding, fail_on):
-        raise _Refused(f"{path}/blocking", f"says {str(blocking).lower()}, but its severity, waiver and the"
-                                           f" report's fail_on say otherwise")
+        raise _Refused(f"{path}/blocking", f"says {str(blocking).lower()}, but its severity, waiver and"
+                                           f" the report's fail-on threshold say otherwise")
     return finding
+
+
+def _mark(value: Any, path: str) -> BaselineMark:
+    item = _object(value, path, ("state", "fingerprint", "since", "expired"))
+    state = _string(item["state"], f"{path}/state")
+    if state not in (NEW, UNCHANGED):
+        raise _Refused(f"{path}/state", f"expected new or unchanged, found {_shown(state)}")
+    expired = item["expired"]
+    if not isinstance(expired, bool):
+        raise _Refused(f"{path}/expired", f"must be true or false, found {_shown(expired)}")
+    since = _optional(item["since"], f"{path}/since", _date)
+    if (since is None) != (state == NEW):
+        raise _Refused(f"{path}/since", "a date exactly when the finding is in the baseline (unchanged)")
+    return BaselineMark(state, _matching(item["fingerprint"], f"{path}/fingerprint", _DIGEST, "sha256:HEX"),
+                        since, expired)
 
 
 def _waiver(value: Any, path: str) -> Waiver:

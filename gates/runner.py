@@ -30,6 +30,7 @@ from gates.paths import display_path, git_top_level
 from gates.text import for_terminal
 
 if TYPE_CHECKING:
+    from gates.baseline import Baseline
     from gates.rules import Rule
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -60,11 +61,30 @@ def load_config(common: CommonOptions) -> Config:
     shard = chosen_shard(common.shard, os.environ)
     if shard is not None:
         changes["shard"] = shard
+    baseline = _baseline(config, common.baseline)
+    if baseline is not None:
+        changes["baseline"] = baseline
     if not common.config_outputs:
         config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
         changes["outputs"] = _report_files(config, common)
     return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+def _baseline(config: Config, flag: Path | None) -> Baseline | None:
+    """`--baseline PATH` (from the working directory), else `[baseline] path` (from the configuration's folder)."""
+    from gates import baseline
+
+    table = config.section(baseline.TABLE)
+    if flag is not None:
+        path, shown = flag, display_path(flag)
+    elif table["path"]:
+        base = config.source.parent if config.source else Path.cwd()
+        path = base / table["path"]
+        shown = display_path(path)
+    else:
+        return None
+    return baseline.load(path, shown, table["max-age-days"])
 
 
 def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Path], ...]:
@@ -257,7 +277,7 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool, color: str = "aut
         stamp = ShardStamp(config.shard.index, config.shard.total, config_digest(config, __version__))
     try:
         report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose,
-                     shard=config.shard, stamp=stamp)
+                     shard=config.shard, stamp=stamp, baseline=config.baseline)
         check_interrupted()
     except Interrupted as exc:
         _emit_interrupted(jobs, config, verbose, exc)

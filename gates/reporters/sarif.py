@@ -195,6 +195,11 @@ def _finding_result(finding: Finding, result: Result, report: Report, rule_index
             **({"container": finding.container} if finding.container else {}),
         },
     }
+    if finding.baseline is not None:  # SARIF's own words: new, or unchanged since the baseline
+        sarif["baselineState"] = finding.baseline.state
+        if finding.baseline.since is not None:
+            sarif["properties"]["baselinedSince"] = finding.baseline.since.isoformat()
+            sarif["properties"]["baselineExpired"] = finding.baseline.expired
     if finding.waiver is not None:
         waiver = finding.waiver
         until = f" (until {waiver.expires.isoformat()})" if waiver.expires else ""

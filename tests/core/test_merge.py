@@ -84,7 +84,7 @@ def test_cross_file_checks_agree_under_shards(cli: Any, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     tree = tmp_path / "k8s"
     tree.mkdir()
-    for name, text in zip(_apart(["deployment", "policy", "rollout"]), (DEPLOYMENT, POLICY, ROLLOUT)):
+    for name, text in zip(_apart(["deployment", "policy", "rollout"]), (DEPLOYMENT, POLICY, ROLLOUT), strict=True):
         (tree / name).write_text(text, encoding="utf-8")
     (tmp_path / "covered.toml").write_text("[manifests]\nrequire-network-policy = true\n", encoding="utf-8")
     (tmp_path / "plain.toml").write_text("", encoding="utf-8")

@@ -8,6 +8,7 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -49,7 +50,7 @@ def signature_command(
                                               "verified Rekor entry.")] = False,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
-    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
 ) -> Invocation:
     """Verify cosign / Sigstore image signatures in the registry (cosign's flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, signature_job
@@ -61,5 +62,5 @@ def signature_command(
                           ignore_tlog=ignore_tlog)
     chosen = tuple(images or ())
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                    color=color.value, shard=shard),
+                                    color=color.value, shard=shard, baseline=baseline),
                       lambda cfg: signature_job(cfg, chosen, flags))
