@@ -116,7 +116,7 @@ def baseline_write_command(
     from gates.text import for_terminal
 
     common = runner.CommonOptions(config, None, None, None, False, config_ref=config_ref, config_outputs=False)
-    cfg = runner.load_config(common)
+    cfg = runner.load_config(common, with_baseline=False)
     if reports:
         results = baseline_write.findings_of_reports(reports)
     else:

@@ -38,8 +38,10 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 __all__ = ["CommonOptions", "Invocation", "RunFlags", "execute", "finish", "guarded", "load_config", "run_jobs"]
 
 
-def load_config(common: CommonOptions) -> Config:
-    """The configuration of this run: file (against every registered gate's schema), environment, flags."""
+def load_config(common: CommonOptions, with_baseline: bool = True) -> Config:
+    """The configuration of this run: file (against every registered gate's schema), environment, flags.
+
+    `with_baseline=False`: the configured baseline is not read (`gates baseline write` makes it)."""
     from gates.checks import load_config as load
     from gates.registry_client import check_cache_dir
 
@@ -61,7 +63,7 @@ def load_config(common: CommonOptions) -> Config:
     shard = chosen_shard(common.shard, os.environ)
     if shard is not None:
         changes["shard"] = shard
-    baseline = _baseline(config, common.baseline)
+    baseline = _baseline(config, common.baseline) if with_baseline else None
     if baseline is not None:
         changes["baseline"] = baseline
     if not common.config_outputs:
