@@ -192,6 +192,6 @@ def test_baselines_and_shards_merge_to_the_unsharded_verdict(cli: Any, tree: Pat
     merged = cli(["merge", "-f", "json", *shards])
     assert merged.code == code == 1
     assert sorted(map(json.dumps, json.loads(merged.out)["results"])) == sorted(map(json.dumps, whole["results"]))
-    again = cli(["baseline", "write", "from-shards.json", "--from", shards[0], "--from", shards[1], "--from", shards[2]])
+    again = cli(["baseline", "write", "from-shards.json", *(arg for path in shards for arg in ("--from", path))])
     assert again.code == 0
     assert len(json.loads((tree / "from-shards.json").read_text())["findings"]) == len(_findings(whole))
