@@ -93,8 +93,7 @@ def merge_command(
     return runner.conclude(merge(read), cfg, verbose, common.color)
 
 
-baseline_app = typer.Typer(name="baseline", no_args_is_help=True,
-                           help="Baselines: today's findings accepted for now, so only new ones block.")
+baseline_app = typer.Typer(name="baseline", no_args_is_help=True, help="Baselines: findings accepted for now.")
 app.add_typer(baseline_app)
 
 
@@ -105,7 +104,7 @@ def baseline_write_command(
     target: Annotated[str | None, typer.Option("--path", metavar="PATH", help="What `gates run` scans (default: "
                                                "the config's paths, else .).")] = None,
     reports: Annotated[list[Path] | None, typer.Option(
-        "--from", metavar="REPORT.json", help="Take the findings from these JSON reports (a whole run's, or every"
+        "--from", metavar="REPORT", help="Take the findings from these JSON reports (a whole run's, or every"
         " shard's of one) instead of running the gates (repeatable).")] = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, level: LevelOpt = None,
 ) -> int:

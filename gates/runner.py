@@ -63,9 +63,8 @@ def load_config(common: CommonOptions, with_baseline: bool = True) -> Config:
     shard = chosen_shard(common.shard, os.environ)
     if shard is not None:
         changes["shard"] = shard
-    baseline = _baseline(config, common.baseline) if with_baseline else None
-    if baseline is not None:
-        changes["baseline"] = baseline
+    if with_baseline:
+        config = dataclasses.replace(config, baseline=_baseline(config, common.baseline))
     if not common.config_outputs:
         config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
