@@ -129,7 +129,7 @@ def _pair(cli: Any, tmp_path: Path, *extra: str) -> list[Path]:
 def _refusal(cli: Any, paths: list[Path]) -> str:
     run = cli(["merge", *map(str, paths)])
     assert run.code == 2 and run.out == ""
-    lines = run.err.strip().splitlines()
+    lines: list[str] = run.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gates: error: ") and "Traceback" not in run.err
     return lines[0]
 
@@ -169,7 +169,7 @@ def _edited(path: Path, change: Any) -> Path:
 def _refused_report(cli: Any, paths: list[Path]) -> str:
     run = cli(["merge", *map(str, paths)])
     assert run.code == 1 and run.out == ""
-    lines = run.err.strip().splitlines()
+    lines: list[str] = run.err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in run.err
     return lines[0]
 
