@@ -275,14 +275,15 @@ def _matching(value: Any, path: str, pattern: re.Pattern[str], what: str) -> str
 
 
 E = TypeVar("E", Outcome, Severity)
+_MEMBERS: dict[type[Any], dict[str, Any]] = {kind: {m.value: m for m in kind} for kind in (Outcome, Severity)}
+"""Each enum's members by value, looked up once per field (a report can hold a million of them)."""
 
 
 def _enum(kind: type[E], value: Any, path: str) -> E:
-    if isinstance(value, str):
-        for member in kind:
-            if member.value == value:
-                return member
-    raise _Refused(path, f"expected one of {', '.join(m.value for m in kind)}, found {_shown(value)}")
+    member: E | None = _MEMBERS[kind].get(value) if isinstance(value, str) else None
+    if member is None:
+        raise _Refused(path, f"expected one of {', '.join(m.value for m in kind)}, found {_shown(value)}")
+    return member
 
 
 def _optional(value: Any, path: str, read: Callable[[Any, str], T]) -> T | None:
