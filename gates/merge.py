@@ -63,8 +63,13 @@ def _fold(shards: Sequence[Report]) -> Report:
     that every result belongs to a gate of its report)."""
     gates = shards[0].gates
     by_gate: dict[str, list[Result]] = {gate: [] for gate in gates}
+    said: set[Result] = set()
     for shard in sorted(shards, key=lambda r: r.shard.index if r.shard else 0):
         for result in shard.results:
+            if result.location is None and result.target == result.gate:  # about the gate, not a target:
+                if result in said:  # an internal error every shard met is one result, as in one run
+                    continue
+                said.add(result)
             by_gate[result.gate].append(result)
     results: list[Result] = []
     for gate, own in by_gate.items():

@@ -25,7 +25,7 @@ from gates.gate import CommonOptions, Invocation, RunFlags
 from gates.interrupts import Interrupted
 from gates.interrupts import check as check_interrupted
 from gates.interrupts import report as report_interrupted
-from gates.model import Outcome, Report, error_result
+from gates.model import Outcome, Report, ShardStamp, error_result
 from gates.paths import display_path, git_top_level
 from gates.text import for_terminal
 
@@ -270,20 +270,23 @@ def _silence_stdout() -> None:
 def finish(jobs: list[GateJob], config: Config, verbose: bool, color: str = "auto") -> int:
     from gates.engine import run
 
-    stamp = None
-    if config.shard is not None:
-        from gates.model import ShardStamp
-        from gates.shard import config_digest
-
-        stamp = ShardStamp(config.shard.index, config.shard.total, config_digest(config, __version__))
     try:
         report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose,
-                     shard=config.shard, stamp=stamp, baseline=config.baseline)
+                     shard=config.shard, stamp=_shard_stamp(config), baseline=config.baseline)
         check_interrupted()
     except Interrupted as exc:
         _emit_interrupted(jobs, config, verbose, exc)
         raise
     return conclude(report, config, verbose, color)
+
+
+def _shard_stamp(config: Config) -> ShardStamp | None:
+    """What a shard's report says of itself, so `gates merge` can tell whether shards belong together."""
+    if config.shard is None:
+        return None
+    from gates.shard import config_digest
+
+    return ShardStamp(config.shard.index, config.shard.total, config_digest(config, __version__))
 
 
 def conclude(report: Report, config: Config, verbose: bool, color: str = "auto") -> int:
@@ -302,7 +305,7 @@ def _emit_interrupted(jobs: list[GateJob], config: Config, verbose: bool, exc: I
     """Write reports that say the run was cut short, so no CI step reads a stale or missing one as a pass."""
     reason = f"the run was interrupted by {exc.name} before the gates finished: no verdict"
     report = Report(results=tuple(error_result(job.name, job.name, reason) for job in jobs),
-                    gates=tuple(job.name for job in jobs), fail_on=config.fail_on)
+                    gates=tuple(job.name for job in jobs), fail_on=config.fail_on, shard=_shard_stamp(config))
     with suppress(GatesError, OSError):  # best effort: the run already ends with the interrupt's line and code
         emit(report, config, verbose)
 

@@ -214,3 +214,25 @@ def test_hostile_text_in_a_report_is_escaped_on_output(cli: Any, tmp_path: Path)
     assert run.code in (0, 1)
     assert "\x1b[2J" not in run.out and "\u202e" not in run.out
     assert not any(line.lstrip().startswith("::") for line in run.out.splitlines())
+
+
+def test_an_internal_error_every_shard_met_is_one_result_and_an_empty_run_says_so() -> None:
+    from gates.engine import GateJob, run
+    from gates.merge import merge
+    from gates.model import ShardStamp
+    from gates.report_reader import ReadReport
+    from gates.shard import Shard
+
+    def boom() -> list[Any]:
+        raise ZeroDivisionError("bug")
+
+    shards = []
+    for k in (1, 2):
+        report = run([GateJob("manifests", boom), GateJob("compose", list)], shard=Shard(k, 2),
+                     stamp=ShardStamp(k, 2, "sha256:" + "0" * 64))
+        assert [r.gate for r in report.results] == ["manifests"]  # the empty compose gate is the merge's
+        shards.append(ReadReport(report, "0", f"s{k}.json"))
+    merged = merge(shards)
+    assert [(r.gate, r.outcome.value) for r in merged.results] == [("manifests", "error"), ("compose", "error")]
+    assert len(merged.internal_errors) == 1 and "ZeroDivisionError" in merged.internal_errors[0]
+    assert merged.results[1].error == "the compose gate checked nothing: it found no target"
