@@ -86,13 +86,16 @@ def chosen(flag: str | None, environ: Mapping[str, str]) -> Shard | None:
 
 def config_digest(config: Config, version: str) -> str:
     """A digest of what decides the verdicts: gates' version, the gates, fail-on, waivers, every table as
-    loaded, and the day judged. Where the file lies and which reports are written are left out: shards
-    run in different checkouts and write different files."""
+    loaded, the baseline's entries, and the day judged. Where the file lies and which reports are written
+    are left out: shards run in different checkouts and write different files."""
     policy = {
         "version": version, "gates": list(config.gates), "fail_on": config.fail_on.value,
         "inline_waivers": config.inline_waivers, "today": config.today.isoformat(),
         "waivers": [dataclasses.astuple(w) for w in config.waivers],
         "sections": {name: config.section(name) for name in sorted(config.tables)},
+        "baseline": None if config.baseline is None else [
+            config.baseline.max_age_days,
+            sorted((e.fingerprint, e.since.isoformat()) for e in config.baseline.entries.values())],
     }
     text = json.dumps(policy, sort_keys=True, default=_plain, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()

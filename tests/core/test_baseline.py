@@ -191,6 +191,10 @@ def test_baselines_and_shards_merge_to_the_unsharded_verdict(cli: Any, tree: Pat
         cli(["manifests", "--baseline", "baseline.json", "--shard", f"{k}/3", "-o", f"json={shards[-1]}", "k8s"])
     merged = cli(["merge", "-f", "json", *shards])
     assert merged.code == code == 1
+    unbaselined = str(tree / "s3-without.json")
+    cli(["manifests", "--shard", "3/3", "-o", f"json={unbaselined}", "k8s"])
+    mixed = cli(["merge", *shards[:2], unbaselined])  # a shard judged without the baseline is another run
+    assert mixed.code == 2 and "different configurations" in mixed.err
     assert sorted(map(json.dumps, json.loads(merged.out)["results"])) == sorted(map(json.dumps, whole["results"]))
     again = cli(["baseline", "write", "from-shards.json", *(arg for path in shards for arg in ("--from", path))])
     assert again.code == 0
