@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gates.errors import ConfigError
-from gates.model import NEW, UNCHANGED, BaselineMark, Finding, Outcome, Result, Severity, blocks
+from gates.model import NEW, UNCHANGED, BaselineEntry, BaselineMark, Finding, Outcome, Result, Severity, blocks
 from gates.validators import Schema, non_negative_int, string
 
 TABLE = "baseline"
@@ -51,18 +51,8 @@ def fingerprint(finding: Finding) -> str:
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One accepted finding: its fingerprint, since when, and (for people reading a diff) what it is."""
-
-    fingerprint: str
-    since: dt.date
-    rule: str
-    resource: str
-
-
-@dataclass(frozen=True)
 class Baseline:
-    entries: Mapping[str, Entry]
+    entries: Mapping[str, BaselineEntry]
     """By fingerprint."""
     source: str
     """The file, as named (flag or configuration)."""
@@ -105,24 +95,32 @@ def _marked(finding: Finding, baseline: Baseline, today: dt.date) -> Finding:
     return dataclasses.replace(finding, baseline=mark, notes=notes)
 
 
-def entries_of(findings: Iterable[Finding], today: dt.date, previous: Baseline | None) -> list[Entry]:
+def entries_of(results: Iterable[Result], today: dt.date, previous: Baseline | None) -> list[BaselineEntry]:
     """The entries a baseline written today holds: every finding not waived; one already in `previous`
     keeps the day it entered (rewriting a baseline never makes its debts younger)."""
-    found: dict[str, Entry] = {}
-    for finding in findings:
-        if finding.waiver is not None:
-            continue
-        print_ = fingerprint(finding)
-        old = previous.entries.get(print_) if previous else None
-        found[print_] = Entry(print_, old.since if old else today, finding.rule,
-                              finding.resource or finding.location.path)
-    return sorted(found.values(), key=lambda e: (e.rule, e.resource, e.fingerprint))
+    found: dict[str, BaselineEntry] = {}
+    for result in results:
+        for finding in result.findings:
+            if finding.waiver is not None:
+                continue
+            print_ = fingerprint(finding)
+            old = previous.entries.get(print_) if previous else None
+            found[print_] = BaselineEntry(print_, old.since if old else today, result.gate, finding.rule,
+                                          finding.resource or finding.location.path)
+    return sorted(found.values(), key=lambda e: (e.gate, e.rule, e.resource, e.fingerprint))
 
 
-def render(entries: Sequence[Entry], today: dt.date, version: str) -> str:
+def absent(results: Iterable[Result], baseline: Baseline, gates: Iterable[str]) -> tuple[BaselineEntry, ...]:
+    """The baseline's entries of these gates that no finding of `results` matched: fixed, or gone."""
+    ran = set(gates)
+    seen = {f.baseline.fingerprint for r in results for f in r.findings if f.baseline is not None}
+    return tuple(e for e in baseline.entries.values() if e.gate in ran and e.fingerprint not in seen)
+
+
+def render(entries: Sequence[BaselineEntry], today: dt.date, version: str) -> str:
     """The baseline file: sorted, one entry a line, so its diff in review shows what was accepted."""
-    lines = [json.dumps({"fingerprint": e.fingerprint, "since": e.since.isoformat(), "rule": e.rule,
-                         "resource": e.resource}, ensure_ascii=True) for e in entries]
+    lines = [json.dumps({"fingerprint": e.fingerprint, "since": e.since.isoformat(), "gate": e.gate,
+                         "rule": e.rule, "resource": e.resource}, ensure_ascii=True) for e in entries]
     body = ",\n    ".join(lines)
     return (f'{{\n  "schema": "{SCHEMA}",\n  "tool": {json.dumps({"name": "gates", "version": version})},\n'
             f'  "written": "{today.isoformat()}",\n  "findings": [' + (f"\n    {body}\n  " if lines else "")
@@ -157,7 +155,7 @@ def load(path: Path, shown: str, max_age_days: int = 0, missing_ok: bool = False
     return Baseline({e.fingerprint: e for e in entries}, shown, max_age_days)
 
 
-def _entries(document: Any) -> list[Entry]:
+def _entries(document: Any) -> list[BaselineEntry]:
     """Every entry of a parsed baseline; ValueError naming the first thing that is not as written."""
     if not isinstance(document, dict) or set(document) != {"schema", "tool", "written", "findings"}:
         raise ValueError("expected an object with schema, tool, written and findings")
@@ -167,14 +165,14 @@ def _entries(document: Any) -> list[Entry]:
         raise ValueError("findings must be an array")
     entries = []
     for index, item in enumerate(document["findings"]):
-        if not isinstance(item, dict) or set(item) != {"fingerprint", "since", "rule", "resource"}:
-            raise ValueError(f"findings[{index}]: expected an object with fingerprint, since, rule, resource")
+        if not isinstance(item, dict) or set(item) != {"fingerprint", "since", "gate", "rule", "resource"}:
+            raise ValueError(f"findings[{index}]: expected an object with fingerprint, since, gate, rule, resource")
         if not all(isinstance(item[key], str) for key in item):
             raise ValueError(f"findings[{index}]: every value is a string")
         if not _FINGERPRINT.fullmatch(item["fingerprint"]):
             raise ValueError(f"findings[{index}].fingerprint: expected sha256:HEX")
         if not _DATE.fullmatch(item["since"]):
             raise ValueError(f"findings[{index}].since: expected a date YYYY-MM-DD")
-        entries.append(Entry(item["fingerprint"], dt.date.fromisoformat(item["since"]), item["rule"],
-                             item["resource"]))
+        entries.append(BaselineEntry(item["fingerprint"], dt.date.fromisoformat(item["since"]), item["gate"],
+                                     item["rule"], item["resource"]))
     return entries

@@ -9,7 +9,7 @@ from gates import __version__
 from gates.baseline import entries_of, load, render
 from gates.config import Config
 from gates.errors import ConfigError, UsageError
-from gates.model import Finding, Outcome, Result
+from gates.model import Outcome, Result
 from gates.paths import display_path, inside_git_dir
 from gates.wording import counted
 
@@ -37,8 +37,7 @@ def write(target: Path, results: Sequence[Result], config: Config) -> str:
         previous = load(target, shown, missing_ok=True)
     except ConfigError as exc:  # a file there that is no baseline: never overwritten by mistake
         raise UsageError(f"baseline write: {exc} (not overwritten)") from None
-    findings: list[Finding] = [f for r in results for f in r.findings]
-    entries = entries_of(findings, today, previous)
+    entries = entries_of(results, today, previous)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, render(entries, today, __version__).encode("utf-8"))

@@ -92,5 +92,11 @@ def run(
         results.extend(decided)
         if shard is None and not any(r.outcome is not Outcome.SKIPPED for r in decided):
             results.append(checked_nothing(job.name, len(decided)))
-    return Report(results=tuple(results), gates=tuple(j.name for j in jobs), fail_on=fail_on,
-                  internal_errors=tuple(internal), duration=time.monotonic() - started, shard=stamp)
+    gates = tuple(j.name for j in jobs)
+    gone = None
+    if baseline is not None:
+        from gates.baseline import absent
+
+        gone = absent(results, baseline, gates)
+    return Report(results=tuple(results), gates=gates, fail_on=fail_on, internal_errors=tuple(internal),
+                  duration=time.monotonic() - started, shard=stamp, baseline_absent=gone)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from gates.engine import checked_nothing
 from gates.errors import UsageError
-from gates.model import Outcome, Report, Result
+from gates.model import BaselineEntry, Outcome, Report, Result
 from gates.report_reader import ReadReport
 
 
@@ -78,4 +78,13 @@ def _fold(shards: Sequence[Report]) -> Report:
             results.append(checked_nothing(gate, len(own)))
     internal = tuple(dict.fromkeys(e for shard in shards for e in shard.internal_errors))
     return Report(results=tuple(results), gates=gates, fail_on=shards[0].fail_on, internal_errors=internal,
-                  generated=max(shard.generated for shard in shards))
+                  generated=max(shard.generated for shard in shards), baseline_absent=_absent(shards))
+
+
+def _absent(shards: Sequence[Report]) -> tuple[BaselineEntry, ...] | None:
+    """Baseline entries no shard saw: each shard lists those it did not, the others' findings included."""
+    lists = [shard.baseline_absent for shard in shards]
+    if any(entries is None for entries in lists):
+        return None
+    unseen = set.intersection(*({e.fingerprint for e in entries or ()} for entries in lists))
+    return tuple(e for e in lists[0] or () if e.fingerprint in unseen)

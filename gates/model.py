@@ -113,6 +113,18 @@ NEW, UNCHANGED = "new", "unchanged"
 
 
 @dataclass(frozen=True)
+class BaselineEntry:
+    """One finding a baseline accepted: its fingerprint, since when, and (for people reading a diff, and
+    for reports of what is gone) which gate, rule and resource it was."""
+
+    fingerprint: str
+    since: dt.date
+    gate: str
+    rule: str
+    resource: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One violation of one rule by one resource."""
 
@@ -187,6 +199,8 @@ class Report:
     """Seconds the gates took to run (wall clock), where the engine measured it."""
     shard: ShardStamp | None = None
     """Set on one shard's report (`--shard K/N`): the part it judged, for `gates merge`."""
+    baseline_absent: tuple[BaselineEntry, ...] | None = None
+    """With a baseline: its entries of the gates that ran that no finding matched (fixed, or gone)."""
 
     @property
     def outcome(self) -> Outcome:

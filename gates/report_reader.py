@@ -21,6 +21,7 @@ from gates.errors import InputError
 from gates.model import (
     NEW,
     UNCHANGED,
+    BaselineEntry,
     BaselineMark,
     Finding,
     Location,
@@ -87,7 +88,7 @@ def read(path: Path, shown: str, max_bytes: int = MAX_REPORT_BYTES) -> ReadRepor
 def parse(document: Any) -> tuple[Report, str]:
     """The report a parsed JSON document holds, and the version of gates that wrote it."""
     top = _object(document, "", ("schema", "tool", "generated", "outcome", "fail_on", "gates", "summary", "results",
-                                 "internal_errors"), ("shard",))
+                                 "internal_errors"), ("shard", "baseline_absent"))
     if top["schema"] != SCHEMA:
         raise _Refused("schema", f"expected {SCHEMA!r}, found {_shown(top['schema'])}")
     tool = _object(top["tool"], "tool", ("name", "version"))
@@ -110,8 +111,12 @@ def parse(document: Any) -> tuple[Report, str]:
     if strays:
         raise _Refused(f"results/{strays[0]}/gate", f"{results[strays[0]].gate!r} is not among the report's gates")
     shard = _shard(top["shard"], "shard") if "shard" in top else None
+    gone = None
+    if "baseline_absent" in top:
+        gone = tuple(_entry(e, f"baseline_absent/{i}") for i, e in enumerate(_list(top["baseline_absent"],
+                                                                                    "baseline_absent")))
     report = Report(results=results, gates=gates, fail_on=fail_on, internal_errors=internal, generated=when,
-                    shard=shard)
+                    shard=shard, baseline_absent=gone)
     _check_summary(top["summary"], report)
     outcome = _enum(Outcome, top["outcome"], "outcome")
     if outcome is not report.outcome:
@@ -204,6 +209,14 @@ def _mark(value: Any, path: str) -> BaselineMark:
         raise _Refused(f"{path}/since", "a date exactly when the finding is in the baseline (unchanged)")
     return BaselineMark(state, _matching(item["fingerprint"], f"{path}/fingerprint", _DIGEST, "sha256:HEX"),
                         since, expired)
+
+
+def _entry(value: Any, path: str) -> BaselineEntry:
+    item = _object(value, path, ("fingerprint", "since", "gate", "rule", "resource"))
+    return BaselineEntry(_matching(item["fingerprint"], f"{path}/fingerprint", _DIGEST, "sha256:HEX"),
+                         _date(item["since"], f"{path}/since"),
+                         _matching(item["gate"], f"{path}/gate", _GATE, "a gate name"),
+                         _string(item["rule"], f"{path}/rule"), _string(item["resource"], f"{path}/resource"))
 
 
 def _waiver(value: Any, path: str) -> Waiver:

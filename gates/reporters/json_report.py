@@ -86,6 +86,9 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
         },
         "results": [_result(r, report) for r in report.results],
         "internal_errors": list(report.internal_errors),
+        **({} if report.baseline_absent is None else {"baseline_absent": [
+            {"fingerprint": e.fingerprint, "since": e.since.isoformat(), "gate": e.gate, "rule": e.rule,
+             "resource": e.resource} for e in report.baseline_absent]}),
         **({} if report.shard is None else {"shard": {
             "index": report.shard.index, "total": report.shard.total, "config": report.shard.config}}),
     }

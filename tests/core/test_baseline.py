@@ -199,3 +199,28 @@ def test_baselines_and_shards_merge_to_the_unsharded_verdict(cli: Any, tree: Pat
     again = cli(["baseline", "write", "from-shards.json", *(arg for path in shards for arg in ("--from", path))])
     assert again.code == 0
     assert len(json.loads((tree / "from-shards.json").read_text())["findings"]) == len(_findings(whole))
+
+
+def test_a_fixed_finding_is_absent_in_sarif_and_json_also_after_a_merge(cli: Any, tree: Path) -> None:
+    from tests.reporters.test_sarif import validate
+
+    cli(["baseline", "write", "baseline.json", "--path", "k8s"])
+    for n in range(6):  # findings in other files, so that shards see only some of the baseline
+        (tree / "k8s" / f"app-{n}.yaml").write_text(BAD.replace("name: web\n  namespace", f"name: app{n}\n  namespace"))
+    cli(["baseline", "write", "baseline.json", "--path", "k8s"])
+    fixed = BAD.replace("      hostPID: true\n", "")
+    (tree / "k8s" / "web.yaml").write_text(fixed, encoding="utf-8")
+    code, report = _report(cli, "--baseline", "baseline.json")
+    [gone] = report["baseline_absent"]
+    assert code == 0 and gone["rule"] == "pss-host-namespaces" and gone["resource"] == "Deployment/shop/web"
+    log = json.loads(cli(["manifests", "-f", "sarif", "--baseline", "baseline.json", "k8s"]).out)
+    validate(log)
+    absent = [r for r in log["runs"][0]["results"] if r["baselineState"] == "absent"]
+    assert [(r["ruleId"], r["level"]) for r in absent] == [("pss-host-namespaces", "none")]
+    shards = []
+    for k in (1, 2, 3):
+        shards.append(str(tree / f"s{k}.json"))
+        cli(["manifests", "--baseline", "baseline.json", "--shard", f"{k}/3", "-o", f"json={shards[-1]}", "k8s"])
+    assert any(len(json.loads(Path(s).read_text())["baseline_absent"]) > 1 for s in shards)  # others' findings
+    merged = json.loads(cli(["merge", "-f", "json", *shards]).out)
+    assert merged["baseline_absent"] == report["baseline_absent"]
