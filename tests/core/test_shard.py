@@ -59,9 +59,9 @@ def test_gitlab_parallel_is_read_only_under_gitlab_and_the_flag_wins() -> None:
         shard.chosen(None, {**gitlab, "CI_NODE_INDEX": "4"})
 
 
-def test_the_fast_path_takes_the_shard() -> None:
-    parsed = parse_manifests_args(["manifests", "--shard", "2/4", "--", "k8s"])
-    assert parsed is not None and parsed["shard"] == "2/4"
+def test_the_fast_path_takes_the_shard_and_the_baseline() -> None:
+    parsed = parse_manifests_args(["manifests", "--shard", "2/4", "--baseline=b.json", "--", "k8s"])
+    assert parsed is not None and parsed["shard"] == "2/4" and parsed["baseline"] == "b.json"
 
 
 def _tree(root: Path, count: int) -> None:
