@@ -245,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every way a run can end to its exit code, never a traceback by default."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
+    from gates.shard import remember_arguments
+
+    remember_arguments(args)
     with interrupts.trapped():  # SIGINT and SIGTERM: 130 and 143 with one line, never click's "Abort"
         return runner.guarded(lambda: _invoke(args), verbose)
 

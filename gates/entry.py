@@ -119,6 +119,9 @@ def _main(args: list[str]) -> int:
     # A run allocates hundreds of thousands of small acyclic objects (documents, findings) and is over in
     # seconds: collecting the youngest generation every 700 allocations only burns time.
     gc.set_threshold(100_000, 50, 100)
+    from gates.shard import remember_arguments
+
+    remember_arguments(args)
     parsed = parse_manifests_args(args)
     if parsed is not None:
         code = _fast_manifests(parsed)

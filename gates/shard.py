@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -84,10 +84,48 @@ def chosen(flag: str | None, environ: Mapping[str, str]) -> Shard | None:
     return from_environment(environ)
 
 
+_RUN_LOCAL_VALUE_FLAGS = frozenset({"--shard", "--output", "-o", "--format", "-f", "--color", "--config",
+                                    "--config-ref", "--baseline"})
+"""Flags whose value changes where a shard's report goes or how it looks, not its verdicts (or whose
+verdict-deciding content, a configuration or baseline file, the digest holds already)."""
+_RUN_LOCAL_FLAGS = frozenset({"--verbose", "-v", "--allow-output-outside-workspace", "--no-config-outputs"})
+_arguments: tuple[str, ...] = ()
+
+
+def remember_arguments(args: Sequence[str]) -> None:
+    """The command line of this process (`gates.entry`, `gates.cli`): the targets and gate flags it names
+    decide verdicts, so shards of one run must have been given the same ones."""
+    global _arguments
+    _arguments = tuple(args)
+
+
+def verdict_arguments(args: Sequence[str]) -> tuple[str, ...]:
+    """`args` without the flags that differ between the shards of one run (`--shard`, `--output`, ...)."""
+    kept: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--":
+            kept.append(arg)
+            kept.extend(items)
+            break
+        name = arg.partition("=")[0]
+        if arg in _RUN_LOCAL_FLAGS:
+            continue
+        if name in _RUN_LOCAL_VALUE_FLAGS:
+            if "=" not in arg:
+                next(items, None)
+            continue
+        if arg.startswith("-") and not arg.startswith("--") and arg[1:2] in ("o", "f") and len(arg) > 2:
+            continue  # -ojson=x.json, -fjson
+        kept.append(arg)
+    return tuple(kept)
+
+
 def config_digest(config: Config, version: str) -> str:
     """A digest of what decides the verdicts: gates' version, the gates, fail-on, waivers, every table as
-    loaded, the baseline's entries, and the day judged. Where the file lies and which reports are written
-    are left out: shards run in different checkouts and write different files."""
+    loaded, the baseline's entries, the day judged, and the command line's targets and gate flags. Where the
+    file lies and which reports are written are left out: shards run in different checkouts and write
+    different files."""
     policy = {
         "version": version, "gates": list(config.gates), "fail_on": config.fail_on.value,
         "inline_waivers": config.inline_waivers, "today": config.today.isoformat(),
@@ -96,6 +134,7 @@ def config_digest(config: Config, version: str) -> str:
         "baseline": None if config.baseline is None else [
             config.baseline.max_age_days,
             sorted((e.fingerprint, e.since.isoformat()) for e in config.baseline.entries.values())],
+        "arguments": list(verdict_arguments(_arguments)),
     }
     text = json.dumps(policy, sort_keys=True, default=_plain, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()

@@ -159,6 +159,20 @@ def test_shards_of_another_configuration_are_refused(cli: Any, tmp_path: Path) -
     assert "different configurations" in _refusal(cli, [one, two])
 
 
+def test_shards_given_other_targets_or_gate_flags_are_refused(cli: Any, tmp_path: Path) -> None:
+    """A job of the matrix given another folder, or another --level, judged another run: merged, the
+    targets no shard was given would pass unjudged."""
+    one, _ = _pair(cli, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    narrower = _shards(cli, ["manifests", str(tmp_path / "k8s" / "p0.yaml")], elsewhere, total=2)
+    assert "different configurations" in _refusal(cli, [one, narrower[1]])
+    lenient = _shards(cli, ["manifests", "--level", "baseline", str(tmp_path / "k8s")], elsewhere, total=2)
+    assert "different configurations" in _refusal(cli, [one, lenient[1]])
+    again = _shards(cli, ["manifests", "--verbose", "--color", "never", str(tmp_path / "k8s")], elsewhere, total=2)
+    assert cli(["merge", str(one), str(again[1])]).code in (0, 1)  # how a shard reports is its own affair
+
+
 def _edited(path: Path, change: Any) -> Path:
     report = json.loads(path.read_text())
     change(report)

@@ -64,6 +64,12 @@ def test_the_fast_path_takes_the_shard_and_the_baseline() -> None:
     assert parsed is not None and parsed["shard"] == "2/4" and parsed["baseline"] == "b.json"
 
 
+def test_only_the_flags_that_decide_verdicts_are_compared() -> None:
+    args = ["manifests", "--shard", "1/4", "-o", "json=a.json", "--output=sarif=b", "-fjson", "--verbose",
+            "--config", "x.toml", "--level", "baseline", "k8s", "--", "--shard", "-o"]
+    assert shard.verdict_arguments(args) == ("manifests", "--level", "baseline", "k8s", "--", "--shard", "-o")
+
+
 def _tree(root: Path, count: int) -> None:
     for n in range(count):
         (root / f"app-{n}.yaml").write_text(POD.format(name=f"app-{n}", digest=DIGEST), encoding="utf-8")
