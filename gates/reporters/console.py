@@ -177,6 +177,10 @@ def render(report: Report, context: RenderContext) -> str:
         lines.append("")
     if gates:
         lines += [*_table(report, gates, paint), ""]
+    if report.baseline_absent:
+        gone = counted(len(report.baseline_absent), "entry", "entries")
+        lines += [paint(f"baseline: {gone} no longer found (fixed, or gone): `gates baseline write` drops them", "dim"),
+                  ""]
     for problem in report.internal_errors:
         lines.append(paint(f"internal error: {problem}", "red"))
     verdict = {Outcome.PASSED: ("PASSED", "green"), Outcome.FAILED: ("FAILED", "red"),

@@ -86,6 +86,8 @@ def test_baselined_findings_are_shown_counted_and_do_not_block(cli: Any, tree: P
     assert {f["baseline"]["state"] for f in _findings(after)} == {"unchanged"}
     console = cli(["manifests", "--baseline", "baseline.json", "k8s"])
     assert "baselined since" in console.out and f"({len(_findings(before))} baselined)" in console.out
+    github = cli(["manifests", "-f", "github", "--baseline", "baseline.json", "k8s"])
+    assert "::error" not in github.out and "::warning" not in github.out  # a backlog is not annotated
 
 
 @pytest.mark.parametrize("change", ["move lines", "reformat", "rename", "split"])
@@ -213,6 +215,7 @@ def test_a_fixed_finding_is_absent_in_sarif_and_json_also_after_a_merge(cli: Any
     code, report = _report(cli, "--baseline", "baseline.json")
     [gone] = report["baseline_absent"]
     assert code == 0 and gone["rule"] == "pss-host-namespaces" and gone["resource"] == "Deployment/shop/web"
+    assert "baseline: 1 entry no longer found" in cli(["manifests", "--baseline", "baseline.json", "k8s"]).out
     log = json.loads(cli(["manifests", "-f", "sarif", "--baseline", "baseline.json", "k8s"]).out)
     validate(log)
     absent = [r for r in log["runs"][0]["results"] if r["baselineState"] == "absent"]
