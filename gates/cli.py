@@ -18,6 +18,7 @@ from gates import __version__, interrupts, runner
 from gates.checks import GATES, all_rules
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -27,6 +28,7 @@ from gates.cli_options import (
     LevelOpt,
     NoConfigOutputsOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
 )
 from gates.config import Config
@@ -62,14 +64,65 @@ def run_command(
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None, fail_on: FailOnOpt = None, verbose: VerboseOpt = False,
     allow_outside: AllowOutsideOpt = False, no_config_outputs: NoConfigOutputsOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
 ) -> int:
     """Run every gate the configuration enables (default: the manifest gate)."""
     common = runner.CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                  color=color.value, config_outputs=not no_config_outputs)
+                                  color=color.value, shard=shard, baseline=baseline,
+                                  config_outputs=not no_config_outputs)
     cfg = runner.load_config(common)
     jobs = runner.run_jobs(cfg, runner.RunFlags((path,) if path else (), level))
     return runner.finish(jobs, cfg, verbose, common.color)
+
+
+@app.command("merge", cls=_Command)
+def merge_command(
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT.json...", show_default=False,
+                                                  help="The JSON reports of every shard of one run.")],
+    config: ConfigOpt = None, format: FormatOpt = None, output: OutputOpt = None, verbose: VerboseOpt = False,
+    allow_outside: AllowOutsideOpt = False, color: ColorOpt = ColorChoice.AUTO,
+) -> int:
+    """Fold the JSON reports of a sharded run (--shard K/N) into one report, and render it in every format."""
+    from gates import report_reader
+    from gates.merge import merge
+    from gates.paths import display_path
+
+    common = runner.CommonOptions(config, format, output, None, verbose, allow_outside, color=color.value)
+    cfg = runner.load_config(common)
+    read = [report_reader.read(path, display_path(path)) for path in reports]
+    return runner.conclude(merge(read), cfg, verbose, common.color)
+
+
+baseline_app = typer.Typer(name="baseline", no_args_is_help=True, help="Baselines: findings accepted for now.")
+app.add_typer(baseline_app)
+
+
+@baseline_app.command("write", cls=_Command)
+def baseline_write_command(
+    path: Annotated[Path, typer.Argument(metavar="PATH", show_default=False,
+                                         help="The baseline file to write (JSON; commit it).")],
+    target: Annotated[str | None, typer.Option("--path", metavar="PATH", help="What `gates run` scans (default: "
+                                               "the config's paths, else .).")] = None,
+    reports: Annotated[list[Path] | None, typer.Option(
+        "--from", metavar="REPORT", help="Take the findings from these JSON reports (a whole run's, or every"
+        " shard's of one) instead of running the gates (repeatable).")] = None,
+    config: ConfigOpt = None, config_ref: ConfigRefOpt = None, level: LevelOpt = None,
+) -> int:
+    """Accept today's findings: run every enabled gate (as `gates run`), or read reports, and write their
+    fingerprints with today's date (entries already in PATH keep theirs)."""
+    from gates import baseline_write
+    from gates.engine import run
+    from gates.text import for_terminal
+
+    common = runner.CommonOptions(config, None, None, None, False, config_ref=config_ref, config_outputs=False)
+    cfg = runner.load_config(common, with_baseline=False)
+    if reports:
+        results = baseline_write.findings_of_reports(reports)
+    else:
+        jobs = runner.run_jobs(cfg, runner.RunFlags((target,) if target else (), level))
+        results = list(run(jobs, waivers=cfg.waivers, fail_on=cfg.fail_on, today=cfg.today).results)
+    print(for_terminal(f"gates: {baseline_write.write(path, results, cfg)}"))
+    return EXIT_PASSED
 
 
 data_app = typer.Typer(name="data", no_args_is_help=True, help="Data files the gates ship.")
@@ -265,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every way a run can end to its exit code, never a traceback by default."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
+    from gates.shard import remember_arguments
+
+    remember_arguments(args)
     with interrupts.trapped():  # SIGINT and SIGTERM: 130 and 143 with one line, never click's "Abort"
         return runner.guarded(lambda: _invoke(args), verbose)
 

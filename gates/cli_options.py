@@ -53,6 +53,15 @@ NoConfigOutputsOpt = Annotated[bool, typer.Option(
     "--no-config-outputs",
     help="Write none of the configuration's [output] report files (--output still writes): for git hooks,"
          " which must leave the working tree as it was.")]
+ShardOpt = Annotated[str | None, typer.Option(
+    "--shard", metavar="SHARD",
+    help="K/N (e.g. 2/4): judge only shard K of N of the targets (files, image references), split by a"
+         " stable hash of each target, for a CI matrix; `gates merge` folds the shards' JSON reports into the"
+         " verdict (under GitLab's parallel: N, CI_NODE_INDEX/CI_NODE_TOTAL are read when this flag is not given).")]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", metavar="PATH",
+    help="A baseline file (`gates baseline write PATH`): findings in it are shown and counted, never blocking;"
+         " new ones block, and so do those in it longer than [baseline] max-age-days (default: [baseline] path).")]
 LevelOpt = Annotated[str | None, typer.Option(
     "--level", metavar="LEVEL", help="Pod Security Standards level: baseline or restricted (default restricted).")]
 NowOpt = Annotated[str | None, typer.Option(

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates.errors import ConfigError
 from gates.model import Severity
@@ -33,6 +33,10 @@ from gates.validators import (
     switch,
 )
 from gates.waivers import WaiverRule, rule_glob, unknown_rule
+
+if TYPE_CHECKING:
+    from gates.baseline import Baseline
+    from gates.shard import Shard
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -126,6 +130,10 @@ class Config:
     """Injected "today" (GATES_NOW), for deterministic expiry checks."""
     tables: Mapping[str, Schema] = field(default_factory=dict)
     """The schema it was validated against: the defaults of `section`."""
+    shard: Shard | None = None
+    """`--shard K/N` (or GitLab's parallel job): the part of the targets this run judges (`gates.shard`)."""
+    baseline: Baseline | None = None
+    """`--baseline PATH` or `[baseline] path`, loaded: findings it holds do not block (`gates.baseline`)."""
 
     def section(self, name: str) -> Mapping[str, Any]:
         """Table `name` as configured, every key present (defaults filled in)."""

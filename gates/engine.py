@@ -11,10 +11,16 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gates.errors import ConfigError, UsageError
 from gates.model import Outcome, Report, Result, Severity, blocks, error_result
 from gates.waivers import WaiverRule, apply_waivers
+
+if TYPE_CHECKING:
+    from gates.baseline import Baseline
+    from gates.model import ShardStamp
+    from gates.shard import Shard
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,12 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
     return dataclasses.replace(waived, outcome=outcome)
 
 
-def _checked_nothing(gate: str, skipped: int) -> Result:
+def shard_key(result: Result) -> str:
+    """What a result is sharded by: the file (or image reference) it is placed at, else its target."""
+    return result.location.path if result.location is not None else result.target
+
+
+def checked_nothing(gate: str, skipped: int) -> Result:
     """A gate that judged no target cannot vouch for anything: that is an error, never a pass."""
     why = ("its only target was skipped" if skipped == 1 else f"all {skipped} of its targets were skipped") \
         if skipped else "it found no target"
@@ -47,8 +58,15 @@ def run(
     fail_on: Severity = Severity.LOW,
     today: dt.date | None = None,
     verbose: bool = False,
+    shard: Shard | None = None,
+    stamp: ShardStamp | None = None,
+    baseline: Baseline | None = None,
 ) -> Report:
-    """Run every job in order; a bug in one gate becomes an error result, and the others still run."""
+    """Run every job in order; a bug in one gate becomes an error result, and the others still run.
+
+    Under a `shard`, only the results it owns are kept (each gate may also have read only its share of
+    the targets), and a gate that judged nothing here is not an error: `gates merge` decides that over
+    every shard. With a `baseline`, findings it holds are marked and do not block (`gates.baseline`)."""
     day = today or dt.date.today()
     started = time.monotonic()
     results: list[Result] = []
@@ -64,9 +82,21 @@ def run(
             results.append(error_result(job.name, job.name, f"internal error in the {job.name} gate: "
                                         f"{type(exc).__name__}: {exc}"))
             continue
+        if shard is not None:
+            raw = [r for r in raw if shard.owns(shard_key(r))]
         decided = [decide(r, waivers, fail_on, day) for r in raw]
+        if baseline is not None:
+            from gates.baseline import apply
+
+            decided = apply(decided, baseline, fail_on, day)
         results.extend(decided)
-        if not any(r.outcome is not Outcome.SKIPPED for r in decided):
-            results.append(_checked_nothing(job.name, len(decided)))
-    return Report(results=tuple(results), gates=tuple(j.name for j in jobs), fail_on=fail_on,
-                  internal_errors=tuple(internal), duration=time.monotonic() - started)
+        if shard is None and not any(r.outcome is not Outcome.SKIPPED for r in decided):
+            results.append(checked_nothing(job.name, len(decided)))
+    gates = tuple(j.name for j in jobs)
+    gone = None
+    if baseline is not None:
+        from gates.baseline import absent
+
+        gone = absent(results, baseline, gates)
+    return Report(results=tuple(results), gates=gates, fail_on=fail_on, internal_errors=tuple(internal),
+                  duration=time.monotonic() - started, shard=stamp, baseline_absent=gone)

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 _VALUE_FLAGS = {"--level": "level", "--config": "config", "--format": "formats", "-f": "formats",
                 "--output": "outputs", "-o": "outputs", "--fail-on": "fail_on",
-                "--config-ref": "config_ref", "--color": "color"}
+                "--config-ref": "config_ref", "--color": "color", "--shard": "shard",
+                "--baseline": "baseline"}
 _REPEATABLE = {"formats", "outputs"}
 
 
@@ -81,6 +82,8 @@ def _fast_manifests(parsed: dict[str, object]) -> int | None:
         config_ref=str(parsed["config_ref"]) if parsed.get("config_ref") is not None else None,
         color=color,
         config_outputs=not parsed.get("no_config_outputs"),
+        shard=str(parsed["shard"]) if parsed.get("shard") is not None else None,
+        baseline=Path(str(parsed["baseline"])) if parsed.get("baseline") is not None else None,
     )
     paths = [str(p) for p in parsed["paths"]]  # type: ignore[attr-defined]
     level = parsed.get("level")
@@ -116,6 +119,9 @@ def _main(args: list[str]) -> int:
     # A run allocates hundreds of thousands of small acyclic objects (documents, findings) and is over in
     # seconds: collecting the youngest generation every 700 allocations only burns time.
     gc.set_threshold(100_000, 50, 100)
+    from gates.shard import remember_arguments
+
+    remember_arguments(args)
     parsed = parse_manifests_args(args)
     if parsed is not None:
         code = _fast_manifests(parsed)

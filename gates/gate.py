@@ -38,6 +38,10 @@ class CommonOptions:
     """`--color`: `auto`, `always` or `never` (the console report's ANSI colours)."""
     config_outputs: bool = True
     """False with `--no-config-outputs`: the configuration's `[output]` files are not written (hooks)."""
+    shard: str | None = None
+    """`--shard K/N` as given: judge only this shard's targets (see `gates.shard`)."""
+    baseline: Path | None = None
+    """`--baseline PATH`: findings in this baseline do not block (see `gates.baseline`)."""
 
 
 @dataclass(frozen=True)

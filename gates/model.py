@@ -91,6 +91,40 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class BaselineMark:
+    """How a finding stands against the baseline of the run (`--baseline`), set only when one is in use."""
+
+    state: str
+    """`new` (not in the baseline: it blocks as any finding) or `unchanged` (in it since `since`)."""
+    fingerprint: str
+    """Its identity in baselines (`gates.baseline.fingerprint`): rule, resource, place within it, message."""
+    since: dt.date | None = None
+    """When the baseline first held it (`unchanged` only)."""
+    expired: bool = False
+    """In the baseline for longer than `max-age-days`: it blocks again."""
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the baseline keeps this finding from blocking."""
+        return self.state == UNCHANGED and not self.expired
+
+
+NEW, UNCHANGED = "new", "unchanged"
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One finding a baseline accepted: its fingerprint, since when, and (for people reading a diff, and
+    for reports of what is gone) which gate, rule and resource it was."""
+
+    fingerprint: str
+    since: dt.date
+    gate: str
+    rule: str
+    resource: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One violation of one rule by one resource."""
 
@@ -105,11 +139,18 @@ class Finding:
     """Set by the engine when a live waiver accepts this finding."""
     notes: tuple[str, ...] = ()
     """Extra one-line remarks, e.g. that a waiver matched but has expired."""
+    baseline: BaselineMark | None = None
+    """Set by the engine when the run has a baseline: whether the finding was there already."""
+
+    @property
+    def baselined(self) -> bool:
+        """In the baseline (and not too long): shown and counted, never blocking."""
+        return self.baseline is not None and self.baseline.accepted
 
 
 def blocks(finding: Finding, fail_on: Severity) -> bool:
-    """Whether a finding fails its result: not waived, and at least as severe as `fail_on`."""
-    return finding.waiver is None and finding.severity >= fail_on
+    """Whether a finding fails its result: not waived, not baselined, and at least as severe as `fail_on`."""
+    return finding.waiver is None and not finding.baselined and finding.severity >= fail_on
 
 
 @dataclass(frozen=True)
@@ -133,6 +174,16 @@ class Result:
 
 
 @dataclass(frozen=True)
+class ShardStamp:
+    """Which part of a sharded run a report holds, and of which run: `gates merge` folds only a full set."""
+
+    index: int
+    total: int
+    config: str
+    """A digest of the effective configuration: shards of different policies must never be merged."""
+
+
+@dataclass(frozen=True)
 class Report:
     """Every result of a run; its outcome is the worst of theirs (error > failed > passed)."""
 
@@ -146,6 +197,10 @@ class Report:
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     duration: float | None = None
     """Seconds the gates took to run (wall clock), where the engine measured it."""
+    shard: ShardStamp | None = None
+    """Set on one shard's report (`--shard K/N`): the part it judged, for `gates merge`."""
+    baseline_absent: tuple[BaselineEntry, ...] | None = None
+    """With a baseline: its entries of the gates that ran that no finding matched (fixed, or gone)."""
 
     @property
     def outcome(self) -> Outcome:

@@ -25,11 +25,12 @@ from gates.gate import CommonOptions, Invocation, RunFlags
 from gates.interrupts import Interrupted
 from gates.interrupts import check as check_interrupted
 from gates.interrupts import report as report_interrupted
-from gates.model import Outcome, Report, error_result
+from gates.model import Outcome, Report, ShardStamp, error_result
 from gates.paths import display_path, git_top_level
 from gates.text import for_terminal
 
 if TYPE_CHECKING:
+    from gates.baseline import Baseline
     from gates.rules import Rule
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -37,8 +38,10 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 __all__ = ["CommonOptions", "Invocation", "RunFlags", "execute", "finish", "guarded", "load_config", "run_jobs"]
 
 
-def load_config(common: CommonOptions) -> Config:
-    """The configuration of this run: file (against every registered gate's schema), environment, flags."""
+def load_config(common: CommonOptions, with_baseline: bool = True) -> Config:
+    """The configuration of this run: file (against every registered gate's schema), environment, flags.
+
+    `with_baseline=False`: the configured baseline is not read (`gates baseline write` makes it)."""
     from gates.checks import load_config as load
     from gates.registry_client import check_cache_dir
 
@@ -55,11 +58,34 @@ def load_config(common: CommonOptions) -> Config:
         if clash:
             raise UsageError(f"--format: {clash}")
         changes["formats"] = unique(tuple(common.formats))
+    from gates.shard import chosen as chosen_shard
+
+    shard = chosen_shard(common.shard, os.environ)
+    if shard is not None:
+        changes["shard"] = shard
+    if with_baseline:
+        config = dataclasses.replace(config, baseline=_baseline(config, common.baseline))
     if not common.config_outputs:
         config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
         changes["outputs"] = _report_files(config, common)
     return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+def _baseline(config: Config, flag: Path | None) -> Baseline | None:
+    """`--baseline PATH` (from the working directory), else `[baseline] path` (from the configuration's folder)."""
+    from gates import baseline
+
+    table = config.section(baseline.TABLE)
+    if flag is not None:
+        path, shown = flag, display_path(flag)
+    elif table["path"]:
+        base = config.source.parent if config.source else Path.cwd()
+        path = base / table["path"]
+        shown = display_path(path)
+    else:
+        return None
+    return baseline.load(path, shown, table["max-age-days"])
 
 
 def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Path], ...]:
@@ -245,11 +271,26 @@ def finish(jobs: list[GateJob], config: Config, verbose: bool, color: str = "aut
     from gates.engine import run
 
     try:
-        report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose)
+        report = run(jobs, waivers=config.waivers, fail_on=config.fail_on, today=config.today, verbose=verbose,
+                     shard=config.shard, stamp=_shard_stamp(config), baseline=config.baseline)
         check_interrupted()
     except Interrupted as exc:
         _emit_interrupted(jobs, config, verbose, exc)
         raise
+    return conclude(report, config, verbose, color)
+
+
+def _shard_stamp(config: Config) -> ShardStamp | None:
+    """What a shard's report says of itself, so `gates merge` can tell whether shards belong together."""
+    if config.shard is None:
+        return None
+    from gates.shard import config_digest
+
+    return ShardStamp(config.shard.index, config.shard.total, config_digest(config, __version__))
+
+
+def conclude(report: Report, config: Config, verbose: bool, color: str = "auto") -> int:
+    """Write every report of a finished run and say its exit code (also `gates merge`'s)."""
     written = emit(report, config, verbose, color)
     for problem in report.internal_errors:
         print(for_terminal(f"gates: internal error in {problem}", lines=True), file=sys.stderr)
@@ -264,7 +305,7 @@ def _emit_interrupted(jobs: list[GateJob], config: Config, verbose: bool, exc: I
     """Write reports that say the run was cut short, so no CI step reads a stale or missing one as a pass."""
     reason = f"the run was interrupted by {exc.name} before the gates finished: no verdict"
     report = Report(results=tuple(error_result(job.name, job.name, reason) for job in jobs),
-                    gates=tuple(job.name for job in jobs), fail_on=config.fail_on)
+                    gates=tuple(job.name for job in jobs), fail_on=config.fail_on, shard=_shard_stamp(config))
     with suppress(GatesError, OSError):  # best effort: the run already ends with the interrupt's line and code
         emit(report, config, verbose)
 

@@ -12,7 +12,7 @@ it starts runs isolated (`-I`, no PYTHON* variable an earlier step may have put 
 installs from an empty directory of its own, so a venv.py, pip.py or gates/ in the pull request
 never shadows the real module.
 
-Usage: python gates_action.py run|manifests|signature|base-image
+Usage: python gates_action.py run|manifests|signature|base-image|merge
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ACTION_ROOT = Path(__file__).resolve().parents[2]
 """The action repository checkout: actions/common/ is two levels below it."""
-COMMANDS = ("run", "manifests", "signature", "base-image")
+COMMANDS = ("run", "manifests", "signature", "base-image", "merge")
 FAIL_ON = ("info", "low", "medium", "high", "critical")
 EXIT_FAILED = 1
 GATE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -78,14 +78,16 @@ def build_args(command: str, env: Mapping[str, str], json_path: str) -> list[str
         if len(targets) > 1:
             raise ActionError("input path: `gates run` takes one path (use the manifests sub-action for several)")
     elif not targets:
-        what = "paths" if command == "manifests" else "images"
+        what = {"manifests": "paths", "merge": "reports"}.get(command, "images")
         raise ActionError(f"input {what}: nothing to check")
     if "-" in targets:
         raise ActionError("target '-' would read standard input, which an action does not have")
     fail_on = single(env, "GATES_ACTION_FAIL_ON", "fail-on")
     if fail_on and fail_on not in FAIL_ON:
         raise ActionError(f"input fail-on: expected one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    options = [("GATES_ACTION_CONFIG", "--config"), ("GATES_ACTION_FAIL_ON", "--fail-on")]
+    options = [("GATES_ACTION_CONFIG", "--config")]
+    if command != "merge":  # the shards' reports carry the threshold they were judged by
+        options.append(("GATES_ACTION_FAIL_ON", "--fail-on"))
     if command in ("run", "manifests"):
         options.append(("GATES_ACTION_LEVEL", "--level"))
     for key, option in (*options, *GATE_OPTIONS.get(command, ())):

@@ -35,9 +35,10 @@ GATES: Mapping[str, Gate] = {gate.NAME: gate for gate in _REGISTERED}
 @cache
 def config_schema() -> ConfigSchema:
     """What a configuration may hold: `[registry]` plus every gate's tables and environment variables."""
+    from gates import baseline
     from gates.config import REGISTRY_TABLE, ConfigSchema
 
-    tables = {"registry": REGISTRY_TABLE}
+    tables = {"registry": REGISTRY_TABLE, baseline.TABLE: baseline.TABLE_SCHEMA}
     environment: dict[str, tuple[str, str]] = {}
     for gate in GATES.values():
         for name, table in gate.config_tables().items():
@@ -52,9 +53,14 @@ def config_schema() -> ConfigSchema:
 
 def _trusted_files(config: Config) -> dict[str, Path]:
     """Every gate's trusted files, resolved against the configuration file's folder."""
+    from gates import baseline
+
     base = config.source.parent if config.source else Path.cwd()
-    return {key: base / Path(value).expanduser()
-            for gate in GATES.values() for key, value in gate.trusted_files(config).items()}
+    files = {key: base / Path(value).expanduser()
+             for gate in GATES.values() for key, value in gate.trusted_files(config).items()}
+    if config.section(baseline.TABLE)["path"]:  # what the baseline accepts is policy, as waivers are
+        files[f"{baseline.TABLE}.path"] = base / config.section(baseline.TABLE)["path"]
+    return files
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None,

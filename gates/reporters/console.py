@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from gates.model import Finding, Outcome, Report, Result, blocks
+from gates.model import NEW, Finding, Outcome, Report, Result, blocks
 from gates.reporters import RenderContext
 from gates.wording import counted
 
@@ -57,6 +57,10 @@ def _status(finding: Finding, report: Report) -> str:
     if finding.waiver is not None:
         until = f" until {finding.waiver.expires}" if finding.waiver.expires else ""
         return f"  (waived{until}: {finding.waiver.reason})"
+    if finding.baselined and finding.baseline is not None:
+        return f"  (baselined since {finding.baseline.since})"
+    if finding.baseline is not None and finding.baseline.state == NEW:
+        return "  (new: not in the baseline)"
     if not blocks(finding, report.fail_on):
         return f"  (advisory: below fail-on {report.fail_on.value})"
     return ""
@@ -130,7 +134,10 @@ def _outcome_counts(results: Sequence[Result]) -> str:
 def _header(gate: str, results: Sequence[Result], paint: _Painter) -> str:
     findings = [f for r in results for f in r.findings]
     waived = sum(1 for f in findings if f.waiver is not None)
-    extra = f" · {counted(len(findings), 'finding')}" + (f" ({waived} waived)" if waived else "") if findings else ""
+    baselined = sum(1 for f in findings if f.baselined)
+    kinds = ", ".join(part for part in (f"{waived} waived" if waived else "",
+                                        f"{baselined} baselined" if baselined else "") if part)
+    extra = f" · {counted(len(findings), 'finding')}" + (f" ({kinds})" if kinds else "") if findings else ""
     return f"{paint(gate, 'bold')}: {_outcome_counts(results)}{extra}"
 
 
@@ -138,6 +145,8 @@ _TABLE_HEAD = ("gate", "passed", "failed", "errors", "skipped", "findings", "blo
 
 
 def _table(report: Report, gates: Sequence[str], paint: _Painter) -> list[str]:
+    with_baseline = any(f.baseline is not None for r in report.results for f in r.findings)
+    head = (*_TABLE_HEAD, "baselined") if with_baseline else _TABLE_HEAD
     rows: list[tuple[str, ...]] = []
     for gate in gates:
         results = [r for r in report.results if r.gate == gate]
@@ -145,13 +154,14 @@ def _table(report: Report, gates: Sequence[str], paint: _Painter) -> list[str]:
         findings = [f for r in results for f in r.findings]
         rows.append((gate, *(str(counts[o]) for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED)),
                      str(len(findings)), str(sum(1 for f in findings if blocks(f, report.fail_on))),
-                     str(sum(1 for f in findings if f.waiver is not None))))
-    widths = [max(len(row[i]) for row in (_TABLE_HEAD, *rows)) for i in range(len(_TABLE_HEAD))]
+                     str(sum(1 for f in findings if f.waiver is not None)),
+                     *((str(sum(1 for f in findings if f.baselined)),) if with_baseline else ())))
+    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join([cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)])
 
-    return [paint(line(_TABLE_HEAD), "bold")] + [line(row) for row in rows]
+    return [paint(line(head), "bold")] + [line(row) for row in rows]
 
 
 def render(report: Report, context: RenderContext) -> str:
@@ -167,6 +177,10 @@ def render(report: Report, context: RenderContext) -> str:
         lines.append("")
     if gates:
         lines += [*_table(report, gates, paint), ""]
+    if report.baseline_absent:
+        gone = counted(len(report.baseline_absent), "entry", "entries")
+        lines += [paint(f"baseline: {gone} no longer found (fixed, or gone): `gates baseline write` drops them", "dim"),
+                  ""]
     for problem in report.internal_errors:
         lines.append(paint(f"internal error: {problem}", "red"))
     verdict = {Outcome.PASSED: ("PASSED", "green"), Outcome.FAILED: ("FAILED", "red"),

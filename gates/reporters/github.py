@@ -69,13 +69,14 @@ def _finding_message(finding: Finding, with_location: bool) -> str:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    """Annotations: errors for blocking findings and undecided targets, warnings for advisory ones.
+    """Annotations: errors for blocking findings and undecided targets, warnings for advisory ones
+    (baselined findings, like waived ones, only in the job summary).
 
     The runner shows only the first 10 of each level, so the order is what a reader needs first:
     blocking findings by severity (critical first), then undecided targets, then advisory findings by
     severity; findings of one severity keep the order of the report (file order).
     """
-    active = [f for r in report.results for f in r.active_findings]
+    active = [f for r in report.results for f in r.active_findings if not f.baselined]  # a backlog is no news
     blocking = sorted((f for f in active if blocks(f, report.fail_on)), key=_severity_key)
     advisory = sorted((f for f in active if not blocks(f, report.fail_on)), key=_severity_key)
     lines = [_finding_annotation("error", f, context) for f in blocking]
@@ -122,6 +123,8 @@ def _status(finding: Finding, report: Report, limit: int | None) -> str:
     if finding.waiver is not None:
         until = f" until {finding.waiver.expires}" if finding.waiver.expires else ""
         return f"waived{until}: {code(finding.waiver.reason, limit)}"
+    if finding.baselined and finding.baseline is not None:
+        return f"baselined since {finding.baseline.since}"
     return "blocking" if blocks(finding, report.fail_on) else f"advisory (below {report.fail_on.value})"
 
 

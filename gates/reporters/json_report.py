@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gates.model import Finding, Location, Report, Result, blocks
+from gates.model import BaselineMark, Finding, Location, Report, Result, blocks
 from gates.reporters import RenderContext
 
 SCHEMA = "gates/report/v1"
@@ -46,7 +46,13 @@ def _finding(finding: Finding, report: Report) -> dict[str, Any]:
             "expires": waiver.expires.isoformat() if waiver.expires else None,
         },
         "notes": list(finding.notes),
+        **({} if finding.baseline is None else {"baseline": _baseline(finding.baseline)}),
     }
+
+
+def _baseline(mark: BaselineMark) -> dict[str, Any]:
+    return {"state": mark.state, "fingerprint": mark.fingerprint,
+            "since": mark.since.isoformat() if mark.since else None, "expired": mark.expired}
 
 
 def _result(result: Result, report: Report) -> dict[str, Any]:
@@ -75,9 +81,16 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
             "findings": len(findings),
             "blocking": sum(1 for f in findings if blocks(f, report.fail_on)),
             "waived": sum(1 for f in findings if f.waiver is not None),
+            **({"baselined": sum(1 for f in findings if f.baselined)}
+               if any(f.baseline is not None for f in findings) else {}),
         },
         "results": [_result(r, report) for r in report.results],
         "internal_errors": list(report.internal_errors),
+        **({} if report.baseline_absent is None else {"baseline_absent": [
+            {"fingerprint": e.fingerprint, "since": e.since.isoformat(), "gate": e.gate, "rule": e.rule,
+             "resource": e.resource} for e in report.baseline_absent]}),
+        **({} if report.shard is None else {"shard": {
+            "index": report.shard.index, "total": report.shard.total, "config": report.shard.config}}),
     }
 
 

@@ -2,8 +2,8 @@
 
 One testsuite per gate; one testcase per (rule, target) with a unique name; `classname`, `file` and
 `line` set; the message in the element body (GitLab ignores `failure@message`); `<failure>` for
-violations, `<error>` for targets the gate could not decide, `<skipped>` for waived findings and
-skipped targets; passing targets appear as passing testcases.
+violations, `<error>` for targets the gate could not decide, `<skipped>` for waived and baselined
+findings and skipped targets; passing targets appear as passing testcases.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ def _finding_line(finding: Finding) -> str:
     if finding.waiver is not None:
         until = f", until {finding.waiver.expires}" if finding.waiver.expires else ""
         text += f" (waived by {finding.waiver.source}: {finding.waiver.reason}{until})"
+    elif finding.baseline is not None:
+        text += f" (baselined since {finding.baseline.since})" if finding.baselined else \
+            f" ({finding.baseline.state}: not in the baseline)" if finding.baseline.since is None else ""
     for note in finding.notes:
         text += f" ({note})"
     return text
@@ -53,6 +56,9 @@ def _cases(result: Result, report: Report) -> list[object]:
         elif all(f.waiver is not None for f in findings):
             case.add_skipped_info(message=f"waived: {findings[0].waiver.reason if findings[0].waiver else ''}",
                                   output=body)
+        elif all(f.waiver is not None or f.baselined for f in findings):
+            since = min(f.baseline.since for f in findings if f.baseline is not None and f.baseline.since)
+            case.add_skipped_info(message=f"baselined since {since}: accepted for now, not blocking", output=body)
         else:
             case.stdout = body  # advisory: below the fail-on threshold
         cases.append(case)

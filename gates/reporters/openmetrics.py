@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from gates.model import Finding, Outcome, Report, blocks
 from gates.reporters import RenderContext
 
-_STATUSES = ("blocking", "advisory", "waived")
+_STATUSES = ("blocking", "advisory", "waived", "baselined")
 
 
 def _label(value: str) -> str:
@@ -38,6 +38,8 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[str], unit: 
 def _status(finding: Finding, report: Report) -> str:
     if finding.waiver is not None:
         return "waived"
+    if finding.baselined:
+        return "baselined"
     return "blocking" if blocks(finding, report.fail_on) else "advisory"
 
 
@@ -62,7 +64,8 @@ def render(report: Report, context: RenderContext) -> str:
                      [_sample("gates_results", {"gate": gate, "outcome": outcome.value}, results[gate, outcome])
                       for gate in gates for outcome in Outcome])
     lines += _family("gates_findings", "gauge",
-                     "Findings by gate, rule, severity and status (blocking, advisory below fail-on, waived).",
+                     "Findings by gate, rule, severity and status (blocking, advisory below fail-on, waived,"
+                     " baselined).",
                      [_sample("gates_findings", {"gate": gate, "rule": rule, "severity": severity, "status": status},
                               count)
                       for (gate, rule, severity, status), count in sorted(

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from gates.model import Finding, Location, Outcome, Report, Result, Severity, blocks
+from gates.model import BaselineEntry, Finding, Location, Outcome, Report, Result, Severity, blocks
 from gates.reporters import RenderContext
 from gates.rules import Rule
 
@@ -28,6 +28,8 @@ SRCROOT = "%SRCROOT%"
 UNDECIDED_RULE = "gates-undecided"
 """Rule ID of results for targets a gate could not decide (its `error` outcome)."""
 FINGERPRINT_KEY = "gatesFinding/v1"
+BASELINE_FINGERPRINT_KEY = "gatesBaseline/v1"
+"""The fingerprint of a baseline entry (`gates.baseline.fingerprint`), on results that are `absent`."""
 
 SECURITY_SEVERITY = {
     Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0",
@@ -195,6 +197,11 @@ def _finding_result(finding: Finding, result: Result, report: Report, rule_index
             **({"container": finding.container} if finding.container else {}),
         },
     }
+    if finding.baseline is not None:  # SARIF's own words: new, or unchanged since the baseline
+        sarif["baselineState"] = finding.baseline.state
+        if finding.baseline.since is not None:
+            sarif["properties"]["baselinedSince"] = finding.baseline.since.isoformat()
+            sarif["properties"]["baselineExpired"] = finding.baseline.expired
     if finding.waiver is not None:
         waiver = finding.waiver
         until = f" (until {waiver.expires.isoformat()})" if waiver.expires else ""
@@ -213,6 +220,22 @@ def _undecided_result(result: Result, rule_index: dict[str, int], fingerprint: s
         "locations": _locations(result.location, result.target, root),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
         "properties": {"gate": result.gate, "target": result.target, "outcome": result.outcome.value},
+    }
+
+
+def _absent_result(entry: BaselineEntry, rule_index: dict[str, int]) -> dict[str, Any]:
+    """A baselined finding no longer found: SARIF's `absent`, so a viewer can show what was paid off."""
+    return {
+        "ruleId": entry.rule,
+        "ruleIndex": rule_index[entry.rule],
+        "kind": "pass",
+        "level": "none",
+        "baselineState": "absent",
+        "message": {"text": f"no longer found: {entry.rule} on {entry.resource} (in the baseline since"
+                            f" {entry.since.isoformat()})"},
+        "locations": [{"logicalLocations": [{"fullyQualifiedName": entry.resource, "kind": "resource"}]}],
+        "partialFingerprints": {BASELINE_FINGERPRINT_KEY: entry.fingerprint},
+        "properties": {"gate": entry.gate, "baselinedSince": entry.since.isoformat()},
     }
 
 
@@ -236,7 +259,8 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
     gates = report.gates or tuple(dict.fromkeys(r.gate for r in report.results))
     descriptors: list[dict[str, Any]] = [_rule_descriptor(r) for r in context.rules.values() if r.gate in gates]
     known = {d["id"] for d in descriptors}
-    for rule_id in dict.fromkeys(f.rule for r in report.results for f in r.findings):
+    gone = report.baseline_absent or ()
+    for rule_id in dict.fromkeys([*(f.rule for r in report.results for f in r.findings), *(e.rule for e in gone)]):
         if rule_id not in known:
             rule = context.rules.get(rule_id)
             descriptors.append(_rule_descriptor(rule) if rule else _unknown_rule(rule_id))
@@ -252,6 +276,7 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
     results = [_finding_result(f, r, report, rule_index, k, root) for (f, r), k in zip(pairs, finding_keys,
                                                                                          strict=True)]
     results += [_undecided_result(r, rule_index, k, root) for r, k in zip(undecided, undecided_keys, strict=True)]
+    results += [_absent_result(e, rule_index) for e in gone]
 
     notifications = [_notification(r, root) for r in report.results
                      if r.outcome in (Outcome.ERROR, Outcome.SKIPPED)]

@@ -52,6 +52,7 @@ def test_targets_named_like_options_come_after_double_dash() -> None:
     ("manifests", {"GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_CONFIG": "a.toml\nb.toml"}, "input config: one"),
     ("manifests", {"GATES_ACTION_TARGETS": "k8s", "GATES_ACTION_FAIL_ON": "severe"}, "fail-on"),
     ("deploy", {}, "unknown command"),
+    ("merge", {}, "input reports: nothing to check"),
 ])
 def test_bad_inputs(command: str, env: dict[str, str], problem: str) -> None:
     with pytest.raises(driver.ActionError, match=problem):
@@ -62,6 +63,15 @@ def test_level_only_for_manifest_gates() -> None:
     args = driver.build_args("signature", {"GATES_ACTION_TARGETS": "ghcr.io/a/b:1", "GATES_ACTION_LEVEL": "baseline"},
                              "r.json")
     assert "--level" not in args
+
+
+def test_merge_takes_the_reports_as_targets_and_no_threshold() -> None:
+    env = {"GATES_ACTION_TARGETS": "shards/1.json\n-x.json\n", "GATES_ACTION_FAIL_ON": "high",
+           "GATES_ACTION_LEVEL": "baseline", "GATES_ACTION_CONFIG": "gates.toml"}
+    args = driver.build_args("merge", env, "r.json")
+    assert args[:2] == ["merge", "--config=gates.toml"]  # the shards carry the fail-on they were judged by
+    assert not any(a.startswith(("--fail-on", "--level")) for a in args)
+    assert args[args.index("--"):] == ["--", "shards/1.json", "-x.json"]
 
 
 def test_gate_inputs_become_single_argv_items() -> None:

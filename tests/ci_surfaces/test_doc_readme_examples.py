@@ -93,6 +93,7 @@ RUN = {
     ("toml", "The vulnerabilities gate"): "test_every_toml_block_loads",
     ("toml", "Registries and credentials"): "test_every_toml_block_loads",
     ("toml", "Configuration"): "test_every_toml_block_loads",
+    ("toml", "Baselines"): "test_every_toml_block_loads",
     ("", "Registries and credentials"): "test_the_progress_lines_are_what_a_run_prints",
     ("json", "The JSON report (`--format json`), a stable contract"):
         "test_the_json_report_sample_has_a_real_reports_shape",

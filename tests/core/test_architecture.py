@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "gates"
 README = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
 CORE = ("config", "engine", "model", "runner")
 COMMON_FLAGS = ("--config ", "--config-ref", "--format", "--output", "--fail-on", "--verbose", "--color",
-                "--allow-output-outside-workspace")
+                "--allow-output-outside-workspace", "--shard", "--baseline")
 """Flags every gate command takes (each command declares them: this keeps them from drifting apart)."""
 
 

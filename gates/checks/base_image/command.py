@@ -8,6 +8,7 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -16,6 +17,7 @@ from gates.cli_options import (
     FormatOpt,
     NowOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
 )
 from gates.errors import UsageError
@@ -51,7 +53,7 @@ def base_image_command(
     now: NowOpt = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
 ) -> Invocation:
     """Check images for stale or end-of-life bases, base drift, root users and unpatched packages."""
     from gates.checks.base_image.gate import base_image_job
@@ -61,7 +63,7 @@ def base_image_command(
                       max_base_age_days=max_base_age_days, allowed=tuple(allowed or ()), advisories=advisories,
                       ignore_unfixed=ignore_unfixed)
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                    color=color.value),
+                                    color=color.value, shard=shard, baseline=baseline),
                       lambda cfg: base_image_job(_with_images(cfg, flags), flags), now=now)
 
 

@@ -660,6 +660,8 @@ def scan_config(config: Config, flags: Overrides | None = None) -> list[Result]:
         config.section("base-image"), config.section("patch-level"), config.section("registry"),
         config_dir=base, today=config.today, injected_today=config.now is not None, flags=flags,
     )
+    if config.shard is not None:  # each image is its own target: this shard fetches only its own
+        options = dataclasses.replace(options, images=tuple(config.shard.select(options.images, str)))
     with Progress(GATE, len(options.images)) as progress, \
             client_from_config(config, on_retry=progress.retry) as client:
         return scan(options, client, progress.track)

@@ -8,6 +8,7 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -15,6 +16,7 @@ from gates.cli_options import (
     FailOnOpt,
     FormatOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
 )
 from gates.gate import CommonOptions, Invocation
@@ -26,12 +28,12 @@ def cluster_command(
                                                       "configured [cluster] paths, else .).")] = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
 ) -> Invocation:
     """Check cluster configuration as code: API server, etcd, kubelet, audit policy, encryption at rest."""
     from gates.checks.cluster.job import cluster_job
 
     chosen = tuple(paths or ())
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside,
-                                    config_ref=config_ref, color=color.value),
+                                    config_ref=config_ref, color=color.value, shard=shard, baseline=baseline),
                       lambda cfg: cluster_job(cfg, chosen))

@@ -8,6 +8,7 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -17,6 +18,7 @@ from gates.cli_options import (
     LevelOpt,
     NoConfigOutputsOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
 )
 from gates.gate import CommonOptions, Invocation
@@ -29,7 +31,7 @@ def manifests_command(
     level: LevelOpt = None, config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None,
     output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
     no_config_outputs: NoConfigOutputsOpt = False,
     ignore_non_kubernetes: Annotated[bool, typer.Option(
         "--ignore-non-kubernetes",
@@ -41,5 +43,5 @@ def manifests_command(
 
     chosen = tuple(paths or ())
     common = CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                           color=color.value, config_outputs=not no_config_outputs)
+                           color=color.value, shard=shard, baseline=baseline, config_outputs=not no_config_outputs)
     return Invocation(common, lambda cfg: manifest_job(cfg, chosen, level, ignore_non_kubernetes))

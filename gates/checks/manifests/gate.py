@@ -20,7 +20,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates import interrupts
 from gates.checks.manifests import access, gateway, hardening, network_policy, pod_hardening, rendering, secrets
@@ -35,6 +35,7 @@ from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
     KUSTOMIZATION_FILES,
     STDIN,
+    Discovery,
     HelmChart,
     Kustomization,
     SourceFile,
@@ -45,6 +46,9 @@ from gates.targets.files import (
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, read_inline
 from gates.wording import counted
+
+if TYPE_CHECKING:
+    from gates.shard import Shard
 
 PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
@@ -88,6 +92,8 @@ class ManifestOptions:
     """Seconds a `kubectl kustomize` or `helm template` child may run."""
     helm_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(real chart folder, real paths of its values files) for `helm template`."""
+    shard: Shard | None = None
+    """`--shard K/N`: read only the files this shard owns (the engine keeps only its results in any case)."""
 
 
 @dataclass
@@ -185,11 +191,18 @@ def scan(options: ManifestOptions) -> list[Result]:
     if found.missing:
         raise UsageError(f"no such file or directory: {', '.join(found.missing)}")
     plan = _plan(options)
+    coverage = options.require_network_policy and "k8s-network-policy" not in plan.skip
+    others: tuple[SourceFile, ...] = ()
+    whole = found
+    if options.shard is not None and not coverage:  # coverage needs every policy: all files are read then
+        found, others = _share(found, options.shard, options.stdin_name)
     judged: list[_Judged | Result] = []
     collecting = gc.isenabled()
     gc.disable()  # documents are acyclic: a scan creates millions of objects and frees none in cycles
     try:
-        prepared = _prepare_renders(found.kustomizations, found.charts, options)
+        # every kustomization and chart of the walk, not only this shard's: each shard must know which files
+        # a render consumes, or it would judge them as written (the engine keeps only the results it owns)
+        prepared = _prepare_renders(whole.kustomizations, whole.charts, options)
         judged.extend(prepared.results)
         judged.extend(_walk_problems(found.problems))
         files = [f for f in found.files if f.explicit or os.path.realpath(f.path) not in prepared.inputs] \
@@ -203,10 +216,12 @@ def scan(options: ManifestOptions) -> list[Result]:
     finally:
         if collecting:
             gc.enable()
-    if options.require_network_policy and "k8s-network-policy" not in plan.skip:
+    if coverage:
         _check_network_policies(judged, plan)
     _check_plain_http(judged)
-    _resolve_workload_refs(judged)
+    unresolved = any(isinstance(item, _Judged) and item.workload_ref is not None for item in judged)
+    elsewhere = _scan_files(others, options, plan) if unresolved and others else []  # the workloads refs name
+    _resolve_workload_refs(judged, elsewhere)
     return [_close(item, options) for item in judged]
 
 
@@ -218,6 +233,19 @@ def _prepare_renders(kustomizations: Sequence[Kustomization], charts: Sequence[H
     settings = rendering.RenderSettings(timeout=options.render_timeout, max_bytes=options.max_file_bytes,
                                         helm_values=dict(options.helm_values), render=options.render)
     return rendering.prepare(kustomizations, charts, settings)
+
+
+def _share(found: Discovery, shard: Shard, stdin_name: str) -> tuple[Discovery, tuple[SourceFile, ...]]:
+    """This shard's part of a walk (by the path each result is placed at), and the files of the others."""
+    def owned(source: SourceFile) -> bool:
+        return shard.owns(stdin_name if source.path == STDIN else source.path)
+
+    mine = dataclasses.replace(
+        found, files=tuple(f for f in found.files if owned(f)),
+        charts=tuple(c for c in found.charts if shard.owns(f"{c.path}/Chart.yaml")),
+        kustomizations=tuple(k for k in found.kustomizations if shard.owns(k.file)),
+        problems=tuple(p for p in found.problems if shard.owns(p.path)))
+    return mine, tuple(f for f in found.files if not owned(f))
 
 
 def _scan_stream(stream: rendering.Stream, options: ManifestOptions, plan: _Plan) -> Iterator[_Judged | Result]:
@@ -603,9 +631,11 @@ def _check_plain_http(judged: list[_Judged | Result]) -> None:
             result, findings=tuple(kept), outcome=outcome, details=tuple(notes)))
 
 
-def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:
-    """A Rollout with a workloadRef is vouched for only by its Deployment's result: that must be here."""
-    carriers = {item.resource for item in judged if isinstance(item, _Judged) and item.pod_labels is not None}
+def _resolve_workload_refs(judged: list[_Judged | Result], elsewhere: Sequence[_Judged | Result] = ()) -> None:
+    """A Rollout with a workloadRef is vouched for only by its Deployment's result: that must be here, or
+    (under a shard) in a file another shard judges."""
+    carriers = {item.resource for item in (*judged, *elsewhere)
+                if isinstance(item, _Judged) and item.pod_labels is not None}
     for index, item in enumerate(judged):
         if not isinstance(item, _Judged) or item.workload_ref is None:
             continue

@@ -39,6 +39,7 @@ def manifest_job(config: Config, paths: Sequence[str], level: str | None,
         render=section["render"],
         helm_values=_helm_values(section["helm-values"], base),
         exposed_service_types=tuple(section["exposed-service-types"]),
+        shard=config.shard,
     )
     return GateJob(GATE, lambda: scan(options))
 

@@ -8,6 +8,7 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -15,6 +16,7 @@ from gates.cli_options import (
     FailOnOpt,
     FormatOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
     option,
 )
@@ -63,7 +65,7 @@ def signature_command(
                                                        "DIR")] = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
 ) -> Invocation:
     """Verify cosign / Sigstore or Notary Project image signatures in the registry (flags, or [signature] policies)."""
     from gates.checks.signature.job import COMMAND_LINE, AttestationFlags, signature_job
@@ -76,6 +78,6 @@ def signature_command(
                           notation_trust_store=notation_trust_store)
     chosen = tuple(images or ())
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside, config_ref,
-                                    color=color.value),
+                                    color=color.value, shard=shard, baseline=baseline),
                       lambda cfg: signature_job(cfg, chosen, flags,
                                                 AttestationFlags(tuple(attestation or ()), builder_id, source_uri)))

@@ -152,6 +152,8 @@ def signature_job(config: Config, images: Sequence[str] = (), flags: AuthoritySp
                               " --certificate-identity: nothing could verify an image"
                               + (" (allow-unmatched would skip every image unverified)" if allow_unmatched
                                  else ""))
+    if config.shard is not None:  # each image is its own target: this shard verifies only its own
+        chosen = tuple(config.shard.select(chosen, str))
     options = SignatureOptions(images=chosen, policies=policies, allow_unmatched=allow_unmatched,
                                concurrency=config.section("registry")["concurrency"])
     return GateJob(GATE, lambda: _run(config, options))

@@ -8,6 +8,7 @@ import typer
 
 from gates.cli_options import (
     AllowOutsideOpt,
+    BaselineOpt,
     ColorChoice,
     ColorOpt,
     ConfigOpt,
@@ -16,6 +17,7 @@ from gates.cli_options import (
     FormatOpt,
     NowOpt,
     OutputOpt,
+    ShardOpt,
     VerboseOpt,
 )
 from gates.gate import CommonOptions, Invocation
@@ -41,7 +43,7 @@ def vulnerabilities_command(
     now: NowOpt = None,
     config: ConfigOpt = None, config_ref: ConfigRefOpt = None, format: FormatOpt = None, output: OutputOpt = None,
     fail_on: FailOnOpt = None, verbose: VerboseOpt = False, allow_outside: AllowOutsideOpt = False,
-    color: ColorOpt = ColorChoice.AUTO,
+    color: ColorOpt = ColorChoice.AUTO, shard: ShardOpt = None, baseline: BaselineOpt = None,
 ) -> Invocation:
     """Judge scanner reports (Trivy, Grype, GitLab container scanning, CycloneDX), with OpenVEX and waivers."""
     from gates.checks.vulnerabilities.job import Flags, vulnerabilities_job
@@ -49,5 +51,5 @@ def vulnerabilities_command(
     flags = Flags(reports=tuple(reports or ()), vex=tuple(vex or ()), ignore_unfixed=ignore_unfixed,
                   min_severity=min_severity, fix_grace_days=fix_grace_days)
     return Invocation(CommonOptions(config, format, output, fail_on, verbose, allow_outside,
-                                    config_ref=config_ref, color=color.value),
+                                    config_ref=config_ref, color=color.value, shard=shard, baseline=baseline),
                       lambda cfg: vulnerabilities_job(cfg, flags), now=now)

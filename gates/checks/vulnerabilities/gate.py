@@ -52,14 +52,14 @@ def check_reports(options: VulnerabilityOptions, today: dt.date) -> list[Result]
     results: list[Result] = []
     statements: list[Statement] = []
     for path in options.vex:
-        shown = _shown(path)
+        shown = shown_path(path)
         try:
             statements.extend(vex.load(path, shown, options.max_report_bytes, first_order=len(statements)))
         except InputError as exc:
             results.append(error_result(R.GATE, shown, f"{shown}: OpenVEX document refused: {exc}",
                                         Location(shown)))
     for path in options.reports:
-        shown = _shown(path)
+        shown = shown_path(path)
         try:
             report = read_report(path, options.max_report_bytes)
         except InputError as exc:
@@ -69,7 +69,7 @@ def check_reports(options: VulnerabilityOptions, today: dt.date) -> list[Result]
     return results
 
 
-def _shown(path: str) -> str:
+def shown_path(path: str) -> str:
     """A report's path as people see it: relative to the working directory, control characters escaped."""
     return text(display_path(Path(path)), 4096)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gates.checks.vulnerabilities.gate import VulnerabilityOptions, check_reports
+from gates.checks.vulnerabilities.gate import VulnerabilityOptions, check_reports, shown_path
 from gates.checks.vulnerabilities.rules import GATE
 from gates.config import Config
 from gates.engine import GateJob
@@ -35,6 +35,8 @@ def vulnerabilities_job(config: Config, flags: Flags | None = None) -> GateJob:
         where = display_path(config.source) if config.source else "the configuration"
         raise UsageError(f"the vulnerabilities gate has no reports to judge: give `gates vulnerabilities` REPORT"
                          f" arguments, or list them in [vulnerabilities] reports ({where})")
+    if config.shard is not None:  # each report is its own target (every shard reads all the VEX documents)
+        reports = tuple(config.shard.select(reports, shown_path))
     vex = flags.vex or tuple(str(base / p) for p in section["vex"])
     options = VulnerabilityOptions(
         reports=reports,
