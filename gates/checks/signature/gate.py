@@ -109,7 +109,7 @@ def _verify(
                      for f in verdict.findings(image, signature_rules.SEVERITIES, location)]
     outcome = Outcome.FAILED if findings else Outcome.PASSED
     return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
-                  details=tuple(details))
+                  details=tuple(details), subject=str(digest))
 
 
 def _verdict(signatures: ImageSignatures, repository: str, digest: Digest, policy: Policy) -> Verdict:

@@ -1,0 +1,51 @@
+"""Keyless signing for `gates attest --keyless`: the CI's ambient OIDC identity, through sigstore.
+
+The identity token comes from where sigstore's `id` library finds it (GitHub Actions with `id-token:
+write`, GitLab's `SIGSTORE_ID_TOKEN`, cloud workload identities); Fulcio certifies an ephemeral key
+for it, the DSSE envelope is logged in Rekor, and the bundle comes back complete, so a verifier
+needs no opt-out. Nothing here runs without network access to the Sigstore instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gates.errors import GatesError, UsageError
+
+
+class SigningError(GatesError):
+    """The Sigstore instance refused, or could not be reached: nothing was signed."""
+
+
+def sign_keyless(payload: bytes, trust_config: Path | None = None) -> bytes:
+    """A Sigstore bundle of `payload` (an in-toto statement) as a DSSE envelope, signed keylessly."""
+    from sigstore.dsse import Statement
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import ClientTrustConfig
+    from sigstore.oidc import IdentityToken, detect_credential
+    from sigstore.sign import SigningContext
+
+    try:
+        token = detect_credential()
+    except SigstoreError as exc:
+        raise UsageError(f"--keyless: the CI's identity token could not be read: {_first_line(exc)}") from None
+    if token is None:
+        raise UsageError("--keyless: no ambient OIDC identity token (GitHub Actions: `permissions: id-token:"
+                         " write`; GitLab: an `id_tokens` entry SIGSTORE_ID_TOKEN with `aud: sigstore`); or sign"
+                         " with --key")
+    try:
+        config = (ClientTrustConfig.from_json(trust_config.read_text(encoding="utf-8")) if trust_config
+                  else ClientTrustConfig.production())
+        context = SigningContext.from_trust_config(config)
+        with context.signer(IdentityToken(token), cache=False) as signer:
+            bundle = signer.sign_dsse(Statement(payload))
+    except OSError as exc:
+        raise UsageError(f"--trust-config: cannot read ({exc.strerror or exc})") from None
+    except (SigstoreError, ValueError) as exc:
+        raise SigningError(f"keyless signing failed: {_first_line(exc)}") from None
+    return bundle.to_json().encode("utf-8")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[0].split())[:200] if text else type(exc).__name__
