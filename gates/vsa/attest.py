@@ -123,7 +123,7 @@ def _problem(doc: Any, verifier: str, now: dt.datetime, max_age: dt.timedelta) -
         name = subject.get("name") if isinstance(subject, dict) else None
         digests = subject.get("digest") if isinstance(subject, dict) else None
         value = digests.get("sha256") if isinstance(digests, dict) else None
-        if not isinstance(name, str) or not isinstance(value, str) or set(digests) != {"sha256"}:
+        if not isinstance(name, str) or not isinstance(value, str) or set(digests or ()) != {"sha256"}:
             return "a subject without a name and exactly one sha256 digest"
         try:
             Digest("sha256", value)
@@ -162,9 +162,11 @@ def key_signer(key_path: Path, password: bytes | None) -> Signer:
 
 
 def keyless_signer(trust_config: Path | None) -> Signer:
-    from gates.vsa.keyless import sign_keyless
+    """Sign with the CI's identity (its token read now, so a job without one stops before anything is read)."""
+    from gates.vsa.keyless import ambient_token, sign_keyless
 
-    return lambda payload: sign_keyless(payload, trust_config)
+    token = ambient_token()
+    return lambda payload: sign_keyless(payload, token, trust_config)
 
 
 def attest(files: Sequence[Path], sign: Signer, attach: Callable[[str, Digest, bytes], str], verifier: str,

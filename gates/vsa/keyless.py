@@ -17,13 +17,10 @@ class SigningError(GatesError):
     """The Sigstore instance refused, or could not be reached: nothing was signed."""
 
 
-def sign_keyless(payload: bytes, trust_config: Path | None = None) -> bytes:
-    """A Sigstore bundle of `payload` (an in-toto statement) as a DSSE envelope, signed keylessly."""
-    from sigstore.dsse import Statement
+def ambient_token() -> str:
+    """The CI's OIDC identity token; `UsageError` saying how to grant one when there is none."""
     from sigstore.errors import Error as SigstoreError
-    from sigstore.models import ClientTrustConfig
-    from sigstore.oidc import IdentityToken, detect_credential
-    from sigstore.sign import SigningContext
+    from sigstore.oidc import detect_credential
 
     try:
         token = detect_credential()
@@ -33,6 +30,17 @@ def sign_keyless(payload: bytes, trust_config: Path | None = None) -> bytes:
         raise UsageError("--keyless: no ambient OIDC identity token (GitHub Actions: `permissions: id-token:"
                          " write`; GitLab: an `id_tokens` entry SIGSTORE_ID_TOKEN with `aud: sigstore`); or sign"
                          " with --key")
+    return token
+
+
+def sign_keyless(payload: bytes, token: str, trust_config: Path | None = None) -> bytes:
+    """A Sigstore bundle of `payload` (an in-toto statement) as a DSSE envelope, signed for `token`'s identity."""
+    from sigstore.dsse import Statement
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import ClientTrustConfig
+    from sigstore.oidc import IdentityToken
+    from sigstore.sign import SigningContext
+
     try:
         config = (ClientTrustConfig.from_json(trust_config.read_text(encoding="utf-8")) if trust_config
                   else ClientTrustConfig.production())
