@@ -3,8 +3,8 @@
 A summary is signed only when it still says what gates wrote: an in-toto statement of a passing VSA
 by this verifier, made within `--max-age`, whose subjects are image names (no tag, no digest) at the
 sha256 digest its file name carries. Anything else is one line naming the file, the run fails (exit
-1), and the other summaries are still signed. Nothing is signed before the key loads, and nothing
-reaches the network before every summary is read.
+1), and the other summaries are still signed. The key (or the CI's identity token) is loaded first,
+then every summary is read and checked, and only then does anything reach the network.
 """
 
 from __future__ import annotations
@@ -212,12 +212,12 @@ def run(sources: Sequence[Path], key: Path | None, keyless: bool, trust_config: 
     if trust_config is not None and not keyless:
         raise UsageError("--trust-config is for --keyless signing")
     verifier = verifier_id(environ)
-    files = summary_files(sources)
     if key is not None:
         password = environ.get(PASSWORD_ENV)
         sign = key_signer(key, password.encode("utf-8") if password is not None else None)
     else:
         sign = keyless_signer(trust_config)
+    files = summary_files(sources)
     with client_from_config(config) as client:
         def attach(name: str, digest: Digest, bundle: bytes) -> str:
             attached = attach_bundle(client, parse_reference(name).with_digest(digest), bundle, PREDICATE_TYPE)

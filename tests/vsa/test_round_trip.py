@@ -210,3 +210,28 @@ def test_keyless_without_an_ambient_identity_is_a_usage_error(
     assert "no ambient OIDC identity token" in run.err and "Traceback" not in run.err
     both = gates(["attest", str(folder), "--keyless", "--key", str(signers.key_file)])
     assert both.code == 2 and "--key KEY or --keyless" in both.err
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+    return f"{part({'alg': 'ES256', 'typ': 'JWT'})}.{part(claims)}.{part({'sig': 'none'})}"
+
+
+@pytest.mark.parametrize(("token", "message"), [
+    ("not a token", "identity token could not be read: Malformed token"),
+    (_jwt({"aud": "sigstore", "sub": "ci", "iss": "https://gitlab.example", "iat": 1, "exp": 2}),
+     "the CI's identity token is unusable"),  # expired: jwt refuses it
+])
+def test_keyless_with_an_unusable_token_stops_before_the_network(
+    gates: GatesRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, message: str,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(("ACTIONS_ID_TOKEN", "SIGSTORE_", "GITHUB_", "GITLAB", "CI_", "BUILDKITE", "CIRCLE")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", token)
+    folder = tmp_path / "vsa"
+    folder.mkdir()
+    run = gates(["attest", str(folder), "--keyless"])
+    assert run.code == 2 and message in run.err and "Traceback" not in run.err
