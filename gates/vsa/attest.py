@@ -1,10 +1,11 @@
 """`gates attest`: sign the summaries `--output vsa=DIR` wrote, and attach each to its image.
 
-A summary is signed only when it still says what gates wrote: an in-toto statement of a passing VSA
-by this verifier, made within `--max-age`, whose subjects are image names (no tag, no digest) at the
-sha256 digest its file name carries. Anything else is one line naming the file, the run fails (exit
-1), and the other summaries are still signed. The key (or the CI's identity token) is loaded first,
-then every summary is read and checked, and only then does anything reach the network.
+A summary is signed only when it still says what gates wrote: a file named by its digest
+(`sha256-<hex>.vsa.json`) holding an in-toto statement of a passing VSA by this verifier, made within
+`--max-age`, whose subjects are image names (no tag, no digest) at that digest. Anything else is one
+line naming the file, the run fails (exit 1), and the other summaries are still signed. The key (or
+the CI's identity token) is loaded first, then every summary is read and checked, and only then does
+anything reach the network.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def read_summary(path: Path, verifier: str, now: dt.datetime, max_age: dt.timede
     from gates.targets.files import read_regular
 
     where = repr(str(path))
+    if not FILE_NAME.match(path.name):
+        raise InputError(f"{where}: not a summary's name (sha256-<hex>.vsa.json, as --output vsa=DIR writes it);"
+                         " not signed")
     try:
         data = read_regular(path, MAX_SUMMARY_BYTES)
     except OSError as exc:
@@ -83,8 +87,7 @@ def read_summary(path: Path, verifier: str, now: dt.datetime, max_age: dt.timede
     if len(hexes) != 1:
         raise InputError(f"{where}: the statement names several digests; gates writes one per file; not signed")
     digest = Digest("sha256", hexes.pop())
-    named = FILE_NAME.match(path.name)
-    if named and path.name != f"{digest.tag_form}.vsa.json":
+    if path.name != f"{digest.tag_form}.vsa.json":
         raise InputError(f"{where}: the statement is about {digest}, not the digest its name says; not signed")
     names = tuple(dict.fromkeys(s["name"] for s in doc["subject"]))
     return Summary(path, encode(doc), names, digest)

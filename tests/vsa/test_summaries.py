@@ -77,6 +77,11 @@ def test_a_summary_under_another_digest_name_is_not_signed(tmp_path: Path) -> No
         read_summary(summary(tmp_path, name=file_name("b" * 64)), DEFAULT_VERIFIER_ID, NOW, HOUR)
 
 
+def test_a_file_not_named_by_a_digest_is_not_signed(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a summary's name"):
+        read_summary(summary(tmp_path, name="summary.json"), DEFAULT_VERIFIER_ID, NOW, HOUR)
+
+
 def test_ambiguous_or_broken_json_is_not_signed(tmp_path: Path) -> None:
     path = summary(tmp_path)
     path.write_text(path.read_text()[:-1] + ', "_type": "again"}')
