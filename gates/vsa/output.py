@@ -5,12 +5,13 @@ before it gets here), never from a reference or anything a registry said. Summar
 in DIR, found by that name pattern, are removed first, so DIR holds exactly this run's verdicts and a
 summary a pull request committed there (or left from a run whose image has since failed) is never
 signed by `gates attest`. Each file is written atomically (`gates.atomic`): a symlink at its name is
-replaced, never followed.
+replaced, never followed; a symlink at DIR itself is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 from pathlib import Path
@@ -35,7 +36,12 @@ def file_name(sha256: str) -> str:
 
 def write_summaries(report: Report, directory: Path, policy: PolicyRef, verifier: str,
                     verified_at: dt.datetime | None = None) -> list[Path]:
-    """Write a summary for every image `report` passes into `directory` (made if missing); their paths."""
+    """Write a summary for every image `report` passes into `directory` (made if missing); their paths.
+
+    A symlink at `directory` is refused (`NotADirectoryError`): the checks of where reports may go
+    resolve a path's folder, not its last name, and a link committed there could lead anywhere."""
+    if directory.is_symlink():
+        raise NotADirectoryError(errno.ENOTDIR, "a symbolic link, not a directory (summaries go into a real one)")
     directory.mkdir(parents=True, exist_ok=True)
     for entry in os.scandir(directory):
         if FILE_NAME.match(entry.name) and not entry.is_dir(follow_symlinks=False):

@@ -132,6 +132,18 @@ def test_files_are_named_by_digest_and_a_symlink_there_is_replaced_not_followed(
     assert doc["subject"][0]["name"] == "ghcr.io/acme/app"
 
 
+def test_a_symlink_at_the_folder_is_refused_and_what_it_points_to_left_alone(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    old = elsewhere / file_name(A)
+    old.write_text("someone else's")
+    (tmp_path / "vsa").symlink_to(elsewhere)  # say, committed by a pull request
+    with pytest.raises(NotADirectoryError, match="a symbolic link"):
+        write_summaries(Report((_passing("ghcr.io/acme/app:1.0"),)), tmp_path / "vsa", PolicyRef("gates.toml", A),
+                        DEFAULT_VERIFIER_ID, NOW)
+    assert old.read_text() == "someone else's" and sorted(elsewhere.iterdir()) == [old]
+
+
 def test_file_name_takes_only_a_digest() -> None:
     with pytest.raises(ValueError, match="not a sha256 digest"):
         file_name("../../etc/passwd")
