@@ -126,3 +126,17 @@ def test_policy_without_a_file_is_gates_defaults(tmp_path: Path) -> None:
     policy = policy_of(config)
     assert policy.uri == DEFAULTS_URI
     assert policy == policy_of(config) and len(policy.sha256) == 64
+
+
+def test_sigstore_takes_the_statement_and_computes_the_same_pae() -> None:
+    """What `--keyless` hands to sigstore is a valid in-toto statement there, and our PAE is its PAE."""
+    from sigstore.dsse import Statement
+
+    from gates.vsa.dsse import PAYLOAD_TYPE, pae
+    from gates.vsa.statement import encode
+
+    image = PassedImage(("registry.example:5000/team/app",), A, ("signature",))
+    when = dt.datetime.now(dt.timezone.utc)
+    payload = encode(statement(image, PolicyRef("gates.toml", B), DEFAULT_VERIFIER_ID, when))
+    parsed = Statement(payload)
+    assert parsed._pae() == pae(PAYLOAD_TYPE, payload)
