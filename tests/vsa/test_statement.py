@@ -140,3 +140,16 @@ def test_sigstore_takes_the_statement_and_computes_the_same_pae() -> None:
     payload = encode(statement(image, PolicyRef("gates.toml", B), DEFAULT_VERIFIER_ID, when))
     parsed = Statement(payload)
     assert parsed._pae() == pae(PAYLOAD_TYPE, payload)
+
+
+def test_policy_digest_is_the_same_for_a_checkout_elsewhere(tmp_path: Path) -> None:
+    text = ('[signature]\nimages = ["ghcr.io/acme/app:1"]\n[[signature.policies]]\nname = "acme"\n'
+            'images = ["ghcr.io/acme/*"]\n[[signature.policies.authorities]]\nkey = "keys/cosign.pub"\n'
+            '[[base-image.builds]]\nimage = "ghcr.io/acme/*"\ndockerfile = "Dockerfile"\n')
+    digests = set()
+    for where in ("one", "two/deeper"):
+        folder = tmp_path / where
+        (folder / "keys").mkdir(parents=True)
+        (folder / "keys" / "cosign.pub").write_text("-----BEGIN PUBLIC KEY-----\nsame\n", encoding="utf-8")
+        digests.add(_policy(folder, text).sha256)
+    assert len(digests) == 1
