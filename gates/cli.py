@@ -288,6 +288,36 @@ def export_admission_command(
     return EXIT_PASSED
 
 
+@app.command("attest", cls=_Command)
+def attest_command(
+    summaries: Annotated[list[Path], typer.Argument(metavar="SUMMARY...", show_default=False,
+                                                    help="Folders written by --output vsa=DIR, or summary files.")],
+    key: Annotated[Path | None, typer.Option("--key", metavar="PATH", help="Sign with this cosign.key (password "
+                                             "in COSIGN_PASSWORD) or PEM private key.")] = None,
+    keyless: Annotated[bool, typer.Option("--keyless", help="Sign with the CI's ambient OIDC identity (Fulcio "
+                                          "certificate, Rekor entry).")] = False,
+    trust_config: Annotated[Path | None, typer.Option("--trust-config", metavar="PATH", help="Keyless: the "
+                                                      "Sigstore instance's client trust config (default: the "
+                                                      "public-good instance).")] = None,
+    max_age: Annotated[int, typer.Option("--max-age", min=1, metavar="SECONDS", help="Refuse summaries verified "
+                                         "longer ago than this.")] = 3600,
+    config: ConfigOpt = None,
+) -> int:
+    """Sign each verification summary of the image gates (DSSE) and attach it to its image as a cosign v3
+    bundle referrer."""
+    from gates.checks import load_config
+    from gates.runner import EXIT_FAILED
+    from gates.text import for_terminal
+    from gates.vsa import attest
+
+    failed = False
+    for outcome in attest.run(summaries, key, keyless, trust_config, max_age, load_config(config), os.environ):
+        failed = failed or not outcome.ok
+        print(for_terminal(outcome.line if outcome.ok else f"gates: error: {outcome.line}"),
+              file=sys.stdout if outcome.ok else sys.stderr)
+    return EXIT_FAILED if failed else EXIT_PASSED
+
+
 @app.command("install-hook", cls=_Command)
 def install_hook_command(
     uninstall: Annotated[bool, typer.Option("--uninstall", help="Remove the hook again, restoring any hook it "

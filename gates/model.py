@@ -167,6 +167,8 @@ class Result:
     """Where the target itself lives, so errors and passes can be placed in reports."""
     details: tuple[str, ...] = ()
     """One-line facts about how the verdict was reached (e.g. which digest and key verified)."""
+    subject: str | None = None
+    """The content digest (`sha256:<hex>`) an image gate judged: what a verification summary names."""
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from gates.rules import Rule
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+VSA_OUTPUT = "vsa"
+"""`--output vsa=DIR`: a directory of verification summaries (`gates.vsa.output`), not a report format."""
 
 __all__ = ["CommonOptions", "Invocation", "RunFlags", "execute", "finish", "guarded", "load_config", "run_jobs"]
 
@@ -99,9 +101,13 @@ def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Pat
     targets = [ReportTarget(fmt, path, origin, from_command_line=False, home=home) for fmt, path in config.outputs]
     for spec in common.outputs or ():
         fmt, sep, target = spec.partition("=")
-        if not sep or not target or fmt not in FORMATS:
+        if not sep or not target or (fmt not in FORMATS and fmt != VSA_OUTPUT):
             raise UsageError(f"--output: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)},"
-                             f" got {spec!r}")
+                             f" or {VSA_OUTPUT}=DIR (verification summaries of the images that pass), got {spec!r}")
+        if fmt == VSA_OUTPUT:
+            from gates.vsa.statement import verifier_id
+
+            verifier_id(os.environ)  # a bad GATES_VSA_VERIFIER_ID stops the run before any gate
         targets.append(ReportTarget(fmt, Path(target), "--output", from_command_line=True))
     allow = report_targets.allowed_outside(common.allow_output_outside_workspace, os.environ)
     return tuple((t.format, t.path) for t in report_targets.check(targets, os.environ, allow))
@@ -171,6 +177,9 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
             return None
 
     for fmt, target in config.outputs:
+        if fmt == VSA_OUTPUT:
+            code = max(code, _write_summaries(report, config, target))
+            continue
         text = render(fmt, plain)
         if text is not None and not _write_report_file(fmt, target, text):
             code = max(code, EXIT_USAGE)
@@ -223,6 +232,24 @@ def _write_report_file(fmt: str, target: Path, text: str) -> bool:
               " (any earlier report there is left as it was)", file=sys.stderr)
         return False
     return True
+
+
+def _write_summaries(report: Report, config: Config, directory: Path) -> int:
+    """`--output vsa=DIR`; a directory that cannot be written is one line on stderr (exit 2), as a report file."""
+    from gates.checks import config_schema
+    from gates.report_targets import shown
+    from gates.vsa.output import write_summaries
+    from gates.vsa.policy import policy_of
+    from gates.vsa.statement import verifier_id
+
+    try:
+        policy = policy_of(config, config_schema().trusted_files(config))
+        write_summaries(report, directory, policy, verifier_id(os.environ))
+    except OSError as exc:
+        print(f"gates: error: cannot write the verification summaries to {shown(directory)}:"
+              f" {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_PASSED
 
 
 class _Stdout:

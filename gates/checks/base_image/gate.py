@@ -86,6 +86,8 @@ class _Verdict:
     findings: list[Finding] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    subject: str | None = None
+    """The digest judged (the index's for a multi-arch image)."""
 
     def add(self, rule: str, message: str, label: str, severity: Severity | None = None,
             location: Location | None = None) -> None:
@@ -180,7 +182,7 @@ def check_image(image: str, prepared: _Prepared) -> Result:
 def _result(verdict: _Verdict) -> Result:
     location = Location(verdict.image)
     result = decided_result(GATE, verdict.image, verdict.findings, location)
-    result = dataclasses.replace(result, details=tuple(verdict.details))
+    result = dataclasses.replace(result, details=tuple(verdict.details), subject=verdict.subject)
     if not verdict.problems:
         return result
     first = verdict.problems[0]
@@ -195,6 +197,7 @@ def _judge(ref: Reference, prepared: _Prepared, verdict: _Verdict) -> None:
     fetched = client.get_manifest(ref)
     parsed = fetched.parse()
     verdict.details.append(f"digest {fetched.digest}")
+    verdict.subject = str(fetched.digest)
     if prepared.eol is not None and prepared.options.reads_layers:
         verdict.details.append(prepared.eol_origin)
     path, chosen_by = dockerfile_for(ref, prepared.options)

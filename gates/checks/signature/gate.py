@@ -129,7 +129,7 @@ def _verify(
             findings += [dataclasses.replace(f, message=f.message + tag) for f in more_findings]
     outcome = Outcome.FAILED if any(f.severity != Severity.INFO for f in findings) else Outcome.PASSED
     return Result(gate=GATE, target=image, outcome=outcome, findings=tuple(findings), location=location,
-                  details=tuple(details))
+                  details=tuple(details), subject=str(digest))
 
 
 def _verdict(signatures: ImageSignatures, repository: str, digest: Digest, policy: Policy) -> Verdict:
