@@ -34,11 +34,6 @@ from gates.validators import (
 )
 from gates.waivers import WaiverRule, rule_glob, unknown_rule
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 CONFIG_NAME = "gates.toml"
 FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github", "openmetrics")
 """Formats the core ships; later reporters extend this tuple through `register_formats`."""
@@ -214,6 +209,10 @@ def parse_toml(data: bytes, where: str) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: cannot read configuration: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if sys.version_info >= (3, 11):  # imported here: a run without a configuration file never parses TOML
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         parsed: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -297,9 +296,9 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
         except ConfigValueError as exc:
             raise fail(key, str(exc)) from None
 
-    known = {*_GENERAL_KEYS, *schema.tables}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(key for key in data if key not in _GENERAL_KEYS and key not in schema.tables)
     if unknown:
+        known = {*_GENERAL_KEYS, *schema.tables}
         raise fail(unknown[0], "unknown key (known: " + ", ".join(sorted(known)) + ")")
     kwargs: dict[str, Any] = {"source": source, "tables": schema.tables, "gates": schema.default_gates}
     if "gates" in data:
@@ -332,9 +331,13 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
     if "waivers" in data:
         kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail, schema.rules))
     sections: dict[str, dict[str, Any]] = {}
+    tables = {key for key in data if key not in _GENERAL_KEYS}
     for name, table_schema in schema.tables.items():
-        if name not in data:
+        if not tables:
+            break  # the schema's later tables (and the options of the gates declaring them) are not needed
+        if name not in tables:
             continue
+        tables.discard(name)
         table = data[name]
         if not isinstance(table, dict):
             raise fail(name, "must be a table")

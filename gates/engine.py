@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -59,6 +58,8 @@ def run(
         except (UsageError, ConfigError):
             raise
         except Exception as exc:  # a bug: report it, keep the run going, exit 3 at the end
+            import traceback  # here: only a bug in a gate needs it
+
             detail = traceback.format_exc() if verbose else f"{type(exc).__name__}: {exc}"
             internal.append(f"{job.name}: {detail}")
             results.append(error_result(job.name, job.name, f"internal error in the {job.name} gate: "

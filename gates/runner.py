@@ -11,7 +11,6 @@ import errno
 import io
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
@@ -312,6 +311,8 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
 
 def internal_error(exc: BaseException, verbose: bool) -> int:
     if verbose:
+        import traceback  # here: only an internal error needs it
+
         print(for_terminal("".join(traceback.format_exception(exc)).rstrip("\n"), lines=True), file=sys.stderr)
     print(for_terminal(f"gates: internal error: {type(exc).__name__}: {exc}"
                        + ("" if verbose else " (rerun with --verbose for the traceback)")), file=sys.stderr)
