@@ -12,13 +12,13 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gates.errors import ConfigError
 from gates.model import Severity
 from gates.paths import display_path
+from gates.record import field, record, replace
 from gates.validators import (
     ConfigValueError,
     Schema,
@@ -81,7 +81,7 @@ REGISTRY_TABLE: Schema = {
 """`[registry]`: the registry client every image gate shares (the only table no gate owns)."""
 
 
-@dataclass(frozen=True)
+@record
 class ConfigSchema:
     """What a configuration may hold beyond the general keys: every table and gate name, from the gate registry.
 
@@ -101,7 +101,7 @@ class ConfigSchema:
     """Every rule ID, so a `[[waivers]] rule` glob matching none is an error (None: not checked)."""
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     """The validated configuration of one run."""
 
@@ -449,6 +449,4 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
         changes["now"] = _date(env["GATES_NOW"], lambda p: fail("GATES_NOW", p))
     if not changes:
         return config
-    from dataclasses import replace
-
     return replace(config, **changes)

@@ -5,18 +5,17 @@ Outcomes are decided here and nowhere else: gates report findings, reporters onl
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from gates.errors import ConfigError, UsageError
 from gates.model import Outcome, Report, Result, Severity, blocks, error_result
+from gates.record import record, replace
 from gates.waivers import WaiverRule, apply_waivers
 
 
-@dataclass(frozen=True)
+@record
 class GateJob:
     """One gate to run: its name and a function producing its raw results."""
 
@@ -30,7 +29,7 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
     if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
         return waived  # findings made before the gate gave up are still marked, the outcome stays
     outcome = Outcome.FAILED if any(blocks(f, fail_on) for f in waived.findings) else Outcome.PASSED
-    return dataclasses.replace(waived, outcome=outcome)
+    return replace(waived, outcome=outcome)
 
 
 def _checked_nothing(gate: str, skipped: int) -> Result:

@@ -6,7 +6,6 @@ without importing it, and so the CLI stays a thin face (DESIGN: the CLI holds no
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import io
 import os
@@ -26,6 +25,7 @@ from gates.interrupts import check as check_interrupted
 from gates.interrupts import report as report_interrupted
 from gates.model import Outcome, Report, error_result
 from gates.paths import display_path, git_top_level
+from gates.record import replace
 from gates.text import for_terminal
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ def load_config(common: CommonOptions) -> Config:
             raise UsageError(f"--format: {clash}")
         changes["formats"] = unique(tuple(common.formats))
     if not common.config_outputs:
-        config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
+        config = replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
         changes["outputs"] = _report_files(config, common)
-    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+    return replace(config, **changes) if changes else config
 
 
 def _report_files(config: Config, common: CommonOptions) -> tuple[tuple[str, Path], ...]:
@@ -152,7 +152,7 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
     for fmt in config.formats:
         to_stderr = aside and fmt in TEXT_FORMATS
         stream = sys.stderr if to_stderr else sys.stdout
-        context = dataclasses.replace(plain, color=use_color(color, stream, os.environ)) \
+        context = replace(plain, color=use_color(color, stream, os.environ)) \
             if fmt == "console" else plain
         text = render(fmt, context)
         if text is not None and fmt == "console" and actions:
@@ -274,7 +274,7 @@ def with_now(config: Config, now: str | None) -> Config:
     if now is None:
         return config
     try:
-        return dataclasses.replace(config, now=dt.date.fromisoformat(now))
+        return replace(config, now=dt.date.fromisoformat(now))
     except ValueError:
         raise UsageError(f"--now: expected a date YYYY-MM-DD, got {now!r}") from None
 

@@ -7,21 +7,20 @@ output, marked with its reason; an expired waiver stops waiving and says so on t
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fnmatch
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
 from gates.errors import InputError
 from gates.model import Finding, Result, Waiver
+from gates.record import record, replace
 from gates.suggest import did_you_mean
 
 INLINE_PREFIX = "gates.dev/waive."
 
 
-@dataclass(frozen=True)
+@record
 class WaiverRule:
     """One declared waiver."""
 
@@ -61,7 +60,7 @@ def apply_waivers(result: Result, waivers: Sequence[WaiverRule], today: dt.date)
     if not waivers or not result.findings:
         return result
     findings = tuple(_waive(f, waivers, today) for f in result.findings)
-    return dataclasses.replace(result, findings=findings)
+    return replace(result, findings=findings)
 
 
 def note_ignored_waivers(result: Result, waivers: Sequence[WaiverRule]) -> Result:
@@ -76,8 +75,8 @@ def note_ignored_waivers(result: Result, waivers: Sequence[WaiverRule]) -> Resul
     for finding in result.findings:
         notes = [f"inline waiver ignored (inline-waivers = false): {w.source}: {w.reason}"
                  + (f" (expires {w.expires})" if w.expires else "") for w in waivers if w.matches(finding)]
-        findings.append(dataclasses.replace(finding, notes=(*finding.notes, *notes)) if notes else finding)
-    return dataclasses.replace(result, findings=tuple(findings))
+        findings.append(replace(finding, notes=(*finding.notes, *notes)) if notes else finding)
+    return replace(result, findings=tuple(findings))
 
 
 def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> Finding:
@@ -90,10 +89,10 @@ def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> F
         if waiver.expired(today):
             notes.append(f"waiver from {waiver.source} expired on {waiver.expires}: {waiver.reason}")
             continue
-        return dataclasses.replace(
+        return replace(
             finding, waiver=Waiver(reason=waiver.reason, source=waiver.source, expires=waiver.expires),
         )
-    return dataclasses.replace(finding, notes=tuple(notes)) if notes != list(finding.notes) else finding
+    return replace(finding, notes=tuple(notes)) if notes != list(finding.notes) else finding
 
 
 def unknown_rule(glob: str, known: Collection[str]) -> str | None:
@@ -112,7 +111,7 @@ def rule_glob(text: str) -> str:
     return text.strip().lower()
 
 
-@dataclass(frozen=True)
+@record
 class InlineWaivers:
     """The waivers a resource's annotations declare, and one line per annotation that waives nothing."""
 

@@ -11,7 +11,6 @@ Network-policy coverage and Rollouts by `workloadRef` are judged last, once ever
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import gc
 import os
@@ -19,7 +18,6 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from gates import interrupts
@@ -30,6 +28,7 @@ from gates.checks.manifests.rules import GATE, RULES
 from gates.checks.manifests.workloads import PODLESS_KINDS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, decided_result, error_result
+from gates.record import field, record, replace
 from gates.rules import Rule
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
@@ -50,7 +49,7 @@ PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
 
 
-@dataclass(frozen=True)
+@record
 class ManifestOptions:
     """What the manifest gate scans and how strictly."""
 
@@ -78,7 +77,7 @@ class ManifestOptions:
     file that changed): it was read and parsed, and holds nothing to judge. Malformed files stay errors."""
 
 
-@dataclass
+@record
 class _Plan:
     """The checks to run, chosen once per scan."""
 
@@ -103,7 +102,7 @@ class _Plan:
                 or (bool(self.objects) and obj.kind in hardening.OBJECT_KINDS))
 
 
-@dataclass(frozen=True)
+@record
 class _Judged:
     """A result still open to the end-of-scan checks, with what they and the waivers need.
 
@@ -430,7 +429,7 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
         shapes = ", ".join(render_path(spec) for spec, _ in obj.pod_paths)
         read = "holds containers, so it was read as a pod spec" if len(obj.pod_paths) == 1 else \
             "hold containers, so they were read as pod specs"
-        result = dataclasses.replace(result, details=(
+        result = replace(result, details=(
             f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its {shapes} {read}",))
     carries_own_pod = obj.carries_pod and reference is None
     waiver_errors = tuple(error_result(GATE, f"{target} {key}", problem, _placed(display, places.get(key), where))
@@ -486,7 +485,7 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
                     f" traffic from anywhere in the cluster{also}",
         )
         result = item.result
-        judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+        judged[index] = replace(item, result=replace(
             result, findings=(*result.findings, finding), outcome=Outcome.FAILED))
 
 
@@ -499,7 +498,7 @@ def _resolve_workload_refs(judged: list[_Judged | Result]) -> None:
         result = item.result
         if item.workload_ref in carriers:
             detail = f"its pods come from {item.workload_ref} (spec.workloadRef), judged in that object's result"
-            judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+            judged[index] = replace(item, result=replace(
                 result, details=(*result.details, detail)))
         else:
             judged[index] = error_result(

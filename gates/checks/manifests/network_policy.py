@@ -7,15 +7,15 @@ gate collects both while scanning and judges coverage at the end.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
+from gates.record import record
 from gates.targets.yaml_docs import render_path
 
 
-@dataclass(frozen=True)
+@record
 class Selector:
     """A label selector (matchLabels and matchExpressions), as NetworkPolicy.spec.podSelector holds."""
 
@@ -38,7 +38,7 @@ class Selector:
         return True
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     namespace: str | None
     selector: Selector
