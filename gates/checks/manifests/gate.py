@@ -208,10 +208,12 @@ def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
             yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
-PARALLEL_MIN_FILES = 256
+PARALLEL_MIN_FILES = 320
 """Below this many files a worker pool costs more than it saves, even with a core to spare: starting it
-(importing multiprocessing, forking, collecting) costs about what one process scans 100 files in
-(`bench/pool_threshold.py`; bench/README.md has the figures)."""
+(importing multiprocessing and concurrent.futures, forking, collecting) costs what one process scans
+~140 files in, and each file costs a little more CPU through the pool; with one idle core that breaks
+even near 2 x fixed / (per-file - pool's extra per file) ~ 320 files (`bench/pool_threshold.py`;
+bench/README.md has the figures)."""
 
 
 def usable_cores() -> int:
