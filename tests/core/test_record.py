@@ -23,7 +23,7 @@ def _both(body: str) -> tuple[type, type]:
     for decorator in ("dataclasses.dataclass(frozen=True)", "record"):
         scope: dict[str, Any] = {"dataclasses": dataclasses, "record": record, "field": dataclasses.field,
                                  "ClassVar": ClassVar, "__name__": __name__}
-        exec(f"@{decorator}\n{body}", scope)
+        exec(f"@{decorator}\n{body}", scope)  # noqa: S102 - the same class, built both ways
         made.append(scope["C"])
     return made[0], made[1]
 
@@ -55,19 +55,22 @@ def test_construction_repr_and_fields_match(args: tuple[Any, ...], kwargs: dict[
     ref, rec = reference(*args, **kwargs), candidate(*args, **kwargs)
     assert repr(rec) == repr(ref)
     assert rec.__dict__ == ref.__dict__
-    assert dataclasses.is_dataclass(rec) and dataclasses.is_dataclass(candidate)
     assert [(f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(rec)] == \
         [(f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(ref)]
     assert dataclasses.asdict(rec) == dataclasses.asdict(ref)
     assert dataclasses.astuple(rec) == dataclasses.astuple(ref)
+    assert dataclasses.is_dataclass(rec) and dataclasses.is_dataclass(candidate)
     assert candidate.__match_args__ == reference.__match_args__  # type: ignore[attr-defined]
 
 
 def test_bad_calls_fail_alike() -> None:
     reference, candidate = _both(PLAIN)
-    for args, kwargs in [((), {}), ((1, "x", (), {}, 5), {}), ((1,), {"zz": 1}), ((1,), {"a": 2})]:
-        assert _outcome(lambda: candidate(*args, **kwargs)) == _outcome(lambda: reference(*args, **kwargs))
-        assert _outcome(lambda: candidate(*args, **kwargs))[0] == "TypeError"
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((), {}), ((1, "x", (), {}, 5), {}), ((1,), {"zz": 1}), ((1,), {"a": 2})]
+    for args, kwargs in calls:
+        made = _outcome(lambda a=args, k=kwargs: candidate(*a, **k))  # type: ignore[misc]
+        assert made == _outcome(lambda a=args, k=kwargs: reference(*a, **k))  # type: ignore[misc]
+        assert made[0] == "TypeError"
 
 
 def test_each_instance_gets_its_own_factory_value_and_class_attributes_match() -> None:
@@ -102,7 +105,7 @@ def test_replace_and_pickle() -> None:
         dataclasses.replace(value, nope=1)
     globals()["C"] = candidate  # pickle finds the class by module and name
     try:
-        assert pickle.loads(pickle.dumps(value)) == value
+        assert pickle.loads(pickle.dumps(value)) == value  # noqa: S301 - our own bytes
     finally:
         del globals()["C"]
 
@@ -134,7 +137,7 @@ def test_post_init_methods_and_inheritance() -> None:
 C = None
 '''
     scope: dict[str, Any] = {"__name__": __name__}
-    exec(body, scope)
+    exec(body, scope)  # noqa: S102 - a test class
     base = record(scope["Base"])
 
     class Child(base):  # type: ignore[misc, valid-type]
@@ -175,9 +178,9 @@ def test_methods_the_class_writes_itself_are_kept() -> None:
     "class C:\n    a: int\n    def __setattr__(self, name: str, value: object) -> None: ...\n",
 ])
 def test_definitions_dataclasses_refuse_or_records_do_not_support_are_refused(body: str) -> None:
+    scope: dict[str, Any] = {"record": record, "field": dataclasses.field, "__name__": __name__}
     with pytest.raises((TypeError, ValueError)):
-        scope: dict[str, Any] = {"record": record, "field": dataclasses.field, "__name__": __name__}
-        exec(f"@record\n{body}", scope)
+        exec(f"@record\n{body}", scope)  # noqa: S102 - a test class
 
 
 def test_the_module_s_own_field_and_replace_match_dataclasses() -> None:
