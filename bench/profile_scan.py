@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from _harness import venv_python
+from _harness import compile_bytecode, venv_python
 
 from gates.checks.manifests.gate import ManifestOptions, _plan, _scan_document
 from gates.checks.manifests.rules import GATE
@@ -49,6 +49,7 @@ def _child_cpu(cmd: Sequence[str], cwd: Path) -> float:
 def startup_cpu(repeat: int) -> tuple[float, float]:
     """CPU seconds of a bare interpreter and of a one-(empty-)file scan, best of `repeat` interleaved."""
     python = str(venv_python())
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as folder:
         empty = Path(folder) / "empty.yaml"
         empty.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", encoding="utf-8")

@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=21, help="runs per command (default 21); medians compared")
     parser.add_argument("--file", type=Path, default=None, help="the manifest for the one-file scan")
     parser.add_argument("--gates", default=None, help="gates command (default: the project venv's script)")
+    parser.add_argument("--before", default=None, metavar="CMD",
+                        help="another gates command (e.g. an older tree's) whose one-file scan runs in the same"
+                             " interleaved rounds, for a before/after ratio against the same bare interpreter")
     parser.add_argument(
         "--json", type=Path, default=WORK_DIR / "startup-results.json", help="where to write the figures"
     )
@@ -91,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gates --version": [*gates, "--version"],
         "gates manifests FILE --format json": [*gates, "manifests", manifest.name, "--format", "json"],
     }
+    if args.before:
+        cases["before: gates manifests FILE --format json"] = [*args.before.split(), "manifests", manifest.name,
+                                                               "--format", "json"]
     for cmd in cases.values():  # warm the page cache and the bytecode caches
         _, rc, _ = _time_once(cmd, cwd)
         if rc not in (0, 1):  # 1 is a scan with findings

@@ -15,18 +15,17 @@ alike in all of that are one entry: the same object judged twice (say, in two ov
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gates.errors import ConfigError
 from gates.model import NEW, UNCHANGED, BaselineEntry, BaselineMark, Finding, Outcome, Result, Severity, blocks
+from gates.record import record, replace
 from gates.validators import Schema, non_negative_int, string
 
 TABLE = "baseline"
@@ -50,7 +49,7 @@ def fingerprint(finding: Finding) -> str:
     return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-@dataclass(frozen=True)
+@record
 class Baseline:
     entries: Mapping[str, BaselineEntry]
     """By fingerprint."""
@@ -76,10 +75,10 @@ def apply(results: Sequence[Result], baseline: Baseline, fail_on: Severity, toda
             marked.append(result)
             continue
         findings = tuple(_marked(f, baseline, today) for f in result.findings)
-        changed = dataclasses.replace(result, findings=findings)
+        changed = replace(result, findings=findings)
         if result.outcome in (Outcome.PASSED, Outcome.FAILED):
             outcome = Outcome.FAILED if any(blocks(f, fail_on) for f in findings) else Outcome.PASSED
-            changed = dataclasses.replace(changed, outcome=outcome)
+            changed = replace(changed, outcome=outcome)
         marked.append(changed)
     return marked
 
@@ -92,7 +91,7 @@ def _marked(finding: Finding, baseline: Baseline, today: dt.date) -> Finding:
     if mark.expired and mark.since is not None:
         notes = (*notes, f"in the baseline {baseline.source} since {mark.since}, longer than max-age-days"
                          f" ({baseline.max_age_days}): it blocks again")
-    return dataclasses.replace(finding, baseline=mark, notes=notes)
+    return replace(finding, baseline=mark, notes=notes)
 
 
 def entries_of(results: Iterable[Result], today: dt.date, previous: Baseline | None) -> list[BaselineEntry]:

@@ -12,13 +12,13 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gates.errors import ConfigError
 from gates.model import Severity
 from gates.paths import display_path
+from gates.record import field, record, replace
 from gates.validators import (
     ConfigValueError,
     Schema,
@@ -37,11 +37,6 @@ from gates.waivers import WaiverRule, rule_glob, unknown_rule
 if TYPE_CHECKING:
     from gates.baseline import Baseline
     from gates.shard import Shard
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 CONFIG_NAME = "gates.toml"
 FORMATS = ("console", "json", "junit", "sarif", "gitlab-codequality", "github", "openmetrics")
@@ -90,7 +85,7 @@ REGISTRY_TABLE: Schema = {
 """`[registry]`: the registry client every image gate shares (the only table no gate owns)."""
 
 
-@dataclass(frozen=True)
+@record
 class ConfigSchema:
     """What a configuration may hold beyond the general keys: every table and gate name, from the gate registry.
 
@@ -110,7 +105,7 @@ class ConfigSchema:
     """Every rule ID, so a `[[waivers]] rule` glob matching none is an error (None: not checked)."""
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     """The validated configuration of one run."""
 
@@ -222,6 +217,10 @@ def parse_toml(data: bytes, where: str) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: cannot read configuration: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if sys.version_info >= (3, 11):  # imported here: a run without a configuration file never parses TOML
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         parsed: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -305,9 +304,9 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
         except ConfigValueError as exc:
             raise fail(key, str(exc)) from None
 
-    known = {*_GENERAL_KEYS, *schema.tables}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(key for key in data if key not in _GENERAL_KEYS and key not in schema.tables)
     if unknown:
+        known = {*_GENERAL_KEYS, *schema.tables}
         raise fail(unknown[0], "unknown key (known: " + ", ".join(sorted(known)) + ")")
     kwargs: dict[str, Any] = {"source": source, "tables": schema.tables, "gates": schema.default_gates}
     if "gates" in data:
@@ -340,9 +339,13 @@ def _validate(data: dict[str, Any], source: Path | None, schema: ConfigSchema, w
     if "waivers" in data:
         kwargs["waivers"] = tuple(_waivers(data["waivers"], where, prefix, fail, schema.rules))
     sections: dict[str, dict[str, Any]] = {}
+    tables = {key for key in data if key not in _GENERAL_KEYS}
     for name, table_schema in schema.tables.items():
-        if name not in data:
+        if not tables:
+            break  # the schema's later tables (and the options of the gates declaring them) are not needed
+        if name not in tables:
             continue
+        tables.discard(name)
         table = data[name]
         if not isinstance(table, dict):
             raise fail(name, "must be a table")
@@ -454,6 +457,4 @@ def _apply_env(config: Config, env: Mapping[str, str], schema: ConfigSchema) -> 
         changes["now"] = _date(env["GATES_NOW"], lambda p: fail("GATES_NOW", p))
     if not changes:
         return config
-    from dataclasses import replace
-
     return replace(config, **changes)

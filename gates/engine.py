@@ -5,16 +5,14 @@ Outcomes are decided here and nowhere else: gates report findings, reporters onl
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gates.errors import ConfigError, UsageError
 from gates.model import Outcome, Report, Result, Severity, blocks, error_result
+from gates.record import record, replace
 from gates.waivers import WaiverRule, apply_waivers
 
 if TYPE_CHECKING:
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     from gates.shard import Shard
 
 
-@dataclass(frozen=True)
+@record
 class GateJob:
     """One gate to run: its name and a function producing its raw results."""
 
@@ -37,7 +35,7 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
     if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
         return waived  # findings made before the gate gave up are still marked, the outcome stays
     outcome = Outcome.FAILED if any(blocks(f, fail_on) for f in waived.findings) else Outcome.PASSED
-    return dataclasses.replace(waived, outcome=outcome)
+    return replace(waived, outcome=outcome)
 
 
 def shard_key(result: Result) -> str:
@@ -77,6 +75,8 @@ def run(
         except (UsageError, ConfigError):
             raise
         except Exception as exc:  # a bug: report it, keep the run going, exit 3 at the end
+            import traceback  # here: only a bug in a gate needs it
+
             detail = traceback.format_exc() if verbose else f"{type(exc).__name__}: {exc}"
             internal.append(f"{job.name}: {detail}")
             results.append(error_result(job.name, job.name, f"internal error in the {job.name} gate: "

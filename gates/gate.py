@@ -9,9 +9,10 @@ Its `__init__` stays light: config loading and `gates list` import every gate's,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from gates.record import record
 
 if TYPE_CHECKING:
     from gates.config import Config
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from gates.validators import Schema
 
 
-@dataclass(frozen=True)
+@record
 class CommonOptions:
     """The flags every gate command takes."""
 
@@ -44,7 +45,7 @@ class CommonOptions:
     """`--baseline PATH`: findings in this baseline do not block (see `gates.baseline`)."""
 
 
-@dataclass(frozen=True)
+@record
 class RunFlags:
     """What `gates run` passes every enabled gate: its positional paths and `--level`; most ignore both."""
 
@@ -52,7 +53,7 @@ class RunFlags:
     level: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Invocation:
     """What a gate's command returns once its flags are parsed: the run is then the runner's, not the CLI's."""
 
@@ -63,7 +64,7 @@ class Invocation:
     """`--now DATE`, for the gates that take it."""
 
 
-@dataclass(frozen=True)
+@record
 class DataFile:
     """A dated data file a gate ships and `gates data update` refreshes from endoflife.date's pages."""
 

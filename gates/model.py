@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
+
+from gates.record import field, record
 
 
 class Severity(str, Enum):
@@ -65,7 +66,7 @@ class Outcome(str, Enum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where a finding points: a file (or image reference) and, where known, a 1-based line and column."""
 
@@ -81,7 +82,7 @@ class Location:
         return f"{self.path}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
+@record
 class Waiver:
     """Why a finding is accepted: the reason, where the waiver was declared, and until when."""
 
@@ -90,7 +91,7 @@ class Waiver:
     expires: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@record
 class BaselineMark:
     """How a finding stands against the baseline of the run (`--baseline`), set only when one is in use."""
 
@@ -112,7 +113,7 @@ class BaselineMark:
 NEW, UNCHANGED = "new", "unchanged"
 
 
-@dataclass(frozen=True)
+@record
 class BaselineEntry:
     """One finding a baseline accepted: its fingerprint, since when, and (for people reading a diff, and
     for reports of what is gone) which gate, rule and resource it was."""
@@ -124,7 +125,7 @@ class BaselineEntry:
     resource: str
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One violation of one rule by one resource."""
 
@@ -153,7 +154,7 @@ def blocks(finding: Finding, fail_on: Severity) -> bool:
     return finding.waiver is None and not finding.baselined and finding.severity >= fail_on
 
 
-@dataclass(frozen=True)
+@record
 class Result:
     """A gate's verdict on one target (a manifest resource, a file, an image)."""
 
@@ -175,7 +176,7 @@ class Result:
         return tuple(f for f in self.findings if f.waiver is None)
 
 
-@dataclass(frozen=True)
+@record
 class ShardStamp:
     """Which part of a sharded run a report holds, and of which run: `gates merge` folds only a full set."""
 
@@ -185,7 +186,7 @@ class ShardStamp:
     """A digest of the effective configuration: shards of different policies must never be merged."""
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """Every result of a run; its outcome is the worst of theirs (error > failed > passed)."""
 

@@ -75,12 +75,12 @@ def check_cache_dir(config: Config, env: Mapping[str, str]) -> None:
     user's cache home. The file is part of what a pull request writes; `GATES_CACHE_DIR` and the default
     are the pipeline's own choice and are not judged here.
     """
-    from gates import report_targets
-    from gates.report_targets import shown
-
     directory, from_file = cache_directory(config, env)
     if directory is None or not from_file:
         return
+    from gates import report_targets
+    from gates.report_targets import shown
+
     where = f"{display_path(config.source) if config.source else 'configuration'} [registry] cache-dir"
     real = Path(os.path.realpath(directory))
     if inside_git_dir(directory.absolute(), real):

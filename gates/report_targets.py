@@ -17,11 +17,11 @@ configuration file is part of what a pull request writes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from gates.errors import ConfigError, UsageError
 from gates.paths import git_top_level, inside_git_dir
+from gates.record import record
 
 ALLOW_ENV = "GATES_ALLOW_OUTPUT_OUTSIDE_WORKSPACE"
 ALLOW_FLAG = "--allow-output-outside-workspace"
@@ -30,7 +30,7 @@ _NOT_FILES = (Path("/dev"),)
 _NOT_FILE_TREES = (Path("/proc"), Path("/sys"))
 
 
-@dataclass(frozen=True)
+@record
 class ReportTarget:
     """One requested report file and who asked for it (`--output`, or `gates.toml [output]`)."""
 

@@ -6,12 +6,11 @@ Each gate declares its rules in a light module of its folder (no heavy imports),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gates.model import Severity
+from gates.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """A documented, stable check."""
 

@@ -6,12 +6,10 @@ without importing it, and so the CLI stays a thin face (DESIGN: the CLI holds no
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import io
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
@@ -27,6 +25,7 @@ from gates.interrupts import check as check_interrupted
 from gates.interrupts import report as report_interrupted
 from gates.model import Outcome, Report, ShardStamp, error_result
 from gates.paths import display_path, git_top_level
+from gates.record import replace
 from gates.text import for_terminal
 
 if TYPE_CHECKING:
@@ -66,12 +65,12 @@ def load_config(common: CommonOptions, with_baseline: bool = True) -> Config:
     if shard is not None:
         changes["shard"] = shard
     if with_baseline:
-        config = dataclasses.replace(config, baseline=_baseline(config, common.baseline))
+        config = replace(config, baseline=_baseline(config, common.baseline))
     if not common.config_outputs:
-        config = dataclasses.replace(config, outputs=())  # a hook writes no report into the working tree
+        config = replace(config, outputs=())  # a hook writes no report into the working tree
     if config.outputs or common.outputs:
         changes["outputs"] = _report_files(config, common)
-    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+    return replace(config, **changes) if changes else config
 
 
 def _baseline(config: Config, flag: Path | None) -> Baseline | None:
@@ -188,7 +187,7 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
     for fmt in config.formats:
         to_stderr = aside and fmt in TEXT_FORMATS
         stream = sys.stderr if to_stderr else sys.stdout
-        context = dataclasses.replace(plain, color=use_color(color, stream, os.environ)) \
+        context = replace(plain, color=use_color(color, stream, os.environ)) \
             if fmt == "console" else plain
         text = render(fmt, context)
         if text is not None and fmt == "console" and actions:
@@ -343,7 +342,7 @@ def with_now(config: Config, now: str | None) -> Config:
     if now is None:
         return config
     try:
-        return dataclasses.replace(config, now=dt.date.fromisoformat(now))
+        return replace(config, now=dt.date.fromisoformat(now))
     except ValueError:
         raise UsageError(f"--now: expected a date YYYY-MM-DD, got {now!r}") from None
 
@@ -380,6 +379,8 @@ def guarded(command: Callable[[], int], verbose: bool) -> int:
 
 def internal_error(exc: BaseException, verbose: bool) -> int:
     if verbose:
+        import traceback  # here: only an internal error needs it
+
         print(for_terminal("".join(traceback.format_exception(exc)).rstrip("\n"), lines=True), file=sys.stderr)
     print(for_terminal(f"gates: internal error: {type(exc).__name__}: {exc}"
                        + ("" if verbose else " (rerun with --verbose for the traceback)")), file=sys.stderr)

@@ -9,14 +9,13 @@ without talking to the others. GitLab's `parallel: N` is read from `CI_NODE_INDE
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gates.errors import UsageError
+from gates.record import record
 
 if TYPE_CHECKING:
     from gates.config import Config
@@ -27,7 +26,7 @@ MAX_SHARDS = 1024
 """More shards than any CI matrix runs: a larger N is a typo, not a plan."""
 
 
-@dataclass(frozen=True)
+@record
 class Shard:
     """Shard `index` (1-based) of `total`."""
 
@@ -126,10 +125,12 @@ def config_digest(config: Config, version: str) -> str:
     loaded, the baseline's entries, the day judged, and the command line's targets and gate flags. Where the
     file lies and which reports are written are left out: shards run in different checkouts and write
     different files."""
+    from dataclasses import astuple  # only a sharded run pays for dataclasses' import
+
     policy = {
         "version": version, "gates": list(config.gates), "fail_on": config.fail_on.value,
         "inline_waivers": config.inline_waivers, "today": config.today.isoformat(),
-        "waivers": [dataclasses.astuple(w) for w in config.waivers],
+        "waivers": [astuple(w) for w in config.waivers],
         "sections": {name: config.section(name) for name in sorted(config.tables)},
         "baseline": None if config.baseline is None else [
             config.baseline.max_age_days,

@@ -11,12 +11,14 @@ start from text that is safe in any medium and only add the escaping of their ow
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 import re
+import sys
 import unicodedata
 from enum import Enum
 from typing import TypeVar
+
+from gates.record import field_names, replace
 
 _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Control, format (bidi, zero-width), surrogate, line and paragraph separator characters."""
@@ -72,18 +74,21 @@ MULTILINE_FIELDS = frozenset({"internal_errors"})
 
 
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
-"""Per class, the init fields `clean` walks (None: not a dataclass), so a large report is walked fast."""
+"""Per class, the init fields `clean` walks (None: not a record or dataclass), so a large report is walked fast."""
 
 
 def _fields(kind: type) -> tuple[str, ...] | None:
     if kind not in _FIELDS:
-        is_record = dataclasses.is_dataclass(kind) and not issubclass(kind, Enum)
-        _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind) if f.init) if is_record else None
+        names = field_names(kind)
+        dataclasses = sys.modules.get("dataclasses")  # a dataclass exists only once dataclasses is imported
+        if names is None and dataclasses is not None and dataclasses.is_dataclass(kind) and not issubclass(kind, Enum):
+            names = tuple(f.name for f in dataclasses.fields(kind) if f.init)
+        _FIELDS[kind] = names
     return _FIELDS[kind]
 
 
 def clean(value: T, lines: bool = False) -> T:
-    """`value` with `visible` applied to every string in it: dataclasses and tuples are walked, enums kept.
+    """`value` with `visible` applied to every string in it: records, dataclasses and tuples are walked, enums kept.
 
     Objects without anything to escape are returned as they are, so cleaning a clean report is cheap.
     """
@@ -98,7 +103,7 @@ def clean(value: T, lines: bool = False) -> T:
     if names is None:
         return value  # enums, numbers, dates, None
     changes = {}
-    values = value.__dict__  # frozen dataclasses without slots, as the model's are
+    values = value.__dict__  # records and frozen dataclasses without slots, as the model's are
     for name in names:
         old = values[name]
         field_kind = type(old)
@@ -113,7 +118,7 @@ def clean(value: T, lines: bool = False) -> T:
         new = clean(old, name in MULTILINE_FIELDS)
         if new is not old:
             changes[name] = new
-    return dataclasses.replace(value, **changes) if changes else value  # type: ignore[type-var]
+    return replace(value, **changes) if changes else value
 
 
 _LEGACY_COMMAND = re.compile(r"(##[A-Za-z]*)\[")

@@ -7,21 +7,20 @@ output, marked with its reason; an expired waiver stops waiving and says so on t
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fnmatch
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
 from gates.errors import InputError
 from gates.model import Finding, Result, Waiver
+from gates.record import record, replace
 from gates.suggest import did_you_mean
 
 INLINE_PREFIX = "gates.dev/waive."
 
 
-@dataclass(frozen=True)
+@record
 class WaiverRule:
     """One declared waiver."""
 
@@ -61,7 +60,7 @@ def apply_waivers(result: Result, waivers: Sequence[WaiverRule], today: dt.date)
     if not waivers or not result.findings:
         return result
     findings = tuple(_waive(f, waivers, today) for f in result.findings)
-    return dataclasses.replace(result, findings=findings)
+    return replace(result, findings=findings)
 
 
 def note_ignored_waivers(result: Result, waivers: Sequence[WaiverRule]) -> Result:
@@ -76,8 +75,8 @@ def note_ignored_waivers(result: Result, waivers: Sequence[WaiverRule]) -> Resul
     for finding in result.findings:
         notes = [f"inline waiver ignored (inline-waivers = false): {w.source}: {w.reason}"
                  + (f" (expires {w.expires})" if w.expires else "") for w in waivers if w.matches(finding)]
-        findings.append(dataclasses.replace(finding, notes=(*finding.notes, *notes)) if notes else finding)
-    return dataclasses.replace(result, findings=tuple(findings))
+        findings.append(replace(finding, notes=(*finding.notes, *notes)) if notes else finding)
+    return replace(result, findings=tuple(findings))
 
 
 def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> Finding:
@@ -90,10 +89,10 @@ def _waive(finding: Finding, waivers: Sequence[WaiverRule], today: dt.date) -> F
         if waiver.expired(today):
             notes.append(f"waiver from {waiver.source} expired on {waiver.expires}: {waiver.reason}")
             continue
-        return dataclasses.replace(
+        return replace(
             finding, waiver=Waiver(reason=waiver.reason, source=waiver.source, expires=waiver.expires),
         )
-    return dataclasses.replace(finding, notes=tuple(notes)) if notes != list(finding.notes) else finding
+    return replace(finding, notes=tuple(notes)) if notes != list(finding.notes) else finding
 
 
 def unknown_rule(glob: str, known: Collection[str]) -> str | None:
@@ -112,7 +111,7 @@ def rule_glob(text: str) -> str:
     return text.strip().lower()
 
 
-@dataclass(frozen=True)
+@record
 class InlineWaivers:
     """The waivers a resource's annotations declare, and one line per annotation that waives nothing."""
 
@@ -163,11 +162,12 @@ def parse_inline(
     return list(read.waivers)
 
 
-_CLAUSE_SEPARATORS = re.compile(r"([;,])")
-_EXPIRY_WORD = re.compile(r"(?i)\bexpir(?:es|y|e|ation)\b")
-_EXPIRY_CLAUSE = re.compile(r"(?i)^expir(?:es|y|e|ation)\b\s*[:=]?\s*(?P<date>.*)$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATED_CLAUSE = re.compile(r"(?i)(?P<key>[a-z][\w.-]*)\s*[:=]\s*\S*?\d{4}-\d{2}-\d{2}")
+# Patterns, compiled (and cached by `re`) when an inline waiver is first read, not at every start.
+_CLAUSE_SEPARATORS = r"([;,])"
+_EXPIRY_WORD = r"(?i)\bexpir(?:es|y|e|ation)\b"
+_EXPIRY_CLAUSE = r"(?i)^expir(?:es|y|e|ation)\b\s*[:=]?\s*(?P<date>.*)$"
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_DATED_CLAUSE = r"(?i)(?P<key>[a-z][\w.-]*)\s*[:=]\s*\S*?\d{4}-\d{2}-\d{2}"
 """A `key=value` / `key: value` clause whose value holds an ISO date: `expires_at=`, `valid-until:`..."""
 EXPECTED = "'<reason>; expires=YYYY-MM-DD'"
 
@@ -184,19 +184,19 @@ def _split_value(value: str, where: str, resource: str) -> tuple[str, dt.date | 
     """
     reason = ""
     expires: dt.date | None = None
-    pieces = _CLAUSE_SEPARATORS.split(value)  # clause, separator, clause, ...
+    pieces = re.split(_CLAUSE_SEPARATORS, value)  # clause, separator, clause, ...
     for index in range(0, len(pieces), 2):
         text = pieces[index].strip()
-        match = _EXPIRY_CLAUSE.match(text)
+        match = re.match(_EXPIRY_CLAUSE, text)
         if match is not None:
             if expires is not None:
                 raise InputError(f"{where}: waiver gives more than one expiry (expected {EXPECTED})")
             expires = _expiry_date(match.group("date").strip(), text, where)
             continue
-        hidden = _EXPIRY_WORD.search(text)
+        hidden = re.search(_EXPIRY_WORD, text)
         if hidden is not None and re.match(r"\s*[:=]", text[hidden.end():]):
             raise InputError(f"{where}: waiver expiry in {text[:80]!r} is not its own clause (expected {EXPECTED})")
-        dated = _DATED_CLAUSE.search(text)
+        dated = re.search(_DATED_CLAUSE, text)
         if dated is not None:
             raise InputError(
                 f"{where}: waiver of {resource} gives a date as {dated.group('key')[:40]!r}, which is not an"
@@ -209,7 +209,7 @@ def _split_value(value: str, where: str, resource: str) -> tuple[str, dt.date | 
 
 
 def _expiry_date(text: str, clause: str, where: str) -> dt.date:
-    if _ISO_DATE.match(text):
+    if re.match(_ISO_DATE, text):
         try:
             return dt.date.fromisoformat(text)
         except ValueError:

@@ -7,7 +7,8 @@ line in `_REGISTERED` (mypy checks the module against the protocol there). Nothi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from gates.config import Config, ConfigSchema
     from gates.gate import Gate
     from gates.rules import Rule
+    from gates.validators import Schema
 
 _REGISTERED: tuple[Gate, ...] = (
     manifests,
@@ -32,21 +34,61 @@ _REGISTERED: tuple[Gate, ...] = (
 GATES: Mapping[str, Gate] = {gate.NAME: gate for gate in _REGISTERED}
 
 
+class _Tables(Mapping[str, "Schema"]):
+    """`[registry]` and every gate's tables, a gate's options imported only when a lookup or a listing
+    reaches it (in registry order): a scan whose configuration names only `[manifests]`, or that has none,
+    never imports the image gates' options. Listed in full it is the dict built at once before, in the
+    same order, and refuses a table two gates declare."""
+
+    def __init__(self, core: Mapping[str, Schema], gates: Sequence[Gate]) -> None:
+        self._tables: dict[str, Schema] = dict(core)
+        self._pending = list(gates)
+        self._lock = threading.Lock()  # jobs may ask for their sections from several threads
+
+    def _load_next(self) -> bool:
+        """Load the next gate's tables in registry order; False when every gate's are loaded."""
+        with self._lock:
+            if not self._pending:
+                return False
+            gate = self._pending.pop(0)
+            for name, table in gate.config_tables().items():
+                if name in self._tables:
+                    raise RuntimeError(f"gate {gate.NAME}: table [{name}] is declared twice")
+                self._tables[name] = table
+            return True
+
+    def __getitem__(self, name: str) -> Schema:
+        while name not in self._tables and self._load_next():
+            pass
+        return self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        """Registry order, each gate's tables loaded only when the iteration reaches them."""
+        seen = 0
+        while True:
+            names = list(self._tables)
+            yield from names[seen:]
+            seen = len(names)
+            if not self._load_next():
+                return
+
+    def __len__(self) -> int:
+        while self._load_next():
+            pass
+        return len(self._tables)
+
+
 @cache
 def config_schema() -> ConfigSchema:
     """What a configuration may hold: `[registry]` plus every gate's tables and environment variables."""
     from gates import baseline
     from gates.config import REGISTRY_TABLE, ConfigSchema
 
-    tables = {"registry": REGISTRY_TABLE, baseline.TABLE: baseline.TABLE_SCHEMA}
     environment: dict[str, tuple[str, str]] = {}
     for gate in GATES.values():
-        for name, table in gate.config_tables().items():
-            if name in tables:
-                raise RuntimeError(f"gate {gate.NAME}: table [{name}] is declared twice")
-            tables[name] = table
         environment.update({variable: (gate.NAME, key) for variable, key in gate.ENVIRONMENT.items()})
-    return ConfigSchema(tables=tables, gates=tuple(GATES),
+    core = {"registry": REGISTRY_TABLE, baseline.TABLE: baseline.TABLE_SCHEMA}
+    return ConfigSchema(tables=_Tables(core, tuple(GATES.values())), gates=tuple(GATES),
                         default_gates=tuple(g.NAME for g in GATES.values() if g.DEFAULT), environment=environment,
                         trusted_files=_trusted_files, rules=tuple(all_rules()))
 

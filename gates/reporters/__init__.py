@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from gates.model import Report
+from gates.record import field, record
 from gates.rules import Rule
 from gates.text import block_commands, clean_once
 
@@ -30,7 +30,7 @@ class Format(str, Enum):
     OPENMETRICS = "openmetrics"
 
 
-@dataclass(frozen=True)
+@record
 class RenderContext:
     """What a reporter may need besides the report itself."""
 

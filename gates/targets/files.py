@@ -21,10 +21,10 @@ import re
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from gates.errors import InputError
+from gates.record import record
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_DIRS = frozenset(
@@ -43,7 +43,7 @@ DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 STDIN = "-"
 
 
-@dataclass(frozen=True)
+@record
 class SourceFile:
     """A file to scan: its display path and whether the user named it (rather than a walk found it)."""
 
@@ -51,7 +51,7 @@ class SourceFile:
     explicit: bool
 
 
-@dataclass(frozen=True)
+@record
 class HelmChart:
     """A chart whose templates were not scanned: they must be rendered first."""
 
@@ -63,7 +63,7 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 """The names kustomize reads a folder's kustomization from."""
 
 
-@dataclass(frozen=True)
+@record
 class Kustomization:
     """A folder kustomize renders: its patches and generators change the objects of its files, unseen here."""
 
@@ -71,7 +71,7 @@ class Kustomization:
     file: str
 
 
-@dataclass(frozen=True)
+@record
 class WalkProblem:
     """A path gates did not read: an `error` when it could not be read, else set aside with a note.
 
@@ -85,7 +85,7 @@ class WalkProblem:
     """A folder the walk did not enter (dependency folder, virtual environment): a note, unless also named."""
 
 
-@dataclass(frozen=True)
+@record
 class Discovery:
     files: tuple[SourceFile, ...]
     charts: tuple[HelmChart, ...]

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import yaml
 
 from gates.errors import InputError
+from gates.record import record
 
 try:  # libyaml's C parser is ~10x faster; fall back quietly where it is not built.
     from yaml import CSafeLoader as _BaseLoader
@@ -135,7 +135,7 @@ class PosList(list[Any]):
         self.item_pos: list[Position] = []
 
 
-@dataclass(frozen=True)
+@record
 class Document:
     """One YAML document of a file: its 0-based index, start position and content."""
 
@@ -144,7 +144,7 @@ class Document:
     content: Any
 
 
-@dataclass(frozen=True)
+@record
 class Unconverted:
     """Stands for a Kubernetes object whose kind the caller does not judge: never converted, for speed."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests.policy_model import (
@@ -27,6 +26,7 @@ from gates.checks.manifests.policy_model import (
 )
 from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
+from gates.record import record
 from gates.targets.yaml_docs import render_path
 
 _TOKEN = re.compile(r"""\s*(?:(?P<string>'[^']*'|"[^"]*")|(?P<op>==|!=|&&|\|\||[!(){},])|"""
@@ -38,7 +38,7 @@ class SelectorError(ValueError):
     """A selector gates cannot read (a syntax it does not know, or a broken one)."""
 
 
-@dataclass(frozen=True)
+@record
 class Expression:
     """One node of a parsed selector: `op` and its operands (keys, values, sub-expressions)."""
 

@@ -11,7 +11,6 @@ Network-policy coverage and Rollouts by `workloadRef` are judged last, once ever
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import gc
 import os
@@ -19,7 +18,6 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gates import interrupts
@@ -30,6 +28,7 @@ from gates.checks.manifests.rules import GATE, RULES
 from gates.checks.manifests.workloads import PODLESS_KINDS, FieldTypeError, Pod, Workload, workloads
 from gates.errors import InputError, UsageError
 from gates.model import Finding, Location, Outcome, Result, Severity, decided_result, error_result
+from gates.record import field, record, replace
 from gates.rules import Rule
 from gates.targets.files import (
     DEFAULT_MAX_FILE_BYTES,
@@ -54,7 +53,7 @@ PodCheck = Callable[[Pod], Iterator[Violation]]
 ObjectCheck = Callable[[Workload], Iterator[Violation]]
 
 
-@dataclass(frozen=True)
+@record
 class ManifestOptions:
     """What the manifest gate scans and how strictly."""
 
@@ -96,7 +95,7 @@ class ManifestOptions:
     """`--shard K/N`: read only the files this shard owns (the engine keeps only its results in any case)."""
 
 
-@dataclass
+@record
 class _Plan:
     """The checks to run, chosen once per scan."""
 
@@ -124,7 +123,7 @@ class _Plan:
                                                                                               obj.api_version))))
 
 
-@dataclass(frozen=True)
+@record
 class _Judged:
     """A result still open to the end-of-scan checks, with what they and the waivers need.
 
@@ -174,7 +173,7 @@ def _plan(options: ManifestOptions) -> _Plan:
         carriers.update(pod_hardening.CARRIER_CHECKS)
     rules = {r.id: r for r in RULES}
     if options.resource_limits_severity is not None:
-        rules["k8s-resource-limits"] = dataclasses.replace(rules["k8s-resource-limits"],
+        rules["k8s-resource-limits"] = replace(rules["k8s-resource-limits"],
                                                            severity=options.resource_limits_severity)
     return _Plan(
         pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
@@ -209,7 +208,7 @@ def scan(options: ManifestOptions) -> list[Result]:
             if prepared.inputs else list(found.files)
         if found.kustomizations:  # a kustomization file named on the command line holds instructions, said above
             said = {k.file for k in found.kustomizations}
-            files = [dataclasses.replace(f, explicit=False) if f.path in said else f for f in files]
+            files = [replace(f, explicit=False) if f.path in said else f for f in files]
         judged.extend(_scan_files(files, options, plan))
         for stream in prepared.streams:
             judged.extend(_scan_stream(stream, options, plan))
@@ -240,7 +239,7 @@ def _share(found: Discovery, shard: Shard, stdin_name: str) -> tuple[Discovery, 
     def owned(source: SourceFile) -> bool:
         return shard.owns(stdin_name if source.path == STDIN else source.path)
 
-    mine = dataclasses.replace(
+    mine = replace(
         found, files=tuple(f for f in found.files if owned(f)),
         charts=tuple(c for c in found.charts if shard.owns(f"{c.path}/Chart.yaml")),
         kustomizations=tuple(k for k in found.kustomizations if shard.owns(k.file)),
@@ -265,13 +264,13 @@ def _scan_stream(stream: rendering.Stream, options: ManifestOptions, plan: _Plan
         source = stream.sources.get(resource)
         where = source or Location(stream.display)
         detail = f"rendered by `{stream.said}`" + (f"; from {source.path}" if source else "")
-        result = dataclasses.replace(
+        result = replace(
             result, location=where, details=(*result.details, detail),
-            findings=tuple(dataclasses.replace(f, location=where) for f in result.findings),
+            findings=tuple(replace(f, location=where) for f in result.findings),
             error=said_as_rendered(result.error) if result.error else None)
         if isinstance(item, _Judged):
-            inline = tuple(dataclasses.replace(w, source=said_as_rendered(w.source)) for w in item.inline)
-            yield dataclasses.replace(item, result=result, inline=inline)
+            inline = tuple(replace(w, source=said_as_rendered(w.source)) for w in item.inline)
+            yield replace(item, result=result, inline=inline)
         else:
             yield result
     if not said:
@@ -290,10 +289,12 @@ def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
             yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
-PARALLEL_MIN_FILES = 256
+PARALLEL_MIN_FILES = 320
 """Below this many files a worker pool costs more than it saves, even with a core to spare: starting it
-(importing multiprocessing, forking, collecting) costs about what one process scans 100 files in
-(`bench/pool_threshold.py`; bench/README.md has the figures)."""
+(importing multiprocessing and concurrent.futures, forking, collecting) costs what one process scans
+~140 files in, and each file costs a little more CPU through the pool; with one idle core that breaks
+even near 2 x fixed / (per-file - pool's extra per file) ~ 320 files (`bench/pool_threshold.py`;
+bench/README.md has the figures)."""
 
 
 def usable_cores() -> int:
@@ -527,12 +528,12 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
     findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
     result = decided_result(GATE, target, findings, where)
     if plan.objects and (said_too := access.details(obj)):
-        result = dataclasses.replace(result, details=(*result.details, *said_too))
+        result = replace(result, details=(*result.details, *said_too))
     if obj.by_shape:
         shapes = ", ".join(render_path(spec) for spec, _ in obj.pod_paths)
         read = "holds containers, so it was read as a pod spec" if len(obj.pod_paths) == 1 else \
             "hold containers, so they were read as pod specs"
-        result = dataclasses.replace(result, details=(
+        result = replace(result, details=(
             f"scanned by shape: {obj.api_version} {obj.kind} is not a kind gates knows, and its {shapes} {read}",))
     carries_own_pod = obj.carries_pod and reference is None
     waiver_errors = tuple(error_result(GATE, f"{target} {key}", problem, _placed(display, places.get(key), where))
@@ -603,7 +604,7 @@ def _check_network_policies(judged: list[_Judged | Result], plan: _Plan) -> None
             message=f"the pods of {item.resource} (namespace {namespace}): {'; '.join(gaps)}{also}",
         )
         result = item.result
-        judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+        judged[index] = replace(item, result=replace(
             result, findings=(*result.findings, finding), outcome=Outcome.FAILED))
 
 
@@ -623,11 +624,11 @@ def _check_plain_http(judged: list[_Judged | Result]) -> None:
             message, note = gateway.judge_listener(listener, routes)
             if message is not None:
                 field_path = finding.message[finding.message.rfind(" ("):]  # where `_finding` said the field is
-                kept.append(dataclasses.replace(finding, message=message + field_path))
+                kept.append(replace(finding, message=message + field_path))
             if note is not None:
                 notes.append(note)
         outcome = Outcome.FAILED if kept else Outcome.PASSED
-        judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+        judged[index] = replace(item, result=replace(
             result, findings=tuple(kept), outcome=outcome, details=tuple(notes)))
 
 
@@ -642,7 +643,7 @@ def _resolve_workload_refs(judged: list[_Judged | Result], elsewhere: Sequence[_
         result = item.result
         if item.workload_ref in carriers:
             detail = f"its pods come from {item.workload_ref} (spec.workloadRef), judged in that object's result"
-            judged[index] = dataclasses.replace(item, result=dataclasses.replace(
+            judged[index] = replace(item, result=replace(
                 result, details=(*result.details, detail)))
         else:
             judged[index] = error_result(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Workload, get, typed
+from gates.record import record
 from gates.wording import counted
 
 GROUP = "gateway.networking.k8s.io"
@@ -27,7 +27,7 @@ INERT_KINDS = frozenset({"GatewayClass", "ReferenceGrant", "TLSRoute", "TCPRoute
 KINDS = frozenset(LISTENER_KINDS) | ROUTE_KINDS
 
 
-@dataclass(frozen=True)
+@record
 class Listener:
     """A `protocol: HTTP` listener, as routes attach to it."""
 
@@ -42,7 +42,7 @@ class Listener:
     hostname: str | None
 
 
-@dataclass(frozen=True)
+@record
 class ParentRef:
     kind: str
     namespace: str | None
@@ -51,7 +51,7 @@ class ParentRef:
     port: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """An HTTPRoute or GRPCRoute: where it attaches, for which hostnames, and whether it only redirects to https."""
 

@@ -10,7 +10,6 @@ policy whose selector gates cannot judge, or another group's policy, is said and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests import calico, cilium
@@ -29,6 +28,7 @@ from gates.checks.manifests.policy_model import (
 )
 from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
+from gates.record import record
 from gates.targets.yaml_docs import render_path
 
 __all__ = ["KUBERNETES_POLICY", "Policy", "Selector", "coverage", "is_foreign_policy", "is_network_policy",
@@ -130,7 +130,7 @@ def pod_labels(obj: Workload) -> tuple[dict[str, str], ...]:
     return tuple(found)
 
 
-@dataclass(frozen=True)
+@record
 class Gap:
     """A direction a pod is not isolated in, and why."""
 

@@ -7,11 +7,11 @@ Kubernetes, Calico and Cilium policies are all read into this one shape, so cove
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gates.checks.manifests.workloads import Path, get, typed
 from gates.errors import InputError
+from gates.record import record
 from gates.targets.yaml_docs import render_path
 
 INGRESS = "ingress"
@@ -29,7 +29,7 @@ class Matcher(Protocol):
     def selects(self, labels: Mapping[str, str]) -> bool: ...
 
 
-@dataclass(frozen=True)
+@record
 class Selector:
     """A label selector (matchLabels and matchExpressions), as NetworkPolicy.spec.podSelector holds."""
 
@@ -65,7 +65,7 @@ class _Nothing:
 NOTHING = _Nothing()
 
 
-@dataclass(frozen=True)
+@record
 class Part:
     """One selector of a policy and its stance per direction (a Cilium `specs` list has several)."""
 
@@ -76,7 +76,7 @@ class Part:
     """Calico's namespaceSelector of a GlobalNetworkPolicy, over the namespace's implicit labels."""
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """A network policy as coverage reads it."""
 

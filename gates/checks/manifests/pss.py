@@ -8,14 +8,14 @@ offending container is reported on its own line so each finding has its own loca
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests.rules import BASELINE_OVERRIDDEN_AT_RESTRICTED
 from gates.checks.manifests.workloads import Container, Path, Pod, get, typed
+from gates.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Violation:
     rule: str
     message: str

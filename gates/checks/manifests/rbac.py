@@ -9,12 +9,12 @@ top-level resource (the API server cannot know the name of an object before it e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
+from gates.record import record
 from gates.targets.yaml_docs import render_path
 
 GROUP = "rbac.authorization.k8s.io"
@@ -35,7 +35,7 @@ PUBLIC_SUBJECTS = {
 """Subjects that stand for everyone (or every pod): a binding to them is a grant to the world."""
 
 
-@dataclass(frozen=True)
+@record
 class Power:
     """A permission that is a step to more: a rule id, the verbs and resources that grant it, and why."""
 
@@ -81,7 +81,7 @@ ESCALATION_TARGETS = Power("k8s-rbac-escalation", frozenset(ESCALATING_VERBS),
                             ("authentication.k8s.io", "userextras/*")), "")
 
 
-@dataclass(frozen=True)
+@record
 class Grant:
     """One entry of a role's `rules`."""
 

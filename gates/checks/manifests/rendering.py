@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,13 @@ from gates.checks.manifests.rules import GATE
 from gates.errors import InputError
 from gates.model import Location, Outcome, Result, error_result
 from gates.paths import display_path
+from gates.record import field, record
 from gates.targets.files import HelmChart, Kustomization
 
 ORIGIN = "config.kubernetes.io/origin"
 
 
-@dataclass(frozen=True)
+@record
 class RenderSettings:
     timeout: float
     max_bytes: int
@@ -36,7 +36,7 @@ class RenderSettings:
     """False: never start a renderer, say each kustomization and chart as skipped."""
 
 
-@dataclass(frozen=True)
+@record
 class Stream:
     """What one kustomization or chart renders, to be judged as one file named `display`."""
 
@@ -50,7 +50,7 @@ class Stream:
     line its object starts on there, where that is certain (a kustomization's YAML, not a chart's template)."""
 
 
-@dataclass
+@record
 class Prepared:
     streams: list[Stream] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)

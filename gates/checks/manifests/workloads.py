@@ -8,10 +8,10 @@ server would reject it, so the gate reports it as undecidable rather than silent
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from gates.errors import InputError
+from gates.record import record
 from gates.targets.yaml_docs import render_path
 
 Path = tuple[str | int, ...]
@@ -86,7 +86,7 @@ def get(obj: dict[str, Any], key: str, expected: type, path: Path) -> Any:
     return typed(obj.get(key), expected, (*path, key))
 
 
-@dataclass(frozen=True)
+@record
 class Container:
     """One container of a pod, with where it sits."""
 
@@ -97,7 +97,7 @@ class Container:
     """`containers`, `initContainers` or `ephemeralContainers`."""
 
 
-@dataclass(frozen=True)
+@record
 class Pod:
     """The pod-level view every check reads, whatever workload kind carried it."""
 
@@ -128,7 +128,7 @@ class Pod:
         return get(self.spec, "hostUsers", bool, self.spec_path) is False
 
 
-@dataclass(frozen=True)
+@record
 class Workload:
     """A Kubernetes object of a document (or List item); `carries_pod` says if it has a pod template."""
 
