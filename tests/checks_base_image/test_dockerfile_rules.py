@@ -36,6 +36,18 @@ def test_a_credential_value_is_never_in_a_message() -> None:
     assert "s3cret" not in remote.message and "bob:***@example.com" in remote.message
 
 
+
+@pytest.mark.parametrize("source", [
+    "https://" + "ghp" + "_" + "T" * 36 + "@github.com/acme/tool/archive/v1.tar.gz",  # a token as the user name
+    "https://x-token-auth:" + "s3cret-pw" + "@bitbucket.org/acme/tool.git",
+    "https://example.com/tool.tar.gz?X-Amz-Signature=" + "f" * 64 + "&token=" + "s3cret-pw",
+], ids=["token-as-user", "user-and-password", "signed-query"])
+def test_a_credential_in_an_add_url_is_never_in_a_message(source: str) -> None:
+    [remote] = check(parse_dockerfile(f"FROM alpine:3.20\nADD {source} /opt/\nUSER 1\n"))
+    assert remote.rule == R.DOCKERFILE_REMOTE_ADD
+    assert "T" * 36 not in remote.message and "s3cret" not in remote.message and "f" * 64 not in remote.message
+    assert "ADD https://" in remote.message
+
 def test_skipped_rules_are_not_checked() -> None:
     text = CASES["pipe-to-shell"][0] + CASES["install-recommends"][0].replace("FROM debian:12\n", "")
     only = check(parse_dockerfile(text), frozenset({R.DOCKERFILE_INSTALL_RECOMMENDS}))

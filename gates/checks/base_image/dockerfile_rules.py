@@ -184,8 +184,10 @@ def _add_sources(text: str) -> list[str]:
 
 
 def _shown(url: str) -> str:
-    """A URL for a message: without a password in it, and short."""
+    """A URL for a message: without a password, a token as the user name, or a query (signed URLs), and short."""
     cleaned = re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", url)
+    cleaned = re.sub(r"://[^/@\s:]+@", "://***@", cleaned)  # a user name alone is often a token
+    cleaned = re.sub(r"\?[^#\s]*", "?***", cleaned)
     return cleaned if len(cleaned) <= 120 else cleaned[:117] + "..."
 
 
