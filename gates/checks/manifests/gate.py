@@ -141,7 +141,7 @@ def _plan(options: ManifestOptions) -> _Plan:
         objects.update(hardening.OBJECT_CHECKS)
     skip = frozenset(options.skip_rules)
     return _Plan(
-        pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
+        pod={k: v for k, v in pod.items() if not {k, *hardening.SHARED_RULES.get(k, ())} <= skip}, objects=objects,
         every={k: v for k, v in every.items() if k not in skip},
         rules={r.id: r for r in RULES}, skip=skip,
     )
