@@ -272,3 +272,22 @@ def test_a_broken_manifest_line_is_named(line: str, says: str) -> None:
     with pytest.raises(RpmDBError) as caught:
         parse_rpmdb(MANIFEST_PATH, f"{line}\n".encode())
     assert str(caught.value).startswith(f"{MANIFEST_PATH}:1: ") and says in str(caught.value)
+
+
+def test_a_second_rpm_database_that_disagrees_is_ambiguous_not_ignored(tmp_path: Path) -> None:
+    """rpm reads one database, chosen by its configuration: a SQLite one beside a BerkeleyDB that lists
+    other packages must not stand for the image, nor an empty one hide them."""
+    bdb = corpus_path("rpmdb", "syft", "centos8-dive", "Packages").read_bytes()
+    full = parse_rpmdb("var/lib/rpm/Packages", bdb)
+    assert [r.header.name for r in full.records] == ["dive"]
+    small = _sqlite(tmp_path, [_GOOD])  # bash: another package than the BerkeleyDB's
+    with pytest.raises(RpmDBError, match=r"var/lib/rpm/rpmdb\.sqlite and var/lib/rpm/Packages list different"):
+        read_rpmdb({"var/lib/rpm/rpmdb.sqlite": small, "var/lib/rpm/Packages": bdb})
+    empty = _sqlite(tmp_path, [])
+    found = read_rpmdb({"usr/lib/sysimage/rpm/rpmdb.sqlite": empty, "var/lib/rpm/Packages": bdb})
+    assert found is not None and found.path == "var/lib/rpm/Packages" and len(found.records) == len(full.records)
+    same = read_rpmdb({"var/lib/rpm/Packages": bdb, "usr/lib/sysimage/rpm/Packages": bdb})
+    assert same is not None and same.path == "var/lib/rpm/Packages"
+    manifest = corpus_path("rpmdb", "syft", "mariner2-distroless", "container-manifest-2").read_bytes()
+    beside = read_rpmdb({MANIFEST_PATH: manifest, "var/lib/rpm/Packages": bdb})  # the manifest is a summary
+    assert beside is not None and beside.path == "var/lib/rpm/Packages"
