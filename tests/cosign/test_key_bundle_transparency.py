@@ -7,26 +7,20 @@ the checkpoint a real signed note, so sigstore's Merkle and note code verifies t
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
-import shutil
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gates.cosign import reasons
 from gates.cosign.authority import Authority
 from gates.cosign.bundles import verify_bundle
 from gates.cosign.errors import Rejected
-from tests.cosign.factory import FakeRekor, public_pem, sign, spki, trusted_root
+from tests.cosign.factory import FakeRekor, public_pem, sign, spki, timestamp_authority, trusted_root, tsa_entry
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 DIGEST = "sha256:" + "ab" * 32
@@ -162,57 +156,13 @@ def test_no_entry_and_no_timestamp_is_tlog_missing(setup: tuple[FakeRekor, Autho
     assert caught.value.rule == reasons.TLOG_MISSING
 
 
-def _tsa(folder: Path) -> tuple[Callable[[bytes], str], list[x509.Certificate]]:
-    """A timestamp authority run by the real `openssl ts`: (sign(signature) -> base64 token, [leaf, root])."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    now = dt.datetime.now(dt.timezone.utc)
-
-    def cert(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
-             ca: bool) -> x509.Certificate:
-        signer_name, signer_key = issuer or (name, key)
-        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, signer_name)]))
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if not ca:
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        return builder.sign(signer_key, hashes.SHA256())
-
-    root_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    root = cert("test tsa root", root_key, None, True)
-    leaf = cert("test tsa", leaf_key, ("test tsa root", root_key), False)
-    (folder / "tsa.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (folder / "tsa.key").write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM,
-                                                           serialization.PrivateFormat.PKCS8,
-                                                           serialization.NoEncryption()))
-    (folder / "serial").write_text("01\n")
-    (folder / "ts.cnf").write_text("[tsa]\ndefault_tsa = t\n[t]\nserial = serial\nsigner_digest = sha256\n"
-                                   "default_policy = 1.2.3.4\ndigests = sha256\ness_cert_id_alg = sha256\n")
-
-    def stamp(signature: bytes) -> str:
-        (folder / "signature").write_bytes(signature)
-        for args in (["-query", "-data", "signature", "-sha256", "-cert", "-out", "q.tsq"],
-                     ["-reply", "-config", "ts.cnf", "-queryfile", "q.tsq", "-signer", "tsa.pem", "-inkey",
-                      "tsa.key", "-out", "r.tsr"]):
-            subprocess.run(["openssl", "ts", *args], cwd=folder, check=True, capture_output=True)
-        return base64.b64encode((folder / "r.tsr").read_bytes()).decode()
-
-    return stamp, [leaf, root]
-
-
 def test_a_trusted_timestamp_is_no_transparency_for_a_key(tmp_path: Path, setup: tuple[FakeRekor, Authority]) -> None:
     """A key needs no time to be valid, so a timestamp proves nothing a log entry would: as in `cosign verify
     --key`, a key-signed bundle without a log entry needs ignore-tlog, however well it is timestamped."""
     rekor, logged_only = setup
-    stamp, chain = _tsa(tmp_path)
+    stamp, chain = timestamp_authority(tmp_path)
     root = json.loads(Path(str(logged_only.trusted_root)).read_text())
-    root["timestampAuthorities"] = [{
-        "subject": {"organization": "test", "commonName": "test tsa"}, "uri": "https://tsa.test",
-        "certChain": {"certificates": [{"rawBytes": base64.b64encode(c.public_bytes(serialization.Encoding.DER))
-                                        .decode()} for c in chain]},
-        "validFor": {"start": "2020-01-01T00:00:00Z"}}]
+    root["timestampAuthorities"] = [tsa_entry(chain)]
     (tmp_path / "trusted_root.json").write_text(json.dumps(root))
     authority = Authority(key=public_pem(KEY), trusted_root=tmp_path / "trusted_root.json")
     data = json.loads(_bundle(rekor))
