@@ -78,3 +78,20 @@ def test_any_instruction_text_is_judged_without_raising(words: list[str]) -> Non
         return
     for finding in check(dockerfile):
         assert finding.rule in R.DOCKERFILE_RULES and finding.line >= 1 and finding.message
+
+
+def test_a_long_value_is_judged_in_linear_time() -> None:
+    """A hostile Dockerfile's megabyte ENV value must not make the credential pattern backtrack for
+    minutes (it did: quadratic in a run of letters). Run apart, so a regression is killed, not waited for."""
+    import subprocess
+    import sys
+
+    script = ("from gates.checks.base_image.dockerfile_rules import check\n"
+              "from gates.targets.dockerfile import parse_dockerfile\n"
+              "text = 'FROM alpine:3.20\\nENV MIRROR=' + 'a' * 1_000_000 + '\\nUSER 1\\n'\n"
+              "print(len(check(parse_dockerfile(text))))\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a 1 MB ENV value took more than 60 s to judge")
+    assert done.returncode == 0 and done.stdout.strip() == "0", done.stderr[-500:]
