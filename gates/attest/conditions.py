@@ -96,16 +96,27 @@ class FieldCondition:
         found = lookup(_as_document(statement), self._parsed)
         name = self.label or self.path
         if self.equals is not None:
-            ok = found is not _MISSING and found == self.equals
+            ok = found is not _MISSING and same_value(found, self.equals)
             expected = _show(self.equals)
         elif self.regexp is not None:
             ok = isinstance(found, str) and re.fullmatch(self.regexp, found) is not None
             expected = f"a match of /{self.regexp}/"
         else:
             assert self.one_of is not None
-            ok = found is not _MISSING and found in self.one_of
+            ok = found is not _MISSING and any(same_value(found, v) for v in self.one_of)
             expected = "one of " + ", ".join(_show(v) for v in self.one_of)
         return None if ok else f"{name}: expected {expected}, found {_show(found)}"
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON equality: `true` is not `1` (as Python's `==` has it), in nested arrays and objects too."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 def _as_document(statement: Statement) -> dict[str, Any]:

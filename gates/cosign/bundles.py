@@ -281,7 +281,9 @@ def _verify_key_bundle(
 
 def _check_dsse_evidence(doc: dict[str, Any], authority: Authority, payload_type: str, payload: bytes,
                          signature: bytes, spki: bytes) -> None:
-    """A key-signed DSSE bundle needs a verified log entry (SET or inclusion proof) or a trusted timestamp."""
+    """A key-signed DSSE bundle needs a verified log entry (SET or inclusion proof); a trusted timestamp is
+    no substitute, as in `cosign verify --key`: a key is valid at any time, so a time proves nothing of
+    transparency. Every timestamp present must still verify."""
     material = doc["verificationMaterial"]
     root = authority.trust_root()
     entries = parse_entries(material, doc.get("mediaType"))
@@ -291,10 +293,11 @@ def _check_dsse_evidence(doc: dict[str, Any], authority: Authority, payload_type
         verify_logged(entry, root, authority.trusted_root)
         check_dsse_body(entry, payload_type, payload, signature, spki)
     timestamped = verify_timestamps(material, signature, root)  # every token present must verify
-    if not entries and not timestamped:
+    if not entries:
+        also = " (a trusted timestamp is no log entry)" if timestamped else ""
         raise Rejected(
             reasons.TLOG_MISSING,
-            "bundle has no transparency log entry and no trusted timestamp; transparency is required"
+            f"bundle has no transparency log entry{also}; transparency is required"
             " unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)",
         )
 

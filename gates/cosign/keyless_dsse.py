@@ -3,9 +3,10 @@
 sigstore-python 4 refuses three real kinds of bundle: GitHub's own Sigstore instance (a TSA timestamp,
 no transparency log: its trusted root has no `tlogs`), Rekor `intoto/0.0.2` entries (what
 `actions/attest-build-provenance` logged until 2024), and v0.1 bundles whose entry has a SET but no
-inclusion proof. The steps are the same as sigstore's: a verified time (TSA token or log entry),
-the certificate chain to a Fulcio CA of the root at that time, the SCT when the root lists CT logs,
-the identity policy, the signature over the PAE, and the log body consistent with all of it.
+inclusion proof. The steps are the same as sigstore's: a verified time (TSA token or log entry; a log
+entry in any case when the root lists transparency logs, as only an instance without them may timestamp
+alone), the certificate chain to a Fulcio CA of the root at that time, the SCT when the root lists CT
+logs, the identity policy, the signature over the PAE, and the log body consistent with all of it.
 """
 
 from __future__ import annotations
@@ -71,11 +72,15 @@ def verify_keyless_dsse(doc: dict[str, Any], authority: Authority, now: dt.datet
 
     root = authority.trust_root()
     times = verify_timestamps(material, signature, root)
-    for entry in parse_entries(material, doc.get("mediaType")):
+    entries = parse_entries(material, doc.get("mediaType"))
+    for entry in entries:
         logged_at = verify_logged(entry, root, authority.trusted_root)
         check_dsse_body(entry, payload_type, payload, signature, cert)
         if logged_at is not None:
             times.append(logged_at)
+    if root.tlogs and not entries and not authority.ignore_tlog:  # an instance that logs: a time is no entry
+        raise Rejected(reasons.TLOG_MISSING, f"bundle has no log entry, though trusted root {root.source} names"
+                       f" transparency logs (a timestamp alone is enough only where none is kept); {_TLOG_HINT}")
     if not times:
         if not authority.ignore_tlog:
             raise Rejected(reasons.TLOG_MISSING, f"bundle has no verified log entry or trusted timestamp; {_TLOG_HINT}")

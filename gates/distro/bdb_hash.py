@@ -32,12 +32,13 @@ class BerkeleyDBError(InputError):
 def hash_values(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) of every record, in page order."""
     order, page_size, last = _meta(data)
+    chains: set[int] = set()  # first pages of the chains read: each is one record's, so work stays within the file
     for pgno in range(1, last + 1):
         page = data[pgno * page_size : (pgno + 1) * page_size]
         kind = page[25]
         if kind not in (_HASH, _HASH_UNSORTED):
             continue
-        yield from _page_items(data, page, pgno, order, page_size, last)
+        yield from _page_items(data, page, pgno, order, page_size, last, chains)
 
 
 def byte_order(data: bytes) -> Literal["little", "big"]:
@@ -73,20 +74,20 @@ def _meta(data: bytes) -> tuple[str, int, int]:
 
 
 def _page_items(data: bytes, page: bytes, pgno: int, order: str, page_size: int,
-                last: int) -> Iterator[tuple[bytes, bytes]]:
+                last: int, chains: set[int]) -> Iterator[tuple[bytes, bytes]]:
     entries = struct.unpack_from(order + "H", page, 20)[0]
     table_end = _PAGE_HEADER + 2 * entries
     if entries % 2 or table_end > page_size:
         raise BerkeleyDBError(f"page {pgno}: {entries} entries do not make key/value pairs on the page")
     offsets = struct.unpack_from(f"{order}{entries}H", page, _PAGE_HEADER)
     for index in range(0, entries, 2):
-        key = _item(data, page, pgno, offsets, index, table_end, order, page_size, last)
-        value = _item(data, page, pgno, offsets, index + 1, table_end, order, page_size, last)
+        key = _item(data, page, pgno, offsets, index, table_end, order, page_size, last, chains)
+        value = _item(data, page, pgno, offsets, index + 1, table_end, order, page_size, last, chains)
         yield key, value
 
 
 def _item(data: bytes, page: bytes, pgno: int, offsets: tuple[int, ...], index: int, table_end: int, order: str,
-          page_size: int, last: int) -> bytes:
+          page_size: int, last: int, chains: set[int]) -> bytes:
     start = offsets[index]
     end = page_size if index == 0 else offsets[index - 1]
     if not table_end <= start < end <= page_size:
@@ -98,6 +99,10 @@ def _item(data: bytes, page: bytes, pgno: int, offsets: tuple[int, ...], index: 
         if end - start < 12:
             raise BerkeleyDBError(f"page {pgno}: item {index} is an off-page reference shorter than 12 bytes")
         first, length = struct.unpack_from(order + "II", page, start + 4)
+        if first in chains:
+            raise BerkeleyDBError(f"page {pgno}: item {index} points at the overflow chain from page {first},"
+                                  " already read for another record")
+        chains.add(first)
         return _overflow(data, first, length, order, page_size, last, pgno)
     if kind in (_DUPLICATE, _OFFDUP):
         raise BerkeleyDBError(f"page {pgno}: item {index} holds duplicates, which rpm's Packages never has")

@@ -87,4 +87,8 @@ def newest_build(packages: Iterable[InstalledPackage]) -> NewestBuild | None:
             best = package
     if best is None or best.build_time is None:
         return None
-    return NewestBuild(best, dt.datetime.fromtimestamp(best.build_time, dt.timezone.utc))
+    try:
+        built = dt.datetime.fromtimestamp(best.build_time, dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):  # past year 9999: as far in the future as a date goes
+        built = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    return NewestBuild(best, built)

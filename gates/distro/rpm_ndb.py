@@ -39,12 +39,16 @@ def ndb_blobs(data: bytes) -> Iterator[tuple[int, bytes]]:
         raise NdbError(f"NDB version {version}; only version 0 is known")
     if slot_pages < 1 or slot_pages * PAGE_SIZE > len(data):
         raise NdbError(f"claims {slot_pages} slot pages, but the file has {len(data)} bytes")
+    slots: dict[int, int] = {}  # package index -> its slot: one each, so no blob is read for many slots
     for number, offset in enumerate(range(_HEADER.size, slot_pages * PAGE_SIZE, _SLOT.size), start=1):
         slot_magic, index, block, blocks = _SLOT.unpack_from(data, offset)
         if slot_magic != _SLOT_MAGIC:
             raise NdbError(f"slot {number}: no Slot magic")
         if index == 0:
             continue
+        if index in slots:
+            raise NdbError(f"slot {number} (package {index}): the package already has slot {slots[index]}")
+        slots[index] = number
         start, end = block * BLOCK_SIZE, (block + blocks) * BLOCK_SIZE
         if block == 0 or blocks == 0 or end > len(data) or start < slot_pages * PAGE_SIZE:
             raise NdbError(f"slot {number} (package {index}): blocks {block}+{blocks} lie outside the blob area")

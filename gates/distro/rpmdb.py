@@ -72,12 +72,28 @@ def is_rpmdb_path(path: str) -> bool:
 
 
 def read_rpmdb(files: Mapping[str, bytes]) -> RpmDB | None:
-    """The image's rpm database among `files` (path -> content), None when it has none."""
+    """The image's rpm database among `files` (path -> content), None when it has none.
+
+    Which database rpm reads is its configuration's choice, so when an image holds several, each is read:
+    those that list packages must list the same ones, else the answer is ambiguous (`RpmDBError`), never
+    the first file's. The Mariner manifest is only a summary, read when there is no database.
+    """
     clean = {path.lstrip("/"): data for path, data in files.items()}
-    for path in RPMDB_PATHS:
-        if path in clean:
-            return parse_rpmdb(path, clean[path], clean.get(path + WAL_SUFFIX, b""))
-    return None
+    found = [parse_rpmdb(path, clean[path], clean.get(path + WAL_SUFFIX, b""))
+             for path in RPMDB_PATHS if path in clean and path != MANIFEST_PATH]
+    if not found:
+        return parse_rpmdb(MANIFEST_PATH, clean[MANIFEST_PATH]) if MANIFEST_PATH in clean else None
+    listing = [db for db in found if db.records]
+    for other in listing[1:]:
+        if _package_set(other) != _package_set(listing[0]):
+            raise RpmDBError(f"{listing[0].path} and {other.path} list different packages"
+                             f" ({len(listing[0].records)} and {len(other.records)}): which one rpm reads is"
+                             " ambiguous")
+    return listing[0] if listing else found[0]
+
+
+def _package_set(db: RpmDB) -> frozenset[tuple[str, str, str | None]]:
+    return frozenset((r.header.name, r.header.evr, r.header.arch) for r in db.records)
 
 
 def parse_rpmdb(path: str, data: bytes, wal: bytes = b"") -> RpmDB:

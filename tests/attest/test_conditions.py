@@ -191,3 +191,16 @@ def test_untrusted_predicate_types_are_shown_short_and_few() -> None:
     shown = shown_types(["https://x/" + "a" * 10000, *[f"https://t/{n}" for n in range(20)], V1])
     assert len(shown) < 1500 and "and 12 more" in shown and "a" * 101 not in shown
     assert shown_types([]) == "none" and shown_types([V1, V1]) == "slsaprovenance1"
+
+
+@pytest.mark.parametrize(("wanted", "found"), [
+    (True, 1), (1, True), (False, 0), (0, False), (True, 1.0), ("1", 1), ([1], [True]),
+    ({"a": 1}, {"a": True}),
+])
+def test_equals_and_one_of_compare_json_types_strictly(wanted: Any, found: Any) -> None:
+    """JSON `true` is not `1`, though Python's `==` says it is (numbers compare by value: `1` is `1.0`)."""
+    doc = statement({"flag": found})
+    assert FieldCondition("predicate.flag", equals=wanted).failure(doc) is not None
+    assert FieldCondition("predicate.flag", one_of=(wanted,)).failure(doc) is not None
+    assert FieldCondition("predicate.flag", equals=found).failure(doc) is None
+    assert FieldCondition("predicate.flag", one_of=("other", found)).failure(doc) is None

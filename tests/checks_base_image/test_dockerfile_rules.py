@@ -36,6 +36,18 @@ def test_a_credential_value_is_never_in_a_message() -> None:
     assert "s3cret" not in remote.message and "bob:***@example.com" in remote.message
 
 
+
+@pytest.mark.parametrize("source", [
+    "https://" + "ghp" + "_" + "T" * 36 + "@github.com/acme/tool/archive/v1.tar.gz",  # a token as the user name
+    "https://x-token-auth:" + "s3cret-pw" + "@bitbucket.org/acme/tool.git",
+    "https://example.com/tool.tar.gz?X-Amz-Signature=" + "f" * 64 + "&token=" + "s3cret-pw",
+], ids=["token-as-user", "user-and-password", "signed-query"])
+def test_a_credential_in_an_add_url_is_never_in_a_message(source: str) -> None:
+    [remote] = check(parse_dockerfile(f"FROM alpine:3.20\nADD {source} /opt/\nUSER 1\n"))
+    assert remote.rule == R.DOCKERFILE_REMOTE_ADD
+    assert "T" * 36 not in remote.message and "s3cret" not in remote.message and "f" * 64 not in remote.message
+    assert "ADD https://" in remote.message
+
 def test_skipped_rules_are_not_checked() -> None:
     text = CASES["pipe-to-shell"][0] + CASES["install-recommends"][0].replace("FROM debian:12\n", "")
     only = check(parse_dockerfile(text), frozenset({R.DOCKERFILE_INSTALL_RECOMMENDS}))
@@ -66,3 +78,20 @@ def test_any_instruction_text_is_judged_without_raising(words: list[str]) -> Non
         return
     for finding in check(dockerfile):
         assert finding.rule in R.DOCKERFILE_RULES and finding.line >= 1 and finding.message
+
+
+def test_a_long_value_is_judged_in_linear_time() -> None:
+    """A hostile Dockerfile's megabyte ENV value must not make the credential pattern backtrack for
+    minutes (it did: quadratic in a run of letters). Run apart, so a regression is killed, not waited for."""
+    import subprocess
+    import sys
+
+    script = ("from gates.checks.base_image.dockerfile_rules import check\n"
+              "from gates.targets.dockerfile import parse_dockerfile\n"
+              "text = 'FROM alpine:3.20\\nENV MIRROR=' + 'a' * 1_000_000 + '\\nUSER 1\\n'\n"
+              "print(len(check(parse_dockerfile(text))))\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a 1 MB ENV value took more than 60 s to judge")
+    assert done.returncode == 0 and done.stdout.strip() == "0", done.stderr[-500:]

@@ -217,3 +217,20 @@ def test_newest_build_and_base_files() -> None:
     completed = release_from_packages(release, [package("base-files", "12.4+deb12u11", None)])
     assert completed is not None and completed.version_id == "12"
     assert release_from_packages(release, [package("base-files", "not-a-version", None)]) is None
+
+
+@pytest.mark.parametrize("built", [_seconds(-30), 999_999_999_999], ids=["next-month", "year-33658"])
+def test_a_package_built_in_the_future_makes_the_age_unknown_not_fresh(built: int) -> None:
+    """A build time after `now` is a lie about the image, not proof it is new: one such package would
+    otherwise hide every stale one (and a year past 9999 must not raise)."""
+    from gates.checks.base_image.rolling import staleness
+    from gates.distro.pkgdb import PackageDB
+    from gates.distro.rolling import Rolling as Distribution
+    from gates.oci.image_config import parse_timestamp
+
+    old = InstalledPackage("glibc", "2.39-r1", "glibc", "2.39-r1", PackageManager.APK, build_time=_seconds(400))
+    liar = InstalledPackage("wget", "1.25.0-r0", "wget", "1.25.0-r0", PackageManager.APK, build_time=built)
+    db = PackageDB(PackageManager.APK, (old, liar), (), ("lib/apk/db/installed",))
+    measured = staleness(Distribution("Wolfi", ("Wolfi",)), db, parse_timestamp("2026-11-20T00:00:00Z"), 30, TODAY)
+    assert measured.days is None and not measured.too_old
+    assert "wget 1.25.0-r0" in measured.said and "future" in measured.said

@@ -10,7 +10,10 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import shutil
 import struct
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -346,3 +349,54 @@ def trusted_root(
 
 def pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def timestamp_authority(folder: Path) -> tuple[Callable[[bytes], str], list[x509.Certificate]]:
+    """A timestamp authority run by the real `openssl ts`: (sign(signature) -> base64 token, [leaf, root])."""
+    import pytest
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def cert(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
+             ca: bool) -> x509.Certificate:
+        signer_name, signer_key = issuer or (name, key)
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, signer_name)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        return builder.sign(signer_key, hashes.SHA256())
+
+    root_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = cert("test tsa root", root_key, None, True)
+    leaf = cert("test tsa", leaf_key, ("test tsa root", root_key), False)
+    (folder / "tsa.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (folder / "tsa.key").write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
+    (folder / "serial").write_text("01\n")
+    (folder / "ts.cnf").write_text("[tsa]\ndefault_tsa = t\n[t]\nserial = serial\nsigner_digest = sha256\n"
+                                   "default_policy = 1.2.3.4\ndigests = sha256\ness_cert_id_alg = sha256\n")
+
+    def stamp(signature: bytes) -> str:
+        (folder / "signature").write_bytes(signature)
+        for args in (["-query", "-data", "signature", "-sha256", "-cert", "-out", "q.tsq"],
+                     ["-reply", "-config", "ts.cnf", "-queryfile", "q.tsq", "-signer", "tsa.pem", "-inkey",
+                      "tsa.key", "-out", "r.tsr"]):
+            subprocess.run(["openssl", "ts", *args], cwd=folder, check=True, capture_output=True)
+        return base64.b64encode((folder / "r.tsr").read_bytes()).decode()
+
+    return stamp, [leaf, root]
+
+
+
+def tsa_entry(chain: list[x509.Certificate]) -> dict[str, Any]:
+    """The `timestampAuthorities[]` item of a trusted root for a TSA's chain (leaf first)."""
+    return {"subject": {"organization": "test", "commonName": "test tsa"}, "uri": "https://tsa.test",
+            "certChain": {"certificates": [{"rawBytes": base64.b64encode(c.public_bytes(serialization.Encoding.DER))
+                                            .decode()} for c in chain]},
+            "validFor": {"start": "2020-01-01T00:00:00Z"}}

@@ -20,7 +20,7 @@ from gates.cosign import reasons
 from gates.cosign.authority import Authority
 from gates.cosign.bundles import verify_bundle
 from gates.cosign.errors import Rejected
-from tests.cosign.factory import FakeRekor, public_pem, sign, spki, trusted_root
+from tests.cosign.factory import FakeRekor, public_pem, sign, spki, timestamp_authority, trusted_root, tsa_entry
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 DIGEST = "sha256:" + "ab" * 32
@@ -154,3 +154,25 @@ def test_no_entry_and_no_timestamp_is_tlog_missing(setup: tuple[FakeRekor, Autho
     with pytest.raises(Rejected) as caught:
         verify_bundle(json.dumps(data).encode(), authority, DIGEST, predicate_types=None)
     assert caught.value.rule == reasons.TLOG_MISSING
+
+
+def test_a_trusted_timestamp_is_no_transparency_for_a_key(tmp_path: Path, setup: tuple[FakeRekor, Authority]) -> None:
+    """A key needs no time to be valid, so a timestamp proves nothing a log entry would: as in `cosign verify
+    --key`, a key-signed bundle without a log entry needs ignore-tlog, however well it is timestamped."""
+    rekor, logged_only = setup
+    stamp, chain = timestamp_authority(tmp_path)
+    root = json.loads(Path(str(logged_only.trusted_root)).read_text())
+    root["timestampAuthorities"] = [tsa_entry(chain)]
+    (tmp_path / "trusted_root.json").write_text(json.dumps(root))
+    authority = Authority(key=public_pem(KEY), trusted_root=tmp_path / "trusted_root.json")
+    data = json.loads(_bundle(rekor))
+    signature = base64.b64decode(data["dsseEnvelope"]["signatures"][0]["sig"])
+    data["verificationMaterial"]["timestampVerificationData"] = {"rfc3161Timestamps": [
+        {"signedTimestamp": stamp(signature)}]}
+    assert verify_bundle(json.dumps(data).encode(), authority, DIGEST, predicate_types=None) is not None
+    data["verificationMaterial"]["tlogEntries"] = []
+    with pytest.raises(Rejected) as caught:
+        verify_bundle(json.dumps(data).encode(), authority, DIGEST, predicate_types=None)
+    assert caught.value.rule == reasons.TLOG_MISSING
+    ignoring = Authority(key=public_pem(KEY), trusted_root=tmp_path / "trusted_root.json", ignore_tlog=True)
+    assert verify_bundle(json.dumps(data).encode(), ignoring, DIGEST, predicate_types=None) is not None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
@@ -261,3 +261,46 @@ def test_keyless_authority_needs_identity_and_issuer() -> None:
         KeylessIdentity(identity_regexp="(", issuer=ISSUER)
     with pytest.raises(AuthorityError, match="OIDC issuer"):
         Authority(keyless=KeylessIdentity(identity="a@b.c"))
+
+
+def test_a_timestamp_alone_stands_for_no_log_entry_where_the_root_names_logs(tmp_path: Path) -> None:
+    """GitHub's own instance logs nothing and timestamps instead; an instance whose trusted root names
+    transparency logs logs every signature, so a keyless bundle there without a log entry is unlogged."""
+    import json
+
+    from gates.cosign import reasons
+    from gates.cosign.bundles import verify_bundle
+    from gates.cosign.errors import Rejected
+    from tests.cosign.factory import timestamp_authority, tsa_entry
+
+    stamp, chain = timestamp_authority(tmp_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = FULCIO.issue(key, issued=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1))
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1",
+                            "subject": [{"name": "x", "digest": {"sha256": DIGEST.split(":")[1]}}],
+                            "predicate": {}}).encode()
+    kind = b"application/vnd.in-toto+json"
+    signature = sign(key, b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(statement), statement))
+    bundle = json.dumps({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {
+            "certificate": {"rawBytes": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()},
+            "tlogEntries": [],
+            "timestampVerificationData": {"rfc3161Timestamps": [{"signedTimestamp": stamp(signature)}]}},
+        "dsseEnvelope": {"payload": base64.b64encode(statement).decode(), "payloadType": kind.decode(),
+                         "signatures": [{"sig": base64.b64encode(signature).decode(), "keyid": ""}]},
+    }).encode()
+
+    def authority(rekor_keys: list[tuple[bytes, bytes]], name: str) -> Authority:
+        path = trusted_root(tmp_path / name, fulcio=FULCIO, rekor_keys=rekor_keys)
+        doc = json.loads(path.read_text())
+        doc["timestampAuthorities"] = [tsa_entry(chain)]
+        path.write_text(json.dumps(doc))
+        return Authority(keyless=POLICY, trusted_root=path)
+
+    no_logs = authority([], "github-like.json")  # as GitHub's own instance: no tlogs, a TSA
+    assert verify_bundle(bundle, no_logs, DIGEST, predicate_types=None) is not None
+    with pytest.raises(Rejected) as caught:
+        verify_bundle(bundle, authority([(REKOR.log_id, spki(REKOR.key))], "logged.json"), DIGEST,
+                      predicate_types=None)
+    assert caught.value.rule == reasons.TLOG_MISSING

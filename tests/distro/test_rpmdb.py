@@ -233,6 +233,24 @@ def test_bdb_chains_that_loop_or_leave_the_file_are_errors() -> None:
         parse_rpmdb("var/lib/rpm/Packages", bytes(looped))
 
 
+def test_a_bdb_overflow_chain_shared_by_two_records_is_an_error() -> None:
+    """Each record owns its chain; one chain behind many items would make a small file read as huge."""
+    data = _bdb_file()
+    page_size = struct.unpack_from("<I", data, 20)[0]
+    pages = [pgno for pgno in range(1, len(data) // page_size) if data[pgno * page_size + 25] in (2, 13)]
+    owner = next(p for p in pages if data[p * page_size + struct.unpack_from("<H", data, p * page_size + 28)[0]] == 3)
+    other = next(p for p in pages if p != owner)
+    reference = struct.unpack_from("<H", data, owner * page_size + 28)[0]
+    item = data[owner * page_size + reference: owner * page_size + reference + 12]
+    shared = bytearray(data)
+    start = page_size - 5 - 12  # the other page's value becomes an off-page reference to the same chain
+    struct.pack_into("<H", shared, other * page_size + 28, start)
+    shared[other * page_size + start: other * page_size + start + 12] = item
+    struct.pack_into("<I", shared, other * page_size + page_size - 4, 7)  # its key: package 7, not record 0
+    with pytest.raises(BerkeleyDBError, match="already read for another record"):
+        list(hash_values(bytes(shared)))
+
+
 def _ndb_file() -> bytearray:
     case = next(c for c in _cases(error=False) if c["format"] == "ndb")
     return bytearray(_raw(case))
@@ -256,6 +274,10 @@ def test_ndb_slots_that_point_outside_or_at_another_blob_are_errors() -> None:
         list(ndb_blobs(bytes(long)))
     with pytest.raises(NdbError, match="claims 9999 slot pages"):
         list(ndb_blobs(bytes(data[:12]) + struct.pack("<I", 9999) + bytes(data[16:])))
+    twice = bytearray(data)  # slot 2 a copy of slot 1: one blob read for as many slots as the file holds
+    twice[48:64] = data[32:48]
+    with pytest.raises(NdbError, match=r"slot 2 \(package 1\): the package already has slot 1"):
+        list(ndb_blobs(bytes(twice)))
     with pytest.raises(RpmDBError, match=r"^var/lib/rpm/Packages.db: slot 1"):
         parse_rpmdb("var/lib/rpm/Packages.db", bytes(crossed))
 
@@ -272,3 +294,22 @@ def test_a_broken_manifest_line_is_named(line: str, says: str) -> None:
     with pytest.raises(RpmDBError) as caught:
         parse_rpmdb(MANIFEST_PATH, f"{line}\n".encode())
     assert str(caught.value).startswith(f"{MANIFEST_PATH}:1: ") and says in str(caught.value)
+
+
+def test_a_second_rpm_database_that_disagrees_is_ambiguous_not_ignored(tmp_path: Path) -> None:
+    """rpm reads one database, chosen by its configuration: a SQLite one beside a BerkeleyDB that lists
+    other packages must not stand for the image, nor an empty one hide them."""
+    bdb = corpus_path("rpmdb", "syft", "centos8-dive", "Packages").read_bytes()
+    full = parse_rpmdb("var/lib/rpm/Packages", bdb)
+    assert [r.header.name for r in full.records] == ["dive"]
+    small = _sqlite(tmp_path, [_GOOD])  # bash: another package than the BerkeleyDB's
+    with pytest.raises(RpmDBError, match=r"var/lib/rpm/rpmdb\.sqlite and var/lib/rpm/Packages list different"):
+        read_rpmdb({"var/lib/rpm/rpmdb.sqlite": small, "var/lib/rpm/Packages": bdb})
+    empty = _sqlite(tmp_path, [])
+    found = read_rpmdb({"usr/lib/sysimage/rpm/rpmdb.sqlite": empty, "var/lib/rpm/Packages": bdb})
+    assert found is not None and found.path == "var/lib/rpm/Packages" and len(found.records) == len(full.records)
+    same = read_rpmdb({"var/lib/rpm/Packages": bdb, "usr/lib/sysimage/rpm/Packages": bdb})
+    assert same is not None and same.path == "var/lib/rpm/Packages"
+    manifest = corpus_path("rpmdb", "syft", "mariner2-distroless", "container-manifest-2").read_bytes()
+    beside = read_rpmdb({MANIFEST_PATH: manifest, "var/lib/rpm/Packages": bdb})  # the manifest is a summary
+    assert beside is not None and beside.path == "var/lib/rpm/Packages"

@@ -37,6 +37,7 @@ ENV = [
     ("AUTH_ENABLED", "true"), ("api_key", "k"), ("SETTING", CREDENTIALS["a GitHub token"]), ("X", ""),
     ("URL", "postgres://u:${P}@h/db"), ("URL", "postgres://u:xX*@h/db"), ("URL", "postgres://u:xXy@h/db"),
     ("URL", "redis://:{{pw}}@h"), ("API_TOKEN", CREDENTIALS["a JSON Web Token"]),
+    ("SETTING", "{{a}}" + CREDENTIALS["a GitHub token"] + "{{b}}"), ("DB_PASSWORD", "{{a}}hunter2{{b}}"),
 ]
 
 

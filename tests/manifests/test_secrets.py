@@ -161,3 +161,26 @@ def test_no_value_reaches_any_output(tmp_path: Path, cli: Callable[[list[str]], 
         for piece in value.splitlines():
             if len(piece) > 12:
                 assert piece not in text, (fmt, piece[:8])
+
+
+@pytest.mark.parametrize("value", [
+    "{{ .Values.prefix }}" + CREDENTIALS["a GitHub token"] + "{{ .Values.suffix }}",
+    "{{ x }} " + CREDENTIALS["an AWS access key"] + " {{ y }}",
+    '{{ "' + CREDENTIALS["credentials in a URL"] + '" | quote }}',
+], ids=["between-templates", "spaced", "template-literal"])
+def test_a_credential_between_template_braces_is_still_a_credential(tmp_path: Path, value: str) -> None:
+    """Only a value that is nothing but a reference is exempt: `{{a}}TOKEN{{b}}` is no reference to it."""
+    path = write(tmp_path, "d.yaml", _deployment([{"name": "SETTING", "value": value}]))
+    [result] = scan(ManifestOptions(paths=(str(path),)))
+    assert [f.rule for f in result.findings] == ["k8s-secret-value"]
+
+
+def test_skipping_the_name_rule_keeps_the_value_rule(tmp_path: Path) -> None:
+    """The two rules share one pass over env and arguments; skipping the name rule must not skip that pass."""
+    token = CREDENTIALS["a GitHub token"]
+    path = write(tmp_path, "d.yaml", _deployment([{"name": "SETTING", "value": token},
+                                                  {"name": "DB_PASSWORD", "value": "hunter2"}], args=[token]))
+    for allowlist in ((), ("FEATURE_*",)):
+        [result] = scan(ManifestOptions(paths=(str(path),), skip_rules=("k8s-secret-env-literal",),
+                                        credential_name_allowlist=allowlist))
+        assert [f.rule for f in result.findings] == ["k8s-secret-value", "k8s-secret-value"], allowlist

@@ -184,8 +184,10 @@ def _add_sources(text: str) -> list[str]:
 
 
 def _shown(url: str) -> str:
-    """A URL for a message: without a password in it, and short."""
+    """A URL for a message: without a password, a token as the user name, or a query (signed URLs), and short."""
     cleaned = re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", url)
+    cleaned = re.sub(r"://[^/@\s:]+@", "://***@", cleaned)  # a user name alone is often a token
+    cleaned = re.sub(r"\?[^#\s]*", "?***", cleaned)
     return cleaned if len(cleaned) <= 120 else cleaned[:117] + "..."
 
 
@@ -197,10 +199,11 @@ _SECRET_PAIRS = {("api", "key"), ("access", "key"), ("private", "key"), ("secret
                  ("client", "secret")}
 _HARMLESS_LAST = {"file", "path", "dir", "url", "uri", "name", "user", "username", "length", "type", "enabled",
                   "required", "mode", "method", "id", "env", "version", "endpoint", "header", "host"}
+# Bounded before each literal: an unbounded run there backtracks quadratically over a long value.
 _SECRET_VALUES = re.compile(
     r"AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}"
     r"|glpat-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|npm_[A-Za-z0-9]{36}|sk_live_[A-Za-z0-9]{16,}"
-    r"|AIza[0-9A-Za-z_-]{35}|-----BEGIN [A-Z ]*PRIVATE KEY|[a-z][a-z0-9+.-]*://[^/@\s:]+:[^/@\s$]+@")
+    r"|AIza[0-9A-Za-z_-]{35}|-----BEGIN [A-Z ]{0,30}PRIVATE KEY|[a-z][a-z0-9+.-]{0,20}://[^/@\s:]+:[^/@\s$]+@")
 
 
 def _name_parts(name: str) -> list[str]:

@@ -30,8 +30,12 @@ def staleness(rolling: Rolling, db: PackageDB | None, created: Timestamp, limit:
     """The age of the newest package build (the image's `created` when no package has a build time)."""
     newest = newest_build(db.packages) if db is not None else None
     if newest is not None:
-        days = (now - newest.built).days
         package = newest.package
+        if newest.built - now > dt.timedelta(days=1):  # a lie that would hide every stale package
+            shown = newest.built.date().isoformat() if newest.built.year < dt.MAXYEAR else "after 9999"
+            return Staleness(None, f"{rolling.name}: package {package.name} {package.version} records a build"
+                                   f" time in the future ({shown}): its age is unknown")
+        days = (now - newest.built).days
         what = (f"{rolling.name}: its newest package, {package.name} {package.version}, was built "
                 f"{newest.built.date().isoformat()}")
     else:

@@ -176,7 +176,7 @@ def _plan(options: ManifestOptions) -> _Plan:
         rules["k8s-resource-limits"] = replace(rules["k8s-resource-limits"],
                                                            severity=options.resource_limits_severity)
     return _Plan(
-        pod={k: v for k, v in pod.items() if k not in skip}, objects=objects,
+        pod={k: v for k, v in pod.items() if not {k, *hardening.SHARED_RULES.get(k, ())} <= skip}, objects=objects,
         every={k: v for k, v in every.items() if k not in skip},
         rules=rules, skip=skip, carriers={k: v for k, v in carriers.items() if k not in skip},
     )

@@ -123,6 +123,8 @@ def ingress_tls(obj: Workload) -> Iterator[Violation]:
 POD_CHECKS: dict[str, Callable[[Pod], Iterator[Violation]]] = {
     "k8s-secret-env-literal": secrets.env_credentials(),
 }
+SHARED_RULES: dict[str, frozenset[str]] = {"k8s-secret-env-literal": frozenset({"k8s-secret-value"})}
+"""Rules a pod check yields beside the one it is keyed by: it runs while any of them is wanted."""
 OBJECT_CHECKS: dict[str, Callable[[Workload], Iterator[Violation]]] = {
     "k8s-secret-in-manifest": secret_data,
     "k8s-secret-value": secrets.configmap_credentials,

@@ -100,15 +100,13 @@ def env_credentials(safe: Sequence[str] = SAFE_NAMES) -> Callable[[Pod], Iterato
                 path = (*c.path, "env", index)
                 var = typed(entry, dict, path) or {}
                 name = get(var, "name", str, path) or ""
-                value = literal(var.get("value"))
-                if value is None:
-                    continue
-                kind = credential_kind(value)
+                raw = var.get("value")
+                kind = credential_kind(raw) if isinstance(raw, str) else None  # a reference never hides one
                 if kind is not None:
                     yield Violation("k8s-secret-value", f'container "{c.name}" sets {name} to what looks like'
                                     f" {kind}; credentials belong in a Secret (valueFrom.secretKeyRef)",
                                     (*path, "value"), c.name)
-                elif credential_name(name, safe):
+                elif literal(raw) is not None and credential_name(name, safe):
                     yield Violation("k8s-secret-env-literal", f'container "{c.name}" sets {name} to a literal'
                                     " value; credentials belong in a Secret (valueFrom.secretKeyRef)",
                                     (*path, "value"), c.name)
