@@ -41,6 +41,10 @@ GATE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("GATES_ACTION_CERTIFICATE_OIDC_ISSUER", "--certificate-oidc-issuer"),
         ("GATES_ACTION_CERTIFICATE_OIDC_ISSUER_REGEXP", "--certificate-oidc-issuer-regexp"),
         ("GATES_ACTION_TRUSTED_ROOT", "--trusted-root"),
+        ("GATES_ACTION_BUILDER_ID", "--builder-id"),
+        ("GATES_ACTION_SOURCE_URI", "--source-uri"),
+        ("GATES_ACTION_NOTATION_TRUST_POLICY", "--notation-trust-policy"),
+        ("GATES_ACTION_NOTATION_TRUST_STORE", "--notation-trust-store"),
     ),
     "base-image": (
         ("GATES_ACTION_DOCKERFILE", "--dockerfile"),
@@ -48,6 +52,10 @@ GATE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 """Single-value inputs of one gate's sub-action: environment variable -> gates option."""
+GATE_LIST_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "signature": (("GATES_ACTION_ATTESTATIONS", "--attestation"),),
+}
+"""Multi-line inputs of one gate's sub-action: one option per line (`--attestation=TYPE` each)."""
 
 
 class ActionError(Exception):
@@ -94,6 +102,8 @@ def build_args(command: str, env: Mapping[str, str], json_path: str) -> list[str
         value = single(env, key, option[2:])
         if value:
             args.append(f"{option}={value}")  # one argv item: a value starting with "-" stays a value
+    for key, option in GATE_LIST_OPTIONS.get(command, ()):
+        args += [f"{option}={item}" for item in lines(env.get(key, ""))]
     args += ["--format", "console", "--output", f"json={json_path}"]
     for fmt, key in (("sarif", "GATES_ACTION_SARIF"), ("junit", "GATES_ACTION_JUNIT")):
         path = env.get(key, "").strip()

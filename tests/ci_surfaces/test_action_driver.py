@@ -89,6 +89,23 @@ def test_gate_inputs_become_single_argv_items() -> None:
     assert not any(a.startswith(("--key", "--dockerfile")) for a in driver.build_args("manifests", env, "r.json"))
 
 
+def test_attestation_and_notation_inputs_become_one_argv_item_each() -> None:
+    env = {"GATES_ACTION_TARGETS": "ghcr.io/a/b:1", "GATES_ACTION_KEY": "cosign.pub",
+           "GATES_ACTION_ATTESTATIONS": " slsaprovenance1 \n\nhttps://spdx.dev/Document\n",
+           "GATES_ACTION_BUILDER_ID": "https://github.com/acme/api/.github/workflows/release.yml",
+           "GATES_ACTION_SOURCE_URI": "github.com/acme/api",
+           "GATES_ACTION_NOTATION_TRUST_POLICY": "trustpolicy.json", "GATES_ACTION_NOTATION_TRUST_STORE": "store"}
+    args = driver.build_args("signature", env, "r.json")
+    assert args[:8] == ["signature", "--key=cosign.pub",
+                        "--builder-id=https://github.com/acme/api/.github/workflows/release.yml",
+                        "--source-uri=github.com/acme/api", "--notation-trust-policy=trustpolicy.json",
+                        "--notation-trust-store=store", "--attestation=slsaprovenance1",
+                        "--attestation=https://spdx.dev/Document"]
+    assert not any(a.startswith(("--attestation", "--notation")) for a in driver.build_args("base-image", env, "r"))
+    with pytest.raises(driver.ActionError, match="input builder-id: one value expected"):
+        driver.build_args("signature", {**env, "GATES_ACTION_BUILDER_ID": "a\nb"}, "r.json")
+
+
 def test_a_single_value_input_takes_one_line() -> None:
     env = {"GATES_ACTION_TARGETS": "ghcr.io/a/b:1", "GATES_ACTION_KEY": "a.pub\nb.pub"}
     with pytest.raises(driver.ActionError, match="input key: one value expected"):

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gates.checks.manifests import secrets
-from gates.checks.manifests.rules import HARDENING_RULES
+from gates.checks.manifests.rbac import CSR_APPROVE, POWERS, SIGNERS_APPROVE, Power
+from gates.checks.manifests.rules import ACCESS_RULES, HARDENING_RULES, OPT_IN_RULES, WORKLOAD_HARDENING_RULES
 
 PSS_LABEL = "pod-security.kubernetes.io/enforce"
 
@@ -49,6 +50,8 @@ ROLES = (Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
 BINDINGS = (Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
             Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding"))
 CONFIG_MAPS = (Resource("", "v1", "configmaps", "ConfigMap"),)
+SERVICES = (Resource("", "v1", "services", "Service"),)
+INGRESSES = (Resource("networking.k8s.io", "v1", "ingresses", "Ingress"),)
 NAMESPACES = (Resource("", "v1", "namespaces", "Namespace"),)
 
 POD_VARIABLES: tuple[tuple[str, str], ...] = (
@@ -199,6 +202,32 @@ def _grants(groups: Sequence[str], resources: Sequence[str]) -> str:
     return f"{_any_of('apiGroups', ['*', *groups])} && {_any_of('resources', ['*', *resources])}"
 
 
+def _power(power: Power) -> str:
+    """A rule granting `power` (as `rbac.Grant.matches`): a verb it names or `*`, a group and a resource
+    entry reaching one of its resources directly or through a wildcard, and no resourceNames where they
+    cannot authorise (creating a top-level object, which has no name yet)."""
+    verbs = ("has(r.verbs) && size(r.verbs) > 0" if power.verbs is None
+             else _any_of("verbs", ["*", *sorted(power.verbs)]))
+    reach = []
+    for group, resource in power.resources:
+        base, _, sub = resource.partition("/")
+        entries = ["*", resource, *((f"{base}/*", f"*/{sub}") if sub else ())]
+        unnamed = ("(!has(r.resourceNames) || size(r.resourceNames) == 0) && "
+                   if not sub and power.verbs is not None and power.verbs <= {"create"} else "")
+        reach.append(f"({unnamed}{_any_of('apiGroups', ['*', group])} && {_any_of('resources', entries)})")
+    return f"{verbs} && ({' || '.join(reach)})"
+
+
+def _powers() -> list[AdmissionCheck]:
+    checks = [AdmissionCheck(power.rule, ROLES, f"!{_RULES}.exists(r, {_power(power)})",
+                             f"roles must not grant {power.what}") for power in POWERS]
+    checks.append(AdmissionCheck(
+        "k8s-rbac-csr-approval", ROLES,
+        f"!({_RULES}.exists(r, {_power(CSR_APPROVE)}) && {_RULES}.exists(r, {_power(SIGNERS_APPROVE)}))",
+        "roles must not approve certificate signing requests (approval and approve on signers)"))
+    return checks
+
+
 def _rbac() -> list[AdmissionCheck]:
     wildcard = AdmissionCheck(
         "k8s-rbac-wildcard", ROLES,
@@ -240,6 +269,51 @@ def _rbac() -> list[AdmissionCheck]:
                 "no binding to a namespace's default service account")]
 
 
+def _workload_hardening() -> list[AdmissionCheck]:
+    """The rules of `pod_hardening` on by default: runtime sockets, the root group, the default namespace."""
+    from gates.checks.manifests.pod_hardening import RUNTIME_SOCKETS
+
+    sockets = ", ".join(_quote(socket) for socket in RUNTIME_SOCKETS)
+    path = "v.hostPath.path"
+    # a path with `.`, `..` or `//` segments is not normalised without string functions: it is refused outright
+    reaches = (f"{path}.startsWith('/') && ({path}.matches('/\\.|//') || [{sockets}].exists(s, s == {path}"
+               f" || s.startsWith({path}.endsWith('/') ? {path} : {path} + '/')))")
+    volumes = "(has(variables.podSpec.volumes) ? variables.podSpec.volumes : [])"
+    group = "has({0}.securityContext) && has({0}.securityContext.runAsGroup) && {0}.securityContext.runAsGroup == 0"
+    return [
+        AdmissionCheck("k8s-runtime-socket", POD_CARRIERS,
+                       f"!{volumes}.exists(v, has(v.hostPath) && has({path}) && {reaches})",
+                       "no hostPath of a container-runtime socket or of a folder above one", POD_VARIABLES),
+        AdmissionCheck("k8s-run-as-group-root", POD_CARRIERS,
+                       f"!({group.format('variables.podSpec')})"
+                       f" && !variables.containers.exists(c, {group.format('c')})",
+                       "no runAsGroup 0 (the root group)", POD_VARIABLES),
+        AdmissionCheck("k8s-default-namespace", POD_CARRIERS,
+                       "!(has(object.metadata.namespace) && object.metadata.namespace == 'default')",
+                       "workloads are not deployed in the default namespace"),
+    ]
+
+
+def _services(exposed: Sequence[str]) -> list[AdmissionCheck | NotExported]:
+    checks: list[AdmissionCheck | NotExported] = [AdmissionCheck(
+        "k8s-service-external-ips", SERVICES,
+        "!(has(object.spec) && has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0)",
+        "Services must not set externalIPs (CVE-2020-8554)")]
+    if not exposed:
+        checks.append(NotExported("k8s-service-exposed", "exposed-service-types is empty: no type is reported"))
+    else:
+        kind = "(has(object.spec) && has(object.spec.type) ? object.spec.type : 'ClusterIP')"
+        listed = ", ".join(_quote(t) for t in exposed)
+        checks.append(AdmissionCheck("k8s-service-exposed", SERVICES, f"!({kind} in [{listed}])",
+                                     f"Services must not be of type {', '.join(exposed)}"))
+    checks.append(AdmissionCheck(
+        "k8s-ingress-nginx-snippet", INGRESSES,
+        "!(has(object.metadata.annotations) && object.metadata.annotations.exists(k,"
+        " k.startsWith('nginx.ingress.kubernetes.io/') && k.endsWith('-snippet')))",
+        "no ingress-nginx snippet annotations (CVE-2021-25742)"))
+    return checks
+
+
 def _image_registry(allowed: Sequence[str]) -> NotExported:
     if not allowed:
         return NotExported("k8s-image-registry", "no allowed-registries are configured: any registry is allowed")
@@ -254,6 +328,8 @@ REPOSITORY_ONLY: dict[str, str] = {
     "k8s-network-policy": "coverage is a property of a namespace's set of objects, not of one object: admission"
                           " sees them one at a time and in any order",
     "k8s-ingress-tls": "matching hosts against wildcard TLS hosts needs string functions beyond standard CEL",
+    "k8s-gateway-plain-http": "whether a listener is covered by redirects depends on the routes that attach to it:"
+                              " a property of a set of objects",
 }
 
 
@@ -272,20 +348,26 @@ def namespace_check(level: str) -> AdmissionCheck:
 
 def admission_checks(level: str, skip_rules: Sequence[str], allowed_registries: Sequence[str],
                      credential_name_allowlist: Sequence[str], hardening: bool = True,
+                     exposed_service_types: Sequence[str] = ("NodePort", "LoadBalancer"),
+                     enabled_rules: Sequence[str] = (),
                      ) -> tuple[list[AdmissionCheck], list[NotExported]]:
     """Every rule the configuration enables, as checks, and those the cluster cannot enforce."""
     checks = [namespace_check(level)]
     skipped: list[NotExported] = []
     if not hardening:
-        return checks, [NotExported(r.id, "hardening = false") for r in HARDENING_RULES]
+        return checks, [NotExported(r.id, "hardening = false")
+                        for r in (*HARDENING_RULES, *WORKLOAD_HARDENING_RULES, *ACCESS_RULES)]
     built: list[AdmissionCheck | NotExported] = [
         _image_latest(), _image_digest("k8s-image-latest" in skip_rules), _image_registry(allowed_registries),
-        _secret_env_literal((*secrets.SAFE_NAMES, *credential_name_allowlist)), *_secret_value(), *_rbac(),
+        _secret_env_literal((*secrets.SAFE_NAMES, *credential_name_allowlist)), *_secret_value(), *_rbac(), *_powers(),
+        *_workload_hardening(), *_services(exposed_service_types),
         *(NotExported(rule, reason) for rule, reason in REPOSITORY_ONLY.items()),
     ]
     covered = {item.rule for item in built}
-    for rule in HARDENING_RULES:
-        if rule.id not in covered:
+    for rule in (*HARDENING_RULES, *WORKLOAD_HARDENING_RULES, *ACCESS_RULES):
+        if rule.id in OPT_IN_RULES and rule.id not in enabled_rules:
+            built.append(NotExported(rule.id, "off (not in enable-rules)"))
+        elif rule.id not in covered:
             built.append(NotExported(rule.id, "no admission expression is written for it yet"))
     for item in built:
         if item.rule in skip_rules:

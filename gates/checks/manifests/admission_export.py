@@ -29,6 +29,7 @@ def checks_of(config: Config) -> tuple[list[AdmissionCheck], list[NotExported]]:
         level=section["level"], skip_rules=tuple(section["skip-rules"]),
         allowed_registries=tuple(section["allowed-registries"]),
         credential_name_allowlist=tuple(section["credential-name-allowlist"]), hardening=section["hardening"],
+        exposed_service_types=tuple(section["exposed-service-types"]), enabled_rules=tuple(section["enable-rules"]),
     )
 
 
