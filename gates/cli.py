@@ -346,6 +346,9 @@ def _root(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: maps every way a run can end to its exit code, never a traceback by default."""
+    from gates.registry_client import start_run
+
+    start_run()
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
     from gates.shard import remember_arguments

@@ -23,6 +23,13 @@ _run_started: float | None = None
 image gates of one `gates run` share one deadline."""
 
 
+def start_run() -> None:
+    """A new invocation: its `[registry] deadline` counts from its first client, not from an earlier one's
+    (several invocations share a process in tests and in embedding programs)."""
+    global _run_started
+    _run_started = None
+
+
 def client_from_config(config: Config, on_retry: RetryNotice | None = None) -> RegistryClient:
     """A client honouring `[registry]`: insecure hosts, timeouts, the run's deadline, and a digest cache
     on disk (in memory, with a warning, when the directory cannot be used); `on_retry` hears of every

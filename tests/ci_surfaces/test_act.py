@@ -430,11 +430,11 @@ def test_base_image_sub_action_fails_with_dockerfile_findings(act_run: ActRun) -
     assert step["outcome"] == "failure" and step["conclusion"] == "success"
     outputs = step["outputs"]
     assert (outputs["outcome"], outputs["exit-code"], outputs["passed"], outputs["failed"]) == ("failed", "1", "0", "1")
-    assert (outputs["findings"], outputs["blocking"]) == ("4", "4")
+    assert (outputs["findings"], outputs["blocking"]) == ("5", "5")
     assert outputs["sarif-file"] == "gates-base-image.sarif" and outputs["junit-file"] == "gates-base-image-junit.xml"
     result = act_run.result("gates-base-image-report.json", "alpine")
     assert _rules(result) == {"base-image-pinning", "base-image-point-release-lag", "base-image-vulnerable-package",
-                              "base-image-non-root"}
+                              "base-image-non-root", "base-image-dockerfile-root"}  # the Dockerfile has no USER
     assert f"base {act_run.images['alpine_base']} (from Dockerfile:1)" in result["details"]
     assert "image created 2026-11-20 (34 days ago)" in result["details"]  # GATES_NOW from the step's env
     assert "::error file=Dockerfile,line=1,title=base-image-pinning" in act_run.log
@@ -444,7 +444,9 @@ def test_base_image_sub_action_fails_with_dockerfile_findings(act_run: ActRun) -
     physical = pinning["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"] == {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"}
     assert physical["region"]["startLine"] == 1
-    others = [r for r in results if r["ruleId"] != "base-image-pinning"]
+    [root] = [r for r in results if r["ruleId"] == "base-image-dockerfile-root"]
+    assert root["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Dockerfile"
+    others = [r for r in results if r["ruleId"] not in ("base-image-pinning", "base-image-dockerfile-root")]
     assert len(others) == 3 and all(r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
                                     == act_run.images["alpine"] for r in others)
     cases = _junit_cases(act_run, "gates-base-image-junit.xml")
