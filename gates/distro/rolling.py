@@ -30,14 +30,17 @@ class Rolling:
     """For messages: `Wolfi`, `Alpine edge`, `Arch Linux`, ..."""
     ecosystems: tuple[str, ...] = ()
     """OSV ecosystems publishing its advisories (none for Alpine edge, Arch, Debian testing)."""
+    packages: str | None = None
+    """The package manager it ships (`dpkg`, `apk`, `rpm`; `pacman`, which gates does not read): a database
+    of another kind in the image means its os-release does not say what the image is."""
 
 
 _ROLLING_IDS = {
-    "wolfi": Rolling("Wolfi", ("Wolfi",)),
-    "chainguard": Rolling("Chainguard", ("Chainguard",)),
-    "arch": Rolling("Arch Linux"),
-    "archarm": Rolling("Arch Linux ARM"),
-    "opensuse-tumbleweed": Rolling("openSUSE Tumbleweed", ("openSUSE:Tumbleweed",)),
+    "wolfi": Rolling("Wolfi", ("Wolfi",), "apk"),
+    "chainguard": Rolling("Chainguard", ("Chainguard",), "apk"),
+    "arch": Rolling("Arch Linux", packages="pacman"),
+    "archarm": Rolling("Arch Linux ARM", packages="pacman"),
+    "opensuse-tumbleweed": Rolling("openSUSE Tumbleweed", ("openSUSE:Tumbleweed",), "rpm"),
 }
 _ALPINE_EDGE = re.compile(r"_alpha\d*$")
 
@@ -51,9 +54,9 @@ def rolling_distribution(release: OSRelease | None) -> Rolling | None:
         return _ROLLING_IDS[rid]
     pretty = (release.pretty_name or "").lower()
     if rid == "alpine" and (_ALPINE_EDGE.search(release.version_id or "") or pretty.endswith(" edge")):
-        return Rolling("Alpine edge")
+        return Rolling("Alpine edge", packages="apk")
     if rid == "debian" and not release.version_id and ("sid" in pretty or "/" in pretty):
-        return Rolling("Debian testing/unstable")
+        return Rolling("Debian testing/unstable", packages="dpkg")
     return None
 
 

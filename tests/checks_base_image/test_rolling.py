@@ -75,6 +75,7 @@ class Rolling:
     sid: str
     distroless: str
     unknown: str
+    arch_dpkg: str
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,9 @@ def rolling(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) 
             ("var/lib/dpkg/status.d/base-files", "Package: base-files\nVersion: 11.1+deb11u9\n"
                                                  "Architecture: amd64\n")]),
         "unknown": ("gatesos:1", [("etc/os-release", "ID=gatesos\nVERSION_ID=1\n")]),
+        "arch_dpkg": ("arch:dpkg", [("etc/os-release", _os_release("arch")),
+                                    ("var/lib/dpkg/status", "Package: openssl\nStatus: install ok installed\n"
+                                                            "Version: 3.0.11-1~deb12u1\nArchitecture: amd64\n")]),
     }
     pushed = {}
     with RegistryClient(StaticCredentials({})) as client:
@@ -193,6 +197,20 @@ def test_rolling_advisories_where_osv_publishes_them(cli: Cli, tmp_path: Path, r
     edge = results[rolling.edge]
     assert edge["outcome"] == "passed"
     assert any("no OSV ecosystem publishes Alpine edge's advisories" in d for d in edge["details"])
+
+
+def test_a_rolling_os_release_over_packages_of_another_kind_is_undecided(cli: Cli, tmp_path: Path,
+                                                                         rolling: Rolling) -> None:
+    """An Arch os-release over a dpkg database: the claim would pick no advisories and the ages alone would
+    pass packages never checked; it is an error naming both."""
+    osv = tmp_path / "osv"
+    osv.mkdir()
+    _, results = _gate(cli, tmp_path, [rolling.arch_dpkg, rolling.edge], "", "--advisories", str(osv))
+    lying = results[rolling.arch_dpkg]
+    assert lying["outcome"] == "error"
+    assert "os-release names Arch Linux, which ships pacman packages, but the image holds 1 dpkg package" \
+        in lying["error"]
+    assert results[rolling.edge]["outcome"] == "passed"  # apk packages under Alpine edge's apk: as it claims
 
 
 @pytest.mark.parametrize(("name", "rolling_name"), [

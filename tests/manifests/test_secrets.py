@@ -184,3 +184,15 @@ def test_skipping_the_name_rule_keeps_the_value_rule(tmp_path: Path) -> None:
         [result] = scan(ManifestOptions(paths=(str(path),), skip_rules=("k8s-secret-env-literal",),
                                         credential_name_allowlist=allowlist))
         assert [f.rule for f in result.findings] == ["k8s-secret-value", "k8s-secret-value"], allowlist
+
+
+def test_binary_data_is_decoded_before_it_is_judged(tmp_path: Path) -> None:
+    key = CREDENTIALS["a private key"]
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bin", "namespace": "shop"},
+                  "binaryData": {"key.pem": base64.b64encode(key.encode()).decode(),
+                                 "logo.png": base64.b64encode(bytes(range(256))).decode(), "bad": "%%%"}}
+    path = write(tmp_path, "cm.yaml", config_map)
+    [result] = scan(ManifestOptions(paths=(str(path),)))
+    [finding] = result.findings
+    assert finding.rule == "k8s-secret-value" and "binaryData 'key.pem'" in finding.message
+    assert "a private key" in finding.message and "MIIE" not in finding.message

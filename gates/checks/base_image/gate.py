@@ -590,6 +590,13 @@ def _patch_level(contents: ImageContents, prepared: _Prepared, label: str, verdi
     release = contents.release
     rolling = rolling_distribution(release)
     ecosystems = rolling.ecosystems if rolling else ecosystems_for_release(release) if release is not None else ()
+    if rolling is not None and db is not None and db.packages and rolling.packages not in (None, db.manager.value):
+        # an Arch os-release over a dpkg database: what the image is, nobody can tell, so no advisory source is
+        # chosen by the claim (and its ages alone would pass packages no advisory was ever checked against)
+        verdict.problem(f"its os-release names {rolling.name}, which ships {rolling.packages} packages, but the image"
+                        f" holds {counted(len(db.packages), db.manager.value + ' package')}: the OS it claims is"
+                        " not the one its packages are from, so no advisories can be matched", label)
+        return
     if rolling is not None and not ecosystems and options.enabled(R.ROLLING_STALE):
         verdict.details.append(_prefix(label, f"no OSV ecosystem publishes {rolling.name}'s advisories: its patch "
                                               "level is judged by the age of its package builds alone"))

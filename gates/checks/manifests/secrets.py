@@ -121,16 +121,31 @@ def env_credentials(safe: Sequence[str] = SAFE_NAMES) -> Callable[[Pod], Iterato
 
 
 def configmap_credentials(obj: Workload) -> Iterator[Violation]:
-    """The object check: credential values in ConfigMap data."""
+    """The object check: credential values in ConfigMap data, and in binaryData once decoded (base64 hides a
+    key from a reader, not from anyone who decodes it)."""
     if obj.kind != "ConfigMap":
         return
-    data = get(obj.object, "data", dict, obj.base) or {}
-    for key, value in data.items():
-        kind = credential_kind(value) if isinstance(value, str) else None
-        if kind is not None:
-            yield Violation("k8s-secret-value", f"ConfigMap {obj.name} data {key!r} holds what looks like"
-                            f" {kind}: ConfigMaps are not secret, and this one is committed",
-                            (*obj.base, "data", key))
+    for field in ("data", "binaryData"):
+        for key, value in (get(obj.object, field, dict, obj.base) or {}).items():
+            text = _decoded(value) if field == "binaryData" else value if isinstance(value, str) else None
+            kind = credential_kind(text) if text is not None else None
+            if kind is not None:
+                yield Violation("k8s-secret-value", f"ConfigMap {obj.name} {field} {key!r} holds what looks like"
+                                f" {kind}: ConfigMaps are not secret, and this one is committed",
+                                (*obj.base, field, key))
+
+
+def _decoded(value: object) -> str | None:
+    """A binaryData value's bytes as text (undecodable bytes replaced), None when it is not base64."""
+    import base64
+    import binascii
+
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode("".join(value.split()), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def annotation_credentials(obj: Workload) -> Iterator[Violation]:
