@@ -138,13 +138,23 @@ def prepare(options: BaseImageOptions, client: RegistryClient) -> _Prepared:
     return prepared
 
 
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
+"""A Dockerfile larger than this is no Dockerfile anyone wrote: an error, never read into memory whole."""
+
+
 def _read_dockerfile(path: Path, where: str) -> Dockerfile | str:
     """The parsed Dockerfile, shown by its path relative to the working directory as manifests are; a
     Dockerfile that does not parse is that message (an `error` of each image built from it)."""
+    from gates.targets.files import NotRegularFile, read_regular
+
     try:
-        text = path.read_bytes()
+        text = read_regular(path, MAX_DOCKERFILE_BYTES + 1)
+    except NotRegularFile:
+        raise UsageError(f"{where} {display_path(path)}: not a regular file") from None
     except OSError as exc:
         raise UsageError(f"{where} {display_path(path)}: cannot read ({exc.strerror or exc})") from None
+    if len(text) > MAX_DOCKERFILE_BYTES:
+        return f"{display_path(path)}: larger than {MAX_DOCKERFILE_BYTES} bytes, not read as a Dockerfile"
     try:
         return parse_dockerfile(text, display_path(path))
     except InputError as exc:
