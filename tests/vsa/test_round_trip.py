@@ -120,11 +120,17 @@ def test_a_passing_image_gets_a_signed_summary_a_verifier_accepts(
     assert predicate["verifiedLevels"] == ["GATES_SIGNATURE_PASSED"]
     assert predicate["verifier"]["id"] == "https://gates.dev/verifier"
     assert predicate["policy"]["uri"] == "gates:defaults" and len(predicate["policy"]["digest"]["sha256"]) == 64
+    # and the gate's own attestation verification, as a deploy step would ask it
+    check = gates([*signature_args(signers, "--insecure-ignore-tlog", "--attestation", "vsa", "--format", "json"),
+                   str(ref)])
+    assert check.code == 0, check.out + check.err
+    [result] = json.loads(check.out)["results"]
+    assert any("vsa" in line and "verified" in line for line in result["details"]), result["details"]
 
 
 @pytest.mark.parametrize("tamper", ["result", "subject", "other-key", "payload-type"])
 def test_a_tampered_summary_is_refused(
-    registry: RegistryServer, pusher: RegistryClient, signers: Signers, tamper: str,
+    registry: RegistryServer, pusher: RegistryClient, signers: Signers, gates: GatesRun, tamper: str,
 ) -> None:
     ref, digest = signed_image(pusher, registry, signers)
     honest = {"_type": "https://in-toto.io/Statement/v1",
@@ -152,6 +158,11 @@ def test_a_tampered_summary_is_refused(
         with pytest.raises(NotAbout):
             own_dsse_check(bundle, key.public_key(), digest)
     assert verified_summaries(pusher, ref, digest, signers) == []
+    check = gates([*signature_args(signers, "--insecure-ignore-tlog", "--attestation", "vsa", "--format", "json"),
+                   str(ref)])
+    assert check.code == 1, check.out + check.err  # the gate's own verification refuses it too
+    [result] = json.loads(check.out)["results"]
+    assert {f["rule"] for f in result["findings"]} == {"attestation-invalid"}, result["findings"]
 
 
 def test_a_failing_image_gets_no_summary_and_old_ones_are_removed(
