@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gates import jsonstrict
 from gates.attest import reasons
 from gates.cosign.errors import Rejected
 
@@ -124,24 +125,11 @@ def peek_predicate_type(payload_type: str, payload: bytes) -> str | None:
         return None
 
 
-class _DuplicateKey(ValueError):
-    """A JSON object names a key twice: readers disagree on which value counts."""
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in doc:
-            raise _DuplicateKey(f"key {json.dumps(key)[:80]} appears twice")
-        doc[key] = value
-    return doc
-
-
 def load_json(data: bytes, what: str) -> dict[str, Any]:
     """A JSON object, refusing duplicate keys; raises `Rejected(attestation-invalid)`."""
     try:
-        doc = json.loads(data, object_pairs_hook=_unique)
-    except _DuplicateKey as exc:
+        doc = jsonstrict.loads(data)
+    except jsonstrict.DuplicateKeyError as exc:
         raise Rejected(reasons.INVALID, f"{what} is ambiguous: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(reasons.INVALID, f"{what} is not JSON ({exc.__class__.__name__})") from exc

@@ -23,6 +23,7 @@ from typing import Any
 
 from cryptography import x509
 
+from gates import jsonstrict
 from gates.cosign import reasons
 from gates.cosign.authority import Authority
 from gates.cosign.errors import Rejected, TrustRootError
@@ -118,8 +119,8 @@ def check_statement(
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise Rejected(reasons.PAYLOAD_MISMATCH, f"DSSE payload type is {payload_type!r}, not an in-toto statement")
     try:
-        statement = json.loads(payload, object_pairs_hook=_unique_keys)
-    except _DuplicateKeyError as exc:
+        statement = jsonstrict.loads(payload)
+    except jsonstrict.DuplicateKeyError as exc:
         raise Rejected(reasons.PAYLOAD_MISMATCH, f"in-toto statement is ambiguous: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(reasons.PAYLOAD_MISMATCH, "in-toto statement is not JSON") from exc
@@ -329,23 +330,10 @@ def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
     return entry, f"{kind_version.get('kind')}/{kind_version.get('version')}"
 
 
-class _DuplicateKeyError(ValueError):
-    """A JSON object names a key twice: readers disagree on which value counts (Python: the last)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in doc:
-            raise _DuplicateKeyError(f"key {json.dumps(key)[:80]} appears twice")
-        doc[key] = value
-    return doc
-
-
 def _load_json(data: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(data, object_pairs_hook=_unique_keys)
-    except _DuplicateKeyError as exc:
+        doc = jsonstrict.loads(data)
+    except jsonstrict.DuplicateKeyError as exc:
         raise Rejected(reasons.INVALID, f"Sigstore bundle is ambiguous: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Rejected(reasons.INVALID, f"Sigstore bundle is not JSON ({exc.__class__.__name__})") from exc

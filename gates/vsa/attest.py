@@ -11,12 +11,12 @@ anything reach the network.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gates import jsonstrict
 from gates.config import Config
 from gates.errors import InputError, UsageError
 from gates.oci.digest import Digest
@@ -77,7 +77,7 @@ def read_summary(path: Path, verifier: str, now: dt.datetime, max_age: dt.timede
     except OSError as exc:
         raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
     try:
-        doc = json.loads(data, object_pairs_hook=_unique)
+        doc = jsonstrict.loads(data)
     except (ValueError, RecursionError) as exc:
         raise InputError(f"{where}: not a JSON statement ({str(exc).splitlines()[0][:120]})") from None
     problem = _problem(doc, verifier, now, max_age)
@@ -136,19 +136,6 @@ def _problem(doc: Any, verifier: str, now: dt.datetime, max_age: dt.timedelta) -
         if ref.tag is not None or ref.digest is not None or ref.name != name:
             return f"subject {name[:120]!r} is not an image name as gates writes it (registry/repository)"
     return None
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in doc:
-            raise _DuplicateKey(f"key {key[:60]!r} appears twice")
-        doc[key] = value
-    return doc
 
 
 Signer = Callable[[bytes], bytes]

@@ -241,7 +241,7 @@ def test_an_sbom_only_attestation_is_not_read_past_its_manifest(lab: Lab) -> Non
     ("provenance", "message"),
     [
         (b"{not json", "the provenance is not JSON"),
-        (b'{"_type": "https://in-toto.io/Statement/v1", "_type": "x"}', "a key appears twice"),
+        (b'{"_type": "https://in-toto.io/Statement/v1", "_type": "x"}', "key \"_type\" appears twice"),
         (b"[]", "the provenance is not a JSON object"),
         (json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": SLSA_V02}).encode(),
          f"is not the layer's {SLSA_V1}"),

@@ -13,7 +13,6 @@ Only the provenance layer is fetched (never an SBOM), bounded in size; anything 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,14 +123,10 @@ def parse_provenance(data: bytes, subject: Digest, predicate_type: str, where: s
 
 
 def _json_object(data: bytes, where: str) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise ValueError("a key appears twice")
-        return dict(pairs)
+    from gates import jsonstrict
 
     try:
-        doc = json.loads(data, object_pairs_hook=no_duplicates)
+        doc = jsonstrict.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{where}: the provenance is not JSON ({_reason(exc)})") from None
     if not isinstance(doc, dict):
