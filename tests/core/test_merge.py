@@ -10,8 +10,16 @@ import pytest
 
 from gates.shard import shard_of
 from tests.conftest import require_corpus
+from tests.core.reports_support import CI_VARIABLES
 
 SHARDS = 4
+
+
+@pytest.fixture(autouse=True)
+def _outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shards' reports go to the test's own folder: this test suite's CI (if any) is not the runs'."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 def _results(report: dict[str, Any]) -> list[str]:
