@@ -190,9 +190,22 @@ def test_binary_data_is_decoded_before_it_is_judged(tmp_path: Path) -> None:
     key = CREDENTIALS["a private key"]
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bin", "namespace": "shop"},
                   "binaryData": {"key.pem": base64.b64encode(key.encode()).decode(),
-                                 "logo.png": base64.b64encode(bytes(range(256))).decode(), "bad": "%%%"}}
+                                 "logo.png": base64.b64encode(bytes(range(256))).decode()}}
     path = write(tmp_path, "cm.yaml", config_map)
     [result] = scan(ManifestOptions(paths=(str(path),)))
     [finding] = result.findings
     assert finding.rule == "k8s-secret-value" and "binaryData 'key.pem'" in finding.message
     assert "a private key" in finding.message and "MIIE" not in finding.message
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("binaryData", "%%%", "binaryData.bad is not base64"),
+    ("binaryData", 12, "binaryData.bad"),
+    ("data", 12, "data.bad"),
+])
+def test_configmap_values_the_api_server_refuses_are_errors_never_passes(tmp_path: Path, field: str, value: Any,
+                                                                         said: str) -> None:
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd", "namespace": "shop"},
+                  field: {"bad": value}}
+    [result] = scan(ManifestOptions(paths=(str(write(tmp_path, "cm.yaml", config_map)),)))
+    assert result.outcome is Outcome.ERROR and said in (result.error or ""), result

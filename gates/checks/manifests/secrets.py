@@ -14,7 +14,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from gates.checks.manifests.pss import Violation
-from gates.checks.manifests.workloads import Pod, Workload, get, typed
+from gates.checks.manifests.workloads import Path, Pod, Workload, get, typed
+from gates.errors import InputError
+from gates.targets.yaml_docs import render_path
 
 CREDENTIAL_NAME = re.compile(
     r"PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY|AUTH"
@@ -127,7 +129,10 @@ def configmap_credentials(obj: Workload) -> Iterator[Violation]:
         return
     for field in ("data", "binaryData"):
         for key, value in (get(obj.object, field, dict, obj.base) or {}).items():
-            text = _decoded(value) if field == "binaryData" else value if isinstance(value, str) else None
+            path = (*obj.base, field, key)
+            text = typed(value, str, path)  # the API server takes strings only: another type is an error
+            if text is not None and field == "binaryData":
+                text = _decoded(text, path)
             kind = credential_kind(text) if text is not None else None
             if kind is not None:
                 yield Violation("k8s-secret-value", f"ConfigMap {obj.name} {field} {key!r} holds what looks like"
@@ -135,17 +140,17 @@ def configmap_credentials(obj: Workload) -> Iterator[Violation]:
                                 (*obj.base, field, key))
 
 
-def _decoded(value: object) -> str | None:
-    """A binaryData value's bytes as text (undecodable bytes replaced), None when it is not base64."""
+def _decoded(value: str, path: Path) -> str:
+    """A binaryData value's bytes as text (undecodable bytes replaced); not base64 is an `InputError`, as
+    the API server refuses it (and what cannot be decoded cannot be judged)."""
     import base64
     import binascii
 
-    if not isinstance(value, str):
-        return None
     try:
         return base64.b64decode("".join(value.split()), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
-        return None
+        raise InputError(f"{render_path(path)} is not base64: the API server refuses it, and gates cannot judge"
+                         " what it holds") from None
 
 
 def annotation_credentials(obj: Workload) -> Iterator[Violation]:
