@@ -279,12 +279,16 @@ def export_admission_command(
     """Write the manifest policy CI enforces as admission policies, for the cluster to enforce too."""
     from gates.atomic import write_atomic
     from gates.checks import export_admission, load_config
+    from gates.report_targets import shown
 
     text = export_admission(load_config(config), fmt.lower())
     if output is None:
         sys.stdout.write(text)
-    else:
+        return EXIT_PASSED
+    try:
         write_atomic(output, text.encode())
+    except OSError as exc:  # a folder, a pipe or a device at the path, or no room: said, never a traceback
+        raise UsageError(f"--output {shown(output)}: cannot write: {exc.strerror or exc}") from None
     return EXIT_PASSED
 
 

@@ -7,6 +7,7 @@ Needs the corpus (`pss`, `extras/kubernetes-examples`) and cel-python (the dev e
 from __future__ import annotations
 
 import copy
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -297,3 +298,14 @@ def test_bad_format_and_bad_config_are_usage_errors(cli: Callable[[list[str]], C
     assert run.code == 2 and "vap or kyverno" in run.err
     (tmp_path / "gates.toml").write_text('[manifests]\nlevel = "strict"\n')
     assert cli(["export", "admission"]).code == 2
+
+
+def test_an_output_that_is_no_regular_file_is_one_line(cli: Callable[[list[str]], CliRun], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "folder").mkdir()
+    for target in ("pipe", "folder", "missing/policy.yaml"):
+        run = cli(["export", "admission", "--output", target])
+        assert run.code == 2 and run.err.count("\n") == 1 and "cannot write" in run.err and target in run.err, run.err
+    assert not (tmp_path / "missing").exists()
