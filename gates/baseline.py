@@ -16,7 +16,6 @@ alike in all of that are one entry: the same object judged twice (say, in two ov
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +43,8 @@ TABLE_SCHEMA: Schema = {
 
 def fingerprint(finding: Finding) -> str:
     """A finding's identity across runs: no line, column or (where it has a resource) file in it."""
+    import hashlib  # a run without a baseline never loads OpenSSL (a tenth of a one-file scan's start-up)
+
     where = finding.resource if finding.resource else finding.location.path
     parts = (SCHEMA, finding.rule, where, finding.container or "", finding.message)
     return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()

@@ -9,7 +9,6 @@ without talking to the others. GitLab's `parallel: N` is read from `CI_NODE_INDE
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +46,8 @@ class Shard:
 
 def shard_of(target_id: str, total: int) -> int:
     """The 1-based shard of `total` that owns `target_id` (SHA-256: the same on every machine and Python)."""
+    import hashlib  # only a sharded run pays for OpenSSL's load (a tenth of a one-file scan's start-up)
+
     digest = hashlib.sha256(target_id.encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "big") % total + 1
 
@@ -125,6 +126,7 @@ def config_digest(config: Config, version: str) -> str:
     loaded, the baseline's entries, the day judged, and the command line's targets and gate flags. Where the
     file lies and which reports are written are left out: shards run in different checkouts and write
     different files."""
+    import hashlib
     from dataclasses import astuple  # only a sharded run pays for dataclasses' import
 
     policy = {

@@ -63,7 +63,7 @@ class EolBuildError(GatesError):
 
 
 def _front_matter(text: str, path: Path) -> dict[str, Any]:
-    import yaml
+    from gates.pyyaml import yaml
 
     match = re.match(r"^---\s*\n(.*?)\n---\s*(?:\n|$)", text, re.DOTALL)
     if match is None:

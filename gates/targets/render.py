@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import yaml
-
 from gates.errors import InputError
+from gates.pyyaml import yaml
 from gates.targets.kustomize import REMOTE_MARKS
 
 DEFAULT_TIMEOUT_SECONDS = 60

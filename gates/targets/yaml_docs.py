@@ -14,9 +14,8 @@ import operator
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
-import yaml
-
 from gates.errors import InputError
+from gates.pyyaml import yaml
 from gates.record import record
 
 try:  # libyaml's C parser is ~10x faster; fall back quietly where it is not built.

@@ -214,9 +214,11 @@ def test_a_scan_imports_neither_dataclasses_nor_inspect(tmp_path: Any) -> None:
                                        "spec: {containers: [{name: c, image: 'nginx:1'}]}\n")
     code = ("import sys\nfrom gates.entry import main\nmain(['manifests', 'pod.yaml', '--format', 'json',"
             " '--format', 'console', '--output', 'junit=r.xml', '--output', 'sarif=r.sarif'])\n"
-            "print('LOADED', [m for m in ('dataclasses', 'inspect') if m in sys.modules])\n")
+            "print('LOADED', [m for m in ('dataclasses', 'inspect') if m in sys.modules])\n"
+            "import yaml\nprint('IDLE', type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n")
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
                           env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
     assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr
+    assert "IDLE CompiledOnFirstUse" in proc.stdout, proc.stdout  # PyYAML's pure reader's pattern: not compiled
     assert (tmp_path / "r.sarif").stat().st_size > 0 and (tmp_path / "r.xml").stat().st_size > 0

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
 
-import yaml
-
 from gates.checks.compose import schema
 from gates.checks.compose.display import shown
 from gates.checks.compose.interpolate import TemplateError, Unresolved, interpolate
 from gates.errors import InputError
 from gates.paths import display_path
+from gates.pyyaml import yaml
 from gates.targets.files import read_text
 from gates.targets.yaml_docs import PosDict, load_documents, locate
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
 from gates import __version__
 from gates.checks.manifests.admission import AdmissionCheck, NotExported, Resource, admission_checks
 from gates.checks.manifests.rules import GATE
 from gates.config import Config
 from gates.errors import UsageError
+from gates.pyyaml import yaml
 
 FORMATS = ("vap", "kyverno")
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gates"}

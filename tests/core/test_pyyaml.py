@@ -1,0 +1,54 @@
+"""PyYAML imported through gates.pyyaml: the idle reader pattern waits, and still works when it is used."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from gates.pyyaml import NON_PRINTABLE, CompiledOnFirstUse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_stand_in_compiles_on_first_use_and_matches_as_the_pattern_does() -> None:
+    stand_in = CompiledOnFirstUse(NON_PRINTABLE)
+    assert stand_in._compiled is None
+    real = re.compile(NON_PRINTABLE)
+    for text in ("plain text", "bell \x07", "\ufffe", "tab\tand newline\n", "\U0001f600", "\x85\xa0"):
+        found, expected = stand_in.search(text), real.search(text)
+        assert (found and found.span()) == (expected and expected.span()), repr(text)
+    assert isinstance(stand_in._compiled, re.Pattern)
+
+
+def test_pyyaml_s_own_reader_still_refuses_what_it_refused_and_re_s_cache_keeps_no_stand_in() -> None:
+    code = (
+        "import re\nfrom gates.pyyaml import yaml\n"
+        "print('STAND-IN', type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n"
+        "caches = [c for c in (getattr(re, '_cache', {}), getattr(re, '_cache2', {})) if isinstance(c, dict)]\n"
+        "print('CACHED', any(type(v).__name__ == 'CompiledOnFirstUse' for c in caches for v in c.values()))\n"
+        "print('HANDED', type(re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern)).__name__)\n"
+        "try:\n    yaml.load('key: bell \\x07', Loader=yaml.SafeLoader)\n"
+        "except yaml.reader.ReaderError as exc:\n    print('REFUSED', exc.character == 7)\n"
+        "print('READ', yaml.load('key: caf\\u00e9', Loader=yaml.SafeLoader))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:5] == ["STAND-IN CompiledOnFirstUse", "CACHED False", "HANDED Pattern",
+                                            "REFUSED True", "READ {'key': 'café'}"], proc.stdout
+
+
+def test_a_plain_scan_loads_no_openssl(tmp_path: Path) -> None:
+    """hashlib (OpenSSL's load) is a sharded run's, a baseline's or SARIF's cost, not every scan's."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                                       "spec: {containers: [{name: c, image: 'nginx:1'}]}\n")
+    code = ("import sys\nfrom gates.entry import main\n"
+            "try:\n    main(['manifests', 'pod.yaml', '--format', 'json', '--output', 'junit=r.xml'])\n"
+            "finally:\n    print('HASHLIB', 'hashlib' in sys.modules, '_hashlib' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert '"outcome":"failed"' in proc.stdout and (tmp_path / "r.xml").stat().st_size > 0, proc.stderr
+    assert "HASHLIB False False" in proc.stdout, proc.stdout
