@@ -3,7 +3,7 @@
 `dataclasses` imports `inspect` (and with it `ast`, `dis`, `tokenize`), and compiles six methods from
 source for each class when its module is imported (~0.5 ms a class): the ~35 value types on a manifest
 scan's path cost more start-up than the rest of gates' own code. A `@record` class compiles only its
-`__init__`, which fills the instance's `__dict__` directly (so instances are cheaper to make too); its
+`__init__`, when its first instance is made, which fills the instance's `__dict__` directly (so instances are cheaper to make too); its
 `repr`, `==`, `hash` and refused assignment are shared closures with `dataclasses`' semantics.
 
 To other code a record is a dataclass: `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` see
@@ -133,6 +133,15 @@ def _init_source(fields: list[_Field], post_init: bool) -> str:
     return f"def __init__({', '.join(params)}):\n" + "\n".join(lines) + "\n"
 
 
+def _compile_init(cls: type, source: str, scope: dict[str, Any]) -> Callable[..., None]:
+    """The record's own `__init__`, compiled from `source` and put on the class in place of the stand-in."""
+    exec(source, scope)  # noqa: S102 - gates' own field names
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    type.__setattr__(cls, "__init__", init)
+    return init
+
+
 def _values(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
     """An instance's field values as a tuple, as dataclasses compare and hash them."""
     if len(names) > 1:
@@ -190,7 +199,14 @@ def record(cls: type[_T]) -> type[_T]:
     for spec in fields:
         scope[f"_default_{spec.name}"] = spec.default
         scope[f"_factory_{spec.name}"] = spec.default_factory
-    exec(_init_source(fields, hasattr(cls, "__post_init__")), scope)  # noqa: S102 - gates' own field names
+    source = _init_source(fields, hasattr(cls, "__post_init__"))  # refuses a bad field order here, at definition
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        # Compiled at the first instance, not at import: most record classes of a run never make one, and
+        # compiling every `__init__` was two thirds of the records' start-up (~5 ms of a one-file scan).
+        init = scope.get("__init__") or _compile_init(cls, source, scope)
+        init(self, *args, **kwargs)
+
     values = _values(names)
     frozen = frozenset(names)
 
@@ -218,7 +234,7 @@ def record(cls: type[_T]) -> type[_T]:
 
     class_hash = cls.__dict__.get("__hash__", MISSING)
     explicit_hash = not (class_hash is MISSING or (class_hash is None and "__eq__" in cls.__dict__))
-    methods: dict[str, Callable[..., Any]] = {"__init__": scope["__init__"], "__repr__": __repr__,
+    methods: dict[str, Callable[..., Any]] = {"__init__": __init__, "__repr__": __repr__,
                                              "__eq__": __eq__, "__setattr__": __setattr__,
                                              "__delattr__": __delattr__}
     if not explicit_hash:

@@ -222,3 +222,18 @@ def test_a_scan_imports_neither_dataclasses_nor_inspect(tmp_path: Any) -> None:
     assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr
     assert "IDLE CompiledOnFirstUse" in proc.stdout, proc.stdout  # PyYAML's pure reader's pattern: not compiled
     assert (tmp_path / "r.sarif").stat().st_size > 0 and (tmp_path / "r.xml").stat().st_size > 0
+
+
+def test_init_is_compiled_at_the_first_instance_and_refuses_as_before() -> None:
+    @record
+    class Lazy:
+        a: int
+        b: str = "b"
+
+    stand_in = Lazy.__init__
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
+        Lazy()  # type: ignore[call-arg]
+    assert Lazy.__init__ is not stand_in and Lazy.__init__.__qualname__.endswith("Lazy.__init__")
+    assert Lazy(1) == Lazy(a=1, b="b") and stand_in(object.__new__(Lazy), 2) is None  # an old reference still works
+    with pytest.raises(TypeError, match="unexpected keyword argument 'c'"):
+        Lazy(1, c=2)  # type: ignore[call-arg]

@@ -59,7 +59,6 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 CREDENTIAL_VALUE_PATTERN = "|".join(f"(?:{pattern})" for _, pattern in _PATTERNS)
 """Every credential form as one expression, written for RE2 and Python alike (the admission export runs it
 in the cluster's CEL)."""
-_CREDENTIAL = re.compile("|".join(f"(?P<k{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)), re.ASCII)
 _PRESCREEN = re.compile(r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|AIza|gh[pousr]_|github_pat_|gl[a-z]{1,4}-|xox|hooks\.slack"
                         r"|_live_|npm_|AccountKey=|eyJ|://")
 """One cheap pass that rules out almost every value before the full patterns run."""
@@ -69,10 +68,16 @@ def credential_kind(value: str) -> str | None:
     """What kind of credential `value` holds, if any (the first found), else None."""
     if not _PRESCREEN.search(value):
         return None
-    match = _CREDENTIAL.search(value)
+    match = _credential_patterns().search(value)
     if match is None or match.lastgroup is None:
         return None
     return _PATTERNS[int(match.lastgroup[1:])][0]
+
+
+@functools.cache
+def _credential_patterns() -> re.Pattern[str]:
+    """Compiled on the first value the prescreen lets through: the compile costs more than most scans' use."""
+    return re.compile("|".join(f"(?P<k{i}>{pattern})" for i, (_, pattern) in enumerate(_PATTERNS)), re.ASCII)
 
 
 @functools.lru_cache(maxsize=64)
