@@ -20,12 +20,15 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from gates.errors import ConfigError
 from gates.model import NEW, UNCHANGED, BaselineEntry, BaselineMark, Finding, Outcome, Result, Severity, blocks
 from gates.record import record, replace
+from gates.typecheck import TYPE_CHECKING
 from gates.validators import Schema, non_negative_int, string
+
+if TYPE_CHECKING:
+    from typing import Any
 
 TABLE = "baseline"
 """`[baseline]`: `path` (the baseline file, relative to the configuration's folder) and `max-age-days`."""

@@ -13,12 +13,12 @@ import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from gates.errors import ConfigError
 from gates.model import Severity
 from gates.paths import display_path
 from gates.record import field, record, replace
+from gates.typecheck import TYPE_CHECKING
 from gates.validators import (
     ConfigValueError,
     Schema,
@@ -35,6 +35,8 @@ from gates.validators import (
 from gates.waivers import WaiverRule, rule_glob, unknown_rule
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from gates.baseline import Baseline
     from gates.shard import Shard
 

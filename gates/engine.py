@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from gates.errors import ConfigError, UsageError
 from gates.model import Outcome, Report, Result, Severity, blocks, error_result
 from gates.record import record, replace
+from gates.typecheck import TYPE_CHECKING
 from gates.waivers import WaiverRule, apply_waivers
 
 if TYPE_CHECKING:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from gates.record import record
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from gates.config import Config
     from gates.engine import GateJob
     from gates.model import Severity
     from gates.rules import Rule
     from gates.validators import Schema
+else:  # only type checkers need the protocol: to the interpreter it is a plain class
+    Protocol = object
 
 
 @record

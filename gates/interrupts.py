@@ -12,17 +12,22 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import TypeVar
 
-T = TypeVar("T")
-R = TypeVar("R")
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+    R = TypeVar("R")
+
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_trapping = threading.Event()
+_trapping: list[bool] = []
+"""Holds one item while a `trapped` block runs in the main thread (nested blocks leave the handlers be)."""
 _received: list[int] = []
 """Signals received while trapped: an `Interrupted` raised inside a finaliser or callback is printed and
 dropped by Python, so `check` asks this list again where a verdict is about to be given."""
@@ -64,10 +69,10 @@ def trapped() -> Iterator[None]:
     A signal the process inherited as ignored (a background job's SIGINT) stays ignored, as POSIX asks.
     Handlers can only be set from the main thread; elsewhere, and nested, this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread() or _trapping.is_set():
+    if not _in_main_thread() or _trapping:
         yield
         return
-    _trapping.set()
+    _trapping.append(True)
     _received.clear()  # one run per trap (tests run many in one process)
     previous = {number: signal.getsignal(number) for number in SIGNALS}
     for number, handler in previous.items():
@@ -79,6 +84,13 @@ def trapped() -> Iterator[None]:
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
         _trapping.clear()
+
+
+def _in_main_thread() -> bool:
+    """Whether this is the main thread; without `threading` imported no other thread of gates can exist,
+    and a one-file scan never imports it (a tenth of its start-up, with `typing`)."""
+    threading = sys.modules.get("threading")
+    return threading is None or bool(threading.current_thread() is threading.main_thread())
 
 
 @contextmanager

@@ -13,7 +13,8 @@ Every module of gates that reads YAML imports it from here (`from gates.pyyaml i
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+
+from gates.typecheck import TYPE_CHECKING
 
 NON_PRINTABLE = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]"
 """`yaml.reader.Reader.NON_PRINTABLE`'s pattern, character for character (PyYAML 6)."""
@@ -49,6 +50,8 @@ def _import_pyyaml() -> Any:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     import yaml as yaml
 else:
     yaml = _import_pyyaml()

@@ -3,8 +3,9 @@
 `dataclasses` imports `inspect` (and with it `ast`, `dis`, `tokenize`), and compiles six methods from
 source for each class when its module is imported (~0.5 ms a class): the ~35 value types on a manifest
 scan's path cost more start-up than the rest of gates' own code. A `@record` class compiles only its
-`__init__`, when its first instance is made, which fills the instance's `__dict__` directly (so instances are cheaper to make too); its
-`repr`, `==`, `hash` and refused assignment are shared closures with `dataclasses`' semantics.
+`__init__`, when its first instance is made, which fills the instance's `__dict__` directly (so instances
+are cheaper to make too); its `repr`, `==`, `hash` and refused assignment are shared closures with
+`dataclasses`' semantics.
 
 To other code a record is a dataclass: `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` see
 it (its `__dataclass_fields__` is built, importing `dataclasses`, the first time anything asks), and it
@@ -21,15 +22,19 @@ from __future__ import annotations
 import operator
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any, TypeVar, overload
+
     from typing_extensions import dataclass_transform
+
+    _T = TypeVar("_T")
 else:  # the decorator only informs type checkers; importing typing_extensions would cost start-up
     def dataclass_transform(**_: object) -> Callable[[Any], Any]:
         return lambda decorated: decorated
 
-_T = TypeVar("_T")
 
 
 class _Missing:
@@ -53,10 +58,11 @@ class _Spec:
         self.default_factory = default_factory
 
 
-@overload
-def field(*, default_factory: Callable[[], _T]) -> _T: ...
-@overload
-def field(*, default: _T) -> _T: ...
+if TYPE_CHECKING:
+    @overload
+    def field(*, default_factory: Callable[[], _T]) -> _T: ...
+    @overload
+    def field(*, default: _T) -> _T: ...
 def field(*, default: Any = MISSING, default_factory: Any = MISSING) -> Any:
     """A record field's default, or the factory that makes a fresh one for each instance."""
     if default is not MISSING and default_factory is not MISSING:

@@ -7,11 +7,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gates.config import Config
 from gates.errors import ConfigError
 from gates.paths import display_path, inside_git_dir
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gates.oci.client import RegistryClient

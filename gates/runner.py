@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from gates import __version__
 from gates.config import FORMATS, TEXT_FORMATS, Config, stdout_clash, unique, unknown_format
@@ -27,8 +26,11 @@ from gates.model import Outcome, Report, ShardStamp, error_result
 from gates.paths import display_path, git_top_level
 from gates.record import replace
 from gates.text import for_terminal
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from gates.baseline import Baseline
     from gates.rules import Rule
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from gates.errors import UsageError
 from gates.record import record
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from gates.config import Config
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 
 MAX_SHARDS = 1024
 """More shards than any CI matrix runs: a larger N is a typo, not a plan."""

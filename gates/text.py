@@ -16,9 +16,14 @@ import re
 import sys
 import unicodedata
 from enum import Enum
-from typing import TypeVar
 
 from gates.record import field_names, replace
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Control, format (bidi, zero-width), surrogate, line and paragraph separator characters."""
@@ -26,7 +31,6 @@ _NONCHARACTERS = frozenset({"\ufffe", "\uffff"})
 """Not characters at all; XML 1.0 forbids them."""
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
-T = TypeVar("T")
 
 
 def _escape(char: str) -> str:

@@ -7,9 +7,14 @@ loader can validate every table without importing a gate: neither depends on the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from gates.model import Severity
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+else:  # aliases and bases below name it at run time too, where nothing reads their arguments
+    Any = object
 
 Validator = Callable[[Any, str], Any]
 """(value, dotted key) -> the parsed value. Raise `TypeError("a string")` to say what the value must be,

@@ -7,13 +7,13 @@ line in `_REGISTERED` (mypy checks the module against the protocol there). Nothi
 
 from __future__ import annotations
 
-import threading
+from _thread import allocate_lock
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gates.checks import base_image, cluster, compose, manifests, signature, vulnerabilities
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gates.config import Config, ConfigSchema
@@ -43,7 +43,7 @@ class _Tables(Mapping[str, "Schema"]):
     def __init__(self, core: Mapping[str, Schema], gates: Sequence[Gate]) -> None:
         self._tables: dict[str, Schema] = dict(core)
         self._pending = list(gates)
-        self._lock = threading.Lock()  # jobs may ask for their sections from several threads
+        self._lock = allocate_lock()  # jobs may ask for their sections from several threads
 
     def _load_next(self) -> bool:
         """Load the next gate's tables in registry order; False when every gate's are loaded."""

@@ -14,9 +14,12 @@ verified, so importing this package stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from gates.cosign.authority import Authority
     from gates.cosign.bundles import SIGN_PREDICATE_TYPE, SigstoreBundle, check_statement, verify_bundle
     from gates.cosign.errors import (

@@ -7,10 +7,13 @@ a consumer can validate a report against the exact version of gates that wrote i
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gates.model import BaselineMark, Finding, Location, Report, Result, blocks
 from gates.reporters import RenderContext
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = "gates/report/v1"
 SCHEMA_FILE = "schemas/report-v1.json"

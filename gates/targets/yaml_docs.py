@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn
 
 from gates.errors import InputError
 from gates.pyyaml import yaml
 from gates.record import record
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+else:  # aliases and bases below name it at run time too, where nothing reads their arguments
+    Any = object
 
 try:  # libyaml's C parser is ~10x faster; fall back quietly where it is not built.
     from yaml import CSafeLoader as _BaseLoader

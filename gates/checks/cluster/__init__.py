@@ -12,10 +12,10 @@ This module is the gate as the registry sees it (`gates.gate.Gate`); its logic l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from gates.checks.cluster.rules import GATE
 from gates.checks.cluster.rules import RULES as RULES
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gates.config import Config

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from gates.checks.manifests.policy_model import (
     ALLOW_ALL,
@@ -28,6 +27,10 @@ from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
 from gates.record import record
 from gates.targets.yaml_docs import render_path
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _TOKEN = re.compile(r"""\s*(?:(?P<string>'[^']*'|"[^"]*")|(?P<op>==|!=|&&|\|\||[!(){},])|"""
                     r"""(?P<word>[A-Za-z0-9_./\-]+))""")

@@ -9,8 +9,6 @@ other than the name, reserved identities) make the policy not judged.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gates.checks.manifests.policy_model import (
     ALLOW_ALL,
     DENY,
@@ -25,6 +23,10 @@ from gates.checks.manifests.policy_model import (
     label_selector,
 )
 from gates.checks.manifests.workloads import Path, Workload, get, typed
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 GROUP = "cilium.io"
 POLICY_KINDS = frozenset({"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})

@@ -18,7 +18,6 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
 
 from gates import interrupts
 from gates.checks.manifests import access, gateway, hardening, network_policy, pod_hardening, rendering, secrets
@@ -43,10 +42,13 @@ from gates.targets.files import (
     read_text,
 )
 from gates.targets.yaml_docs import Document, PosDict, Unconverted, load_documents, locate, render_path
+from gates.typecheck import TYPE_CHECKING
 from gates.waivers import INLINE_PREFIX, WaiverRule, apply_waivers, note_ignored_waivers, read_inline
 from gates.wording import counted
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from gates.shard import Shard
 
 PodCheck = Callable[[Pod], Iterator[Violation]]

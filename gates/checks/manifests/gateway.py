@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.record import record
+from gates.typecheck import TYPE_CHECKING
 from gates.wording import counted
+
+if TYPE_CHECKING:
+    from typing import Any
 
 GROUP = "gateway.networking.k8s.io"
 EXPERIMENTAL_GROUP = "gateway.networking.x-k8s.io"

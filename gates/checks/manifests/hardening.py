@@ -11,12 +11,15 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 
 from gates.checks.manifests import secrets
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Pod, Workload, get, typed
+from gates.typecheck import TYPE_CHECKING
 from gates.wording import counted
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def split_image(image: str) -> tuple[str, str | None, str | None]:

@@ -10,7 +10,6 @@ policy whose selector gates cannot judge, or another group's policy, is said and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from gates.checks.manifests import calico, cilium
 from gates.checks.manifests.policy_model import (
@@ -30,6 +29,10 @@ from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
 from gates.record import record
 from gates.targets.yaml_docs import render_path
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["KUBERNETES_POLICY", "Policy", "Selector", "coverage", "is_foreign_policy", "is_network_policy",
            "pod_labels", "policy_of", "unread"]

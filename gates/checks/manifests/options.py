@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gates.model import Severity
+from gates.typecheck import TYPE_CHECKING
 from gates.validators import Schema, boolean, choice, image_globs, integer, severity, str_list
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Container, Path, Pod, Workload, get, typed
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 RUNTIME_SOCKETS = (
     "/var/run/docker.sock", "/run/docker.sock",

@@ -7,12 +7,17 @@ Kubernetes, Calico and Cilium policies are all read into this one shape, so cove
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
 
 from gates.checks.manifests.workloads import Path, get, typed
 from gates.errors import InputError
 from gates.record import record
 from gates.targets.yaml_docs import render_path
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:  # only type checkers need the protocol: to the interpreter it is a plain class
+    Protocol = object
 
 INGRESS = "ingress"
 EGRESS = "egress"

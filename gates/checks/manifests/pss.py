@@ -8,11 +8,14 @@ offending container is reported on its own line so each finding has its own loca
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from gates.checks.manifests.rules import BASELINE_OVERRIDDEN_AT_RESTRICTED
 from gates.checks.manifests.workloads import Container, Path, Pod, get, typed
 from gates.record import record
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

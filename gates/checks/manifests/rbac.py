@@ -9,13 +9,16 @@ top-level resource (the API server cannot know the name of an object before it e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from gates.checks.manifests.pss import Violation
 from gates.checks.manifests.workloads import Path, Workload, get, typed
 from gates.errors import InputError
 from gates.record import record
 from gates.targets.yaml_docs import render_path
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 GROUP = "rbac.authorization.k8s.io"
 ROLE_KINDS = frozenset({"Role", "ClusterRole"})

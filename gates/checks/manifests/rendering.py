@@ -14,7 +14,6 @@ import os
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from gates.checks.manifests.rules import GATE
 from gates.errors import InputError
@@ -22,6 +21,10 @@ from gates.model import Location, Outcome, Result, error_result
 from gates.paths import display_path
 from gates.record import field, record
 from gates.targets.files import HelmChart, Kustomization
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 ORIGIN = "config.kubernetes.io/origin"
 

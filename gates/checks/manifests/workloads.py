@@ -8,11 +8,16 @@ server would reject it, so the gate reports it as undecidable rather than silent
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from gates.errors import InputError
 from gates.record import record
 from gates.targets.yaml_docs import render_path
+from gates.typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+else:  # aliases and bases below name it at run time too, where nothing reads their arguments
+    Any = object
 
 Path = tuple[str | int, ...]
 

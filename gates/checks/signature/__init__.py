@@ -15,10 +15,10 @@ Kept light: importing this package imports neither `requests`, `cryptography` no
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from gates.checks.signature.rules import GATE
 from gates.checks.signature.rules import RULES as RULES
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gates.config import Config

@@ -14,10 +14,10 @@ Light: no network, no sigstore, no requests.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from gates.checks.vulnerabilities.rules import GATE
 from gates.checks.vulnerabilities.rules import RULES as RULES
+from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gates.config import Config
