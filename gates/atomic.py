@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gates.typecheck import TYPE_CHECKING
@@ -32,8 +32,9 @@ class NotAFileError(OSError):
     """The path names something other than a regular file (or a symlink): a directory, a device, a FIFO."""
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Replace `target` with a regular file holding exactly `data` (see the module docstring).
+def write_atomic(target: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace `target` with a regular file holding exactly `data`, or its blocks one after another
+    (a large report is never one string of bytes); see the module docstring.
 
     The parent directory must exist. Raises OSError (NotAFileError for a directory, device, FIFO or
     socket at the path, which is left alone) with the temporary file already removed.
@@ -43,9 +44,10 @@ def write_atomic(target: Path, data: bytes) -> None:
     temporary, fd = _create(directory)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for block in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -160,17 +160,17 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
     cost them. A file that cannot be written, or a stdout that fails, is one line on stderr, and every
     other report is still written.
     """
-    from gates.reporters import Format, RenderContext, renderer
+    from gates.reporters import Format, RenderContext, pieces_renderer
 
     plain = RenderContext(root=git_top_level(Path.cwd().resolve()),  # where repo-relative paths start
                            version=__version__, rules=_LazyRules(), verbose=verbose)
     code = EXIT_PASSED
     actions = os.environ.get("GITHUB_ACTIONS") == "true"
 
-    def render(fmt: str, context: RenderContext) -> str | None:
+    def render(fmt: str, context: RenderContext) -> list[str] | None:
         nonlocal code
-        try:
-            return renderer(Format(fmt))(report, context)
+        try:  # every piece rendered before any is written: a reporter bug writes nothing
+            return pieces_renderer(Format(fmt))(report, context)
         except Exception as exc:  # a reporter bug must not cost the other reports
             problem = f"gates: internal error: the {fmt} report: {type(exc).__name__}: {exc}"
             print(for_terminal(problem), file=sys.stderr)
@@ -181,8 +181,8 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
         if fmt == VSA_OUTPUT:
             code = max(code, _write_summaries(report, config, target))
             continue
-        text = render(fmt, plain)
-        if text is not None and not _write_report_file(fmt, target, text):
+        pieces = render(fmt, plain)
+        if pieces is not None and not _write_report_file(fmt, target, pieces):
             code = max(code, EXIT_USAGE)
     out = _Stdout()
     aside = any(fmt not in TEXT_FORMATS for fmt in config.formats)  # a document on stdout: text to stderr
@@ -191,15 +191,16 @@ def emit(report: Report, config: Config, verbose: bool, color: str = "auto") -> 
         stream = sys.stderr if to_stderr else sys.stdout
         context = replace(plain, color=use_color(color, stream, os.environ)) \
             if fmt == "console" else plain
-        text = render(fmt, context)
-        if text is not None and fmt == "console" and actions:
+        pieces = render(fmt, context)
+        if pieces is not None and fmt == "console" and actions:
             from gates.reporters.github import fence_commands
 
-            text = fence_commands(text)  # the runner reads no command in it; gates' own come after
-        if text is not None and to_stderr:
-            _write_stderr(text)
-        elif text is not None:
-            out.write(text)
+            pieces = [fence_commands("".join(pieces))]  # the runner reads no command in it; gates' own come after
+        if pieces is not None and to_stderr:
+            _write_stderr("".join(pieces))
+        elif pieces is not None:
+            for block in _blocks(pieces):
+                out.write(block)
     if actions and sys.stderr is not None:
         from gates.reporters import github
 
@@ -220,13 +221,31 @@ def _write_stderr(text: str) -> None:
         pass
 
 
-def _write_report_file(fmt: str, target: Path, text: str) -> bool:
+_BLOCK = 1 << 16
+"""Pieces of a report are written in blocks of about this many characters: few writes, no large copy."""
+
+
+def _blocks(pieces: list[str]) -> Iterator[str]:
+    """The pieces joined into blocks of at least `_BLOCK` characters (the last one may be shorter)."""
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _BLOCK:
+            yield "".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch)
+
+
+def _write_report_file(fmt: str, target: Path, pieces: list[str]) -> bool:
     from gates.atomic import write_atomic
     from gates.report_targets import shown
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, text.encode("utf-8"))
+        write_atomic(target, (block.encode("utf-8") for block in _blocks(pieces)))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"gates: error: cannot write the {fmt} report {shown(target)}: {reason}"

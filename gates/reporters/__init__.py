@@ -1,7 +1,9 @@
 """Reporters turn a finished `Report` into text. They never decide outcomes.
 
 Every reporter is a module with `render(report: Report, context: RenderContext) -> str`, selected by
-`Format` through `renderer()`, one exhaustive factory. It is also the boundary where untrusted text is
+`Format` through `renderer()`, one exhaustive factory. A reporter of large documents may also have
+`render_pieces` (the same text as a list of strings), so a report is written without one string of all of it
+(`pieces_renderer()`). It is also the boundary where untrusted text is
 made safe: the report reaches a reporter cleaned (`gates.text.clean`: no control, bidi or undecodable
 characters), and the text it returns is passed through `gates.text.block_commands` with the escapes of
 its medium, so no line of any report can act as a CI workflow command.
@@ -46,6 +48,7 @@ class RenderContext:
 
 
 Renderer = Callable[[Report, RenderContext], str]
+PiecesRenderer = Callable[[Report, RenderContext], list[str]]
 
 _MODULES: dict[Format, str] = {
     Format.CONSOLE: "gates.reporters.console",
@@ -73,12 +76,34 @@ _COMMAND_ESCAPES: dict[Format, tuple[str, str] | None] = {
 
 def renderer(fmt: Format) -> Renderer:
     """The render function of a format, imported only when asked for, wrapped in the safety boundary."""
+    render = pieces_renderer(fmt)
+
+    def joined(report: Report, context: RenderContext) -> str:
+        return "".join(render(report, context))
+
+    return joined
+
+
+def pieces_renderer(fmt: Format) -> PiecesRenderer:
+    """As `renderer`, the text in the reporter's pieces (one piece if it has no `render_pieces`).
+
+    Each piece is escaped on its own: a reporter splits its text only where no workflow command can
+    span two pieces nor start one (see `gates.reporters.json_report.render_pieces`).
+    """
     module = importlib.import_module(_MODULES[fmt])
-    render: Renderer = module.render
+    render_pieces: PiecesRenderer | None = getattr(module, "render_pieces", None)
+    if render_pieces is None:
+        render: Renderer = module.render
+
+        def one_piece(report: Report, context: RenderContext) -> list[str]:
+            return [render(report, context)]
+
+        render_pieces = one_piece
+    pieces_of = render_pieces
     escapes = _COMMAND_ESCAPES[fmt]
 
-    def safe_render(report: Report, context: RenderContext) -> str:
-        text = render(clean_once(report), context)
-        return text if escapes is None else block_commands(text, *escapes)
+    def safe_render(report: Report, context: RenderContext) -> list[str]:
+        pieces = pieces_of(clean_once(report), context)
+        return pieces if escapes is None else [block_commands(piece, *escapes) for piece in pieces]
 
     return safe_render

@@ -71,6 +71,10 @@ def _result(result: Result, report: Report) -> dict[str, Any]:
 
 
 def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
+    return _document(report, context, [_result(r, report) for r in report.results])
+
+
+def _document(report: Report, context: RenderContext, results: list[dict[str, Any]]) -> dict[str, Any]:
     findings = [f for r in report.results for f in r.findings]
     return {
         "schema": SCHEMA,
@@ -87,7 +91,7 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
             **({"baselined": sum(1 for f in findings if f.baselined)}
                if any(f.baseline is not None for f in findings) else {}),
         },
-        "results": [_result(r, report) for r in report.results],
+        "results": results,
         "internal_errors": list(report.internal_errors),
         **({} if report.baseline_absent is None else {"baseline_absent": [
             {"fingerprint": e.fingerprint, "since": e.since.isoformat(), "gate": e.gate, "rule": e.rule,
@@ -97,5 +101,30 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
     }
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""`json.dumps(..., separators=(",", ":"))` without a new encoder per call; `encode` runs the C encoder."""
+
+
+def render_pieces(report: Report, context: RenderContext) -> list[str]:
+    """The report exactly as `json.dumps(as_dict(...))` writes it, in pieces: what comes before the
+    results, one piece per result, the rest.
+
+    A large report is never one string nor one tree of dicts (a 10,000-document scan's was ~50 MB at
+    its peak). Each piece starts with `{`, `,` or `]` and the text has no line break but its last, so
+    no workflow command can span two pieces or start one: escaping each on its own escapes the whole.
+    """
+    encode = _ENCODER.encode
+    members = _document(report, context, [])
+    names = list(members)
+    at = names.index("results")
+    head = encode({name: members[name] for name in names[:at]})[:-1]  # `{...` without its `}`
+    tail = encode({name: members[name] for name in names[at + 1:]})[1:]  # `...}` without its `{`
+    pieces = [head + ("," if at else "") + '"results":[']
+    pieces.extend(("," if index else "") + encode(_result(result, report))
+                  for index, result in enumerate(report.results))
+    pieces.append("]" + ("," + tail if tail != "}" else tail) + "\n")
+    return pieces
+
+
 def render(report: Report, context: RenderContext) -> str:
-    return json.dumps(as_dict(report, context), separators=(",", ":")) + "\n"  # compact: the C encoder
+    return "".join(render_pieces(report, context))

@@ -264,6 +264,31 @@ def test_a_write_cut_short_by_the_file_size_limit_keeps_the_previous_report(tmp_
     assert _temporaries(repo) == []
 
 
+def test_a_report_of_many_blocks_cut_short_after_the_first_is_one_error(tmp_path: Path) -> None:
+    """A large report is written block by block (never as one string): a write refused after the first
+    block still costs one line and exit 2, and the previous report stays whole."""
+    import resource
+
+    repo = failing_project(tmp_path / "repo", files=300)  # ~145 KB of JSON: three blocks
+    previous = repo / "gates.json"
+    assert gates(["manifests", "pod0.yaml", "--output", "json=gates.json"], repo).code == 1
+    earlier = previous.read_text()
+    limit = 100_000  # past the first block (64 KiB and a result), short of the report
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([*_python_gates(), "manifests", ".", "--output", "json=gates.json", "--format", "json"],
+                          cwd=repo, env=environment(), capture_output=True, text=True, check=False, timeout=120,
+                          preexec_fn=limit_file_size)
+    assert proc.returncode == 2 and no_traceback(proc.stderr)
+    assert stderr_lines(proc.stderr) == ["gates: error: cannot write the json report 'gates.json': File too large"
+                                         " (any earlier report there is left as it was)"]
+    assert previous.read_text() == earlier
+    assert _temporaries(repo) == []
+    assert len(json.loads(proc.stdout)["results"]) == 300  # stdout, written in blocks too, still got all of it
+
+
 # --- the writer itself -----------------------------------------------------------------------------------
 
 
@@ -286,6 +311,35 @@ def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path: Path,
     monkeypatch.undo()
     assert target.read_bytes() == b"<old/>"
     assert _temporaries(tmp_path) == []
+
+
+def test_a_block_refused_after_the_first_leaves_the_old_file_and_no_temporary(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    target = tmp_path / "report.json"
+    target.write_bytes(b"{old}")
+    real_write = os.write
+    calls: list[int] = []
+
+    def full_after_first_block(fd: int, data: bytes | memoryview) -> int:
+        if calls:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        calls.append(fd)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_after_first_block)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, iter([b"{" + b"x" * 100, b"y" * 100 + b"}"]))
+    monkeypatch.undo()
+    assert target.read_bytes() == b"{old}"
+    assert _temporaries(tmp_path) == []
+
+
+def test_blocks_are_written_one_after_another(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    write_atomic(target, (block for block in (b"[", b"1,2", b"", b"]\n")))
+    assert target.read_bytes() == b"[1,2]\n"
 
 
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
