@@ -21,7 +21,7 @@ from typing import TextIO
 
 from gates.model import Finding, Location, Outcome, Report, Result, blocks
 from gates.reporters import RenderContext
-from gates.reporters.sarif import repo_path
+from gates.reporters.sarif import forget_paths, repo_path
 from gates.text import clean_once
 from gates.validators import switch
 from gates.wording import counted
@@ -76,6 +76,7 @@ def render(report: Report, context: RenderContext) -> str:
     blocking findings by severity (critical first), then undecided targets, then advisory findings by
     severity; findings of one severity keep the order of the report (file order).
     """
+    forget_paths()
     active = [f for r in report.results for f in r.active_findings if not f.baselined]  # a backlog is no news
     blocking = sorted((f for f in active if blocks(f, report.fail_on)), key=_severity_key)
     advisory = sorted((f for f in active if not blocks(f, report.fail_on)), key=_severity_key)

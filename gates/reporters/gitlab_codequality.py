@@ -15,7 +15,14 @@ from typing import Any
 
 from gates.model import Finding, Location, Outcome, Report, Result, Severity
 from gates.reporters import RenderContext
-from gates.reporters.sarif import UNDECIDED_RULE, finding_identity, repo_path, stable_keys, undecided_identity
+from gates.reporters.sarif import (
+    UNDECIDED_RULE,
+    finding_identity,
+    forget_paths,
+    repo_path,
+    stable_keys,
+    undecided_identity,
+)
 
 SEVERITY = {
     Severity.INFO: "info", Severity.LOW: "minor", Severity.MEDIUM: "major", Severity.HIGH: "critical",
@@ -66,6 +73,7 @@ def _undecided(result: Result, context: RenderContext, fingerprint: str) -> dict
 
 def as_list(report: Report, context: RenderContext) -> list[dict[str, Any]]:
     """The report's entries as plain data (the tests validate each against GitLab's schema)."""
+    forget_paths()
     pairs = [(f, r) for r in report.results for f in r.findings if f.waiver is None]
     undecided = [r for r in report.results if r.outcome is Outcome.ERROR]
     keys = stable_keys([finding_identity(f, context.root) for f, _ in pairs]

@@ -12,8 +12,10 @@ The path helpers here are shared by the other CI reporters, so every format agre
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,8 +49,20 @@ def repo_path(path: str, root: Path) -> str | None:
     """
     if not path or path.startswith("<") or path == "-":
         return None
+    return _repo_path(path, root, os.getcwd())
+
+
+def forget_paths() -> None:
+    """Start a render afresh: files may have moved since the last one (tests render many in one process)."""
+    _repo_path.cache_clear()
+
+
+@functools.lru_cache(maxsize=65536)
+def _repo_path(path: str, root: Path, cwd: str) -> str | None:
+    """Memoised within a render: every finding of a file asks for its path, and resolving it walks the
+    file system (at 2,000 documents, 15,756 calls were 1 s of a 1.9 s SARIF run)."""
     candidate = Path(path)
-    absolute = candidate if candidate.is_absolute() else Path.cwd() / candidate
+    absolute = candidate if candidate.is_absolute() else Path(cwd) / candidate
     if not absolute.exists() and _looks_like_image(path):
         return None
     try:
@@ -255,6 +269,7 @@ def _notification(result: Result, root: Path) -> dict[str, Any]:
 
 def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
     """The SARIF log as plain data (the tests validate it against the OASIS schema)."""
+    forget_paths()
     root = context.root
     gates = report.gates or tuple(dict.fromkeys(r.gate for r in report.results))
     descriptors: list[dict[str, Any]] = [_rule_descriptor(r) for r in context.rules.values() if r.gate in gates]
@@ -308,4 +323,6 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    return json.dumps(as_dict(report, context), indent=2, ensure_ascii=False) + "\n"
+    # Compact, so that the C encoder writes it: `indent` forces json's pure-Python one, which took 2 of a
+    # 2,000-document SARIF run's 2.5 s (and code scanning's upload limit counts bytes).
+    return json.dumps(as_dict(report, context), ensure_ascii=False, separators=(",", ":")) + "\n"

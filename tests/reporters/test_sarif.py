@@ -161,3 +161,24 @@ def test_repo_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, e
     (tmp_path / "k8s" / "app.yaml").write_text("x: 1\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert repo_path(path, tmp_path) == expected
+
+
+def test_repo_paths_are_remembered_within_a_render_and_asked_afresh_at_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gates.reporters.sarif import forget_paths
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "repo"
+    (root / "k8s").mkdir(parents=True)
+    (root / "k8s" / "app.yaml").write_text("x: 1\n", encoding="utf-8")
+    monkeypatch.chdir(root)
+    forget_paths()
+    assert repo_path("k8s/app.yaml", root) == "k8s/app.yaml"
+    (root / "k8s" / "app.yaml").unlink()
+    (root / "k8s" / "app.yaml").symlink_to(outside / "app.yaml")  # now a link out of the tree
+    assert repo_path("k8s/app.yaml", root) == "k8s/app.yaml"  # the same render: remembered
+    forget_paths()  # what every render does first
+    assert repo_path("k8s/app.yaml", root) is None
+    monkeypatch.chdir(tmp_path)  # another working directory is another answer, remembered or not
+    assert repo_path("repo/k8s/app.yaml", root) is None and repo_path("k8s/app.yaml", root) is None
