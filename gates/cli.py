@@ -197,12 +197,18 @@ def _osv_update(ecosystems: list[str], url: str | None, max_bytes: int | None, t
     stamp = now or os.environ.get("GATES_NOW") or None
     if stamp is not None:
         stamp = runner.with_now(Config(source=None), stamp).today.isoformat()
+    base_url = url or osv_data.DEFAULT_BASE_URL
+    try:  # what the command line got wrong is said before anything is downloaded, as a usage error
+        for ecosystem in ecosystems:
+            osv_data.source_url(base_url, osv_data.check_ecosystem(ecosystem))
+    except osv_data.OsvDataError as exc:
+        raise UsageError(str(exc)) from None
     folder = osv_data.default_folder()
     failed = 0
     for ecosystem in dict.fromkeys(ecosystems):
         try:
             path, integrity = osv_data.download(
-                ecosystem, folder, base_url=url or osv_data.DEFAULT_BASE_URL,
+                ecosystem, folder, base_url=base_url,
                 max_bytes=max_bytes or osv_data.DEFAULT_MAX_BYTES, timeout=timeout or osv_data.DEFAULT_TIMEOUT,
                 stamp=stamp)
         except InputError as exc:

@@ -90,7 +90,7 @@ def download(ecosystem: str, folder: Path, *, base_url: str = DEFAULT_BASE_URL,
     """Fetch `base_url/ECOSYSTEM/all.zip` into `folder/ECOSYSTEM/`, checked, replacing the old zip only
     when the new one is whole; `stamp` is the date to record (default: now, UTC)."""
     target = zip_path(folder, ecosystem)
-    url = _url(base_url, ecosystem)
+    url = source_url(base_url, ecosystem)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -111,7 +111,8 @@ def download(ecosystem: str, folder: Path, *, base_url: str = DEFAULT_BASE_URL,
     return target, integrity
 
 
-def _url(base_url: str, ecosystem: str) -> str:
+def source_url(base_url: str, ecosystem: str) -> str:
+    """Where `ecosystem`'s zip lies under `base_url`; an address that is not http(s) is refused."""
     import urllib.parse
 
     parsed = urllib.parse.urlsplit(base_url)

@@ -123,7 +123,7 @@ def test_one_failed_ecosystem_does_not_stop_the_others(cli: Cli, server: OsvServ
 def test_an_ecosystem_that_is_not_a_folder_name_is_refused(cli: Cli, server: OsvServer, data_home: Path,
                                                            name: str) -> None:
     run = _update(cli, server, name)
-    assert run.code == 1 and "not an OSV ecosystem name" in run.err
+    assert run.code == 2 and "not an OSV ecosystem name" in run.err
     assert server.requests == []
 
 
@@ -151,3 +151,12 @@ def test_osv_flags_do_not_mix_with_the_end_of_life_ones(cli: Cli, server: OsvSer
     alone = cli(["data", "update", "--osv-url", server.url])
     assert alone.code == 2 and "need --osv ECOSYSTEM" in alone.err
     assert server.requests == []
+
+
+def test_command_line_mistakes_are_usage_errors_before_any_download(cli: Cli, server: OsvServer,
+                                                                    data_home: Path) -> None:
+    mixed = _update(cli, server, "Alpine", "../etc")
+    assert mixed.code == 2 and mixed.err.count("\n") == 1 and "not an OSV ecosystem name" in mixed.err, mixed.err
+    not_http = cli(["data", "update", "--osv", "Alpine", "--osv-url", "file:///etc"])
+    assert not_http.code == 2 and "not an http(s) URL" in not_http.err, not_http.err
+    assert server.requests == [] and not (data_home / "Alpine").exists()
