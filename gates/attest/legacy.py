@@ -18,11 +18,12 @@ from gates.attest.statement import Statement, parse_envelope, parse_statement
 from gates.cosign import reasons as signature_reasons
 from gates.cosign.authority import Authority
 from gates.cosign.chain import fulcio_anchors, verify_chain, verify_sct
+from gates.cosign.dsse import pae
 from gates.cosign.errors import AuthorityError, Rejected
 from gates.cosign.identity import check_identity, read_identity
 from gates.cosign.keys import from_public_key, spki_der, verify_signature
 from gates.cosign.rekor import verify_set
-from gates.cosign.transparency import LoggedEntry, check_dsse_body, pae
+from gates.cosign.transparency import LoggedEntry, check_dsse_body
 
 _TLOG_HINT = "transparency is required unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)"
 

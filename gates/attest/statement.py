@@ -15,13 +15,13 @@ from typing import Any
 
 from gates import jsonstrict
 from gates.attest import reasons
+from gates.cosign.dsse import IN_TOTO_PAYLOAD_TYPE
 from gates.cosign.errors import Rejected
 
 MAX_ENVELOPE = 4 * 1024 * 1024
 """An envelope or bundle larger than this is refused, not parsed (SBOMs in attestations are rarely >1 MB)."""
 MAX_SIGNATURES = 16
 """DSSE envelopes with more signatures than this are refused: each costs a verification."""
-IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
 
 

@@ -12,7 +12,6 @@ signatures.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -26,6 +25,7 @@ from cryptography import x509
 from gates import jsonstrict
 from gates.cosign import reasons
 from gates.cosign.authority import Authority
+from gates.cosign.dsse import IN_TOTO_PAYLOAD_TYPE, base64_field, pae
 from gates.cosign.errors import Rejected, TrustRootError
 from gates.cosign.identity import KeylessIdentity, check_identity, read_identity
 from gates.cosign.keyless_dsse import sigstore_can_verify, verify_keyless_dsse
@@ -35,7 +35,6 @@ from gates.cosign.transparency import check_dsse_body, parse_entries, verify_log
 from gates.cosign.trustroot import file_version
 
 BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
-IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1"
 """What `cosign sign` (v3) puts in its statement; attestations carry other predicate types."""
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
@@ -244,21 +243,20 @@ def _verify_key_bundle(
     try:
         if envelope is not None:
             payload_type = _s(envelope["payloadType"])
-            payload = _b64(envelope["payload"])
+            payload = base64_field(envelope["payload"])
             signatures = envelope["signatures"]
             if not isinstance(signatures, list) or len(signatures) != 1:
                 raise Rejected(reasons.INVALID, "DSSE envelope must carry exactly one signature")
-            signature = _b64(signatures[0]["sig"])
-            pae = b"DSSEv1 %d %b %d %b" % (len(payload_type.encode()), payload_type.encode(), len(payload), payload)
-            if not verify_signature(key.key, signature, pae):
+            signature = base64_field(signatures[0]["sig"])
+            if not verify_signature(key.key, signature, pae(payload_type, payload)):
                 raise Rejected(reasons.INVALID, f"DSSE signature does not verify with {key.describe()}")
         else:
             if not isinstance(message, dict) or hex_digest is None:
                 raise TypeError("messageSignature is not an object (or no digest to check it against)")
-            signature = _b64(message["signature"])
+            signature = base64_field(message["signature"])
             declared = message.get("messageDigest")
             if isinstance(declared, dict) and (
-                declared.get("algorithm") != "SHA2_256" or _b64(declared.get("digest")).hex() != hex_digest
+                declared.get("algorithm") != "SHA2_256" or base64_field(declared.get("digest")).hex() != hex_digest
             ):
                 raise Rejected(reasons.PAYLOAD_MISMATCH, f"bundle signs another digest than sha256:{hex_digest}")
             if not verify_prehashed_sha256(key.key, signature, bytes.fromhex(hex_digest)):
@@ -320,11 +318,11 @@ def _bundle_tlog_entry(doc: dict[str, Any]) -> tuple[RekorEntry, str]:
             " verification, not supported for key-based bundles yet",
         )
     entry = RekorEntry(
-        signed_entry_timestamp=_b64(promise["signedEntryTimestamp"]),
+        signed_entry_timestamp=base64_field(promise["signedEntryTimestamp"]),
         body=_s(item["canonicalizedBody"]),
         integrated_time=int(item["integratedTime"]),
         log_index=int(item["logIndex"]),
-        log_id=_b64(item["logId"]["keyId"]),
+        log_id=base64_field(item["logId"]["keyId"]),
     )
     kind_version = item.get("kindVersion", {})
     return entry, f"{kind_version.get('kind')}/{kind_version.get('version')}"
@@ -340,12 +338,6 @@ def _load_json(data: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise Rejected(reasons.INVALID, "Sigstore bundle is not a JSON object")
     return doc
-
-
-def _b64(value: Any) -> bytes:
-    if not isinstance(value, str):
-        raise TypeError("expected base64 text")
-    return base64.b64decode(value, validate=True)
 
 
 def _s(value: Any) -> str:

@@ -21,10 +21,11 @@ from cryptography import x509
 from gates.cosign import reasons
 from gates.cosign.authority import Authority
 from gates.cosign.chain import fulcio_anchors, verify_chain, verify_sct
+from gates.cosign.dsse import pae
 from gates.cosign.errors import AuthorityError, Rejected
 from gates.cosign.identity import check_identity, read_identity
 from gates.cosign.keys import from_public_key, verify_signature
-from gates.cosign.transparency import check_dsse_body, pae, parse_entries, verify_logged, verify_timestamps
+from gates.cosign.transparency import check_dsse_body, parse_entries, verify_logged, verify_timestamps
 
 _TLOG_HINT = "transparency is required unless the policy authority sets ignore-tlog = true (--insecure-ignore-tlog)"
 

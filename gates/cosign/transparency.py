@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from gates.cosign import reasons
+from gates.cosign.dsse import base64_field, pae
 from gates.cosign.errors import Rejected
 from gates.cosign.keys import spki_der
 from gates.cosign.rekor import RekorEntry, verify_set
@@ -139,23 +140,24 @@ def check_dsse_body(entry: LoggedEntry, payload_type: str, payload: bytes, signa
         spec = body["spec"]
         if entry.kind == "dsse/0.0.1":
             recorded = spec["payloadHash"]
-            logged = [(_b64(s["signature"]), _b64(s["verifier"])) for s in spec["signatures"]]
+            logged = [(base64_field(s["signature"]), base64_field(s["verifier"])) for s in spec["signatures"]]
             expected_hash = hashlib.sha256(payload).hexdigest()
         elif entry.kind == "intoto/0.0.2":
             content = spec["content"]
             recorded = content["payloadHash"]
             if content["envelope"].get("payloadType") != payload_type:
                 raise Rejected(reasons.INVALID, f"{where} records another payload type than the envelope's")
-            logged = [(_b64(_b64(s["sig"]).decode()), _b64(s["publicKey"])) for s in content["envelope"]["signatures"]]
+            logged = [(base64_field(base64_field(s["sig"]).decode()), base64_field(s["publicKey"]))
+                      for s in content["envelope"]["signatures"]]
             expected_hash = hashlib.sha256(payload).hexdigest()
         elif entry.kind == "hashedrekord/0.0.2":
             data = spec["hashedRekordV002"]["data"]
             algorithm = "sha256" if data.get("algorithm") == "SHA2_256" else str(data.get("algorithm"))
-            recorded = {"algorithm": algorithm, "value": _b64(data["digest"]).hex()}
+            recorded = {"algorithm": algorithm, "value": base64_field(data["digest"]).hex()}
             sig = spec["hashedRekordV002"]["signature"]
             verifier = sig["verifier"]
             raw = verifier.get("x509Certificate", verifier.get("publicKey", {})).get("rawBytes")
-            logged = [(_b64(sig["content"]), _b64(raw))]
+            logged = [(base64_field(sig["content"]), base64_field(raw))]
             expected_hash = hashlib.sha256(pae(payload_type, payload)).hexdigest()
         else:
             raise Rejected(reasons.INVALID, f"{where} is not a kind that records a DSSE envelope")
@@ -190,7 +192,7 @@ def verify_timestamps(material: dict[str, Any], signature: bytes, root: TrustRoo
     times = []
     for token in tokens:
         try:
-            response = decode_timestamp_response(_b64(token["signedTimestamp"]))
+            response = decode_timestamp_response(base64_field(token["signedTimestamp"]))
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise Rejected(reasons.INVALID, f"bundle RFC 3161 timestamp is malformed ({exc.__class__.__name__})") \
                 from exc
@@ -220,12 +222,6 @@ def _is_v01(media_type: object) -> bool:
                           "application/vnd.dev.sigstore.bundle.v0.1+json")
 
 
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE's pre-authentication encoding: what a DSSE signature signs."""
-    kind = payload_type.encode()
-    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
-
-
 def _same_signer(logged: bytes, signer: x509.Certificate | bytes) -> bool:
     """Compare DER: the log stores PEM (or DER for Rekor v2), whose spelling may differ."""
     try:
@@ -238,9 +234,3 @@ def _same_signer(logged: bytes, signer: x509.Certificate | bytes) -> bool:
     except ValueError:
         return False
     return spki_der(key) == signer  # type: ignore[arg-type]
-
-
-def _b64(value: Any) -> bytes:
-    if not isinstance(value, str):
-        raise TypeError("expected base64 text")
-    return base64.b64decode(value, validate=True)

@@ -12,14 +12,12 @@ import base64
 import hashlib
 import json
 
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
+from gates.cosign.dsse import IN_TOTO_PAYLOAD_TYPE
+from gates.cosign.dsse import pae as pae
+
+PAYLOAD_TYPE = IN_TOTO_PAYLOAD_TYPE
+
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-
-
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1's Pre-Authentication Encoding: `DSSEv1 <len> <type> <len> <payload>`, lengths in bytes."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
 
 
 def key_bundle(payload: bytes, signature: bytes, public_key_der: bytes) -> bytes:
