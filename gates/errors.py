@@ -21,3 +21,10 @@ class ConfigError(GatesError):
 
 class InputError(GatesError):
     """A target could not be read or parsed: becomes that target's `error` result."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """A library's exception as one short line of a gates message: its first line, whitespace collapsed, or
+    its class name when it says nothing (library messages run to several lines, some with data in them)."""
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[0].split())[:limit] if text else type(exc).__name__

@@ -33,6 +33,7 @@ from gates.cosign.keys import spki_der, verify_prehashed_sha256, verify_signatur
 from gates.cosign.rekor import RekorEntry, check_hashedrekord, verify_set
 from gates.cosign.transparency import check_dsse_body, parse_entries, verify_logged, verify_timestamps
 from gates.cosign.trustroot import file_version
+from gates.errors import first_line
 
 BUNDLE_MEDIA_TYPE_PREFIX = "application/vnd.dev.sigstore.bundle"
 SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1"
@@ -197,11 +198,11 @@ def _verify_keyless_bundle(
             verifier.verify_artifact(hashed, bundle, policy)
             return None
     except SigstoreError as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         rule = reasons.TLOG_MISSING if any(h in message for h in _MISSING_TLOG_HINTS) else reasons.INVALID
         raise Rejected(rule, f"Sigstore bundle does not verify: {message}") from exc
     except (ValueError, TypeError, KeyError) as exc:  # malformed content sigstore did not wrap
-        raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
+        raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {first_line(exc)}") from exc
     return payload_type, payload
 
 
@@ -224,7 +225,7 @@ def _verifier(trusted_root: str | None, version: tuple[int, int] | None) -> Any:
         return Verifier(trusted_root=root)
     except (SigstoreError, ValueError, OSError) as exc:
         where = trusted_root or "sigstore production (embedded)"
-        raise TrustRootError(f"trusted root {where} cannot be used: {_first_line(exc)}") from exc
+        raise TrustRootError(f"trusted root {where} cannot be used: {first_line(exc)}") from exc
 
 
 # -- key-based, here -----------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ def _verify_key_bundle(
                 assert hex_digest is not None
                 check_hashedrekord(entry, data_sha256=hex_digest, signature=signature, signer=spki_der(key.key))
     except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
-        raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {_first_line(exc)}") from exc
+        raise Rejected(reasons.INVALID, f"Sigstore bundle is malformed: {first_line(exc)}") from exc
     if envelope is not None:
         return payload_type, payload
     return None
@@ -345,7 +346,3 @@ def _s(value: Any) -> str:
         raise TypeError("expected a string")
     return value
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return " ".join(text.splitlines()[0].split())[:200] if text else exc.__class__.__name__

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gates.errors import GatesError, UsageError
+from gates.errors import GatesError, UsageError, first_line
 
 if TYPE_CHECKING:
     from sigstore.oidc import IdentityToken
@@ -31,7 +31,7 @@ def ambient_token() -> IdentityToken:
     try:
         token = detect_credential()
     except SigstoreError as exc:
-        raise UsageError(f"--keyless: the CI's identity token could not be read: {_first_line(exc)}") from None
+        raise UsageError(f"--keyless: the CI's identity token could not be read: {first_line(exc)}") from None
     if token is None:
         raise UsageError("--keyless: no ambient OIDC identity token (GitHub Actions: `permissions: id-token:"
                          " write`; GitLab: an `id_tokens` entry SIGSTORE_ID_TOKEN with `aud: sigstore`); or sign"
@@ -39,7 +39,7 @@ def ambient_token() -> IdentityToken:
     try:
         return IdentityToken(token)
     except SigstoreError as exc:
-        raise UsageError(f"--keyless: the CI's identity token is unusable: {_first_line(exc)}") from None
+        raise UsageError(f"--keyless: the CI's identity token is unusable: {first_line(exc)}") from None
 
 
 def sign_keyless(payload: bytes, token: IdentityToken, trust_config: Path | None = None) -> bytes:
@@ -58,10 +58,6 @@ def sign_keyless(payload: bytes, token: IdentityToken, trust_config: Path | None
     except OSError as exc:
         raise UsageError(f"--trust-config: cannot read ({exc.strerror or exc})") from None
     except (SigstoreError, ValueError) as exc:
-        raise SigningError(f"keyless signing failed: {_first_line(exc)}") from None
+        raise SigningError(f"keyless signing failed: {first_line(exc)}") from None
     return bundle.to_json().encode("utf-8")
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return " ".join(text.splitlines()[0].split())[:200] if text else type(exc).__name__

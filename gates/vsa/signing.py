@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from gates.cosign.keys import spki_der
 from gates.errors import UsageError
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
@@ -45,8 +46,7 @@ class SigningKey:
 
     @property
     def public_der(self) -> bytes:
-        return self.key.public_key().public_bytes(serialization.Encoding.DER,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+        return spki_der(self.key.public_key())
 
     def sign(self, data: bytes) -> bytes:
         key = self.key
