@@ -9,7 +9,7 @@ fetched, folders outside the repository never read, and Helm inflation (`helmCha
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def read(file: Path, limit: Path) -> Reading:
         if key in root:
             refused.append(f"{line((key,))}: {key} inflates a Helm chart inside kustomize, which gates never enables"
                            " (--enable-helm); render the chart with `helm template` instead")
-    for entry, path, may_be_folder in _entries(root, display, line):
+    for entry, path, may_be_folder in _entries(root, line):
         if any(mark in entry for mark in REMOTE_MARKS) or entry.startswith(("github.com/", "gitlab.com/",
                                                                              "bitbucket.org/")):
             refused.append(f"{line(path)}: {path[0]} entry {entry!r} is remote: gates renders offline and never"
@@ -132,21 +132,25 @@ def read(file: Path, limit: Path) -> Reading:
                    refused=tuple(refused))
 
 
-def _entries(root: PosDict, display: str, line: Any) -> Iterator[tuple[str, tuple[str | int, ...], bool]]:
+_Where = Callable[[tuple[str | int, ...]], str]
+"""A key path of the kustomization -> `file:line`, for messages."""
+
+
+def _entries(root: PosDict, line: _Where) -> Iterator[tuple[str, tuple[str | int, ...], bool]]:
     """(entry, where, may be a folder) for each path the kustomization names; inline YAML is not a path."""
     for key in FOLDER_FIELDS:
-        for index, entry in enumerate(_strings(root, key, display, line)):
+        for index, entry in enumerate(_strings(root, key, line)):
             yield entry, (key, index), True
     for key in FILE_LIST_FIELDS:
-        for index, entry in enumerate(_strings(root, key, display, line)):
+        for index, entry in enumerate(_strings(root, key, line)):
             if "\n" not in entry and not entry.lstrip().startswith(("{", "[")):
                 yield entry, (key, index), key in ("generators", "transformers", "validators")
     for key in PATH_ITEM_FIELDS:
-        for index, item in enumerate(_list(root, key, display, line)):
+        for index, item in enumerate(_list(root, key, line)):
             if isinstance(item, dict) and isinstance(item.get("path"), str):
                 yield item["path"], (key, index, "path"), False
     for key in GENERATOR_FIELDS:
-        for index, item in enumerate(_list(root, key, display, line)):
+        for index, item in enumerate(_list(root, key, line)):
             if not isinstance(item, dict):
                 continue
             sources = [*_plain(item.get("files")), *_plain(item.get("envs"))]
@@ -159,7 +163,7 @@ def _entries(root: PosDict, display: str, line: Any) -> Iterator[tuple[str, tupl
         yield openapi["path"], ("openapi", "path"), False
 
 
-def _list(root: PosDict, key: str, display: str, line: Any) -> list[Any]:
+def _list(root: PosDict, key: str, line: _Where) -> list[Any]:
     value = root.get(key)
     if value is None:
         return []
@@ -168,8 +172,8 @@ def _list(root: PosDict, key: str, display: str, line: Any) -> list[Any]:
     return value
 
 
-def _strings(root: PosDict, key: str, display: str, line: Any) -> list[str]:
-    values = _list(root, key, display, line)
+def _strings(root: PosDict, key: str, line: _Where) -> list[str]:
+    values = _list(root, key, line)
     for index, value in enumerate(values):
         if not isinstance(value, str):
             raise InputError(f"{line((key, index))}: {key} entries must be strings")
