@@ -73,17 +73,21 @@ class FieldTypeError(InputError):
 
 def typed(value: Any, expected: type, path: Path) -> Any:
     """`value` if it has the expected JSON type (None passes as absent), else `FieldTypeError`."""
-    if value is None:
-        return None
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if not ok:
-        raise FieldTypeError(path, expected, value)
-    return value
+    if value is None or (isinstance(value, expected) and (expected is not int or value.__class__ is not bool)):
+        return value
+    raise FieldTypeError(path, expected, value)
 
 
 def get(obj: dict[str, Any], key: str, expected: type, path: Path) -> Any:
-    """`obj[key]` checked against `expected`; None when absent or null."""
-    return typed(obj.get(key), expected, (*path, key))
+    """`obj[key]` checked against `expected`; None when absent or null.
+
+    The test is `typed`'s, written out: this runs for every field a check reads, and the field's path is
+    built only for the error (a bool is never an int: a YAML `true` where a port belongs is refused).
+    """
+    value = obj.get(key)
+    if value is None or (isinstance(value, expected) and (expected is not int or value.__class__ is not bool)):
+        return value
+    raise FieldTypeError((*path, key), expected, value)
 
 
 @record
