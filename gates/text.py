@@ -56,6 +56,17 @@ def visible(text: str) -> str:
     return "".join(_escape(c) if not c.isprintable() and must_escape(c) else c for c in text)
 
 
+def json_shows_as_is(text: str) -> bool:
+    """Whether a JSON text written with `ensure_ascii` shows only printable ASCII in its strings.
+
+    Such an encoder writes every other character as an escape (`\\u001b`, `\\n`, `\\u007f`), and its
+    only other escapes are `\\\\` and `\\"`: without a backslash followed by anything else, every string
+    it was given is one `visible` returns unchanged, so the report needed no cleaning to render this text.
+    (An escaped backslash before a letter, as in `C:\\users`, is taken for an escape: only a false alarm.)
+    """
+    return re.search(r'\\[^\\"]', text) is None
+
+
 def visible_lines(text: str) -> str:
     """Like `visible`, but the line feeds of gates' own multi-line text (a traceback) are kept."""
     lines = text.split("\n")

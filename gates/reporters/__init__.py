@@ -17,7 +17,7 @@ from pathlib import Path
 from gates.model import Report
 from gates.record import field, record
 from gates.rules import Rule
-from gates.text import block_commands, clean_once
+from gates.text import block_commands, clean_once, json_shows_as_is
 
 
 class Format(str, Enum):
@@ -71,14 +71,23 @@ _COMMAND_ESCAPES: dict[Format, tuple[str, str] | None] = {
 """How each medium writes `:` and `[` so that a parser of the medium reads the same text."""
 
 
+_TELLS_IF_CLEAN: dict[Format, Callable[[str], bool]] = {Format.JSON: json_shows_as_is}
+"""Formats whose text, rendered from the report as it is, shows whether cleaning would have changed it.
+Cleaning walks every string of the report (a fifth of rendering a large JSON report); the JSON text is
+checked in one regular-expression scan, and rendered again from the cleaned report only if that fails."""
+
+
 def renderer(fmt: Format) -> Renderer:
     """The render function of a format, imported only when asked for, wrapped in the safety boundary."""
     module = importlib.import_module(_MODULES[fmt])
     render: Renderer = module.render
     escapes = _COMMAND_ESCAPES[fmt]
+    tells_if_clean = _TELLS_IF_CLEAN.get(fmt)
 
     def safe_render(report: Report, context: RenderContext) -> str:
-        text = render(clean_once(report), context)
+        text = render(report, context) if tells_if_clean is not None else None
+        if text is None or tells_if_clean is None or not tells_if_clean(text):
+            text = render(clean_once(report), context)
         return text if escapes is None else block_commands(text, *escapes)
 
     return safe_render

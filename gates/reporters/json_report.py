@@ -95,4 +95,5 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    return json.dumps(as_dict(report, context), separators=(",", ":")) + "\n"  # compact: the C encoder
+    # compact: the C encoder; ensure_ascii (the default) lets `text.json_shows_as_is` spare the cleaning pass
+    return json.dumps(as_dict(report, context), separators=(",", ":")) + "\n"
