@@ -120,8 +120,7 @@ class PosDict(dict[str, Any]):
 
     __slots__ = ("key_pos", "pos")
 
-    def __init__(self, pos: Position) -> None:
-        super().__init__()
+    def __init__(self, pos: Position) -> None:  # born empty: dict.__init__ has nothing to do
         self.pos = pos
         self.key_pos: dict[str, Position] = {}
 
@@ -131,8 +130,7 @@ class PosList(list[Any]):
 
     __slots__ = ("item_pos", "pos")
 
-    def __init__(self, pos: Position) -> None:
-        super().__init__()
+    def __init__(self, pos: Position) -> None:  # born empty: list.__init__ has nothing to do
         self.pos = pos
         self.item_pos: list[Position] = []
 
@@ -382,9 +380,19 @@ def locate(root: Any, path: tuple[str | int, ...]) -> Position | None:
     return found
 
 
+_RENDERED: dict[tuple[str | int, ...], str] = {}
+"""Path -> its rendering: every finding's message names its field, and the same few paths recur."""
+_RENDERED_MAX = 10_000
+
+
 def render_path(path: tuple[str | int, ...]) -> str:
     """`('spec', 'containers', 0, 'image')` -> `spec.containers[0].image`, as kubectl prints paths."""
+    out = _RENDERED.get(path)
+    if out is not None:
+        return out
     out = ""
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    if len(_RENDERED) < _RENDERED_MAX:
+        _RENDERED[path] = out
     return out
