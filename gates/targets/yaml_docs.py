@@ -369,8 +369,11 @@ def locate(root: Any, path: tuple[str | int, ...]) -> Position | None:
     found: Position | None = getattr(root, "pos", None)
     current = root
     for step in path:
-        if isinstance(current, PosDict) and isinstance(step, str) and step in current:
-            found = current.key_pos[step]
+        if isinstance(current, PosDict) and isinstance(step, str):
+            place = current.key_pos.get(step)  # its key_pos holds exactly its keys: one look-up tells
+            if place is None:
+                break
+            found = place
             current = current[step]
         elif isinstance(current, PosList) and isinstance(step, int) and 0 <= step < len(current):
             found = current.item_pos[step]
