@@ -96,5 +96,6 @@ def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
 
 
 def render(report: Report, context: RenderContext) -> str:
-    # compact: the C encoder; ensure_ascii (the default) lets `text.json_shows_as_is` spare the cleaning pass
-    return json.dumps(as_dict(report, context), separators=(",", ":")) + "\n"
+    # compact: the C encoder; ensure_ascii (the default) lets `text.json_shows_as_is` spare the cleaning pass;
+    # as_dict builds a fresh tree, never a cycle, so the encoder need not track every container it enters
+    return json.dumps(as_dict(report, context), separators=(",", ":"), check_circular=False) + "\n"
