@@ -31,12 +31,15 @@ def _location(location: Location | None) -> dict[str, Any] | None:
 
 
 def _finding(finding: Finding, fail_on: Severity) -> dict[str, Any]:
+    """One finding's entry; a large report has tens of thousands, so nothing here is built twice."""
     waiver = finding.waiver
-    return {
+    location = finding.location
+    entry = {
         "rule": finding.rule,
-        "severity": finding.severity._value_,  # `.value` is a descriptor call; a report has thousands of these
+        "severity": finding.severity._value_,  # `.value` is a descriptor call
         "message": finding.message,
-        "location": _location(finding.location),
+        "location": None if location is None else {
+            "path": location.path, "line": location.line, "column": location.column},
         "resource": finding.resource,
         "container": finding.container,
         "blocking": blocks(finding, fail_on),
@@ -45,9 +48,11 @@ def _finding(finding: Finding, fail_on: Severity) -> dict[str, Any]:
             "source": waiver.source,
             "expires": waiver.expires.isoformat() if waiver.expires else None,
         },
-        "notes": list(finding.notes),
-        **({} if finding.baseline is None else {"baseline": _baseline(finding.baseline)}),
+        "notes": finding.notes,  # a tuple is encoded as the same array as a list
     }
+    if finding.baseline is not None:
+        entry["baseline"] = _baseline(finding.baseline)
+    return entry
 
 
 def _baseline(mark: BaselineMark) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def _result(result: Result, fail_on: Severity) -> dict[str, Any]:
         "outcome": result.outcome._value_,
         "error": result.error,
         "location": _location(result.location),
-        "details": list(result.details),
+        "details": result.details,  # a tuple: the same array
         "findings": [_finding(f, fail_on) for f in result.findings],
     }
 
