@@ -29,6 +29,34 @@ else:  # the decorator only informs type checkers; importing typing_extensions w
     def dataclass_transform(**_: object) -> Callable[[Any], Any]:
         return lambda decorated: decorated
 
+
+class _ComputedOnce:
+    """A record's property computed on its first read and kept in the instance's `__dict__`, where later
+    reads find it without a call. Invisible to `==`, `hash`, `repr` and `replace`, which read only the
+    fields. An exception is not kept: the next read computes (and raises) again, as a property would.
+    `functools.cached_property` without its lock (Python 3.11 takes one per first read), for values that
+    are pure functions of the record's fields."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
+if TYPE_CHECKING:  # typed as what it behaves like
+    from functools import cached_property
+
+    computed_once = cached_property
+else:
+    computed_once = _ComputedOnce
+
 _T = TypeVar("_T")
 
 

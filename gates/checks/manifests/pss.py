@@ -46,9 +46,7 @@ APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 
 def _sc(container: Container) -> tuple[dict[str, Any], Path]:
-    path = (*container.path, "securityContext")
-    sc = get(container.spec, "securityContext", dict, container.path)
-    return (sc if sc is not None else {}), path
+    return container.security_context, container.security_context_path
 
 
 def _nested(obj: dict[str, Any], key: str, path: Path) -> tuple[dict[str, Any], Path]:

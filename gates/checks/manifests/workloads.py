@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gates.errors import InputError
-from gates.record import record
+from gates.record import computed_once, record
 from gates.targets.yaml_docs import render_path
 
 Path = tuple[str | int, ...]
@@ -100,6 +100,16 @@ class Container:
     kind: str
     """`containers`, `initContainers` or `ephemeralContainers`."""
 
+    @computed_once
+    def security_context(self) -> dict[str, Any]:
+        """Its `securityContext` ({} where unset), read once for the many checks that read it."""
+        sc = get(self.spec, "securityContext", dict, self.path)
+        return sc if sc is not None else {}
+
+    @computed_once
+    def security_context_path(self) -> Path:
+        return (*self.path, "securityContext")
+
 
 @record
 class Pod:
@@ -112,21 +122,22 @@ class Pod:
     annotation_paths: dict[str, Path]
     containers: tuple[Container, ...]
 
-    @property
+    # Computed once per pod: each of these is read by several checks (`security_context` by most).
+    @computed_once
     def security_context(self) -> dict[str, Any]:
         sc = get(self.spec, "securityContext", dict, self.spec_path)
         return sc if sc is not None else {}
 
-    @property
+    @computed_once
     def security_context_path(self) -> Path:
         return (*self.spec_path, "securityContext")
 
-    @property
+    @computed_once
     def is_windows(self) -> bool:
         os_spec = get(self.spec, "os", dict, self.spec_path)
         return os_spec is not None and get(os_spec, "name", str, (*self.spec_path, "os")) == "windows"
 
-    @property
+    @computed_once
     def in_user_namespace(self) -> bool:
         """`hostUsers: false`: the pod has its own user namespace, which relaxes some controls."""
         return get(self.spec, "hostUsers", bool, self.spec_path) is False
