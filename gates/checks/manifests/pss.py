@@ -54,10 +54,11 @@ def _nested(obj: dict[str, Any], key: str, path: Path) -> tuple[dict[str, Any], 
     return (value if value is not None else {}), (*path, key)
 
 
+_LABELS = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+
+
 def _who(container: Container) -> str:
-    label = {"containers": "container", "initContainers": "init container",
-             "ephemeralContainers": "ephemeral container"}[container.kind]
-    return f'{label} "{container.name}"'
+    return f'{_LABELS[container.kind]} "{container.name}"'
 
 
 # ---- baseline ---------------------------------------------------------------------------------

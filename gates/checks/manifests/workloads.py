@@ -168,8 +168,9 @@ class Workload:
     def carries_pod(self) -> bool:
         return bool(self.pod_paths)
 
-    @property
+    @computed_once
     def resource(self) -> str:
+        """`Kind/namespace/name`: a result's target, and every one of its findings' resource."""
         if self.namespace:
             return f"{self.kind}/{self.namespace}/{self.name}"
         return f"{self.kind}/{self.name}"
