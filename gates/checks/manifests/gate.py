@@ -525,8 +525,7 @@ def _evaluate(display: str, document: Document, obj: Workload, plan: _Plan) -> _
                             " covering a pod")
         return _Judged(result=said, resource=obj.resource, namespace=policy.namespace,
                        foreign_policy=policy.resource)
-    resource = obj.resource  # a property that formats the name: formatted once for all the findings
-    findings = [_finding(v, obj, resource, display, root, where, plan) for v in violations if v.rule not in plan.skip]
+    findings = [_finding(v, obj, display, root, where, plan) for v in violations if v.rule not in plan.skip]
     result = decided_result(GATE, target, findings, where)
     if plan.objects and (said_too := access.details(obj)):
         result = replace(result, details=(*result.details, *said_too))
@@ -566,14 +565,13 @@ def _not_understood(display: str, root: Any, obj: Workload, target: str, where: 
         Location(display, line, column))
 
 
-def _finding(violation: Violation, obj: Workload, resource: str, display: str, root: Any, where: Location,
-             plan: _Plan) -> Finding:
+def _finding(violation: Violation, obj: Workload, display: str, root: Any, where: Location, plan: _Plan) -> Finding:
     line, column = locate(root, violation.path) or (where.line, where.column)
     rule = plan.rules[violation.rule]
     return Finding(
         rule=rule.id, severity=rule.severity,
         message=f"{violation.message} ({render_path(violation.path[len(obj.base):])})",
-        location=Location(display, line, column), resource=resource, container=violation.container,
+        location=Location(display, line, column), resource=obj.resource, container=violation.container,
     )
 
 
