@@ -211,17 +211,19 @@ class Workload:
 def _walk(obj: dict[str, Any], rel: Path, base: Path) -> Any:
     """The value at `rel`, each step typed as the next one needs (a mapping, or a list where the path indexes)."""
     current: Any = obj
-    done: Path = base
+    last = len(rel) - 1
     for index, step in enumerate(rel):
-        following = rel[index + 1] if index + 1 < len(rel) else None
-        expected = list if isinstance(following, int) else dict
-        if isinstance(step, int):
-            current = typed(current[step], expected, (*done, step)) if step < len(current) else None
+        expected = list if index < last and isinstance(rel[index + 1], int) else dict
+        if not isinstance(step, int):
+            current = current.get(step)
+        elif step < len(current):
+            current = current[step]
         else:
-            current = get(current, step, expected, done)
-        done = (*done, step)
+            return None
         if current is None:
             return None
+        if not isinstance(current, expected):  # the path is spelled out only for the error
+            raise FieldTypeError((*base, *rel[:index + 1]), expected, current)
     return current
 
 
