@@ -8,7 +8,8 @@ scan's path cost more start-up than the rest of gates' own code. A `@record` cla
 
 To other code a record is a dataclass: `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` see
 it (its `__dataclass_fields__` is built, importing `dataclasses`, the first time anything asks), and it
-pickles as one. gates' own hot paths use `replace` and `field_names` from here, which never import it.
+pickles (as its class called with its field values, unless it has a `__post_init__`: quicker to load).
+gates' own hot paths use `replace` and `field_names` from here, which never import it.
 `tests/core/test_record.py` holds records to `dataclasses`' behaviour.
 
 Only what gates' value types use is supported: fields with a default or a `field(default_factory=...)`,
@@ -251,6 +252,16 @@ def record(cls: type[_T]) -> type[_T]:
                                              "__delattr__": __delattr__}
     if not explicit_hash:
         methods["__hash__"] = __hash__
+    own_pickling = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
+    if not hasattr(cls, "__post_init__") and not any(name in cls.__dict__ for name in own_pickling):
+        def __reduce_ex__(self: Any, protocol: int) -> Any:
+            """Pickled as the class called with the field values: unpickled by the one `__init__` call, where
+            a state dict is built and copied (worker processes send every result and finding this way)."""
+            if type(self) is not cls:  # a subclass that is no record: pickled as Python pickles objects
+                return object.__reduce_ex__(self, protocol)
+            return cls, values(self)
+
+        methods["__reduce_ex__"] = __reduce_ex__
     for name, method in methods.items():
         if name in cls.__dict__ and name != "__hash__":
             continue  # a method the class writes itself wins, as with dataclasses
