@@ -35,7 +35,7 @@ def decide(result: Result, waivers: Sequence[WaiverRule], fail_on: Severity, tod
     if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
         return waived  # findings made before the gate gave up are still marked, the outcome stays
     outcome = Outcome.FAILED if any(blocks(f, fail_on) for f in waived.findings) else Outcome.PASSED
-    return replace(waived, outcome=outcome)
+    return waived if waived.outcome is outcome else replace(waived, outcome=outcome)  # most stand as the gate said
 
 
 def shard_key(result: Result) -> str:

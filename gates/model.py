@@ -31,30 +31,33 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self)
+        return _RANK[self]
 
     def __ge__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
-        return self.rank >= other.rank
+        return _RANK[self] >= _RANK[other]
 
     def __gt__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
-        return self.rank > other.rank
+        return _RANK[self] > _RANK[other]
 
     def __le__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
-        return self.rank <= other.rank
+        return _RANK[self] <= _RANK[other]
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
-        return self.rank < other.rank
+        return _RANK[self] < _RANK[other]
 
 
 _SEVERITY_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+_RANK = {severity: rank for rank, severity in enumerate(_SEVERITY_ORDER)}
+"""Severity -> its place in `_SEVERITY_ORDER`: a dict look-up (hashed as its str), where `tuple.index`
+compared member by member and `rank` cost a Python call; every finding is compared several times."""
 
 
 class Outcome(str, Enum):
@@ -151,7 +154,8 @@ class Finding:
 
 def blocks(finding: Finding, fail_on: Severity) -> bool:
     """Whether a finding fails its result: not waived, not baselined, and at least as severe as `fail_on`."""
-    return finding.waiver is None and not finding.baselined and finding.severity >= fail_on
+    mark = finding.baseline  # `baselined` written out: this runs several times for every finding of a report
+    return finding.waiver is None and (mark is None or not mark.accepted) and _RANK[finding.severity] >= _RANK[fail_on]
 
 
 @record

@@ -9,7 +9,8 @@ are cheaper to make too); its `repr`, `==`, `hash` and refused assignment are sh
 
 To other code a record is a dataclass: `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` see
 it (its `__dataclass_fields__` is built, importing `dataclasses`, the first time anything asks), and it
-pickles as one. gates' own hot paths use `replace` and `field_names` from here, which never import it.
+pickles (as its class called with its field values, unless it has a `__post_init__`: quicker to load).
+gates' own hot paths use `replace` and `field_names` from here, which never import it.
 `tests/core/test_record.py` holds records to `dataclasses`' behaviour.
 
 Only what gates' value types use is supported: fields with a default or a `field(default_factory=...)`,
@@ -34,6 +35,34 @@ if TYPE_CHECKING:
 else:  # the decorator only informs type checkers; importing typing_extensions would cost start-up
     def dataclass_transform(**_: object) -> Callable[[Any], Any]:
         return lambda decorated: decorated
+
+
+class _ComputedOnce:
+    """A record's property computed on its first read and kept in the instance's `__dict__`, where later
+    reads find it without a call. Invisible to `==`, `hash`, `repr` and `replace`, which read only the
+    fields. An exception is not kept: the next read computes (and raises) again, as a property would.
+    `functools.cached_property` without its lock (Python 3.11 takes one per first read), for values that
+    are pure functions of the record's fields."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
+if TYPE_CHECKING:  # typed as what it behaves like
+    from functools import cached_property
+
+    computed_once = cached_property
+else:
+    computed_once = _ComputedOnce
 
 
 
@@ -245,6 +274,16 @@ def record(cls: type[_T]) -> type[_T]:
                                              "__delattr__": __delattr__}
     if not explicit_hash:
         methods["__hash__"] = __hash__
+    own_pickling = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
+    if not hasattr(cls, "__post_init__") and not any(name in cls.__dict__ for name in own_pickling):
+        def __reduce_ex__(self: Any, protocol: int) -> Any:
+            """Pickled as the class called with the field values: unpickled by the one `__init__` call, where
+            a state dict is built and copied (worker processes send every result and finding this way)."""
+            if type(self) is not cls:  # a subclass that is no record: pickled as Python pickles objects
+                return object.__reduce_ex__(self, protocol)
+            return cls, values(self)
+
+        methods["__reduce_ex__"] = __reduce_ex__
     for name, method in methods.items():
         if name in cls.__dict__ and name != "__hash__":
             continue  # a method the class writes itself wins, as with dataclasses

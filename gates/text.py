@@ -60,6 +60,17 @@ def visible(text: str) -> str:
     return "".join(_escape(c) if not c.isprintable() and must_escape(c) else c for c in text)
 
 
+def json_shows_as_is(text: str) -> bool:
+    """Whether a JSON text written with `ensure_ascii` shows only printable ASCII in its strings.
+
+    Such an encoder writes every other character as an escape (`\\u001b`, `\\n`, `\\u007f`), and its
+    only other escapes are `\\\\` and `\\"`: without a backslash followed by anything else, every string
+    it was given is one `visible` returns unchanged, so the report needed no cleaning to render this text.
+    (An escaped backslash before a letter, as in `C:\\users`, is taken for an escape: only a false alarm.)
+    """
+    return re.search(r'\\[^\\"]', text) is None
+
+
 def visible_lines(text: str) -> str:
     """Like `visible`, but the line feeds of gates' own multi-line text (a traceback) are kept."""
     lines = text.split("\n")
@@ -160,13 +171,22 @@ def _starts_line(text: str, position: int) -> bool:
     return True
 
 
+def _may_start_a_line(text: str) -> bool:
+    """Whether a `::` of `text` could start a line. Not in one line (a compact JSON report) that begins with
+    neither whitespace, a colour code nor `::`: `_starts_line` would walk back from each to that first
+    character and stop. Two memchr scans, where the search for every `::` is a slower one."""
+    if "\r" in text or text.find("\n", 0, len(text) - 1) >= 0:
+        return True
+    return not text or text[0].isspace() or text[0] == "\x1b" or text.startswith("::")
+
+
 def block_commands(text: str, colon: str, bracket: str) -> str:
     """`text` where no line can be read as a CI workflow command.
 
     The medium supplies the escapes of `:` and `[` that leave its data unchanged for a parser of the
     medium (`\\u003a` in a JSON string, `&#58;` in XML) or visibly escaped (`\\x3a` on a terminal).
     """
-    if "::" in text:
+    if "::" in text and _may_start_a_line(text):
         pieces: list[str] = []
         done = 0
         found = text.find("::")

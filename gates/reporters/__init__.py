@@ -19,7 +19,7 @@ from pathlib import Path
 from gates.model import Report
 from gates.record import field, record
 from gates.rules import Rule
-from gates.text import block_commands, clean_once
+from gates.text import block_commands, clean_once, json_shows_as_is
 
 
 class Format(str, Enum):
@@ -74,6 +74,12 @@ _COMMAND_ESCAPES: dict[Format, tuple[str, str] | None] = {
 """How each medium writes `:` and `[` so that a parser of the medium reads the same text."""
 
 
+_TELLS_IF_CLEAN: dict[Format, Callable[[str], bool]] = {Format.JSON: json_shows_as_is}
+"""Formats whose text, rendered from the report as it is, shows whether cleaning would have changed it.
+Cleaning walks every string of the report (a fifth of rendering a large JSON report); the JSON text is
+checked in one regular-expression scan, and rendered again from the cleaned report only if that fails."""
+
+
 def renderer(fmt: Format) -> Renderer:
     """The render function of a format, imported only when asked for, wrapped in the safety boundary."""
     render = pieces_renderer(fmt)
@@ -101,9 +107,12 @@ def pieces_renderer(fmt: Format) -> PiecesRenderer:
         render_pieces = one_piece
     pieces_of = render_pieces
     escapes = _COMMAND_ESCAPES[fmt]
+    tells_if_clean = _TELLS_IF_CLEAN.get(fmt)
 
     def safe_render(report: Report, context: RenderContext) -> list[str]:
-        pieces = pieces_of(clean_once(report), context)
+        pieces = pieces_of(report, context) if tells_if_clean is not None else None
+        if pieces is None or tells_if_clean is None or not all(tells_if_clean(piece) for piece in pieces):
+            pieces = pieces_of(clean_once(report), context)
         return pieces if escapes is None else [block_commands(piece, *escapes) for piece in pieces]
 
     return safe_render

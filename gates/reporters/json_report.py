@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from gates.model import BaselineMark, Finding, Location, Report, Result, blocks
+from gates.model import BaselineMark, Finding, Location, Report, Result, Severity, blocks
 from gates.reporters import RenderContext
 from gates.typecheck import TYPE_CHECKING
 
@@ -33,24 +33,29 @@ def _location(location: Location | None) -> dict[str, Any] | None:
     return {"path": location.path, "line": location.line, "column": location.column}
 
 
-def _finding(finding: Finding, report: Report) -> dict[str, Any]:
+def _finding(finding: Finding, fail_on: Severity) -> dict[str, Any]:
+    """One finding's entry; a large report has tens of thousands, so nothing here is built twice."""
     waiver = finding.waiver
-    return {
+    location = finding.location
+    entry = {
         "rule": finding.rule,
-        "severity": finding.severity.value,
+        "severity": finding.severity._value_,  # `.value` is a descriptor call
         "message": finding.message,
-        "location": _location(finding.location),
+        "location": None if location is None else {
+            "path": location.path, "line": location.line, "column": location.column},
         "resource": finding.resource,
         "container": finding.container,
-        "blocking": blocks(finding, report.fail_on),
+        "blocking": blocks(finding, fail_on),
         "waived": None if waiver is None else {
             "reason": waiver.reason,
             "source": waiver.source,
             "expires": waiver.expires.isoformat() if waiver.expires else None,
         },
-        "notes": list(finding.notes),
-        **({} if finding.baseline is None else {"baseline": _baseline(finding.baseline)}),
+        "notes": finding.notes,  # a tuple is encoded as the same array as a list
     }
+    if finding.baseline is not None:
+        entry["baseline"] = _baseline(finding.baseline)
+    return entry
 
 
 def _baseline(mark: BaselineMark) -> dict[str, Any]:
@@ -58,20 +63,20 @@ def _baseline(mark: BaselineMark) -> dict[str, Any]:
             "since": mark.since.isoformat() if mark.since else None, "expired": mark.expired}
 
 
-def _result(result: Result, report: Report) -> dict[str, Any]:
+def _result(result: Result, fail_on: Severity) -> dict[str, Any]:
     return {
         "gate": result.gate,
         "target": result.target,
-        "outcome": result.outcome.value,
+        "outcome": result.outcome._value_,
         "error": result.error,
         "location": _location(result.location),
-        "details": list(result.details),
-        "findings": [_finding(f, report) for f in result.findings],
+        "details": result.details,  # a tuple: the same array
+        "findings": [_finding(f, fail_on) for f in result.findings],
     }
 
 
 def as_dict(report: Report, context: RenderContext) -> dict[str, Any]:
-    return _document(report, context, [_result(r, report) for r in report.results])
+    return _document(report, context, [_result(r, report.fail_on) for r in report.results])
 
 
 def _document(report: Report, context: RenderContext, results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -101,8 +106,10 @@ def _document(report: Report, context: RenderContext, results: list[dict[str, An
     }
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-"""`json.dumps(..., separators=(",", ":"))` without a new encoder per call; `encode` runs the C encoder."""
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+"""`json.dumps(..., separators=(",", ":"))` without a new encoder per call; `encode` runs the C encoder.
+ensure_ascii (the default) lets `text.json_shows_as_is` spare the cleaning pass; each tree encoded is
+built fresh, never a cycle, so the encoder need not track every container it enters."""
 
 
 def render_pieces(report: Report, context: RenderContext) -> list[str]:
@@ -120,7 +127,7 @@ def render_pieces(report: Report, context: RenderContext) -> list[str]:
     head = encode({name: members[name] for name in names[:at]})[:-1]  # `{...` without its `}`
     tail = encode({name: members[name] for name in names[at + 1:]})[1:]  # `...}` without its `{`
     pieces = [head + ("," if at else "") + '"results":[']
-    pieces.extend(("," if index else "") + encode(_result(result, report))
+    pieces.extend(("," if index else "") + encode(_result(result, report.fail_on))
                   for index, result in enumerate(report.results))
     pieces.append("]" + ("," + tail if tail != "}" else tail) + "\n")
     return pieces

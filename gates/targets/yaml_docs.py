@@ -34,15 +34,20 @@ resolver's regular expressions were a tenth of the scan."""
 _RESOLVED_MAX = 100_000
 _MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _SEQUENCE_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
+_TAG = "tag:yaml.org,2002:"
+_STR_TAG = _TAG + "str"
+_MERGE_TAG = _TAG + "merge"
+_ScalarNode = yaml.ScalarNode
+_MappingNode = yaml.MappingNode
 
 
 class _Loader(_BaseLoader):
     """The safe loader, with implicit tag resolution of plain scalars memoised (no path resolvers here)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode:
+        if kind is _ScalarNode:
             if not implicit[0]:
-                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                return _STR_TAG  # quoted: what PyYAML's resolver gives it, without path resolvers
             tag = _RESOLVED.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
@@ -113,7 +118,6 @@ class _BudgetLoader(yaml.composer.Composer, _Loader):
             node.end_mark = node.start_mark  # never read: let the parser's end mark go (a quarter of a node)
         return node
 
-_TAG = "tag:yaml.org,2002:"
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -122,8 +126,7 @@ class PosDict(dict[str, Any]):
 
     __slots__ = ("key_pos", "pos")
 
-    def __init__(self, pos: Position) -> None:
-        super().__init__()
+    def __init__(self, pos: Position) -> None:  # born empty: dict.__init__ has nothing to do
         self.pos = pos
         self.key_pos: dict[str, Position] = {}
 
@@ -133,8 +136,7 @@ class PosList(list[Any]):
 
     __slots__ = ("item_pos", "pos")
 
-    def __init__(self, pos: Position) -> None:
-        super().__init__()
+    def __init__(self, pos: Position) -> None:  # born empty: list.__init__ has nothing to do
         self.pos = pos
         self.item_pos: list[Position] = []
 
@@ -166,7 +168,7 @@ def _top_level_kind(node: yaml.Node) -> str | None:
     kind: str | None = None
     has_api_version = False
     for key, value in node.value:
-        if key.tag == _TAG + "merge":
+        if key.tag == _MERGE_TAG:
             return None  # a merge may set the kind: convert the document and judge what it really is
         if isinstance(key, yaml.ScalarNode):
             if key.value == "kind" and isinstance(value, yaml.ScalarNode):
@@ -210,8 +212,8 @@ class _Converter:
             if depth > self.deepest:
                 self.deepest = depth
             return _scalar(node)
-        if self.converted is None:
-            return self._collection(node, depth)
+        if self.converted is None:  # the common mapping goes straight to `_mapping`, one call fewer
+            return self._mapping(node, depth) if node.__class__ is _MappingNode else self._collection(node, depth)
         done = self.converted.get(id(node))
         if done is not None:
             value, nodes, height = done
@@ -229,9 +231,13 @@ class _Converter:
     def _collection(self, node: yaml.Node, depth: int) -> Any:
         if isinstance(node, yaml.SequenceNode):
             seq = PosList(_position(node))
+            item_pos = seq.item_pos
+            child = depth + 1
             for item in node.value:
-                seq.item_pos.append(_position(item))
-                seq.append(self.convert(item, depth + 1))
+                mark = item.start_mark
+                item_pos.append((mark.line + 1, mark.column + 1))
+                seq.append(self._string(item, child) if item.__class__ is _ScalarNode and item.tag == _STR_TAG
+                           else self.convert(item, child))
             return seq
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
@@ -245,23 +251,37 @@ class _Converter:
         raise InputError(  # composition already held the document itself to the budget
             f"line {line}: aliases expand the document to more than {MAX_NODES} YAML nodes (alias bomb)")
 
+    def _string(self, node: yaml.ScalarNode, depth: int) -> str:
+        """`convert` of a string scalar, most of a manifest's values, without its type tests."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
+            self._over(node, depth)
+        if depth > self.deepest:
+            self.deepest = depth
+        return node.value  # type: ignore[no-any-return]
+
     def _mapping(self, node: yaml.MappingNode, depth: int) -> PosDict:
         mapping = PosDict(_position(node))
+        key_pos = mapping.key_pos
+        child = depth + 1
         merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
+            if key_node.tag == _MERGE_TAG:
                 merges.append(value_node)
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not _ScalarNode and not isinstance(key_node, yaml.ScalarNode):
                 line, _ = _position(key_node)
                 raise InputError(f"line {line}: mapping key is not a scalar")
             key = str(key_node.value)
-            if key in mapping.key_pos:
+            if key in key_pos:
                 line, _ = _position(key_node)
-                first = mapping.key_pos[key][0]
+                first = key_pos[key][0]
                 raise InputError(f"line {line}: duplicate key '{key}' (first set at line {first})")
-            mapping.key_pos[key] = _position(key_node)
-            mapping[key] = self.convert(value_node, depth + 1)
+            mark = key_node.start_mark
+            key_pos[key] = (mark.line + 1, mark.column + 1)
+            mapping[key] = self._string(value_node, child) \
+                if value_node.__class__ is _ScalarNode and value_node.tag == _STR_TAG \
+                else self.convert(value_node, child)
         for merge in merges:
             self._merge(mapping, merge, depth)
         return mapping
@@ -295,7 +315,7 @@ class _Converter:
 
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
-    if tag == _TAG + "str" or not tag.startswith(_TAG):
+    if tag == _STR_TAG or not tag.startswith(_TAG):
         return node.value
     if tag == _TAG + "bool":
         return _CONSTRUCTOR.construct_yaml_bool(node)
@@ -355,8 +375,11 @@ def locate(root: Any, path: tuple[str | int, ...]) -> Position | None:
     found: Position | None = getattr(root, "pos", None)
     current = root
     for step in path:
-        if isinstance(current, PosDict) and isinstance(step, str) and step in current:
-            found = current.key_pos[step]
+        if isinstance(current, PosDict) and isinstance(step, str):
+            place = current.key_pos.get(step)  # its key_pos holds exactly its keys: one look-up tells
+            if place is None:
+                break
+            found = place
             current = current[step]
         elif isinstance(current, PosList) and isinstance(step, int) and 0 <= step < len(current):
             found = current.item_pos[step]
@@ -366,9 +389,19 @@ def locate(root: Any, path: tuple[str | int, ...]) -> Position | None:
     return found
 
 
+_RENDERED: dict[tuple[str | int, ...], str] = {}
+"""Path -> its rendering: every finding's message names its field, and the same few paths recur."""
+_RENDERED_MAX = 10_000
+
+
 def render_path(path: tuple[str | int, ...]) -> str:
     """`('spec', 'containers', 0, 'image')` -> `spec.containers[0].image`, as kubectl prints paths."""
+    out = _RENDERED.get(path)
+    if out is not None:
+        return out
     out = ""
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    if len(_RENDERED) < _RENDERED_MAX:
+        _RENDERED[path] = out
     return out

@@ -38,8 +38,7 @@ def _who(container: Container) -> str:
 
 
 def _security_context(container: Container) -> tuple[dict[str, Any], Path]:
-    path = (*container.path, "securityContext")
-    return get(container.spec, "securityContext", dict, container.path) or {}, path
+    return container.security_context, container.security_context_path
 
 
 def exposes_runtime_socket(host_path: str) -> str | None:

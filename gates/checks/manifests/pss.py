@@ -49,9 +49,7 @@ APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 
 def _sc(container: Container) -> tuple[dict[str, Any], Path]:
-    path = (*container.path, "securityContext")
-    sc = get(container.spec, "securityContext", dict, container.path)
-    return (sc if sc is not None else {}), path
+    return container.security_context, container.security_context_path
 
 
 def _nested(obj: dict[str, Any], key: str, path: Path) -> tuple[dict[str, Any], Path]:
@@ -59,10 +57,11 @@ def _nested(obj: dict[str, Any], key: str, path: Path) -> tuple[dict[str, Any], 
     return (value if value is not None else {}), (*path, key)
 
 
+_LABELS = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+
+
 def _who(container: Container) -> str:
-    label = {"containers": "container", "initContainers": "init container",
-             "ephemeralContainers": "ephemeral container"}[container.kind]
-    return f'{label} "{container.name}"'
+    return f'{_LABELS[container.kind]} "{container.name}"'
 
 
 # ---- baseline ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gates.errors import InputError
-from gates.record import record
+from gates.record import computed_once, record
 from gates.targets.yaml_docs import render_path
 from gates.typecheck import TYPE_CHECKING
 
@@ -78,17 +78,21 @@ class FieldTypeError(InputError):
 
 def typed(value: Any, expected: type, path: Path) -> Any:
     """`value` if it has the expected JSON type (None passes as absent), else `FieldTypeError`."""
-    if value is None:
-        return None
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if not ok:
-        raise FieldTypeError(path, expected, value)
-    return value
+    if value is None or (isinstance(value, expected) and (expected is not int or value.__class__ is not bool)):
+        return value
+    raise FieldTypeError(path, expected, value)
 
 
 def get(obj: dict[str, Any], key: str, expected: type, path: Path) -> Any:
-    """`obj[key]` checked against `expected`; None when absent or null."""
-    return typed(obj.get(key), expected, (*path, key))
+    """`obj[key]` checked against `expected`; None when absent or null.
+
+    The test is `typed`'s, written out: this runs for every field a check reads, and the field's path is
+    built only for the error (a bool is never an int: a YAML `true` where a port belongs is refused).
+    """
+    value = obj.get(key)
+    if value is None or (isinstance(value, expected) and (expected is not int or value.__class__ is not bool)):
+        return value
+    raise FieldTypeError((*path, key), expected, value)
 
 
 @record
@@ -100,6 +104,16 @@ class Container:
     path: Path
     kind: str
     """`containers`, `initContainers` or `ephemeralContainers`."""
+
+    @computed_once
+    def security_context(self) -> dict[str, Any]:
+        """Its `securityContext` ({} where unset), read once for the many checks that read it."""
+        sc = get(self.spec, "securityContext", dict, self.path)
+        return sc if sc is not None else {}
+
+    @computed_once
+    def security_context_path(self) -> Path:
+        return (*self.path, "securityContext")
 
 
 @record
@@ -113,21 +127,22 @@ class Pod:
     annotation_paths: dict[str, Path]
     containers: tuple[Container, ...]
 
-    @property
+    # Computed once per pod: each of these is read by several checks (`security_context` by most).
+    @computed_once
     def security_context(self) -> dict[str, Any]:
         sc = get(self.spec, "securityContext", dict, self.spec_path)
         return sc if sc is not None else {}
 
-    @property
+    @computed_once
     def security_context_path(self) -> Path:
         return (*self.spec_path, "securityContext")
 
-    @property
+    @computed_once
     def is_windows(self) -> bool:
         os_spec = get(self.spec, "os", dict, self.spec_path)
         return os_spec is not None and get(os_spec, "name", str, (*self.spec_path, "os")) == "windows"
 
-    @property
+    @computed_once
     def in_user_namespace(self) -> bool:
         """`hostUsers: false`: the pod has its own user namespace, which relaxes some controls."""
         return get(self.spec, "hostUsers", bool, self.spec_path) is False
@@ -158,8 +173,9 @@ class Workload:
     def carries_pod(self) -> bool:
         return bool(self.pod_paths)
 
-    @property
+    @computed_once
     def resource(self) -> str:
+        """`Kind/namespace/name`: a result's target, and every one of its findings' resource."""
         if self.namespace:
             return f"{self.kind}/{self.namespace}/{self.name}"
         return f"{self.kind}/{self.name}"
@@ -200,17 +216,19 @@ class Workload:
 def _walk(obj: dict[str, Any], rel: Path, base: Path) -> Any:
     """The value at `rel`, each step typed as the next one needs (a mapping, or a list where the path indexes)."""
     current: Any = obj
-    done: Path = base
+    last = len(rel) - 1
     for index, step in enumerate(rel):
-        following = rel[index + 1] if index + 1 < len(rel) else None
-        expected = list if isinstance(following, int) else dict
-        if isinstance(step, int):
-            current = typed(current[step], expected, (*done, step)) if step < len(current) else None
+        expected = list if index < last and isinstance(rel[index + 1], int) else dict
+        if not isinstance(step, int):
+            current = current.get(step)
+        elif step < len(current):
+            current = current[step]
         else:
-            current = get(current, step, expected, done)
-        done = (*done, step)
+            return None
         if current is None:
             return None
+        if not isinstance(current, expected):  # the path is spelled out only for the error
+            raise FieldTypeError((*base, *rel[:index + 1]), expected, current)
     return current
 
 
