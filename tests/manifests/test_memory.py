@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from gates.checks.manifests.gate import PARALLEL_MIN_FILES
 from tests.conftest import REPO
 
 LIMIT = 512 * 1024 * 1024
@@ -116,13 +117,15 @@ def test_each_pool_worker_stays_bounded(tmp_path: Path) -> None:
     deploy = tmp_path / "deploy"
     deploy.mkdir()
     small = POD.replace("\n    ", "\n").replace("  - apiVersion", "apiVersion")
-    for n in range(300):
+    count = PARALLEL_MIN_FILES + 20  # over the pool's threshold, whatever it is set to
+    for n in range(count):
         (deploy / f"pod-{n:03d}.yaml").write_text(small.format(n=n))
+    last = f"pod-{count - 1:03d}.yaml"
     _long_flow_list(deploy / "pod-000.yaml")
-    _long_flow_list(deploy / "pod-299.yaml")
+    _long_flow_list(deploy / last)
     code, errors, stderr = _scan(["deploy"], tmp_path)
     assert (code, stderr) == (1, "")
-    assert sorted(errors) == ["deploy/pod-000.yaml", "deploy/pod-299.yaml"]
+    assert sorted(errors) == ["deploy/pod-000.yaml", f"deploy/{last}"]
     assert all("more than 500000 YAML nodes" in e for e in errors.values())
 
 

@@ -291,12 +291,12 @@ def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
             yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
-PARALLEL_MIN_FILES = 320
-"""Below this many files a worker pool costs more than it saves, even with a core to spare: starting it
-(importing multiprocessing and concurrent.futures, forking, collecting) costs what one process scans
-~140 files in, and each file costs a little more CPU through the pool; with one idle core that breaks
-even near 2 x fixed / (per-file - pool's extra per file) ~ 320 files (`bench/pool_threshold.py`;
-bench/README.md has the figures)."""
+PARALLEL_MIN_FILES = 480
+"""Below this many files a worker pool costs more than it saves, even with a core to spare: importing
+multiprocessing and concurrent.futures alone costs ~24 ms, forking and collecting more, and each file a
+little more CPU through the pool. Measured with both cores idle (`bench/pool_threshold.py`, bench/README.md
+has the figures), the pool with its imports is 0.94x one process at 384 files and 1.01x at 512.
+"""
 
 
 def usable_cores() -> int:
