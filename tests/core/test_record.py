@@ -204,26 +204,6 @@ def test_the_module_s_own_field_and_replace_match_dataclasses() -> None:
     assert replace(plain(1), x=2) == plain(2)  # a dataclass goes to dataclasses.replace
 
 
-def test_a_scan_imports_neither_dataclasses_nor_inspect(tmp_path: Any) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-                                       "spec: {containers: [{name: c, image: 'nginx:1'}]}\n")
-    code = ("import sys\nfrom gates.entry import main\nmain(['manifests', 'pod.yaml', '--format', 'json',"
-            " '--format', 'console', '--output', 'junit=r.xml', '--output', 'sarif=r.sarif'])\n"
-            "print('LOADED', [m for m in ('dataclasses', 'inspect') if m in sys.modules])\n"
-            "import yaml\nprint('IDLE', type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n")
-    repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
-                          env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
-    assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr
-    assert "IDLE CompiledOnFirstUse" in proc.stdout, proc.stdout  # PyYAML's pure reader's pattern: not compiled
-    assert (tmp_path / "r.sarif").stat().st_size > 0 and (tmp_path / "r.xml").stat().st_size > 0
-
-
 def test_init_is_compiled_at_the_first_instance_and_refuses_as_before() -> None:
     @record
     class Lazy:
