@@ -1,16 +1,17 @@
-"""At how many files a manifest scan's worker pool starts to pay, on this machine.
+"""At how many files a manifest scan's fork-based split starts to pay, on this machine.
 
     python bench/pool_threshold.py [--docs 10000] [--files 32 64 ...] [--repeat R]
 
 Takes the first N files (in walk order) of `bench/manifests.py`'s corpus and scans them with
-`gates.checks.manifests.gate._scan_files` twice per round, in one process and with the pool (forced
-on and off through `PARALLEL_MIN_FILES`), rounds interleaved so that the shared machine's drift hits
-both alike. Reports the median wall time of each, their ratio, and the CPU seconds (this process and
-its workers) the pool costs on top. The pool pays where its wall time is below the single process's.
+`gates.checks.manifests.gate._scan_files` twice per round, in one process and split (this process
+scans the first share while one forked child per other usable core scans the rest; forced on and off
+through `PARALLEL_MIN_FILES`), rounds interleaved so that the shared machine's drift hits both alike.
+Reports the median wall time of each, their ratio, and the CPU seconds (this process and its children)
+the split costs on top. The split pays where its wall time is below the single process's.
 
 Rounds after the first reuse this process's imports; a real run pays them once, so the import of the
-pool's modules (`concurrent.futures.process`, `multiprocessing`) is measured apart, in fresh interpreters
-against a bare one, and added to the pool's figures in the last column.
+one module the split adds (`pickle`, which sends the children's results back) is measured apart, in
+fresh interpreters against a bare one, and added to the split's figures in the last column.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _timed(files: Sequence[SourceFile], pooled: bool) -> tuple[float, float]:
+def _timed(files: Sequence[SourceFile], split: bool) -> tuple[float, float]:
     options = gate.ManifestOptions(paths=(".",))
     plan = gate._plan(options)
-    gate.PARALLEL_MIN_FILES = 0 if pooled else sys.maxsize
+    gate.PARALLEL_MIN_FILES = 0 if split else sys.maxsize
     gc.disable()
     cpu, start = _cpu(), time.perf_counter()
     gate._scan_files(files, options, plan)
@@ -50,8 +51,8 @@ def _timed(files: Sequence[SourceFile], pooled: bool) -> tuple[float, float]:
     return wall, _cpu() - cpu
 
 
-def pool_import_seconds(repeat: int) -> float:
-    """Median wall seconds a fresh interpreter spends importing the pool's modules, beyond a bare start."""
+def split_import_seconds(repeat: int) -> float:
+    """Median wall seconds a fresh interpreter spends importing `pickle`, beyond a bare start."""
     import subprocess
 
     def once(code: str) -> float:
@@ -59,11 +60,11 @@ def pool_import_seconds(repeat: int) -> float:
         subprocess.run([sys.executable, "-c", code], check=True)
         return time.perf_counter() - start
 
-    bare, pooled = [], []
+    bare, imported = [], []
     for _ in range(repeat):
         bare.append(once("pass"))
-        pooled.append(once("import multiprocessing, concurrent.futures.process"))
-    return max(0.0, statistics.median(pooled) - statistics.median(bare))
+        imported.append(once("import pickle"))
+    return max(0.0, statistics.median(imported) - statistics.median(bare))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,25 +77,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = build_corpus(gates_corpus(), args.docs, 1)
     os.chdir(corpus.root)
     every = discover(["."]).files
-    imports = pool_import_seconds(max(args.repeat, 5))
+    imports = split_import_seconds(max(args.repeat, 5))
     rows: list[list[str]] = []
     for count in args.files:
         files = every[:count]
         single: list[tuple[float, float]] = []
-        pooled: list[tuple[float, float]] = []
+        forked: list[tuple[float, float]] = []
         for _ in range(args.repeat):
-            single.append(_timed(files, pooled=False))
-            pooled.append(_timed(files, pooled=True))
+            single.append(_timed(files, split=False))
+            forked.append(_timed(files, split=True))
         wall_1 = statistics.median(w for w, _ in single)
-        wall_p = statistics.median(w for w, _ in pooled)
+        wall_p = statistics.median(w for w, _ in forked)
         cpu_1 = statistics.median(c for _, c in single)
-        cpu_p = statistics.median(c for _, c in pooled)
+        cpu_p = statistics.median(c for _, c in forked)
         rows.append([str(len(files)), f"{wall_1 * 1000:.0f}", f"{wall_p * 1000:.0f}", f"{wall_1 / wall_p:.2f}x",
                      f"{cpu_1 * 1000:.0f}", f"{cpu_p * 1000:.0f}", f"{wall_1 / (wall_p + imports):.2f}x"])
     print(f"corpus {Path(corpus.root).name}, {len(os.sched_getaffinity(0))} usable cores, median of {args.repeat}"
-          f" interleaved rounds; importing the pool's modules: {imports * 1000:.0f} ms\n")
-    print_table(["files", "one process ms", "pool ms", "pool speed-up", "one process CPU ms", "pool CPU ms",
-                 "speed-up with the pool's imports"], rows)
+          f" interleaved rounds; importing pickle: {imports * 1000:.1f} ms\n")
+    print_table(["files", "one process ms", "split ms", "split speed-up", "one process CPU ms", "split CPU ms",
+                 "speed-up with pickle's import"], rows)
     return 0
 
 

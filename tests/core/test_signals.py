@@ -1,6 +1,6 @@
 """SIGINT and SIGTERM end every command the same way: exit 130 or 143, one stderr line, no orphans.
 
-Each test runs gates as a real process in its own session, signals it mid-work (a pooled scan of a
+Each test runs gates as a real process in its own session, signals it mid-work (a split scan of a
 generated tree, a read from a silent server or an open stdin), and then checks what a CI step sees: the
 exit code, stderr, end of file on stdout, and no process of the session left alive (from /proc).
 """
@@ -39,7 +39,7 @@ spec:
 
 
 def _tree(root: Path, files: int = 1200, docs: int = 8) -> Path:
-    """A tree big enough that the manifest gate starts its worker pool and keeps it busy for seconds."""
+    """A tree big enough that the manifest gate forks its workers and keeps them busy for seconds."""
     for f in range(files):
         folder = root / f"app-{f // 100:02d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -61,6 +61,11 @@ def _processes() -> Iterator[tuple[int, str, int, int]]:
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (stat := _stat(entry)) is not None:
             yield int(entry), *stat
+
+
+def forked_children() -> int:
+    """The children of a split scan: one per usable core (at most eight) but the one the parent scans on."""
+    return min(len(os.sched_getaffinity(0)), 8) - 1
 
 
 def _children(pid: int) -> list[int]:
@@ -110,8 +115,8 @@ def _kill_session(proc: subprocess.Popen[str]) -> None:
 
 @pytest.fixture
 def pooled(tmp_path: Path) -> Path:
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("needs two cores: the manifest gate starts no worker pool on one")
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two usable cores: the manifest gate forks no worker on one")
     return _tree(tmp_path / "deploy")
 
 
@@ -119,7 +124,7 @@ def _interrupt_pooled_scan(args: list[str], cwd: Path, signum: int, group: bool 
                            ) -> tuple[int, str, str, list[int]]:
     proc = _start(args, cwd)
     try:
-        _wait_for(lambda: len(_children(proc.pid)) >= 2, 120, "the manifest gate's worker processes")
+        _wait_for(lambda: len(_children(proc.pid)) >= forked_children(), 120, "the manifest gate's worker processes")
         if group:
             os.killpg(proc.pid, signum)  # what a terminal's Ctrl-C does: the whole foreground group
         else:

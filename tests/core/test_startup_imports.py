@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("hashlib", "_hashlib", "typing", "threading", "dataclasses", "inspect", "sigstore", "requests")
-"""OpenSSL (a sharded run's, a baseline's or SARIF's), typing (type checkers'), threading (the pool's and the
+"""OpenSSL (a sharded run's, a baseline's or SARIF's), typing (type checkers'), threading (the
 image gates'): each a tenth of a one-file scan's start-up or more."""
 
 

@@ -1,6 +1,6 @@
-"""The manifest gate's worker pool: only on cores the process may use, and the same report either way.
+"""The manifest gate's forked workers: only on cores the process may use, and the same report either way.
 
-Runs gates as a real process on a generated tree above the pool's threshold, watching its children
+Runs gates as a real process on a generated tree above the split's threshold, watching its children
 through /proc while it runs. Needs Linux (/proc, CPU affinity) and at least two cores.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from gates.checks.manifests.gate import PARALLEL_MIN_FILES
 from tests.conftest import REPO
-from tests.core.test_signals import _children, _tree
+from tests.core.test_signals import _children, _tree, forked_children
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
@@ -50,11 +50,11 @@ def _scan(tree: Path, cores: set[int] | None) -> tuple[int, dict[str, object], i
     return proc.returncode, json.loads(out.read_text()), most
 
 
-def test_a_process_pinned_to_one_core_starts_no_pool_and_reports_the_same(tmp_path: Path) -> None:
+def test_a_process_pinned_to_one_core_forks_no_worker_and_reports_the_same(tmp_path: Path) -> None:
     tree = _tree(tmp_path / "deploy", files=PARALLEL_MIN_FILES * 3, docs=4)
     free_code, free_report, free_children = _scan(tree, None)
     pinned_code, pinned_report, pinned_children = _scan(tree, {min(os.sched_getaffinity(0))})
-    assert free_children >= 2  # the pool was used where two cores are usable
+    assert free_children == forked_children() >= 1  # the scan was split where two cores are usable
     assert pinned_children == 0  # and not at all on one
     assert (pinned_code, pinned_report["results"]) == (free_code, free_report["results"]) == (1, free_report["results"])
     assert len(free_report["results"]) == PARALLEL_MIN_FILES * 3 * 4  # type: ignore[arg-type]

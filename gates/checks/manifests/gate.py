@@ -291,11 +291,14 @@ def _walk_problems(problems: Sequence[WalkProblem]) -> Iterator[Result]:
             yield Result(gate=GATE, target=problem.path, outcome=Outcome.SKIPPED, error=reason, location=where)
 
 
-PARALLEL_MIN_FILES = 480
-"""Below this many files a worker pool costs more than it saves, even with a core to spare: importing
-multiprocessing and concurrent.futures alone costs ~24 ms, forking and collecting more, and each file a
-little more CPU through the pool. Measured with both cores idle (`bench/pool_threshold.py`, bench/README.md
-has the figures), the pool with its imports is 0.94x one process at 384 files and 1.01x at 512.
+PARALLEL_MIN_FILES = 256
+"""Below this many files splitting a scan over forked children costs more than it saves, even with a
+core to spare: each fork, the children's pickled results and the import of `pickle` (~3 ms) are paid
+before a share's work is won back. Measured with both cores idle (`bench/pool_threshold.py --repeat 5`,
+three runs, 2 cores), the split with pickle's import is 0.82-1.44x one process at 64 files, 1.05-1.49x at
+128, 0.86-1.23x at 192 and 1.28-1.36x at 256 (57-61 ms one process, 42-45 ms split), then 1.43-1.51x at
+384-512 files and 1.32-1.49x at 1,024; small trees vary most from run to run, so the threshold is where
+every run paid.
 """
 
 
@@ -308,41 +311,162 @@ def usable_cores() -> int:
 
 
 def _scan_files(files: Sequence[SourceFile], options: ManifestOptions, plan: _Plan) -> list[_Judged | Result]:
-    """Scan files in order; large sets are spread over worker processes, one per usable core."""
+    """Scan files in order; large sets are split over this process and forked children, one per usable core."""
     workers = min(usable_cores(), 8)
-    if workers < 2 or len(files) < PARALLEL_MIN_FILES or any(f.path == STDIN for f in files):
+    if (workers < 2 or len(files) < PARALLEL_MIN_FILES or not hasattr(os, "fork")
+            or any(f.path == STDIN for f in files)):
         return [item for source in files for item in _scan_file(source, options, plan)]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    return _scan_forked(_shares(files, workers), options, plan)
 
-    size = max(16, len(files) // (workers * 4))
-    chunks = [tuple(files[i:i + size]) for i in range(0, len(files), size)]
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
-                               initargs=(os.getpid(),))
+
+def _shares(files: Sequence[SourceFile], count: int) -> list[Sequence[SourceFile]]:
+    """`count` contiguous runs of files (walk order kept), of about equal file counts."""
+    bounds = [len(files) * k // count for k in range(count + 1)]
+    return [files[bounds[k]:bounds[k + 1]] for k in range(count)]
+
+
+def _scan_forked(shares: Sequence[Sequence[SourceFile]], options: ManifestOptions,
+                 plan: _Plan) -> list[_Judged | Result]:
+    """The first share scanned here, each other one in a forked child that pickles its results into a pipe.
+
+    No pool and no import of multiprocessing: a child inherits the plan and the imported modules through
+    fork, and this process works too instead of waiting. Results come back in share order, so in walk
+    order. A child that fails says why through its pipe; one that dies (a signal, EOF before a whole
+    pickle, a non-zero status) is an error here too, never lost results. On any exception here (an
+    interrupt included) every child is killed and reaped before it propagates.
+    """
+    import pickle  # noqa: F401 - here, before the fork, so that no child loads it again
+
+    pids: list[int] = []  # children not reaped yet, in share order
+    pipes: list[int] = []  # the read ends of their pipes not closed yet
     try:
-        with interrupts.deferred():  # the workers are forked on the first submit
-            futures = [pool.submit(_scan_chunk, chunk, options) for chunk in chunks]
-        judged = [item for future in futures for item in future.result()]
-    except BaseException:  # SIGINT/SIGTERM (gates.interrupts) or a broken pool: stop now, not after the chunks
-        for child in multiprocessing.active_children():  # only this pool starts processes in a scan
-            child.kill()
-        with contextlib.suppress(Exception):  # e.g. interrupted before its manager thread started
-            pool.shutdown(wait=True, cancel_futures=True)
+        with interrupts.deferred():  # a signal must not land in an at-fork hook; children unblock it
+            for share in shares[1:]:
+                pid, pipe = _fork_child(share, options, plan, pipes)
+                pids.append(pid)
+                pipes.append(pipe)
+        judged = [item for source in shares[0] for item in _scan_file(source, options, plan)]
+        for pid, pipe in list(zip(pids, pipes, strict=True)):
+            payload = _read_to_end(pipe)  # a child blocks on its full pipe only once its scan is done
+            pipes.remove(pipe)
+            os.close(pipe)
+            status = os.waitpid(pid, 0)[1]
+            pids.remove(pid)
+            judged.extend(_results(pid, status, payload))
+    except BaseException:  # SIGINT/SIGTERM (gates.interrupts), a child's failure, or this share's: stop them all
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pipe in pipes:
+            with contextlib.suppress(OSError):
+                os.close(pipe)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
         raise
-    pool.shutdown()
     return judged
 
 
+def _fork_child(share: Sequence[SourceFile], options: ManifestOptions, plan: _Plan,
+                inherited: Sequence[int]) -> tuple[int, int]:
+    """Fork a child that scans `share`, sends its results and exits: (its pid, the read end of its pipe)."""
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(read_end)
+        os.close(write_end)
+        raise
+    if pid == 0:  # pragma: no cover - the child (coverage does not follow it): the tests check its results
+        code = 1
+        try:
+            for fd in (read_end, *inherited):  # its siblings' pipes are the parent's to read
+                os.close(fd)
+            _child(share, options, plan, parent, write_end)
+            code = 0
+        finally:
+            os._exit(code)  # never the parent's atexit handlers, finalisers or buffered output
+    os.close(write_end)
+    return pid, read_end
+
+
+def _child(share: Sequence[SourceFile], options: ManifestOptions, plan: _Plan, parent: int, pipe: int) -> None:
+    """A forked child's work: its share's results, or the exception that stopped it, pickled into `pipe`."""
+    import pickle  # imported by the parent before the fork: nothing to load here
+
+    try:
+        _worker_started(parent)
+        gc.disable()  # as in the parent's scan (inherited too, unless this is the end-of-scan look-up)
+        results = [item for source in share for item in _scan_file(source, options, plan)]
+        payload = pickle.dumps(("ok", results), pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:  # every failure goes to the parent, which raises it
+        payload = _pickled_error(exc)
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(pipe, view):]
+
+
+def _pickled_error(exc: BaseException) -> bytes:
+    """A child's exception, with its traceback, as the parent can unpickle it; a RuntimeError naming it
+    where it does not survive pickling, or is no `Exception` (a child's SystemExit must not end the parent)."""
+    import pickle
+    import traceback
+
+    said = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, Exception):
+        try:
+            payload = pickle.dumps(("error", exc, said), pickle.HIGHEST_PROTOCOL)
+            pickle.loads(payload)  # noqa: S301 - this process's own pickle
+            return payload
+        except Exception:  # noqa: S110 - not picklable, or not rebuilt from its pickle: said below
+            pass
+    stand_in = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return pickle.dumps(("error", stand_in, said), pickle.HIGHEST_PROTOCOL)
+
+
+class _ChildTraceback(Exception):
+    """The traceback of an exception raised in a forked child: the cause of its copy raised here."""
+
+    def __str__(self) -> str:
+        return f"\n{self.args[0]}"
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _results(pid: int, status: int, payload: bytes) -> list[_Judged | Result]:
+    """A reaped child's results, or its failure raised here: never a quiet pass or lost results."""
+    import pickle
+
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        raise RuntimeError(f"a manifest scan worker (pid {pid}) was killed by {signal.Signals(-code).name}")
+    if code != 0:
+        raise RuntimeError(f"a manifest scan worker (pid {pid}) exited with status {code}")
+    try:
+        message = pickle.loads(payload)  # noqa: S301 - written by this process's own fork
+    except Exception as exc:
+        raise RuntimeError(f"a manifest scan worker (pid {pid}) ended without sending all its results"
+                           f" ({type(exc).__name__}: {exc})") from None
+    if message[0] == "error":
+        raise message[1] from _ChildTraceback(message[2])
+    results: list[_Judged | Result] = message[1]
+    return results
+
+
 def _worker_started(parent: int) -> None:
-    """Worker-process set-up: never outlive the parent, never hold its terminal or CI pipes.
+    """A forked child's set-up: never outlive the parent, never hold its terminal or CI pipes.
 
     Three layers, because each covers a case the others miss: the kernel kills a worker whose parent
     dies in any way, SIGKILL included (PR_SET_PDEATHSIG, Linux); a parent gone before that was armed is
     noticed by its pid; and with stdin, stdout and stderr on /dev/null even a worker that lingers (another
     OS) cannot keep the reader of gates' output waiting for end of file. Results and errors travel back
-    through the pool's pipes, so nothing is lost. SIGINT is ignored (a terminal's Ctrl-C reaches the whole
+    through its pipe, so nothing is lost. SIGINT is ignored (a terminal's Ctrl-C reaches the whole
     process group: the parent alone handles it, with one line instead of a traceback per worker), and
     SIGTERM is reset to its default, not the parent's handler inherited through fork.
     """
@@ -368,13 +492,6 @@ def _die_with_parent() -> None:
     pr_set_pdeathsig = 1  # <linux/prctl.h>
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-
-
-def _scan_chunk(files: tuple[SourceFile, ...], options: ManifestOptions) -> list[_Judged | Result]:
-    """Worker-process entry: scan a run of files (the plan is rebuilt here, not pickled)."""
-    gc.disable()
-    plan = _plan(options)
-    return [item for source in files for item in _scan_file(source, options, plan)]
 
 
 def _close(item: _Judged | Result, options: ManifestOptions) -> Result:
