@@ -21,31 +21,53 @@ NON_PRINTABLE = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\
 
 
 class CompiledOnFirstUse:
-    """A compiled pattern that is compiled only when one of its methods is first asked for."""
+    """A compiled pattern that is compiled only when one of its methods is first asked for; copied or
+    pickled, it becomes the compiled pattern itself."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._compiled: re.Pattern[str] | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if self._compiled is None:
-            self._compiled = re.compile(self.pattern)  # the stand-in has left the cache: a real compile
-        return getattr(self._compiled, name)
+        if name.startswith("__"):  # protocols (copy, pickle) ask the class, never the pattern to compile
+            raise AttributeError(name)
+        state = self.__dict__
+        compiled = state.get("_compiled")
+        if compiled is None:
+            handed: object = re.compile(state["pattern"])
+            if handed is self:  # asked while PyYAML still imports, the stand-in still in the cache
+                _leave_caches(self)
+                handed = re.compile(state["pattern"])
+            compiled = state["_compiled"] = handed
+        return getattr(compiled, name)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return re.compile, (self.pattern,)
+
+
+_KEY = (str, NON_PRINTABLE, 0)
+"""How `re` caches `re.compile(NON_PRINTABLE)` (3.10 to 3.13: by type, pattern and flags)."""
+
+
+def _caches() -> list[dict[Any, Any]]:
+    return [cache for cache in (getattr(re, "_cache", None), getattr(re, "_cache2", None)) if isinstance(cache, dict)]
+
+
+def _leave_caches(stand_in: CompiledOnFirstUse) -> None:
+    for cache in _caches():
+        if cache.get(_KEY) is stand_in:
+            del cache[_KEY]
 
 
 def _import_pyyaml() -> Any:
-    caches = [cache for cache in (getattr(re, "_cache", None), getattr(re, "_cache2", None))
-              if isinstance(cache, dict)]
-    key = (str, NON_PRINTABLE, 0)
+    caches = _caches()
     stand_in = CompiledOnFirstUse(NON_PRINTABLE)
-    if caches and all(key not in cache for cache in caches):
-        caches[0][key] = stand_in
+    if caches and all(_KEY not in cache for cache in caches):
+        caches[0][_KEY] = stand_in
     try:
         import yaml as imported
     finally:
-        for cache in caches:
-            if cache.get(key) is stand_in:
-                del cache[key]
+        _leave_caches(stand_in)
     return imported
 
 

@@ -39,3 +39,19 @@ def test_pyyaml_s_own_reader_still_refuses_what_it_refused_and_re_s_cache_keeps_
     assert proc.stdout.split("\n")[:5] == ["STAND-IN CompiledOnFirstUse", "CACHED False", "HANDED Pattern",
                                             "REFUSED True", "READ {'key': 'café'}"], proc.stdout
 
+
+
+def test_the_stand_in_copies_and_pickles_as_the_compiled_pattern_and_survives_being_cached() -> None:
+    import copy
+    import pickle
+
+    stand_in = CompiledOnFirstUse(NON_PRINTABLE)
+    for copied in (copy.copy(stand_in), copy.deepcopy(stand_in), pickle.loads(pickle.dumps(stand_in))):  # noqa: S301
+        assert isinstance(copied, re.Pattern) and copied.pattern == NON_PRINTABLE
+    key = (str, NON_PRINTABLE, 0)
+    re._cache[key] = stand_in  # type: ignore[attr-defined]  # as while PyYAML imports
+    try:
+        assert stand_in.search("bell \x07").span() == (5, 6)  # compiles for real, not from the cache
+        assert re._cache.get(key) is not stand_in  # type: ignore[attr-defined]
+    finally:
+        re._cache.pop(key, None)  # type: ignore[attr-defined]
