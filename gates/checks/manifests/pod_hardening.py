@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Callable, Iterator
 
 from gates.checks.manifests.pss import Violation
-from gates.checks.manifests.workloads import Container, Path, Pod, Workload, get, typed
+from gates.checks.manifests.workloads import Pod, Workload, get, typed
 from gates.typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,15 +30,6 @@ RUNTIME_SOCKETS = (
 """Sockets of the container runtimes (Docker, cri-dockerd, containerd, k3s's containerd, CRI-O, Podman):
 whoever holds one starts privileged containers on the node. Their parent folders expose them as well."""
 
-_LABELS = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
-
-
-def _who(container: Container) -> str:
-    return f'{_LABELS[container.kind]} "{container.name}"'
-
-
-def _security_context(container: Container) -> tuple[dict[str, Any], Path]:
-    return container.security_context, container.security_context_path
 
 
 def exposes_runtime_socket(host_path: str) -> str | None:
@@ -85,19 +76,19 @@ def run_as_group_root(pod: Pod) -> Iterator[Violation]:
     for container in pod.containers:
         if not _sets(container.spec, "runAsGroup"):
             continue
-        sc, sc_path = _security_context(container)
+        sc, sc_path = container.security_context, container.security_context_path
         if get(sc, "runAsGroup", int, sc_path) == 0:
-            yield Violation("k8s-run-as-group-root", f"{_who(container)} sets runAsGroup=0 (the root group)",
+            yield Violation("k8s-run-as-group-root", f"{container.described} sets runAsGroup=0 (the root group)",
                             (*sc_path, "runAsGroup"), container.name)
 
 
 def read_only_root(pod: Pod) -> Iterator[Violation]:
     for container in pod.containers:
-        sc, sc_path = _security_context(container)
+        sc, sc_path = container.security_context, container.security_context_path
         if get(sc, "readOnlyRootFilesystem", bool, sc_path) is not True:
             where = (*sc_path, "readOnlyRootFilesystem") if "readOnlyRootFilesystem" in sc else \
                 sc_path if "securityContext" in container.spec else container.path
-            yield Violation("k8s-read-only-root", f"{_who(container)} can write to its root filesystem"
+            yield Violation("k8s-read-only-root", f"{container.described} can write to its root filesystem"
                             " (securityContext.readOnlyRootFilesystem is not true)", where, container.name)
 
 
@@ -121,7 +112,7 @@ def resource_limits(pod: Pod) -> Iterator[Violation]:
         if missing:
             where = (*resources_path, "limits") if "limits" in resources else \
                 resources_path if "resources" in container.spec else container.path
-            yield Violation("k8s-resource-limits", f"{_who(container)} sets no {' or '.join(missing)} limit",
+            yield Violation("k8s-resource-limits", f"{container.described} sets no {' or '.join(missing)} limit",
                             where, container.name)
 
 

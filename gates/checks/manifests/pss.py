@@ -57,11 +57,6 @@ def _nested(obj: dict[str, Any], key: str, path: Path) -> tuple[dict[str, Any], 
     return (value if value is not None else {}), (*path, key)
 
 
-_LABELS = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
-
-
-def _who(container: Container) -> str:
-    return f'{_LABELS[container.kind]} "{container.name}"'
 
 
 # ---- baseline ---------------------------------------------------------------------------------
@@ -76,7 +71,7 @@ def host_process(pod: Pod) -> Iterator[Violation]:
         sc, sc_path = _sc(c)
         opts, opts_path = _nested(sc, "windowsOptions", sc_path)
         if get(opts, "hostProcess", bool, opts_path):
-            yield Violation("pss-host-process", f"{_who(c)} sets windowsOptions.hostProcess=true",
+            yield Violation("pss-host-process", f"{c.described} sets windowsOptions.hostProcess=true",
                             (*opts_path, "hostProcess"), c.name)
 
 
@@ -90,7 +85,7 @@ def privileged(pod: Pod) -> Iterator[Violation]:
     for c in pod.containers:
         sc, sc_path = _sc(c)
         if get(sc, "privileged", bool, sc_path):
-            yield Violation("pss-privileged", f"{_who(c)} is privileged (securityContext.privileged=true)",
+            yield Violation("pss-privileged", f"{c.described} is privileged (securityContext.privileged=true)",
                             (*sc_path, "privileged"), c.name)
 
 
@@ -105,7 +100,7 @@ def capabilities_baseline(pod: Pod) -> Iterator[Violation]:
         caps, caps_path = _nested(sc, "capabilities", sc_path)
         for index, cap in _capability_list(caps, "add", caps_path):
             if cap not in DEFAULT_CAPABILITIES:
-                yield Violation("pss-capabilities", f"{_who(c)} adds capability {cap}",
+                yield Violation("pss-capabilities", f"{c.described} adds capability {cap}",
                                 (*caps_path, "add", index), c.name)
 
 
@@ -137,7 +132,7 @@ def host_ports(pod: Pod) -> Iterator[Violation]:
             port = typed(port, dict, port_path) or {}
             host_port = get(port, "hostPort", int, port_path)
             if host_port:
-                yield Violation("pss-host-ports", f"{_who(c)} binds host port {host_port}",
+                yield Violation("pss-host-ports", f"{c.described} binds host port {host_port}",
                                 (*port_path, "hostPort"), c.name)
 
 
@@ -154,7 +149,7 @@ def apparmor(pod: Pod) -> Iterator[Violation]:
         if sc.get("appArmorProfile") is not None:
             profile, profile_path = _nested(sc, "appArmorProfile", sc_path)
             if get(profile, "type", str, profile_path) not in allowed:
-                yield Violation("pss-apparmor", f"{_who(c)} sets AppArmor profile type {profile.get('type')!r}",
+                yield Violation("pss-apparmor", f"{c.described} sets AppArmor profile type {profile.get('type')!r}",
                                 (*profile_path, "type"), c.name)
     for key, value in sorted(pod.annotations.items()):
         if key.startswith(APPARMOR_ANNOTATION_PREFIX) and not (
@@ -180,7 +175,7 @@ def selinux(pod: Pod) -> Iterator[Violation]:
     for c in pod.containers:
         sc, sc_path = _sc(c)
         opts, path = _nested(sc, "seLinuxOptions", sc_path)
-        yield from _selinux(opts, path, _who(c), c.name)
+        yield from _selinux(opts, path, c.described, c.name)
 
 
 def _proc_mount(pod: Pod, rule: str) -> Iterator[Violation]:
@@ -188,7 +183,7 @@ def _proc_mount(pod: Pod, rule: str) -> Iterator[Violation]:
         sc, sc_path = _sc(c)
         mount = get(sc, "procMount", str, sc_path)
         if mount is not None and mount != "Default":
-            yield Violation(rule, f"{_who(c)} sets procMount={mount}", (*sc_path, "procMount"), c.name)
+            yield Violation(rule, f"{c.described} sets procMount={mount}", (*sc_path, "procMount"), c.name)
 
 
 def proc_mount(pod: Pod) -> Iterator[Violation]:
@@ -213,7 +208,7 @@ def seccomp_baseline(pod: Pod) -> Iterator[Violation]:
         sc, sc_path = _sc(c)
         is_set, kind, path = _seccomp_type(sc, sc_path)
         if is_set and kind not in valid:
-            yield Violation("pss-seccomp", f"{_who(c)} sets seccompProfile.type={kind}", path, c.name)
+            yield Violation("pss-seccomp", f"{c.described} sets seccompProfile.type={kind}", path, c.name)
 
 
 def sysctls(pod: Pod) -> Iterator[Violation]:
@@ -242,7 +237,7 @@ def host_probes(pod: Pod) -> Iterator[Violation]:
                 target, target_path = _nested(handler, action, path)
                 host = get(target, "host", str, target_path)
                 if host:
-                    yield Violation("pss-host-probes", f"{_who(c)} {label}.{action} targets host {host!r}",
+                    yield Violation("pss-host-probes", f"{c.described} {label}.{action} targets host {host!r}",
                                     (*target_path, "host"), c.name)
 
 
@@ -268,7 +263,7 @@ def privilege_escalation(pod: Pod) -> Iterator[Violation]:
         if get(sc, "allowPrivilegeEscalation", bool, sc_path) is not False:
             where = (*sc_path, "allowPrivilegeEscalation")
             yield Violation("pss-privilege-escalation",
-                            f"{_who(c)} must set securityContext.allowPrivilegeEscalation=false", where, c.name)
+                            f"{c.described} must set securityContext.allowPrivilegeEscalation=false", where, c.name)
 
 
 def run_as_non_root(pod: Pod) -> Iterator[Violation]:
@@ -282,11 +277,11 @@ def run_as_non_root(pod: Pod) -> Iterator[Violation]:
         sc, sc_path = _sc(c)
         value = get(sc, "runAsNonRoot", bool, sc_path)
         if value is False:
-            yield Violation("pss-run-as-non-root", f"{_who(c)} sets runAsNonRoot=false",
+            yield Violation("pss-run-as-non-root", f"{c.described} sets runAsNonRoot=false",
                             (*sc_path, "runAsNonRoot"), c.name)
         elif value is None and pod_value is not True:
             yield Violation("pss-run-as-non-root",
-                            f"pod or {_who(c)} must set securityContext.runAsNonRoot=true",
+                            f"pod or {c.described} must set securityContext.runAsNonRoot=true",
                             (*sc_path, "runAsNonRoot"), c.name)
 
 
@@ -299,7 +294,7 @@ def run_as_user(pod: Pod) -> Iterator[Violation]:
     for c in pod.containers:
         sc, sc_path = _sc(c)
         if get(sc, "runAsUser", int, sc_path) == 0:
-            yield Violation("pss-run-as-user", f"{_who(c)} sets runAsUser=0 (root)",
+            yield Violation("pss-run-as-user", f"{c.described} sets runAsUser=0 (root)",
                             (*sc_path, "runAsUser"), c.name)
 
 
@@ -315,10 +310,10 @@ def seccomp_restricted(pod: Pod) -> Iterator[Violation]:
         sc, sc_path = _sc(c)
         is_set, kind, path = _seccomp_type(sc, sc_path)
         if is_set and kind not in valid:
-            yield Violation("pss-seccomp-restricted", f"{_who(c)} sets seccompProfile.type={kind}", path, c.name)
+            yield Violation("pss-seccomp-restricted", f"{c.described} sets seccompProfile.type={kind}", path, c.name)
         elif not is_set and not pod_ok:
             yield Violation("pss-seccomp-restricted",
-                            f'pod or {_who(c)} must set seccompProfile.type to "RuntimeDefault" or "Localhost"',
+                            f'pod or {c.described} must set seccompProfile.type to "RuntimeDefault" or "Localhost"',
                             path, c.name)
 
 
@@ -330,11 +325,11 @@ def capabilities_restricted(pod: Pod) -> Iterator[Violation]:
         caps, caps_path = _nested(sc, "capabilities", sc_path)
         if "ALL" not in {cap for _, cap in _capability_list(caps, "drop", caps_path)}:
             yield Violation("pss-capabilities-restricted",
-                            f'{_who(c)} must set securityContext.capabilities.drop=["ALL"]',
+                            f'{c.described} must set securityContext.capabilities.drop=["ALL"]',
                             (*caps_path, "drop"), c.name)
         for index, cap in _capability_list(caps, "add", caps_path):
             if cap != "NET_BIND_SERVICE":
-                yield Violation("pss-capabilities-restricted", f"{_who(c)} adds capability {cap}",
+                yield Violation("pss-capabilities-restricted", f"{c.described} adds capability {cap}",
                                 (*caps_path, "add", index), c.name)
 
 

@@ -95,6 +95,10 @@ def get(obj: dict[str, Any], key: str, expected: type, path: Path) -> Any:
     raise FieldTypeError((*path, key), expected, value)
 
 
+_CONTAINER_LABELS = {"containers": "container", "initContainers": "init container",
+                     "ephemeralContainers": "ephemeral container"}
+
+
 @record
 class Container:
     """One container of a pod, with where it sits."""
@@ -104,6 +108,11 @@ class Container:
     path: Path
     kind: str
     """`containers`, `initContainers` or `ephemeralContainers`."""
+
+    @property
+    def described(self) -> str:
+        """How a finding names it: `container "web"`, `init container "setup"`, `ephemeral container "debug"`."""
+        return f'{_CONTAINER_LABELS[self.kind]} "{self.name}"'
 
     @computed_once
     def security_context(self) -> dict[str, Any]:
