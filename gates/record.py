@@ -65,7 +65,6 @@ else:
     computed_once = _ComputedOnce
 
 
-
 class _Missing:
     def __repr__(self) -> str:
         return "MISSING"

@@ -32,7 +32,6 @@ _NONCHARACTERS = frozenset({"\ufffe", "\uffff"})
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
-
 def _escape(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, carried by the surrogateescape handler

@@ -90,6 +90,14 @@ def renderer(fmt: Format) -> Renderer:
     return joined
 
 
+def _one_piece(render: Renderer) -> PiecesRenderer:
+    """A reporter without `render_pieces`: its text as one piece."""
+    def one_piece(report: Report, context: RenderContext) -> list[str]:
+        return [render(report, context)]
+
+    return one_piece
+
+
 def pieces_renderer(fmt: Format) -> PiecesRenderer:
     """As `renderer`, the text in the reporter's pieces (one piece if it has no `render_pieces`).
 
@@ -97,21 +105,17 @@ def pieces_renderer(fmt: Format) -> PiecesRenderer:
     span two pieces nor start one (see `gates.reporters.json_report.render_pieces`).
     """
     module = importlib.import_module(_MODULES[fmt])
-    render_pieces: PiecesRenderer | None = getattr(module, "render_pieces", None)
-    if render_pieces is None:
-        render: Renderer = module.render
-
-        def one_piece(report: Report, context: RenderContext) -> list[str]:
-            return [render(report, context)]
-
-        render_pieces = one_piece
-    pieces_of = render_pieces
+    pieces_of: PiecesRenderer = getattr(module, "render_pieces", None) or _one_piece(module.render)
     escapes = _COMMAND_ESCAPES[fmt]
     tells_if_clean = _TELLS_IF_CLEAN.get(fmt)
 
     def safe_render(report: Report, context: RenderContext) -> list[str]:
-        pieces = pieces_of(report, context) if tells_if_clean is not None else None
-        if pieces is None or tells_if_clean is None or not all(tells_if_clean(piece) for piece in pieces):
+        pieces = None
+        if tells_if_clean is not None:  # rendered as it is; kept only if that shows nothing to clean
+            pieces = pieces_of(report, context)
+            if not all(tells_if_clean(piece) for piece in pieces):
+                pieces = None
+        if pieces is None:
             pieces = pieces_of(clean_once(report), context)
         return pieces if escapes is None else [block_commands(piece, *escapes) for piece in pieces]
 

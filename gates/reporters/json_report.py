@@ -36,13 +36,11 @@ def _location(location: Location | None) -> dict[str, Any] | None:
 def _finding(finding: Finding, fail_on: Severity) -> dict[str, Any]:
     """One finding's entry; a large report has tens of thousands, so nothing here is built twice."""
     waiver = finding.waiver
-    location = finding.location
     entry = {
         "rule": finding.rule,
         "severity": finding.severity._value_,  # `.value` is a descriptor call
         "message": finding.message,
-        "location": None if location is None else {
-            "path": location.path, "line": location.line, "column": location.column},
+        "location": _location(finding.location),
         "resource": finding.resource,
         "container": finding.container,
         "blocking": blocks(finding, fail_on),
